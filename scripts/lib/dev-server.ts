@@ -1,0 +1,107 @@
+/**
+ * Starting and stopping `wrangler dev` from scripts and tests, always on the
+ * Node that runs this script (Node 22 from the `node` devDependency).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The admin token `npm start` uses locally. Never the production one. */
+export const DEV_ADMIN_TOKEN = "dev-admin-token";
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export interface DevServer {
+  url: string;
+  child: ChildProcess;
+  /** Everything wrangler printed, for error messages. */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface DevServerOptions {
+  port: number;
+  adminToken: string;
+  /** Where local Durable Object storage lives; wrangler's default when absent. */
+  persistTo?: string;
+  /** Pass wrangler's output through to this process's terminal. */
+  inheritOutput?: boolean;
+  readyTimeoutMs?: number;
+}
+
+/** Asks the OS for a port nobody is listening on. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+  const args = [
+    wranglerBin,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+    "--inspector-port",
+    String(await freePort()),
+    "--show-interactive-dev-session=false",
+    "--var",
+    `ADMIN_TOKEN:${options.adminToken}`,
+  ];
+  if (options.persistTo) args.push("--persist-to", options.persistTo);
+
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    stdio: ["ignore", options.inheritOutput ? "inherit" : "pipe", options.inheritOutput ? "inherit" : "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "" },
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = `http://127.0.0.1:${options.port}`;
+  const server: DevServer = {
+    url,
+    child,
+    output: () => output,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+
+  try {
+    await waitForServer(url, options.readyTimeoutMs ?? 60_000, () => child.exitCode !== null);
+  } catch (error) {
+    await server.stop("SIGKILL");
+    throw new Error(`wrangler dev did not start: ${(error as Error).message}\n${output}`);
+  }
+  return server;
+}
+
+/** Polls `/healthz` until the Worker answers. */
+export async function waitForServer(url: string, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (gaveUp()) throw new Error("the server process exited");
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
+}

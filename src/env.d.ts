@@ -1,0 +1,5 @@
+// Secrets are not in wrangler.toml, so `wrangler types` cannot see them; declare them here.
+interface Env {
+  /** Bearer token for the admin routes. Unset: admin routes refuse every request. */
+  ADMIN_TOKEN?: string;
+}

@@ -1,0 +1,55 @@
+import { HttpError } from "./responses";
+
+/** The largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Reads the body as a JSON object, whatever the content type says (`curl -d`
+ * sends a form content type), stopping as soon as it passes the size limit.
+ */
+export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  const text = await readText(request, MAX_BODY_BYTES);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "Request body must be a JSON object");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new HttpError(400, "Request body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+async function readText(request: Request, limit: number): Promise<string> {
+  const tooLarge = () => new HttpError(413, `Request body must not exceed ${limit} bytes`, { limit_bytes: limit });
+  const declared = Number(request.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  if (request.body === null) return "";
+
+  // Content-Length may be absent (chunked) or wrong, so count what actually arrives.
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "Request body must be UTF-8 encoded JSON");
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Show, seat and user ids.
+ *
+ * Clients may send an id as a positive integer (`10`) or as a string of 1-64
+ * characters from `[A-Za-z0-9_-]` (`"A10"`). Inside the system every id is one
+ * canonical string, so `10` and `"10"` name the same seat. On the way out, an id
+ * that is a plain decimal integer is written back as a JSON number, which keeps
+ * the old clients' `{"seat_id": 10}` round-tripping unchanged.
+ */
+
+/** The characters and length a string id may have. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** An id as it travels between the edge and the objects: always a string. */
+export type Id = string;
+
+/** An id as it is written in a response: a number where it is a plain integer. */
+export type PublicId = number | string;
+
+const PLAIN_INTEGER = /^[1-9][0-9]{0,15}$/;
+
+/** Canonical form of a validated id; the schemas call it after checking the shape. */
+export function canonicalId(value: number | string): Id {
+  return typeof value === "number" ? String(value) : value;
+}
+
+/** The form an id takes in a response body. */
+export function publicId(id: Id): PublicId {
+  if (PLAIN_INTEGER.test(id)) {
+    const asNumber = Number(id);
+    if (Number.isSafeInteger(asNumber)) return asNumber;
+  }
+  return id;
+}
