@@ -38,13 +38,19 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
-  const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+  const wranglerBin = join(
+    dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
+    "bin",
+    "wrangler.js",
+  );
   const args = [
     wranglerBin,
     "dev",
@@ -91,7 +97,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 }
 
 /** Polls `/healthz` until the Worker answers. */
-export async function waitForServer(url: string, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
+export async function waitForServer(
+  url: string,
+  timeoutMs: number,
+  gaveUp: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (gaveUp()) throw new Error("the server process exited");

@@ -38,17 +38,14 @@ export interface ShowSummary {
  * exception, so it travels back over RPC as a value.
  */
 export type BookResult =
-  | { ok: true; booking: Booking }
-  | { ok: false; reason: "unknown_show" | "unknown_seat" | "taken" };
+  { ok: true; booking: Booking } | { ok: false; reason: "unknown_show" | "unknown_seat" | "taken" };
 
 export type ConfigureResult =
   | { ok: true; created: boolean; show: ShowSummary }
   /** The new layout leaves out seats that are sold; nothing was changed. */
   | { ok: false; reason: "would_drop_booked_seats"; seat_ids: PublicId[] };
 
-export type ResetSeatResult =
-  | { ok: true; released: boolean }
-  | { ok: false; reason: "unknown_show" | "unknown_seat" };
+export type ResetSeatResult = { ok: true; released: boolean } | { ok: false; reason: "unknown_show" | "unknown_seat" };
 
 export type ResetShowResult = { ok: true; released: number } | { ok: false; reason: "unknown_show" };
 

@@ -29,7 +29,10 @@ export function applyMigrations(storage: DurableObjectStorage, migrations: reado
        )`,
     );
     const applied = new Set(
-      sql.exec<{ id: number }>("SELECT id FROM _migrations").toArray().map((row) => row.id),
+      sql
+        .exec<{ id: number }>("SELECT id FROM _migrations")
+        .toArray()
+        .map((row) => row.id),
     );
     for (const migration of migrations) {
       if (applied.has(migration.id)) continue;

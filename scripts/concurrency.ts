@@ -1,0 +1,130 @@
+/**
+ * Fires N booking requests for one seat at the same moment and reports who won.
+ *
+ *   npm run concurrency -- [--url http://localhost:8787] [--n 5] [--show 1] [--seat 10] [--reset] [--token T]
+ *
+ * It opens N connections first, so the N requests leave together rather than
+ * queueing behind connection set-up, then prints one line per request and
+ * PASS (exactly one 200, every other answer 409) or FAIL. Exit code 0 on PASS.
+ */
+import { Agent, request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { DEV_ADMIN_TOKEN } from "./lib/dev-server.ts";
+
+interface Outcome {
+  index: number;
+  status: number | null;
+  ms: number;
+  message: string;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: "string", default: "http://localhost:8787" },
+    n: { type: "string", default: "5" },
+    show: { type: "string", default: "1" },
+    seat: { type: "string", default: "10" },
+    reset: { type: "boolean", default: false },
+    token: { type: "string", default: process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (args.help) {
+  console.log(
+    "Usage: npm run concurrency -- [--url URL] [--n 5] [--show 1] [--seat 10] [--reset] [--token ADMIN_TOKEN]",
+  );
+  process.exit(0);
+}
+
+const n = Number(args.n);
+if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+  console.error("--n must be a whole number from 1 to 10000");
+  process.exit(2);
+}
+const base = new URL(args.url);
+const send = base.protocol === "https:" ? httpsRequest : httpRequest;
+const agent = new Agent({ keepAlive: true, maxSockets: n, maxFreeSockets: n });
+/** Numeric ids go out as JSON numbers, like the old clients sent them. */
+const asId = (value: string) => (/^[1-9][0-9]*$/.test(value) ? Number(value) : value);
+
+function call(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const finish = (status: number | null, message: string) =>
+      resolve({ index: 0, status, ms: performance.now() - started, message });
+    const req = send(new URL(path, base), { method, agent, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => finish(res.statusCode ?? null, messageOf(text)));
+    });
+    req.on("error", (error) => finish(null, `network error: ${error.message}`));
+    req.end(body);
+  });
+}
+
+function messageOf(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
+    return String(parsed.message ?? parsed.error ?? text);
+  } catch {
+    return text.slice(0, 120);
+  }
+}
+
+const seatPath = `/admin/shows/${encodeURIComponent(args.show)}/seats/${encodeURIComponent(args.seat)}/booking`;
+console.log(`Seat ${args.seat} of show ${args.show} at ${base.origin}: ${n} simultaneous booking requests`);
+
+if (args.reset) {
+  const reset = await call("DELETE", seatPath, undefined, { authorization: `Bearer ${args.token}` });
+  if (reset.status !== 200) {
+    console.error(`Reset failed: ${reset.status ?? "no answer"} ${reset.message}`);
+    process.exit(1);
+  }
+  console.log(`Reset: ${reset.message}`);
+}
+
+// Open every connection before the race, so that connection set-up does not stagger the requests.
+const warmups = await Promise.all(Array.from({ length: n }, () => call("GET", "/healthz")));
+const unhealthy = warmups.find((outcome) => outcome.status !== 200);
+if (unhealthy) {
+  console.error(`The server is not answering: ${unhealthy.status ?? "no answer"} ${unhealthy.message}`);
+  process.exit(1);
+}
+console.log(`Opened ${n} connections; firing.`);
+
+const bodies = Array.from({ length: n }, (_, i) =>
+  JSON.stringify({ seat_id: asId(args.seat), show_id: asId(args.show), user_id: `tester-${i + 1}` }),
+);
+const outcomes = (
+  await Promise.all(bodies.map((body) => call("POST", "/api/book-seat/", body, { "content-type": "application/json" })))
+).map((outcome, i) => ({ ...outcome, index: i + 1 }));
+agent.destroy();
+
+const width = String(n).length;
+for (const { index, status, ms, message } of outcomes) {
+  const mark = status === 200 ? "✅" : "❌";
+  console.log(
+    `${mark} #${String(index).padStart(width)}  ${String(status ?? "---")}  ${ms.toFixed(1).padStart(8)} ms  ${message}`,
+  );
+}
+
+const succeeded = outcomes.filter((o) => o.status === 200).length;
+const conflicts = outcomes.filter((o) => o.status === 409).length;
+const other = n - succeeded - conflicts;
+const latencies = outcomes.map((o) => o.ms).sort((a, b) => a - b);
+console.log("");
+console.log(`Summary: ${succeeded} booked (200), ${conflicts} conflicts (409), ${other} other`);
+console.log(
+  `Latency: min ${latencies[0]!.toFixed(1)} ms, median ${latencies[Math.floor(n / 2)]!.toFixed(1)} ms, max ${latencies[n - 1]!.toFixed(1)} ms`,
+);
+if (succeeded === 1 && conflicts === n - 1) {
+  console.log("PASS: exactly one request booked the seat; every other request got 409.");
+  process.exit(0);
+}
+console.log("FAIL: expected exactly one 200 and every other answer 409.");
+if (succeeded === 0 && !args.reset) console.log("(Was the seat already booked? Run again with --reset.)");
+process.exit(1);

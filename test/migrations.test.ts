@@ -1,0 +1,109 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { Show } from "../src/show/show";
+import { SHOW_MIGRATIONS } from "../src/show/schema";
+import { CATALOG_MIGRATIONS } from "../src/catalog/schema";
+import { applyMigrations } from "../src/storage/migrations";
+import { newShow, showStub } from "./helpers";
+
+describe("schema migrations", () => {
+  it("record every applied migration once, in order", async () => {
+    const showId = await newShow(2);
+    const applied = await runInDurableObject(showStub(showId), (_show, state) =>
+      state.storage.sql.exec("SELECT id, name FROM _migrations ORDER BY id").toArray(),
+    );
+    expect(applied).toEqual(SHOW_MIGRATIONS.map(({ id, name }) => ({ id, name })));
+  });
+
+  it("applying them again changes nothing", async () => {
+    const showId = await newShow(2);
+    await runInDurableObject(showStub(showId), (_show, state) => {
+      const before = state.storage.sql.exec("SELECT id, applied_at FROM _migrations").toArray();
+      applyMigrations(state.storage, SHOW_MIGRATIONS);
+      expect(state.storage.sql.exec("SELECT id, applied_at FROM _migrations").toArray()).toEqual(before);
+    });
+  });
+
+  it("apply a later migration to an object built by earlier ones", async () => {
+    const showId = await newShow(2);
+    const next = {
+      id: SHOW_MIGRATIONS.at(-1)!.id + 1,
+      name: "test-only column",
+      sql: "ALTER TABLE seats ADD COLUMN note TEXT",
+    };
+    await runInDurableObject(showStub(showId), (_show, state) => {
+      applyMigrations(state.storage, [...SHOW_MIGRATIONS, next]);
+      const columns = state.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('seats')").toArray();
+      expect(columns.map((c) => c.name)).toEqual(["seat_id", "position", "note"]);
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM seats").one()).toEqual({ n: 2 });
+    });
+  });
+
+  it("roll back entirely when one migration fails", async () => {
+    const stub = env.SHOW.getByName(`t-${crypto.randomUUID()}`);
+    await runInDurableObject(stub, (_show, state) => {
+      const broken = [
+        { id: 100, name: "fine", sql: "CREATE TABLE extra (x INTEGER)" },
+        { id: 101, name: "broken", sql: "CREATE TABLE nonsense (" },
+      ];
+      expect(() => applyMigrations(state.storage, [...SHOW_MIGRATIONS, ...broken])).toThrow();
+      const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'extra'").toArray();
+      expect(tables).toEqual([]);
+      expect(state.storage.sql.exec("SELECT MAX(id) AS last FROM _migrations").one()).toEqual({
+        last: SHOW_MIGRATIONS.at(-1)!.id,
+      });
+    });
+  });
+
+  it("refuse a list whose ids do not increase", async () => {
+    const stub = env.SHOW.getByName(`t-${crypto.randomUUID()}`);
+    await runInDurableObject(stub, (_show, state) => {
+      const unordered = [
+        { id: 2, name: "b", sql: "SELECT 1" },
+        { id: 1, name: "a", sql: "SELECT 1" },
+      ];
+      expect(() => applyMigrations(state.storage, unordered)).toThrow(
+        "Migration ids must increase: 2 is followed by 1",
+      );
+    });
+  });
+
+  it("give the catalog its own schema", async () => {
+    const stub = env.CATALOG.getByName("catalog");
+    const applied = await runInDurableObject(stub, (_catalog, state) =>
+      state.storage.sql.exec("SELECT id, name FROM _migrations ORDER BY id").toArray(),
+    );
+    expect(applied).toEqual(CATALOG_MIGRATIONS.map(({ id, name }) => ({ id, name })));
+  });
+});
+
+describe("the last guard against a double sale", () => {
+  it("is a UNIQUE constraint: a second booking row for a seat cannot be written", async () => {
+    const showId = await newShow(2);
+    await runInDurableObject(showStub(showId), (show: Show, state) => {
+      expect(show.book("1", "first")).toMatchObject({ ok: true });
+      expect(() =>
+        state.storage.sql.exec(
+          "INSERT INTO bookings (id, seat_id, user_id, booked_at) VALUES (?, ?, ?, ?)",
+          crypto.randomUUID(),
+          "1",
+          "second",
+          Date.now(),
+        ),
+      ).toThrow(/UNIQUE constraint failed: bookings.seat_id/);
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM bookings").one()).toEqual({ n: 1 });
+    });
+  });
+
+  it("Show.book answers from the object without awaiting anything", async () => {
+    const showId = await newShow(2);
+    await runInDurableObject(showStub(showId), (show: Show) => {
+      // A Promise here would mean an await crept in between the check and the insert.
+      const result = show.book("2", null);
+      expect(result).not.toBeInstanceOf(Promise);
+      expect(result).toMatchObject({ ok: true, booking: { seat_id: 2 } });
+      expect(show.book("2", null)).toEqual({ ok: false, reason: "taken" });
+    });
+  });
+});

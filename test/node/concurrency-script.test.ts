@@ -1,0 +1,71 @@
+/**
+ * End to end: the real `wrangler dev`, on a free port with its own storage,
+ * and the concurrency tester users run against it.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedDemoShow } from "../../scripts/lib/demo.ts";
+import { freePort, PROJECT_ROOT, startDevServer, type DevServer } from "../../scripts/lib/dev-server.ts";
+
+const run = promisify(execFile);
+const TOKEN = "e2e-admin-token";
+
+let server: DevServer;
+let stateDir: string;
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), "seat-booking-e2e-"));
+  server = await startDevServer({ port: await freePort(), adminToken: TOKEN, persistTo: stateDir });
+  await seedDemoShow(server.url, TOKEN);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+});
+
+function concurrency(...args: string[]) {
+  return run(process.execPath, ["scripts/concurrency.ts", "--url", server.url, "--token", TOKEN, ...args], {
+    cwd: PROJECT_ROOT,
+  }).then(
+    (done) => ({ code: 0, stdout: done.stdout }),
+    (failed: { code: number; stdout: string }) => ({ code: failed.code, stdout: failed.stdout }),
+  );
+}
+
+describe("npm run concurrency against wrangler dev", () => {
+  it("the old system's curl gets 200, then 409", async () => {
+    const book = () =>
+      fetch(`${server.url}/api/book-seat/`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ seat_id: 42, show_id: 1 }),
+      });
+    const first = await book();
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ message: "Seat booked successfully" });
+    const second = await book();
+    expect(second.status).toBe(409);
+    expect(await second.json()).toEqual({ error: "Seat is already booked by another user", show_id: 1, seat_id: 42 });
+  });
+
+  it("--n 50 --reset prints PASS and exits 0", async () => {
+    const result = await concurrency("--n", "50", "--reset", "--seat", "10");
+    expect(result.stdout).toContain("Summary: 1 booked (200), 49 conflicts (409), 0 other");
+    expect(result.stdout).toContain("PASS");
+    expect(result.stdout.match(/^✅/gm)).toHaveLength(1);
+    expect(result.stdout.match(/^❌ #\s*\d+ {2}409/gm)).toHaveLength(49);
+    expect(result.code).toBe(0);
+  });
+
+  it("without --reset, on a seat already sold, prints FAIL and exits 1", async () => {
+    const result = await concurrency("--n", "5", "--seat", "10");
+    expect(result.stdout).toContain("Summary: 0 booked (200), 5 conflicts (409), 0 other");
+    expect(result.stdout).toContain("FAIL");
+    expect(result.code).toBe(1);
+  });
+});

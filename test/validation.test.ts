@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import { call, newShow, post, storedBookings } from "./helpers";
+
+const ID_RULE = "a positive integer, or a string of 1-64 characters from A-Z, a-z, 0-9, '_' and '-'";
+
+describe("bad booking input gets a 400 that names the field, and books nothing", () => {
+  const cases: [string, unknown, { error: string; field?: string }][] = [
+    ["a JSON array", [1, 2], { error: "Request body must be a JSON object" }],
+    ["a JSON string", '"hello"', { error: "Request body must be a JSON object" }],
+    ["JSON null", "null", { error: "Request body must be a JSON object" }],
+    ["broken JSON", '{"seat_id": 1,', { error: "Request body must be a JSON object" }],
+    ["an empty body", "", { error: "Request body must be a JSON object" }],
+    ["a missing seat_id", { show_id: "SHOW" }, { error: "seat_id is required", field: "seat_id" }],
+    ["a missing show_id", { seat_id: 1 }, { error: "show_id is required", field: "show_id" }],
+    ["a seat_id of 0", { show_id: "SHOW", seat_id: 0 }, { error: `seat_id must be ${ID_RULE}`, field: "seat_id" }],
+    ["a negative seat_id", { show_id: "SHOW", seat_id: -3 }, { error: `seat_id must be ${ID_RULE}`, field: "seat_id" }],
+    [
+      "a fractional seat_id",
+      { show_id: "SHOW", seat_id: 1.5 },
+      { error: `seat_id must be ${ID_RULE}`, field: "seat_id" },
+    ],
+    [
+      "a seat_id beyond 2^53",
+      { show_id: "SHOW", seat_id: 2 ** 60 },
+      { error: `seat_id must be ${ID_RULE}`, field: "seat_id" },
+    ],
+    [
+      "a boolean seat_id",
+      { show_id: "SHOW", seat_id: true },
+      { error: `seat_id must be ${ID_RULE}`, field: "seat_id" },
+    ],
+    ["a null seat_id", { show_id: "SHOW", seat_id: null }, { error: `seat_id must be ${ID_RULE}`, field: "seat_id" }],
+    [
+      "an empty string seat_id",
+      { show_id: "SHOW", seat_id: "" },
+      { error: `seat_id must be ${ID_RULE}`, field: "seat_id" },
+    ],
+    [
+      "a seat_id with a space",
+      { show_id: "SHOW", seat_id: "A 1" },
+      { error: `seat_id must be ${ID_RULE}`, field: "seat_id" },
+    ],
+    [
+      "a 65-character seat_id",
+      { show_id: "SHOW", seat_id: "x".repeat(65) },
+      { error: `seat_id must be ${ID_RULE}`, field: "seat_id" },
+    ],
+    [
+      "an object show_id",
+      { show_id: { id: 1 }, seat_id: 1 },
+      { error: `show_id must be ${ID_RULE}`, field: "show_id" },
+    ],
+    [
+      "a user_id with unicode",
+      { show_id: "SHOW", seat_id: 1, user_id: "zoë" },
+      { error: `user_id must be ${ID_RULE}; optional`, field: "user_id" },
+    ],
+  ];
+
+  it.each(cases)("rejects %s", async (_name, body, expected) => {
+    const showId = await newShow(3);
+    const payload =
+      typeof body === "string" ? body : JSON.parse(JSON.stringify(body).replaceAll('"SHOW"', JSON.stringify(showId)));
+    const response = await post("/api/book-seat/", payload);
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(await response.json()).toEqual(expected);
+    expect(await storedBookings(showId)).toEqual([]);
+  });
+
+  it("ignores fields it does not know, like __proto__", async () => {
+    const showId = await newShow(3);
+    const response = await post(
+      "/api/book-seat/",
+      `{"show_id": "${showId}", "seat_id": 1, "__proto__": {"admin": true}, "extra": 1}`,
+    );
+    expect(response.status).toBe(200);
+  });
+
+  it("answers 413 for a body over 16 KiB, whether or not it declares its length", async () => {
+    const showId = await newShow(3);
+    const big = JSON.stringify({ show_id: showId, seat_id: 1, padding: "x".repeat(17 * 1024) });
+    const declared = await post("/api/book-seat/", big);
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toEqual({ error: "Request body must not exceed 16384 bytes", limit_bytes: 16384 });
+
+    const stream = new Blob([big]).stream();
+    const chunked = await call("/api/book-seat/", { method: "POST", body: stream, duplex: "half" } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(await storedBookings(showId)).toEqual([]);
+  });
+});
+
+describe("routing errors", () => {
+  it("answers a wrong method with 405 and an Allow header", async () => {
+    const response = await call("/api/book-seat/", { method: "GET" });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("POST");
+    expect(await response.json()).toEqual({ error: "Method GET is not allowed here; use POST" });
+
+    const seats = await call("/api/shows/1/seats", { method: "DELETE" });
+    expect(seats.status).toBe(405);
+    expect(seats.headers.get("allow")).toBe("GET");
+  });
+
+  it("answers an unknown route with a JSON 404", async () => {
+    const response = await call("/api/nothing-here");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: "No such route", method: "GET", path: "/api/nothing-here" });
+  });
+
+  it("rejects a malformed show id in the path", async () => {
+    const response = await call("/api/shows/bad%20id/seats");
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: `show_id in the path must be ${ID_RULE}`, field: "show_id" });
+    const undecodable = await call("/api/shows/%E0%A4%A/seats");
+    expect(undecodable.status).toBe(400);
+  });
+});

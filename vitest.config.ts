@@ -1,0 +1,33 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/** The admin token the in-runtime tests use. */
+export const TEST_ADMIN_TOKEN = "test-admin-token";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Inside the Workers runtime (workerd via Miniflare): the Worker, its objects and their storage.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } },
+          }),
+        ],
+        test: { name: "workers", include: ["test/*.test.ts"] },
+      },
+      {
+        // In Node: real `wrangler dev` processes and the scripts users run.
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
