@@ -32,3 +32,27 @@ export function publicId(id: Id): PublicId {
   }
   return id;
 }
+
+/**
+ * Hold and booking ids carry their show's id (`<show_id>.<22 random characters>`), so a
+ * route such as `POST /api/holds/:hold_id/confirm` can find the show's object from the id alone.
+ */
+const REF_PATTERN = /^([A-Za-z0-9_-]{1,64})\.[A-Za-z0-9_-]{22}$/;
+
+export function newRef(showId: Id): string {
+  return `${showId}.${randomBase64Url(16)}`;
+}
+
+/** The show a hold or booking id belongs to, or null when the id is malformed. */
+export function showOfRef(ref: string): Id | null {
+  return REF_PATTERN.exec(ref)?.[1] ?? null;
+}
+
+/** `bytes` random bytes as unpadded base64url. */
+export function randomBase64Url(bytes: number): string {
+  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
+  return btoa(String.fromCharCode(...buffer))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+}

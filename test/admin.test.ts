@@ -31,7 +31,7 @@ describe("admin auth", () => {
     await bookSeat(showId, 1);
     const response = await call(`/admin/shows/${showId}/bookings`, { method: "DELETE", headers });
     expect({ status: response.status, body: await response.json() }).toEqual(unauthorized(message));
-    expect(response.headers.get("www-authenticate")).toBe('Bearer realm="admin"');
+    expect(response.headers.get("www-authenticate")).toBe("Bearer");
     expect(await storedBookings(showId)).toHaveLength(1);
   });
 
@@ -106,7 +106,7 @@ describe("PUT /admin/shows/:show_id", () => {
     const response = await put(showId, { name: "After", seats: 3 });
     expect(response.status).toBe(409);
     expect(await response.json()).toEqual({
-      error: "The new layout leaves out seats that are booked; reset them first",
+      error: "The new layout leaves out seats that are booked or held; free them first",
       show_id: showId,
       seat_ids: [4, 5],
     });

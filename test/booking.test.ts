@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { bookSeat, call, newShow, storedBookings } from "./helpers";
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Booking ids carry their show: `<show_id>.<22 random characters>`. */
+const bookingId = (showId: string) => new RegExp(`^${showId}\\.[A-Za-z0-9_-]{22}$`);
+const BOOKING_TOKEN = /^bt_[A-Za-z0-9_-]{43}$/;
 
 describe("POST /api/book-seat/", () => {
   it("books a free seat with the old system's message and the booking", async () => {
@@ -13,11 +15,12 @@ describe("POST /api/book-seat/", () => {
     expect(body).toEqual({
       message: "Seat booked successfully",
       booking: {
-        id: expect.stringMatching(UUID),
+        id: expect.stringMatching(bookingId(showId)),
         show_id: showId,
         seat_id: 10,
         user_id: "alice",
         booked_at: expect.stringMatching(ISO_TIME),
+        booking_token: expect.stringMatching(BOOKING_TOKEN),
       },
     });
     expect(await storedBookings(showId)).toEqual([{ seat_id: "10", user_id: "alice" }]);
@@ -96,7 +99,7 @@ describe("reading shows", () => {
         { seat_id: "A1", status: "booked" },
         { seat_id: "C3", status: "available" },
       ],
-      counts: { total: 3, available: 2, booked: 1 },
+      counts: { total: 3, available: 2, held: 0, booked: 1, blocked: 0 },
     });
   });
 

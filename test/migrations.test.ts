@@ -7,6 +7,8 @@ import { CATALOG_MIGRATIONS } from "../src/catalog/schema";
 import { applyMigrations } from "../src/storage/migrations";
 import { newShow, showStub } from "./helpers";
 
+const ORIGIN = { route: "test", actor: "test" };
+
 describe("schema migrations", () => {
   it("record every applied migration once, in order", async () => {
     const showId = await newShow(2);
@@ -82,7 +84,7 @@ describe("the last guard against a double sale", () => {
   it("is a UNIQUE constraint: a second booking row for a seat cannot be written", async () => {
     const showId = await newShow(2);
     await runInDurableObject(showStub(showId), (show: Show, state) => {
-      expect(show.book("1", "first")).toMatchObject({ ok: true });
+      expect(show.book(["1"], "first", ORIGIN, null)).toMatchObject({ ok: true });
       expect(() =>
         state.storage.sql.exec(
           "INSERT INTO bookings (id, seat_id, user_id, booked_at) VALUES (?, ?, ?, ?)",
@@ -100,10 +102,10 @@ describe("the last guard against a double sale", () => {
     const showId = await newShow(2);
     await runInDurableObject(showStub(showId), (show: Show) => {
       // A Promise here would mean an await crept in between the check and the insert.
-      const result = show.book("2", null);
+      const result = show.book(["2"], null, ORIGIN, null);
       expect(result).not.toBeInstanceOf(Promise);
-      expect(result).toMatchObject({ ok: true, booking: { seat_id: 2 } });
-      expect(show.book("2", null)).toEqual({ ok: false, reason: "taken" });
+      expect(result).toMatchObject({ ok: true, bookings: [{ seat_id: 2 }] });
+      expect(show.book(["2"], null, ORIGIN, null)).toEqual({ ok: false, reason: "unavailable", seat_ids: [2] });
     });
   });
 });

@@ -6,9 +6,14 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /**
  * Reads the body as a JSON object, whatever the content type says (`curl -d`
  * sends a form content type), stopping as soon as it passes the size limit.
+ * With `optional`, an empty body reads as `{}`.
  */
-export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  request: Request,
+  { optional = false }: { optional?: boolean } = {},
+): Promise<Record<string, unknown>> {
   const text = await readText(request, MAX_BODY_BYTES);
+  if (optional && text.trim() === "") return {};
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,10 +1,12 @@
 import type { IRequest } from "itty-router";
 import { requireAdmin } from "../http/auth";
 import { readJsonObject } from "../http/body";
+import { idempotencyKey } from "../http/idempotency";
 import { HttpError, json } from "../http/responses";
-import { parseBody, parsePathId, ShowLayoutBody } from "../http/validation";
+import { AuditLogQuery, BlockBody, parseBody, parsePathId, ShowLayoutBody, UnblockBody } from "../http/validation";
 import { publicId } from "../ids";
-import { notFound } from "./errors";
+import { failureToHttp } from "./failures";
+import { originOf } from "./origin";
 import { catalogObject, showObject } from "./stubs";
 
 /** Admin routes check the token before reading anything else of the request. */
@@ -17,12 +19,7 @@ export async function putShow(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
   const { name, seats } = parseBody(ShowLayoutBody, await readJsonObject(request));
   const result = await showObject(env, showId).configure({ showId, name, seatIds: seats });
-  if (!result.ok) {
-    throw new HttpError(409, "The new layout leaves out seats that are booked; reset them first", {
-      show_id: publicId(showId),
-      seat_ids: result.seat_ids,
-    });
-  }
+  if (!result.ok) throw failureToHttp(result, { showId });
   // Registering is idempotent, so a PUT that failed here can simply be repeated.
   await catalogObject(env).register(showId);
   return json(
@@ -35,20 +32,59 @@ export async function putShow(request: IRequest, env: Env): Promise<Response> {
 export async function resetSeat(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
   const seatId = parsePathId("seat_id", request.params.seat_id);
-  const result = await showObject(env, showId).resetSeat(seatId);
-  if (!result.ok) throw notFound(result.reason, showId, seatId);
-  return json({
-    message: result.released ? "Seat reset" : "Seat was not booked",
-    show_id: publicId(showId),
-    seat_id: publicId(seatId),
-    released: result.released,
-  });
+  const result = await showObject(env, showId).resetSeat(seatId, originOf(request, "admin"));
+  const where = { show_id: publicId(showId), seat_id: publicId(seatId) };
+  if (!result.ok) {
+    throw result.reason === "unknown_seats"
+      ? new HttpError(404, "Seat not found", where)
+      : failureToHttp(result, { showId });
+  }
+  const released = result.released > 0;
+  return json({ message: released ? "Seat reset" : "Seat was not booked", ...where, released });
 }
 
-/** `DELETE /admin/shows/:show_id/bookings`: frees every seat of a show. */
+/** `DELETE /admin/shows/:show_id/bookings`: frees every booking and hold of a show. */
 export async function resetShow(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
-  const result = await showObject(env, showId).resetAll();
-  if (!result.ok) throw notFound(result.reason, showId);
+  const result = await showObject(env, showId).resetAll(originOf(request, "admin"));
+  if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Show reset", show_id: publicId(showId), released: result.released });
+}
+
+/** `POST /admin/shows/:show_id/seats/block`: blocks every seat named (all must be available), or none. */
+export async function blockSeats(request: IRequest, env: Env): Promise<Response> {
+  const showId = parsePathId("show_id", request.params.show_id);
+  const raw = await readJsonObject(request);
+  const { seat_ids, reason } = parseBody(BlockBody, raw);
+  const result = await showObject(env, showId).block(
+    seat_ids,
+    reason,
+    originOf(request, "admin"),
+    await idempotencyKey(request, raw),
+  );
+  if (!result.ok) throw failureToHttp(result, { showId });
+  return json({ message: "Seats blocked", show_id: publicId(showId), seat_ids: result.seat_ids, reason });
+}
+
+/** `POST /admin/shows/:show_id/seats/unblock`: unblocks the seats named that are blocked. */
+export async function unblockSeats(request: IRequest, env: Env): Promise<Response> {
+  const showId = parsePathId("show_id", request.params.show_id);
+  const raw = await readJsonObject(request);
+  const { seat_ids } = parseBody(UnblockBody, raw);
+  const result = await showObject(env, showId).unblock(
+    seat_ids,
+    originOf(request, "admin"),
+    await idempotencyKey(request, raw),
+  );
+  if (!result.ok) throw failureToHttp(result, { showId });
+  return json({ message: "Seats unblocked", show_id: publicId(showId), seat_ids: result.seat_ids });
+}
+
+/** `GET /admin/shows/:show_id/log?after=0&limit=100`: the audit log, oldest first, a page at a time. */
+export async function auditLog(request: IRequest, env: Env): Promise<Response> {
+  const showId = parsePathId("show_id", request.params.show_id);
+  const { after, limit } = parseBody(AuditLogQuery, { ...request.query });
+  const page = await showObject(env, showId).auditLog(after, limit);
+  if (page === null) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  return json({ show_id: publicId(showId), ...page });
 }

@@ -1,23 +1,67 @@
 import type { IRequest } from "itty-router";
+import { isAdminToken, requireBearer } from "../http/auth";
 import { readJsonObject } from "../http/body";
+import { idempotencyKey } from "../http/idempotency";
 import { HttpError, json } from "../http/responses";
-import { BookSeatBody, parseBody } from "../http/validation";
+import { BookSeatBody, GroupBookingBody, parseBody, parsePathId, parseRef } from "../http/validation";
 import { publicId } from "../ids";
-import { notFound } from "./errors";
+import { failureToHttp } from "./failures";
+import { originOf } from "./origin";
 import { showObject } from "./stubs";
 
 /** `POST /api/book-seat/`: the old system's route, with its body, statuses and messages. */
 export async function bookSeat(request: IRequest, env: Env): Promise<Response> {
-  const { show_id, seat_id, user_id } = parseBody(BookSeatBody, await readJsonObject(request));
-  const result = await showObject(env, show_id).book(seat_id, user_id);
+  const raw = await readJsonObject(request);
+  const { show_id, seat_id, user_id } = parseBody(BookSeatBody, raw);
+  const result = await showObject(env, show_id).book(
+    [seat_id],
+    user_id,
+    originOf(request, user_id),
+    await idempotencyKey(request, raw),
+  );
   if (result.ok) {
-    return json({ message: "Seat booked successfully", booking: result.booking });
+    return json({ message: "Seat booked successfully", booking: result.bookings[0] });
   }
-  if (result.reason === "taken") {
-    throw new HttpError(409, "Seat is already booked by another user", {
-      show_id: publicId(show_id),
-      seat_id: publicId(seat_id),
-    });
+  const where = { show_id: publicId(show_id), seat_id: publicId(seat_id) };
+  switch (result.reason) {
+    case "unavailable":
+      throw new HttpError(409, "Seat is already booked by another user", where);
+    case "unknown_seats":
+      throw new HttpError(404, "Seat not found", where);
+    default:
+      throw failureToHttp(result, { showId: show_id });
   }
-  throw notFound(result.reason, show_id, seat_id);
+}
+
+/** `POST /api/shows/:show_id/bookings`: books every seat named, or none. */
+export async function bookSeats(request: IRequest, env: Env): Promise<Response> {
+  const showId = parsePathId("show_id", request.params.show_id);
+  const raw = await readJsonObject(request);
+  const { seat_ids, user_id } = parseBody(GroupBookingBody, raw);
+  const result = await showObject(env, showId).book(
+    seat_ids,
+    user_id,
+    originOf(request, user_id),
+    await idempotencyKey(request, raw),
+  );
+  if (!result.ok) throw failureToHttp(result, { showId });
+  return json({ message: "Seats booked successfully", bookings: result.bookings });
+}
+
+/**
+ * `DELETE /api/bookings/:booking_id`: cancels a booking and frees its seat. Needs the
+ * booking's own token or the admin token; anyone else's token gets 403.
+ */
+export async function cancelBooking(request: IRequest, env: Env): Promise<Response> {
+  const { ref: bookingId, showId } = parseRef("booking_id", request.params.booking_id);
+  const token = requireBearer(request, "booking_token");
+  const asAdmin = await isAdminToken(token, env);
+  const result = await showObject(env, showId).cancelBooking(
+    bookingId,
+    asAdmin ? null : token,
+    asAdmin,
+    originOf(request, asAdmin ? "admin" : null),
+  );
+  if (!result.ok) throw failureToHttp(result, { showId, bookingId });
+  return json({ message: "Booking cancelled", booking_id: bookingId });
 }

@@ -1,7 +1,8 @@
 import { Router, type IRequest } from "itty-router";
 import { errorResponse, HttpError, json } from "../http/responses";
-import { putShow, resetSeat, resetShow, withAdmin } from "./admin";
-import { bookSeat } from "./bookings";
+import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats, withAdmin } from "./admin";
+import { bookSeat, bookSeats, cancelBooking } from "./bookings";
+import { confirmHold, createHold, extendHold, releaseHold } from "./holds";
 import { listShows, seatMap } from "./shows";
 
 type Args = [env: Env, ctx: ExecutionContext];
@@ -50,10 +51,19 @@ export function buildRouter() {
   resource(router, "/api/book-seat", { POST: bookSeat });
   resource(router, "/api/shows", { GET: listShows });
   resource(router, "/api/shows/:show_id/seats", { GET: seatMap });
+  resource(router, "/api/shows/:show_id/bookings", { POST: bookSeats });
+  resource(router, "/api/shows/:show_id/holds", { POST: createHold });
+  resource(router, "/api/holds/:hold_id", { DELETE: releaseHold });
+  resource(router, "/api/holds/:hold_id/confirm", { POST: confirmHold });
+  resource(router, "/api/holds/:hold_id/extend", { POST: extendHold });
+  resource(router, "/api/bookings/:booking_id", { DELETE: cancelBooking });
 
   resource(router, "/admin/shows/:show_id", { PUT: putShow }, withAdmin);
   resource(router, "/admin/shows/:show_id/bookings", { DELETE: resetShow }, withAdmin);
   resource(router, "/admin/shows/:show_id/seats/:seat_id/booking", { DELETE: resetSeat }, withAdmin);
+  resource(router, "/admin/shows/:show_id/seats/block", { POST: blockSeats }, withAdmin);
+  resource(router, "/admin/shows/:show_id/seats/unblock", { POST: unblockSeats }, withAdmin);
+  resource(router, "/admin/shows/:show_id/log", { GET: auditLog }, withAdmin);
 
   router.all("*", (request) => {
     throw new HttpError(404, "No such route", { method: request.method, path: new URL(request.url).pathname });

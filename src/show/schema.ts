@@ -26,4 +26,54 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 2,
+    name: "holds, blocks, booking tokens, audit log, idempotency",
+    sql: `
+      ALTER TABLE bookings ADD COLUMN token_hash TEXT;
+      ALTER TABLE bookings ADD COLUMN hold_id TEXT;
+      CREATE TABLE holds (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL,
+        user_id TEXT,
+        state TEXT NOT NULL CHECK (state IN ('active', 'confirmed', 'released', 'expired')),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX holds_active_by_expiry ON holds (expires_at) WHERE state = 'active';
+      CREATE TABLE held_seats (
+        -- One live hold per seat: the last guard against a seat held twice.
+        seat_id TEXT PRIMARY KEY REFERENCES seats (seat_id),
+        hold_id TEXT NOT NULL REFERENCES holds (id)
+      );
+      CREATE INDEX held_seats_by_hold ON held_seats (hold_id);
+      CREATE TABLE blocks (
+        seat_id TEXT PRIMARY KEY REFERENCES seats (seat_id),
+        reason TEXT NOT NULL,
+        blocked_at INTEGER NOT NULL
+      );
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seat_id TEXT NOT NULL,
+        old_status TEXT NOT NULL,
+        new_status TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        route TEXT NOT NULL,
+        ref TEXT,
+        note TEXT,
+        at INTEGER NOT NULL
+      );
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        result TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX idempotency_by_age ON idempotency (created_at);
+    `,
+  },
 ];

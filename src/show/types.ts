@@ -1,6 +1,6 @@
 import type { Id, PublicId } from "../ids";
 
-/** A sold seat, as the API returns it. */
+/** A sold seat, as the API returns it. The token is present only in the answer that made the booking. */
 export interface Booking {
   id: string;
   show_id: PublicId;
@@ -8,17 +8,16 @@ export interface Booking {
   user_id: PublicId | null;
   /** ISO 8601, UTC. */
   booked_at: string;
+  /** Secret that cancels this booking; returned once, never stored in clear. */
+  booking_token: string;
 }
 
-export type SeatStatus = "available" | "booked";
+/** A seat's state as anyone may see it. */
+export type SeatStatus = "available" | "held" | "booked" | "blocked";
 
-export interface SeatCounts {
-  total: number;
-  available: number;
-  booked: number;
-}
+export type SeatCounts = Record<SeatStatus, number> & { total: number };
 
-/** Everything a buyer may see of a show: no booking ids, no user ids. */
+/** Everything a buyer may see of a show: no tokens, no user ids, no hold or booking ids. */
 export interface SeatMap {
   show_id: PublicId;
   name: string;
@@ -33,25 +32,78 @@ export interface ShowSummary {
   available: number;
 }
 
-/**
- * What `Show.book` returns. A taken seat is an expected outcome, not an
- * exception, so it travels back over RPC as a value.
- */
-export type BookResult =
-  { ok: true; booking: Booking } | { ok: false; reason: "unknown_show" | "unknown_seat" | "taken" };
+/** A hold as its creator sees it. */
+export interface Hold {
+  hold_id: string;
+  seat_ids: PublicId[];
+  /** ISO 8601, UTC. After this the seats are free again and the hold cannot be confirmed. */
+  expires_at: string;
+}
 
-export type ConfigureResult =
-  | { ok: true; created: boolean; show: ShowSummary }
-  /** The new layout leaves out seats that are sold; nothing was changed. */
-  | { ok: false; reason: "would_drop_booked_seats"; seat_ids: PublicId[] };
+/** Who asked for a change, and through which route; written to the audit log. */
+export interface Origin {
+  /** `"METHOD /route/:pattern"`. */
+  route: string;
+  /** A user id, `"admin"`, or `"anonymous"`. */
+  actor: string;
+}
 
-export type ResetSeatResult = { ok: true; released: boolean } | { ok: false; reason: "unknown_show" | "unknown_seat" };
-
-export type ResetShowResult = { ok: true; released: number } | { ok: false; reason: "unknown_show" };
+/** An `Idempotency-Key` and a fingerprint of the request it came with. */
+export interface IdempotencyKey {
+  key: string;
+  fingerprint: string;
+}
 
 /** The layout an admin asks for: seat ids in display order. */
 export interface ShowLayout {
   showId: Id;
   name: string;
   seatIds: Id[];
+}
+
+/** Ways a call can fail; the edge maps each to one HTTP status. */
+export type Failure =
+  | { ok: false; reason: "unknown_show" }
+  | { ok: false; reason: "unknown_seats"; seat_ids: PublicId[] }
+  /** Some seats are held by someone else, booked or blocked. */
+  | { ok: false; reason: "unavailable"; seat_ids: PublicId[] }
+  | { ok: false; reason: "hold_not_found" }
+  | { ok: false; reason: "hold_expired" }
+  | { ok: false; reason: "hold_released" }
+  | { ok: false; reason: "hold_confirmed" }
+  | { ok: false; reason: "booking_not_found" }
+  | { ok: false; reason: "wrong_token" }
+  /** The Idempotency-Key was first used with a different request. */
+  | { ok: false; reason: "idempotency_mismatch" }
+  /** A layout change would drop seats that are booked or held. */
+  | { ok: false; reason: "seats_in_use"; seat_ids: PublicId[] };
+
+export type Result<T> = ({ ok: true } & T) | Failure;
+
+export type BookResult = Result<{ bookings: Booking[] }>;
+export type HoldResult = Result<{ hold: Hold }>;
+/** A new hold carries its token, returned this once. */
+export type NewHoldResult = Result<{ hold: Hold & { hold_token: string } }>;
+export type ConfigureResult = Result<{ created: boolean; show: ShowSummary }>;
+export type ReleaseResult = Result<{ released: number }>;
+export type BlockResult = Result<{ seat_ids: PublicId[] }>;
+
+export interface AuditEntry {
+  seq: number;
+  seat_id: PublicId;
+  old_status: SeatStatus;
+  new_status: SeatStatus;
+  actor: string;
+  route: string;
+  /** The hold or booking the change belongs to, if any. */
+  ref: string | null;
+  /** Why, where one was given (block reasons, expiry). */
+  note: string | null;
+  at: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as `after` to get the next page; null at the end of the log. */
+  next_after: number | null;
 }

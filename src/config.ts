@@ -1,0 +1,43 @@
+/**
+ * Settings read from the Worker's environment (`[vars]` in wrangler.toml).
+ * Every value has a default, so a missing var never breaks a deploy.
+ */
+export interface HoldPolicy {
+  /** Seconds a hold lasts when the client names no `ttl_seconds`. */
+  defaultTtl: number;
+  minTtl: number;
+  maxTtl: number;
+  /** A hold can be extended, but never past this many seconds after it was made. */
+  maxLifetime: number;
+}
+
+export const HOLD_POLICY_DEFAULTS: HoldPolicy = { defaultTtl: 600, minTtl: 30, maxTtl: 1800, maxLifetime: 3600 };
+
+/** How long an Idempotency-Key's first answer is replayed. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** The most seats one hold or group booking may name. */
+export const MAX_SEATS_PER_REQUEST = 100;
+
+type HoldVars = Partial<
+  Record<
+    "HOLD_TTL_DEFAULT_SECONDS" | "HOLD_TTL_MIN_SECONDS" | "HOLD_TTL_MAX_SECONDS" | "HOLD_MAX_LIFETIME_SECONDS",
+    string
+  >
+>;
+
+/** The hold policy from the environment; a missing or malformed value falls back to its default. */
+export function holdPolicy(env: HoldVars): HoldPolicy {
+  const read = (name: keyof HoldVars, fallback: number) => {
+    const value = Number(env[name]);
+    return Number.isInteger(value) && value > 0 ? value : fallback;
+  };
+  const minTtl = read("HOLD_TTL_MIN_SECONDS", HOLD_POLICY_DEFAULTS.minTtl);
+  const maxTtl = Math.max(minTtl, read("HOLD_TTL_MAX_SECONDS", HOLD_POLICY_DEFAULTS.maxTtl));
+  const defaultTtl = Math.min(
+    maxTtl,
+    Math.max(minTtl, read("HOLD_TTL_DEFAULT_SECONDS", HOLD_POLICY_DEFAULTS.defaultTtl)),
+  );
+  const maxLifetime = Math.max(maxTtl, read("HOLD_MAX_LIFETIME_SECONDS", HOLD_POLICY_DEFAULTS.maxLifetime));
+  return { defaultTtl, minTtl, maxTtl, maxLifetime };
+}

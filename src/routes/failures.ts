@@ -1,0 +1,42 @@
+import { HttpError } from "../http/responses";
+import { publicId, type Id } from "../ids";
+import type { Failure } from "../show/types";
+
+/** What a failure is about, for the error body. */
+export interface Subject {
+  showId?: Id;
+  holdId?: string;
+  bookingId?: string;
+}
+
+/** Turns a domain failure from a show's object into the HTTP error a client sees. */
+export function failureToHttp(failure: Failure, subject: Subject): HttpError {
+  const show = subject.showId === undefined ? {} : { show_id: publicId(subject.showId) };
+  switch (failure.reason) {
+    case "unknown_show":
+      return new HttpError(404, "Show not found", show);
+    case "unknown_seats":
+      return new HttpError(404, "Seats not found", { ...show, seat_ids: failure.seat_ids });
+    case "unavailable":
+      return new HttpError(409, "Seats are not available", { ...show, seat_ids: failure.seat_ids });
+    case "seats_in_use":
+      return new HttpError(409, "The new layout leaves out seats that are booked or held; free them first", {
+        ...show,
+        seat_ids: failure.seat_ids,
+      });
+    case "hold_not_found":
+      return new HttpError(404, "Hold not found", { hold_id: subject.holdId });
+    case "hold_expired":
+      return new HttpError(410, "Hold has expired and its seats were released", { hold_id: subject.holdId });
+    case "hold_released":
+      return new HttpError(410, "Hold was released", { hold_id: subject.holdId });
+    case "hold_confirmed":
+      return new HttpError(409, "Hold was already confirmed", { hold_id: subject.holdId });
+    case "booking_not_found":
+      return new HttpError(404, "Booking not found", { booking_id: subject.bookingId });
+    case "wrong_token":
+      return new HttpError(403, "That token does not grant access to this " + (subject.holdId ? "hold" : "booking"));
+    case "idempotency_mismatch":
+      return new HttpError(422, "This Idempotency-Key was already used with a different request");
+  }
+}

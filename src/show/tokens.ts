@@ -1,0 +1,24 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { randomBase64Url } from "../ids";
+
+/**
+ * Hold and booking tokens: 256 random bits, handed to the client once. Only their
+ * SHA-256 is stored. Hashing is synchronous (node:crypto), so checking a token
+ * never puts an `await` inside the object's check-then-write sequences.
+ */
+export function newToken(prefix: "ht" | "bt"): { token: string; hash: string } {
+  const token = `${prefix}_${randomBase64Url(32)}`;
+  return { token, hash: hashToken(token) };
+}
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** Constant-time comparison of a presented token with a stored hash. */
+export function tokenMatches(presented: string, storedHash: string | null): boolean {
+  if (storedHash === null) return false;
+  const a = Buffer.from(hashToken(presented), "hex");
+  const b = Buffer.from(storedHash, "hex");
+  return a.length === b.length && timingSafeEqual(a, b);
+}
