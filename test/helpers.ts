@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { Show } from "../src/show/show";
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const BASE = "https://seats.test";
@@ -45,5 +46,58 @@ export async function storedBookings(showId: string): Promise<{ seat_id: string;
     state.storage.sql
       .exec<{ seat_id: string; user_id: string | null }>("SELECT seat_id, user_id FROM bookings ORDER BY seat_id")
       .toArray(),
+  );
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+export interface HoldBody {
+  hold_id: string;
+  hold_token: string;
+  seat_ids: (string | number)[];
+  expires_at: string;
+}
+
+export function createHold(
+  showId: string,
+  body: { seat_ids: (string | number)[]; user_id?: string; ttl_seconds?: number },
+  headers: Record<string, string> = {},
+) {
+  return post(`/api/shows/${showId}/holds`, body, headers);
+}
+
+/** Creates a hold that must succeed, and returns its body. */
+export async function holdSeats(showId: string, seatIds: (string | number)[], ttlSeconds?: number): Promise<HoldBody> {
+  const response = await createHold(showId, { seat_ids: seatIds, ttl_seconds: ttlSeconds });
+  expect(response.status).toBe(201);
+  return response.json<HoldBody>();
+}
+
+/**
+ * Sets the time a show's object reads from now on (ms since the epoch). The object
+ * stays in memory between requests in a test, so the clock holds until it is evicted.
+ */
+export async function setClock(showId: string, now: number): Promise<void> {
+  await runInDurableObject(showStub(showId), (show: Show) => {
+    show.clock = () => now;
+  });
+}
+
+/** A show's seat statuses, by seat id, through the public seat map. */
+export async function statuses(showId: string): Promise<Record<string, string>> {
+  const map = await (await call(`/api/shows/${showId}/seats`)).json<{ seats: { seat_id: string; status: string }[] }>();
+  return Object.fromEntries(map.seats.map((seat) => [String(seat.seat_id), seat.status]));
+}
+
+/** Runs a SQL query inside a show's object. */
+export function querySql<T extends Record<string, SqlStorageValue>>(
+  showId: string,
+  query: string,
+  ...bindings: unknown[]
+): Promise<T[]> {
+  return runInDurableObject(showStub(showId), (_show, state) =>
+    state.storage.sql.exec<T>(query, ...bindings).toArray(),
   );
 }

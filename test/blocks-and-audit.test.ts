@@ -1,0 +1,187 @@
+import { describe, expect, it } from "vitest";
+import { adminHeaders, bearer, call, createHold, holdSeats, newShow, post, querySql, statuses } from "./helpers";
+
+function admin(method: string, path: string, body?: unknown) {
+  return call(path, { method, headers: adminHeaders, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+describe("blocking seats", () => {
+  it("a blocked seat cannot be held or booked; unblocking frees it", async () => {
+    const showId = await newShow(4);
+    const blocked = await admin("POST", `/admin/shows/${showId}/seats/block`, {
+      seat_ids: [1, 2],
+      reason: "sound desk",
+    });
+    expect(blocked.status).toBe(200);
+    expect(await blocked.json()).toEqual({
+      message: "Seats blocked",
+      show_id: showId,
+      seat_ids: [1, 2],
+      reason: "sound desk",
+    });
+    expect(await statuses(showId)).toEqual({ 1: "blocked", 2: "blocked", 3: "available", 4: "available" });
+
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 1 })).status).toBe(409);
+    expect((await createHold(showId, { seat_ids: [2, 3] })).status).toBe(409);
+
+    const unblocked = await admin("POST", `/admin/shows/${showId}/seats/unblock`, { seat_ids: [1, 3] });
+    expect(await unblocked.json()).toEqual({ message: "Seats unblocked", show_id: showId, seat_ids: [1] });
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 1 })).status).toBe(200);
+  });
+
+  it("blocks all or none: a seat that is not available gets 409 naming it", async () => {
+    const showId = await newShow(3);
+    await holdSeats(showId, [3]);
+    const response = await admin("POST", `/admin/shows/${showId}/seats/block`, { seat_ids: [1, 3], reason: "x" });
+    expect(response.status).toBe(409);
+    expect(await response.json()).toEqual({ error: "Seats are not available", show_id: showId, seat_ids: [3] });
+    expect(await statuses(showId)).toMatchObject({ 1: "available" });
+  });
+
+  it("needs a reason and the admin token", async () => {
+    const showId = await newShow(3);
+    const noReason = await admin("POST", `/admin/shows/${showId}/seats/block`, { seat_ids: [1] });
+    expect(await noReason.json()).toEqual({ error: "reason is required", field: "reason" });
+    const noToken = await post(`/admin/shows/${showId}/seats/block`, { seat_ids: [1], reason: "x" });
+    expect(noToken.status).toBe(401);
+    expect(await statuses(showId)).toMatchObject({ 1: "available" });
+  });
+});
+
+describe("GET /admin/shows/:show_id/log", () => {
+  it("records every seat status change: seat, old and new status, who, which route, when", async () => {
+    const showId = await newShow(3);
+    await post("/api/book-seat/", { show_id: showId, seat_id: 1, user_id: "zed" });
+    const hold = await holdSeats(showId, [2]);
+    await call(`/api/holds/${hold.hold_id}`, { method: "DELETE", headers: bearer(hold.hold_token) });
+    await admin("POST", `/admin/shows/${showId}/seats/block`, { seat_ids: [3], reason: "broken seat" });
+    await admin("DELETE", `/admin/shows/${showId}/seats/1/booking`);
+
+    const response = await admin("GET", `/admin/shows/${showId}/log`);
+    expect(response.status).toBe(200);
+    const body = await response.json<{ entries: { ref: string | null }[] }>();
+    const at = expect.stringMatching(/^\d{4}-.*Z$/);
+    expect(body).toEqual({
+      show_id: showId,
+      next_after: null,
+      entries: [
+        {
+          seq: 1,
+          seat_id: 1,
+          old_status: "available",
+          new_status: "booked",
+          actor: "user:zed",
+          route: "POST /api/book-seat",
+          ref: expect.any(String),
+          note: null,
+          at,
+        },
+        {
+          seq: 2,
+          seat_id: 2,
+          old_status: "available",
+          new_status: "held",
+          actor: "anonymous",
+          route: "POST /api/shows/:show_id/holds",
+          ref: hold.hold_id,
+          note: null,
+          at,
+        },
+        {
+          seq: 3,
+          seat_id: 2,
+          old_status: "held",
+          new_status: "available",
+          actor: "anonymous",
+          route: "DELETE /api/holds/:hold_id",
+          ref: hold.hold_id,
+          note: null,
+          at,
+        },
+        {
+          seq: 4,
+          seat_id: 3,
+          old_status: "available",
+          new_status: "blocked",
+          actor: "admin",
+          route: "POST /admin/shows/:show_id/seats/block",
+          ref: null,
+          note: "broken seat",
+          at,
+        },
+        {
+          seq: 5,
+          seat_id: 1,
+          old_status: "booked",
+          new_status: "available",
+          actor: "admin",
+          route: "DELETE /admin/shows/:show_id/seats/:seat_id/booking",
+          ref: body.entries[0]!.ref,
+          note: null,
+          at,
+        },
+      ],
+    });
+  });
+
+  it("pages with after and limit", async () => {
+    const showId = await newShow(5);
+    await post(`/api/shows/${showId}/bookings`, { seat_ids: [1, 2, 3, 4, 5] });
+    const first = await (
+      await admin("GET", `/admin/shows/${showId}/log?limit=2`)
+    ).json<{ entries: { seq: number }[]; next_after: number }>();
+    expect(first.entries.map((e) => e.seq)).toEqual([1, 2]);
+    expect(first.next_after).toBe(2);
+    const second = await (
+      await admin("GET", `/admin/shows/${showId}/log?limit=2&after=${first.next_after}`)
+    ).json<{ entries: { seq: number }[] }>();
+    expect(second.entries.map((e) => e.seq)).toEqual([3, 4]);
+    const last = await (await admin("GET", `/admin/shows/${showId}/log?limit=2&after=4`)).json();
+    expect(last).toMatchObject({ entries: [{ seq: 5 }], next_after: null });
+    const bad = await admin("GET", `/admin/shows/${showId}/log?limit=0`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: "limit must be a whole number from 1 to 500; optional", field: "limit" });
+  });
+
+  it("is append-only: the database refuses to change or delete an entry", async () => {
+    const showId = await newShow(2);
+    await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
+    await expect(querySql(showId, "UPDATE audit_log SET actor = 'someone else'")).rejects.toThrow(/append-only/);
+    await expect(querySql(showId, "DELETE FROM audit_log")).rejects.toThrow(/append-only/);
+    expect(await querySql(showId, "SELECT COUNT(*) AS n FROM audit_log")).toEqual([{ n: 1 }]);
+  });
+
+  it("needs the admin token, and answers 404 for an unknown show", async () => {
+    const showId = await newShow(1);
+    expect((await call(`/admin/shows/${showId}/log`)).status).toBe(401);
+    expect((await admin("GET", "/admin/shows/nobody/log")).status).toBe(404);
+  });
+});
+
+describe("the seat map", () => {
+  it("shows all four statuses and never a token, hold id, booking id or user id", async () => {
+    const showId = await newShow(4);
+    const booked = await (
+      await post("/api/book-seat/", { show_id: showId, seat_id: 1, user_id: "secret-user" })
+    ).text();
+    const hold = await holdSeats(showId, [2]);
+    await admin("POST", `/admin/shows/${showId}/seats/block`, { seat_ids: [3], reason: "r" });
+    const response = await call(`/api/shows/${showId}/seats`);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({
+      show_id: showId,
+      name: "Test show",
+      seats: [
+        { seat_id: 1, status: "booked" },
+        { seat_id: 2, status: "held" },
+        { seat_id: 3, status: "blocked" },
+        { seat_id: 4, status: "available" },
+      ],
+      counts: { total: 4, available: 1, held: 1, booked: 1, blocked: 1 },
+    });
+    const { booking } = JSON.parse(booked) as { booking: { id: string; booking_token: string } };
+    for (const secret of ["secret-user", booking.id, booking.booking_token, hold.hold_id, hold.hold_token]) {
+      expect(text).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { newShow, post, querySql, setClock, storedBookings } from "./helpers";
+
+const key = () => ({ "idempotency-key": crypto.randomUUID() });
+
+describe("Idempotency-Key", () => {
+  it("replays the first answer, status and body, for the same key and body", async () => {
+    const showId = await newShow(3);
+    const headers = key();
+    const first = await post("/api/book-seat/", { show_id: showId, seat_id: 1 }, headers);
+    const retry = await post("/api/book-seat/", { seat_id: 1, show_id: showId }, headers);
+    expect(first.status).toBe(200);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual(await first.json());
+    expect(await storedBookings(showId)).toHaveLength(1);
+  });
+
+  it("replays a refusal too", async () => {
+    const showId = await newShow(3);
+    await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
+    const headers = key();
+    const first = await post(`/api/shows/${showId}/bookings`, { seat_ids: [1, 2] }, headers);
+    expect(first.status).toBe(409);
+    const firstBody = await first.json();
+    const retry = await post(`/api/shows/${showId}/bookings`, { seat_ids: [1, 2] }, headers);
+    expect({ status: retry.status, body: await retry.json() }).toEqual({ status: 409, body: firstBody });
+  });
+
+  it("answers 422 for the same key with a different body, and changes nothing", async () => {
+    const showId = await newShow(3);
+    const headers = key();
+    await post("/api/book-seat/", { show_id: showId, seat_id: 1 }, headers);
+    const other = await post("/api/book-seat/", { show_id: showId, seat_id: 2 }, headers);
+    expect(other.status).toBe(422);
+    expect(await other.json()).toEqual({ error: "This Idempotency-Key was already used with a different request" });
+    expect(await storedBookings(showId)).toEqual([{ seat_id: "1", user_id: null }]);
+  });
+
+  it("scopes keys to the show: one key works independently on two shows", async () => {
+    const [a, b] = await Promise.all([newShow(2), newShow(2)]);
+    const headers = key();
+    expect((await post("/api/book-seat/", { show_id: a, seat_id: 1 }, headers)).status).toBe(200);
+    expect((await post("/api/book-seat/", { show_id: b, seat_id: 1 }, headers)).status).toBe(200);
+    expect(await storedBookings(b)).toHaveLength(1);
+  });
+
+  it("holds a key for 24 hours, then treats it as new", async () => {
+    const showId = await newShow(3);
+    const start = Date.now();
+    await setClock(showId, start);
+    const headers = key();
+    const hold = await post(`/api/shows/${showId}/holds`, { seat_ids: [1], ttl_seconds: 60 }, headers);
+    expect(hold.status).toBe(201);
+    await setClock(showId, start + 23 * 3600_000);
+    const replay = await post(`/api/shows/${showId}/holds`, { seat_ids: [1], ttl_seconds: 60 }, headers);
+    expect(await replay.json()).toEqual(await hold.json());
+    await setClock(showId, start + 24 * 3600_000 + 1);
+    const fresh = await post(`/api/shows/${showId}/holds`, { seat_ids: [1], ttl_seconds: 60 }, headers);
+    expect(fresh.status).toBe(201);
+    expect(await querySql(showId, "SELECT COUNT(*) AS n FROM holds")).toEqual([{ n: 2 }]);
+  });
+
+  it("rejects a malformed key with 400", async () => {
+    const showId = await newShow(1);
+    const response = await post("/api/book-seat/", { show_id: showId, seat_id: 1 }, { "idempotency-key": "has space" });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: "Idempotency-Key must be 1-255 visible ASCII characters",
+      field: "Idempotency-Key",
+    });
+    expect(await storedBookings(showId)).toEqual([]);
+  });
+
+  it("100 simultaneous retries with one key: exactly one booking, and every retry gets the same answer", async () => {
+    const showId = await newShow(5);
+    const headers = key();
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        post("/api/book-seat/", { show_id: showId, seat_id: 4, user_id: "mobile" }, headers),
+      ),
+    );
+    const bodies = await Promise.all(responses.map((r) => r.text()));
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+    expect(new Set(bodies).size).toBe(1);
+    expect(JSON.parse(bodies[0]!)).toMatchObject({ message: "Seat booked successfully", booking: { seat_id: 4 } });
+    expect(await storedBookings(showId)).toEqual([{ seat_id: "4", user_id: "mobile" }]);
+  });
+});
