@@ -1,11 +1,14 @@
 /**
  * Fires N booking requests for one seat at the same moment and reports who won.
  *
- *   npm run concurrency -- [--url http://localhost:8787] [--n 5] [--show 1] [--seat 10] [--reset] [--token T]
+ *   npm run concurrency -- [--url http://localhost:8787] [--n 5] [--show 1] [--seat 10]
+ *                          [--mode book|hold] [--reset] [--token T]
  *
  * It opens N connections first, so the N requests leave together rather than
  * queueing behind connection set-up, then prints one line per request and
- * PASS (exactly one 200, every other answer 409) or FAIL. Exit code 0 on PASS.
+ * PASS (exactly one success, every other answer 409) or FAIL. Exit code 0 on PASS.
+ * `--mode book` (the default) races `POST /api/book-seat/`; `--mode hold` races
+ * `POST /api/shows/:show_id/holds` for the same seat.
  */
 import { Agent, request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -20,12 +23,16 @@ interface Outcome {
   message: string;
 }
 
+/** Numeric ids go out as JSON numbers, like the old clients sent them. */
+const asId = (value: string) => (/^[1-9][0-9]*$/.test(value) ? Number(value) : value);
+
 const { values: args } = parseArgs({
   options: {
     url: { type: "string", default: "http://localhost:8787" },
     n: { type: "string", default: "5" },
     show: { type: "string", default: "1" },
     seat: { type: "string", default: "10" },
+    mode: { type: "string", default: "book" },
     reset: { type: "boolean", default: false },
     token: { type: "string", default: process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN },
     help: { type: "boolean", short: "h", default: false },
@@ -34,10 +41,29 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(
-    "Usage: npm run concurrency -- [--url URL] [--n 5] [--show 1] [--seat 10] [--reset] [--token ADMIN_TOKEN]",
+    "Usage: npm run concurrency -- [--url URL] [--n 5] [--show 1] [--seat 10] [--mode book|hold] [--reset] [--token ADMIN_TOKEN]",
   );
   process.exit(0);
 }
+
+/** What each mode sends, and the status that means "this request got the seat". */
+const MODES = {
+  book: {
+    path: () => "/api/book-seat/",
+    body: (user: string) => ({ seat_id: asId(args.seat), show_id: asId(args.show), user_id: user }),
+    success: 200,
+  },
+  hold: {
+    path: () => `/api/shows/${encodeURIComponent(args.show)}/holds`,
+    body: (user: string) => ({ seat_ids: [asId(args.seat)], user_id: user }),
+    success: 201,
+  },
+} as const;
+if (!(args.mode in MODES)) {
+  console.error("--mode must be book or hold");
+  process.exit(2);
+}
+const mode = MODES[args.mode as keyof typeof MODES];
 
 const n = Number(args.n);
 if (!Number.isInteger(n) || n < 1 || n > 10_000) {
@@ -47,8 +73,6 @@ if (!Number.isInteger(n) || n < 1 || n > 10_000) {
 const base = new URL(args.url);
 const send = base.protocol === "https:" ? httpsRequest : httpRequest;
 const agent = new Agent({ keepAlive: true, maxSockets: n, maxFreeSockets: n });
-/** Numeric ids go out as JSON numbers, like the old clients sent them. */
-const asId = (value: string) => (/^[1-9][0-9]*$/.test(value) ? Number(value) : value);
 
 function call(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Outcome> {
   return new Promise((resolve) => {
@@ -68,7 +92,8 @@ function call(method: string, path: string, body?: string, headers: Record<strin
 
 function messageOf(text: string): string {
   try {
-    const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
+    const parsed = JSON.parse(text) as { message?: unknown; error?: unknown; expires_at?: unknown };
+    if (parsed.expires_at !== undefined) return `Seat held until ${String(parsed.expires_at)}`;
     return String(parsed.message ?? parsed.error ?? text);
   } catch {
     return text.slice(0, 120);
@@ -76,7 +101,7 @@ function messageOf(text: string): string {
 }
 
 const seatPath = `/admin/shows/${encodeURIComponent(args.show)}/seats/${encodeURIComponent(args.seat)}/booking`;
-console.log(`Seat ${args.seat} of show ${args.show} at ${base.origin}: ${n} simultaneous booking requests`);
+console.log(`Seat ${args.seat} of show ${args.show} at ${base.origin}: ${n} simultaneous ${args.mode} requests`);
 
 if (args.reset) {
   const reset = await call("DELETE", seatPath, undefined, { authorization: `Bearer ${args.token}` });
@@ -96,35 +121,37 @@ if (unhealthy) {
 }
 console.log(`Opened ${n} connections; firing.`);
 
-const bodies = Array.from({ length: n }, (_, i) =>
-  JSON.stringify({ seat_id: asId(args.seat), show_id: asId(args.show), user_id: `tester-${i + 1}` }),
-);
+const bodies = Array.from({ length: n }, (_, i) => JSON.stringify(mode.body(`tester-${i + 1}`)));
 const outcomes = (
-  await Promise.all(bodies.map((body) => call("POST", "/api/book-seat/", body, { "content-type": "application/json" })))
+  await Promise.all(bodies.map((body) => call("POST", mode.path(), body, { "content-type": "application/json" })))
 ).map((outcome, i) => ({ ...outcome, index: i + 1 }));
 agent.destroy();
 
 const width = String(n).length;
 for (const { index, status, ms, message } of outcomes) {
-  const mark = status === 200 ? "✅" : "❌";
+  const mark = status === mode.success ? "✅" : "❌";
   console.log(
     `${mark} #${String(index).padStart(width)}  ${String(status ?? "---")}  ${ms.toFixed(1).padStart(8)} ms  ${message}`,
   );
 }
 
-const succeeded = outcomes.filter((o) => o.status === 200).length;
+const succeeded = outcomes.filter((o) => o.status === mode.success).length;
 const conflicts = outcomes.filter((o) => o.status === 409).length;
 const other = n - succeeded - conflicts;
 const latencies = outcomes.map((o) => o.ms).sort((a, b) => a - b);
 console.log("");
-console.log(`Summary: ${succeeded} booked (200), ${conflicts} conflicts (409), ${other} other`);
+console.log(
+  `Summary: ${succeeded} ${args.mode === "hold" ? "held" : "booked"} (${mode.success}), ${conflicts} conflicts (409), ${other} other`,
+);
 console.log(
   `Latency: min ${latencies[0]!.toFixed(1)} ms, median ${latencies[Math.floor(n / 2)]!.toFixed(1)} ms, max ${latencies[n - 1]!.toFixed(1)} ms`,
 );
 if (succeeded === 1 && conflicts === n - 1) {
-  console.log("PASS: exactly one request booked the seat; every other request got 409.");
+  console.log(
+    `PASS: exactly one request ${args.mode === "hold" ? "held" : "booked"} the seat; every other request got 409.`,
+  );
   process.exit(0);
 }
-console.log("FAIL: expected exactly one 200 and every other answer 409.");
+console.log(`FAIL: expected exactly one ${mode.success} and every other answer 409.`);
 if (succeeded === 0 && !args.reset) console.log("(Was the seat already booked? Run again with --reset.)");
 process.exit(1);

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { adminHeaders, BASE, bookSeat, call, newShow, storedBookings } from "./helpers";
+import { adminHeaders, BASE, bearer, bookSeat, call, holdSeats, newShow, statuses, storedBookings } from "./helpers";
 
 function put(showId: string, body: unknown, headers: Record<string, string> = adminHeaders) {
   return call(`/admin/shows/${showId}`, { method: "PUT", headers, body: JSON.stringify(body) });
@@ -153,12 +153,25 @@ describe("resetting bookings", () => {
 
     const again = await call(`/admin/shows/${showId}/seats/1/booking`, { method: "DELETE", headers: adminHeaders });
     expect(await again.json()).toEqual({
-      message: "Seat was not booked",
+      message: "Seat was not booked or held",
       show_id: showId,
       seat_id: 1,
       released: false,
     });
     expect((await bookSeat(showId, 1)).status).toBe(200);
+  });
+
+  it("resetting a held seat releases the hold that has it", async () => {
+    const showId = await newShow(3);
+    const hold = await holdSeats(showId, [1, 2]);
+    const reset = await call(`/admin/shows/${showId}/seats/2/booking`, { method: "DELETE", headers: adminHeaders });
+    expect(await reset.json()).toEqual({ message: "Seat reset", show_id: showId, seat_id: 2, released: true });
+    expect(await statuses(showId)).toEqual({ 1: "available", 2: "available", 3: "available" });
+    const confirm = await call(`/api/holds/${hold.hold_id}/confirm`, {
+      method: "POST",
+      headers: bearer(hold.hold_token),
+    });
+    expect(confirm.status).toBe(410);
   });
 
   it("answers 404 for an unknown show or seat", async () => {

@@ -28,7 +28,7 @@ export async function putShow(request: IRequest, env: Env): Promise<Response> {
   );
 }
 
-/** `DELETE /admin/shows/:show_id/seats/:seat_id/booking`: frees one seat. */
+/** `DELETE /admin/shows/:show_id/seats/:seat_id/booking`: frees one seat, booked or held. */
 export async function resetSeat(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
   const seatId = parsePathId("seat_id", request.params.seat_id);
@@ -40,7 +40,7 @@ export async function resetSeat(request: IRequest, env: Env): Promise<Response> 
       : failureToHttp(result, { showId });
   }
   const released = result.released > 0;
-  return json({ message: released ? "Seat reset" : "Seat was not booked", ...where, released });
+  return json({ message: released ? "Seat reset" : "Seat was not booked or held", ...where, released });
 }
 
 /** `DELETE /admin/shows/:show_id/bookings`: frees every booking and hold of a show. */

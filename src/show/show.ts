@@ -280,18 +280,28 @@ export class Show extends DurableObject<Env> {
     });
   }
 
-  /** Frees one seat's booking (the old system's "reset a seat"). Freeing a free seat is not an error. */
+  /**
+   * Frees one seat (the old system's "reset a seat"): cancels its booking, or releases the
+   * hold that has it (the whole hold). Freeing a free seat is not an error.
+   */
   resetSeat(seatId: Id, origin: Origin): ReleaseResult {
     return this.change(null, (now): ReleaseResult => {
       const unknown = this.unknownSeats([seatId]);
       if (unknown) return unknown;
       const booking = this.sql.exec<{ id: string }>("SELECT id FROM bookings WHERE seat_id = ?", seatId).toArray()[0];
-      if (booking === undefined) return { ok: true, released: 0 };
-      this.ctx.storage.transactionSync(() => {
-        this.sql.exec("DELETE FROM bookings WHERE id = ?", booking.id);
-        this.audit(seatId, "booked", "available", origin, now, booking.id);
-      });
-      return { ok: true, released: 1 };
+      if (booking !== undefined) {
+        this.ctx.storage.transactionSync(() => {
+          this.sql.exec("DELETE FROM bookings WHERE id = ?", booking.id);
+          this.audit(seatId, "booked", "available", origin, now, booking.id);
+        });
+        return { ok: true, released: 1 };
+      }
+      // Expired holds were swept by `change`, so any hold left on the seat is live.
+      const hold = this.sql.exec<{ hold_id: string }>("SELECT hold_id FROM held_seats WHERE seat_id = ?", seatId).toArray()[0];
+      if (hold === undefined) return { ok: true, released: 0 };
+      const released = this.endHold(hold.hold_id, "released", origin, now);
+      this.scheduleAlarm();
+      return { ok: true, released };
     });
   }
 

@@ -62,6 +62,16 @@ describe("npm run concurrency against wrangler dev", () => {
     expect(result.code).toBe(0);
   });
 
+  it("--mode hold races holds: one 201, the rest 409, PASS", async () => {
+    const result = await concurrency("--mode", "hold", "--n", "20", "--reset", "--seat", "11");
+    expect(result.stdout).toContain("Summary: 1 held (201), 19 conflicts (409), 0 other");
+    expect(result.stdout).toContain("PASS: exactly one request held the seat");
+    expect(result.code).toBe(0);
+    // --reset releases the hold, so the race can be run again.
+    const again = await concurrency("--mode", "hold", "--n", "5", "--reset", "--seat", "11");
+    expect(again.code).toBe(0);
+  });
+
   it("without --reset, on a seat already sold, prints FAIL and exits 1", async () => {
     const result = await concurrency("--n", "5", "--seat", "10");
     expect(result.stdout).toContain("Summary: 0 booked (200), 5 conflicts (409), 0 other");
