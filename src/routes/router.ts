@@ -3,7 +3,7 @@ import { errorResponse, HttpError, json } from "../http/responses";
 import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats, withAdmin } from "./admin";
 import { bookSeat, bookSeats, cancelBooking } from "./bookings";
 import { confirmHold, createHold, extendHold, releaseHold } from "./holds";
-import { listShows, seatMap } from "./shows";
+import { listShows, liveSeatMap, seatMap } from "./shows";
 
 type Args = [env: Env, ctx: ExecutionContext];
 type Handler = (request: IRequest, ...args: Args) => Response | Promise<Response | void> | void;
@@ -51,6 +51,7 @@ export function buildRouter() {
   resource(router, "/api/book-seat", { POST: bookSeat });
   resource(router, "/api/shows", { GET: listShows });
   resource(router, "/api/shows/:show_id/seats", { GET: seatMap });
+  resource(router, "/api/shows/:show_id/live", { GET: liveSeatMap });
   resource(router, "/api/shows/:show_id/bookings", { POST: bookSeats });
   resource(router, "/api/shows/:show_id/holds", { POST: createHold });
   resource(router, "/api/holds/:hold_id", { DELETE: releaseHold });

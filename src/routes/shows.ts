@@ -1,6 +1,8 @@
 import type { IRequest } from "itty-router";
 import { HttpError, json } from "../http/responses";
 import { parsePathId } from "../http/validation";
+import { positionFromQuery } from "../show/live";
+import { failureToHttp } from "./failures";
 import { publicId } from "../ids";
 import { catalogObject, showObject } from "./stubs";
 
@@ -17,4 +19,21 @@ export async function seatMap(request: IRequest, env: Env): Promise<Response> {
   const map = await showObject(env, showId).seatMap();
   if (map === null) throw new HttpError(404, "Show not found", { show_id: publicId(showId) });
   return json(map);
+}
+
+/**
+ * `GET /api/shows/:show_id/live`: upgrades to a WebSocket held by the show's object, which
+ * sends a snapshot and then one small event per seat change. A reconnecting client passes
+ * `?since=<version>&layout=<layout>` to get only what it missed.
+ */
+export async function liveSeatMap(request: IRequest, env: Env): Promise<Response> {
+  const showId = parsePathId("show_id", request.params.show_id);
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    throw new HttpError(426, "This route is a WebSocket: send 'Upgrade: websocket'", {}, { upgrade: "websocket" });
+  }
+  const position = positionFromQuery(new URL(request.url).searchParams);
+  if (position !== null && "error" in position) throw new HttpError(400, position.error, { field: "since" });
+  const response = await showObject(env, showId).fetch(request);
+  if (response.status === 404) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  return response;
 }

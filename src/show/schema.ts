@@ -76,4 +76,9 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_by_age ON idempotency (created_at);
     `,
   },
+  {
+    id: 3,
+    name: "layout version for the live seat map",
+    sql: `ALTER TABLE show ADD COLUMN layout_version INTEGER NOT NULL DEFAULT 1;`,
+  },
 ];

@@ -2,6 +2,16 @@ import { DurableObject } from "cloudflare:workers";
 import { holdPolicy, IDEMPOTENCY_TTL_MS, type HoldPolicy } from "../config";
 import { newRef, publicId, type Id } from "../ids";
 import { applyMigrations } from "../storage/migrations";
+import {
+  MAX_CATCH_UP,
+  parseClientMessage,
+  PING,
+  PONG,
+  positionFromQuery,
+  type Position,
+  type SeatEvent,
+  type ServerMessage,
+} from "./live";
 import { SHOW_MIGRATIONS } from "./schema";
 import { newToken, tokenMatches } from "./tokens";
 import type {
@@ -28,6 +38,8 @@ import type {
 interface ShowRow extends Record<string, SqlStorageValue> {
   show_id: string;
   name: string;
+  /** Grows by one with every layout change, so a live client knows its seat list is stale. */
+  layout_version: number;
 }
 
 interface HoldRow extends Record<string, SqlStorageValue> {
@@ -75,14 +87,18 @@ export class Show extends DurableObject<Env> {
   private info: ShowRow | null = null;
   /** The alarm time last asked for, so that unchanged schedules cost no storage write. */
   private alarmAt: number | null | undefined;
+  /** Seat changes written by the call in progress, sent to live clients once it succeeds. */
+  private unsent: SeatEvent[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.policy = holdPolicy(env);
+    // Answered by the runtime itself, so a client's keep-alive never wakes a hibernating object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage, SHOW_MIGRATIONS);
-      this.info = this.sql.exec<ShowRow>("SELECT show_id, name FROM show").toArray()[0] ?? null;
+      this.info = this.readInfo();
     });
   }
 
@@ -104,7 +120,8 @@ export class Show extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
         `INSERT INTO show (singleton, show_id, name, created_at, updated_at) VALUES (1, ?, ?, ?, ?)
-         ON CONFLICT (singleton) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at`,
+         ON CONFLICT (singleton) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at,
+                                               layout_version = layout_version + 1`,
         layout.showId,
         layout.name,
         now,
@@ -126,8 +143,9 @@ export class Show extends DurableObject<Env> {
         );
       });
     });
-    this.info = { show_id: layout.showId, name: layout.name };
-    return { ok: true, created, show: this.summaryOf(this.info, now) };
+    this.info = this.readInfo();
+    this.broadcast(this.snapshot());
+    return { ok: true, created, show: this.summaryOf(this.info!, now) };
   }
 
   // ---- Bookings ----------------------------------------------------------------------------
@@ -297,7 +315,9 @@ export class Show extends DurableObject<Env> {
         return { ok: true, released: 1 };
       }
       // Expired holds were swept by `change`, so any hold left on the seat is live.
-      const hold = this.sql.exec<{ hold_id: string }>("SELECT hold_id FROM held_seats WHERE seat_id = ?", seatId).toArray()[0];
+      const hold = this.sql
+        .exec<{ hold_id: string }>("SELECT hold_id FROM held_seats WHERE seat_id = ?", seatId)
+        .toArray()[0];
       if (hold === undefined) return { ok: true, released: 0 };
       const released = this.endHold(hold.hold_id, "released", origin, now);
       this.scheduleAlarm();
@@ -354,6 +374,35 @@ export class Show extends DurableObject<Env> {
     return { show_id: publicId(show.show_id), name: show.name, seats, counts };
   }
 
+  // ---- The live seat map -------------------------------------------------------------------
+
+  /**
+   * Accepts a live seat-map WebSocket (the Worker has checked the upgrade and the query) and
+   * greets it with a snapshot, or with just the changes a reconnecting client missed.
+   * The object may hibernate while its sockets are idle.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const position = positionFromQuery(new URL(request.url).searchParams);
+    if (this.info === null) return Response.json({ error: "Show not found" }, { status: 404 });
+    if (position !== null && "error" in position) return Response.json({ error: position.error }, { status: 400 });
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    server.send(JSON.stringify(this.catchUp(position)));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** A client asks to resync; anything else gets an error frame, and never disturbs the object. */
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const parsed = parseClientMessage(message);
+    const reply: ServerMessage = "error" in parsed ? { type: "error", error: parsed.error } : this.catchUp(parsed);
+    socket.send(JSON.stringify(reply));
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+    // 1005 and 1006 mean "no code"; they may not be sent back.
+    socket.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
+  }
+
   /** Name, capacity and available seats; null when the show does not exist. */
   summary(): ShowSummary | null {
     return this.info === null ? null : this.summaryOf(this.info, this.clock());
@@ -364,6 +413,7 @@ export class Show extends DurableObject<Env> {
     this.alarmAt = undefined;
     const now = this.clock();
     this.expireHolds(now);
+    this.sendUnsent();
     this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
     this.scheduleAlarm();
   }
@@ -376,6 +426,17 @@ export class Show extends DurableObject<Env> {
    */
   private change<R extends { ok: boolean }>(idempotency: IdempotencyKey | null, run: (now: number) => R): R | Failure {
     if (this.info === null) return { ok: false, reason: "unknown_show" };
+    try {
+      return this.changeOnce(idempotency, run);
+    } finally {
+      this.sendUnsent();
+    }
+  }
+
+  private changeOnce<R extends { ok: boolean }>(
+    idempotency: IdempotencyKey | null,
+    run: (now: number) => R,
+  ): R | Failure {
     const now = this.clock();
     this.expireHolds(now);
     if (idempotency === null) return run(now);
@@ -522,18 +583,81 @@ export class Show extends DurableObject<Env> {
     ref: string | null = null,
     note: string | null = null,
   ): void {
-    this.sql.exec(
-      `INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, ref, note, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      seatId,
-      from,
-      to,
-      origin.actor,
-      origin.route,
-      ref,
-      note,
-      now,
-    );
+    const { seq } = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, ref, note, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        seatId,
+        from,
+        to,
+        origin.actor,
+        origin.route,
+        ref,
+        note,
+        now,
+      )
+      .one();
+    this.unsent.push({ seat_id: publicId(seatId), status: to, version: seq });
+  }
+
+  /**
+   * Sends live clients the changes the finished call made. A call that threw rolled its
+   * writes back, so whatever it queued is dropped unsent: only committed changes go out.
+   */
+  private sendUnsent(): void {
+    const events = this.unsent;
+    this.unsent = [];
+    if (events.length === 0) return;
+    const committed = this.currentVersion();
+    for (const event of events) {
+      if (event.version <= committed) this.broadcast({ type: "seat", ...event });
+    }
+  }
+
+  private broadcast(message: ServerMessage): void {
+    const text = JSON.stringify(message);
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(text);
+      } catch {
+        // The socket is closing; its close handler cleans up.
+      }
+    }
+  }
+
+  /** The changes since `position`, or a snapshot when there is no position, it is stale, or too far back. */
+  private catchUp(position: Position | null): ServerMessage {
+    const version = this.currentVersion();
+    const layout = this.info!.layout_version;
+    if (
+      position === null ||
+      position.layout !== layout ||
+      position.since > version ||
+      version - position.since > MAX_CATCH_UP
+    ) {
+      return this.snapshot();
+    }
+    const changes = this.sql
+      .exec<{ seq: number; seat_id: string; new_status: SeatStatus }>(
+        "SELECT seq, seat_id, new_status FROM audit_log WHERE seq > ? ORDER BY seq",
+        position.since,
+      )
+      .toArray()
+      .map((row) => ({ seat_id: publicId(row.seat_id), status: row.new_status, version: row.seq }));
+    return { type: "changes", version, layout, changes };
+  }
+
+  private snapshot(): ServerMessage {
+    return { type: "snapshot", version: this.currentVersion(), layout: this.info!.layout_version, ...this.seatMap()! };
+  }
+
+  /** The number of the latest seat change: the audit log's last sequence number. */
+  private currentVersion(): number {
+    return this.sql.exec<{ version: number }>("SELECT COALESCE(MAX(seq), 0) AS version FROM audit_log").one().version;
+  }
+
+  private readInfo(): ShowRow | null {
+    return this.sql.exec<ShowRow>("SELECT show_id, name, layout_version FROM show").toArray()[0] ?? null;
   }
 
   /** Keeps one alarm set for the next hold expiry or idempotency-key purge, whichever comes first. */
