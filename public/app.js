@@ -1,0 +1,354 @@
+// The seat map page: pick a show, watch its seats live, hold or book them.
+// Talks only to this Worker's own API; nothing is loaded from anywhere else.
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const STATUS_WORDS = { available: "available", held: "held", booked: "booked", blocked: "blocked" };
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  show: $("show"),
+  name: $("name"),
+  seats: $("seats"),
+  connection: $("connection"),
+  selection: $("selection"),
+  hold: $("hold"),
+  book: $("book"),
+  yourHold: $("your-hold"),
+  holdSeats: $("hold-seats"),
+  countdown: $("countdown"),
+  confirm: $("confirm"),
+  release: $("release"),
+  message: $("message"),
+};
+
+/** Everything the page knows about the show it shows. */
+const state = {
+  showId: null,
+  /** seat id (as a string) -> status from the server */
+  seats: new Map(),
+  /** the order seats were laid out in, as the server sent them */
+  order: [],
+  version: 0,
+  layout: 0,
+  selected: new Set(),
+  /** seats this page booked, so they can be shown as "yours" */
+  mine: new Set(),
+  /** { hold_id, hold_token, seat_ids, expires_at } of this page's live hold */
+  hold: null,
+  socket: null,
+  reconnectDelay: 500,
+  /** the hold countdown's interval */
+  countdown: undefined,
+};
+
+// ---- Talking to the API -----------------------------------------------------------------
+
+async function api(method, path, body, token) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await response.json().catch(() => ({ error: "The server sent an unreadable answer" }));
+  return { status: response.status, data };
+}
+
+function userId() {
+  const name = ui.name.value.trim();
+  if (name === "") return null;
+  if (!ID_PATTERN.test(name)) throw new Error("Your name may use letters, digits, _ and - only (up to 64).");
+  return name;
+}
+
+const seatLabel = (ids) => (ids.length === 1 ? `Seat ${ids[0]}` : `Seats ${ids.join(", ")}`);
+
+// ---- Live updates -----------------------------------------------------------------------
+
+function connect() {
+  if (state.socket) state.socket.close();
+  const protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  const resume = state.version > 0 ? `?since=${state.version}&layout=${state.layout}` : "";
+  const socket = new WebSocket(
+    `${protocol}//${location.host}/api/shows/${encodeURIComponent(state.showId)}/live${resume}`,
+  );
+  state.socket = socket;
+  ui.connection.textContent = "Connecting…";
+  ui.connection.classList.remove("live");
+
+  socket.addEventListener("open", () => {
+    state.reconnectDelay = 500;
+    ui.connection.textContent = "Live";
+    ui.connection.classList.add("live");
+  });
+  socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
+  socket.addEventListener("close", () => {
+    if (state.socket !== socket) return;
+    ui.connection.textContent = "Reconnecting…";
+    ui.connection.classList.remove("live");
+    setTimeout(() => state.socket === socket && connect(), state.reconnectDelay);
+    state.reconnectDelay = Math.min(state.reconnectDelay * 2, 10_000);
+  });
+}
+
+function receive(message) {
+  handle(message);
+  renderShowOption();
+}
+
+function handle(message) {
+  switch (message.type) {
+    case "snapshot":
+      state.version = message.version;
+      state.layout = message.layout;
+      state.order = message.seats.map((seat) => String(seat.seat_id));
+      state.seats = new Map(message.seats.map((seat) => [String(seat.seat_id), seat.status]));
+      for (const id of [...state.selected]) if (state.seats.get(id) !== "available") state.selected.delete(id);
+      renderSeats();
+      break;
+    case "seat":
+      applyChange(message);
+      break;
+    case "changes":
+      message.changes.forEach(applyChange);
+      state.version = message.version;
+      break;
+    case "error":
+      console.warn("live seat map:", message.error);
+      break;
+  }
+}
+
+function applyChange(change) {
+  const id = String(change.seat_id);
+  state.version = Math.max(state.version, change.version);
+  state.seats.set(id, change.status);
+  if (change.status !== "available" && state.selected.delete(id)) {
+    say(`Seat ${id} was just taken by someone else.`, true);
+  }
+  if (change.status === "available") state.mine.delete(id);
+  renderSeat(id);
+  renderActions();
+}
+
+// ---- Drawing ----------------------------------------------------------------------------
+
+/** Rows by a seat id's letters ("A12" is in row A); plain numbers in rows of 10 or 20. */
+function rowsOf(ids) {
+  const lettered = ids.every((id) => /^[A-Za-z]+\d+$/.test(id));
+  const rows = new Map();
+  ids.forEach((id, index) => {
+    const row = lettered ? id.replace(/\d+$/, "") : `Row ${Math.floor(index / (ids.length > 120 ? 20 : 10)) + 1}`;
+    if (!rows.has(row)) rows.set(row, []);
+    rows.get(row).push(id);
+  });
+  return rows;
+}
+
+function renderSeats() {
+  ui.seats.replaceChildren();
+  for (const [row, ids] of rowsOf(state.order)) {
+    const line = document.createElement("div");
+    line.className = "row";
+    line.setAttribute("role", "group");
+    line.setAttribute("aria-label", row.startsWith("Row") ? row : `Row ${row}`);
+    const label = document.createElement("span");
+    label.className = "row-label";
+    label.setAttribute("aria-hidden", "true");
+    label.textContent = row.replace("Row ", "");
+    line.append(label);
+    for (const id of ids) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.seat = id;
+      button.textContent = id;
+      button.addEventListener("click", () => toggle(id));
+      line.append(button);
+    }
+    ui.seats.append(line);
+  }
+  state.order.forEach(renderSeat);
+  renderActions();
+}
+
+function renderSeat(id) {
+  const button = ui.seats.querySelector(`[data-seat="${CSS.escape(id)}"]`);
+  if (!button) return;
+  const status = state.seats.get(id) ?? "available";
+  const mine = state.mine.has(id) || (status === "held" && state.hold?.seat_ids.map(String).includes(id));
+  const selected = state.selected.has(id);
+  button.className = `seat ${mine ? "mine" : status}`;
+  button.setAttribute("aria-pressed", String(selected));
+  button.setAttribute("aria-disabled", String(status !== "available"));
+  const words = mine ? `${STATUS_WORDS[status]} by you` : STATUS_WORDS[status];
+  button.setAttribute("aria-label", `Seat ${id}, ${selected ? "selected" : words}`);
+}
+
+function renderActions() {
+  const ids = [...state.selected];
+  ui.selection.textContent =
+    ids.length === 0 ? "No seats selected. Click available seats to pick them." : `Selected: ${ids.join(", ")}`;
+  ui.hold.disabled = ids.length === 0 || state.hold !== null;
+  ui.book.disabled = ids.length === 0;
+  ui.yourHold.hidden = state.hold === null;
+  if (state.hold) ui.holdSeats.textContent = seatLabel(state.hold.seat_ids);
+}
+
+/** Keeps the show list's "N of M free" current as seats change. */
+function renderShowOption() {
+  const option = ui.show.selectedOptions[0];
+  if (!option) return;
+  const free = [...state.seats.values()].filter((status) => status === "available").length;
+  option.textContent = `${option.dataset.name} (${free} of ${state.seats.size} free)`;
+}
+
+function say(text, isError = false) {
+  ui.message.textContent = text;
+  ui.message.classList.toggle("error", isError);
+}
+
+// ---- Acting -----------------------------------------------------------------------------
+
+function toggle(id) {
+  if (state.seats.get(id) !== "available") {
+    say(`Seat ${id} is ${state.seats.get(id)}.`, true);
+    return;
+  }
+  if (!state.selected.delete(id)) state.selected.add(id);
+  renderSeat(id);
+  renderActions();
+}
+
+/** Sends ids back the way the API returns them: plain integers as numbers. */
+const asIds = (ids) => ids.map((id) => (/^[1-9]\d*$/.test(id) ? Number(id) : id));
+
+async function act(work) {
+  try {
+    await work();
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+function explain(status, data) {
+  if (status === 409 && data.seat_ids) {
+    data.seat_ids.forEach((id) => state.selected.delete(String(id)));
+    state.order.forEach(renderSeat);
+    renderActions();
+    return `${seatLabel(data.seat_ids)} ${data.seat_ids.length === 1 ? "is" : "are"} no longer available. Pick others.`;
+  }
+  return data.error ?? `Something went wrong (${status}).`;
+}
+
+ui.hold.addEventListener("click", () =>
+  act(async () => {
+    const seatIds = asIds([...state.selected]);
+    const { status, data } = await api("POST", `/api/shows/${encodeURIComponent(state.showId)}/holds`, {
+      seat_ids: seatIds,
+      user_id: userId(),
+    });
+    if (status !== 201) return say(explain(status, data), true);
+    state.hold = data;
+    state.selected.clear();
+    state.order.forEach(renderSeat);
+    renderActions();
+    startCountdown();
+    say(`${seatLabel(data.seat_ids)} held for you. Book them before the time runs out.`);
+  }),
+);
+
+ui.book.addEventListener("click", () =>
+  act(async () => {
+    const seatIds = asIds([...state.selected]);
+    const { status, data } = await api("POST", `/api/shows/${encodeURIComponent(state.showId)}/bookings`, {
+      seat_ids: seatIds,
+      user_id: userId(),
+    });
+    if (status !== 200) return say(explain(status, data), true);
+    booked(data.bookings);
+  }),
+);
+
+ui.confirm.addEventListener("click", () =>
+  act(async () => {
+    const hold = state.hold;
+    const { status, data } = await api("POST", `/api/holds/${hold.hold_id}/confirm`, undefined, hold.hold_token);
+    if (status !== 200) return endHold(data.error ?? "Could not book the held seats.", true);
+    state.hold = null;
+    booked(data.bookings);
+  }),
+);
+
+ui.release.addEventListener("click", () =>
+  act(async () => {
+    const hold = state.hold;
+    const { status, data } = await api("DELETE", `/api/holds/${hold.hold_id}`, undefined, hold.hold_token);
+    endHold(status === 200 ? "Hold released." : (data.error ?? "Could not release the hold."), status !== 200);
+  }),
+);
+
+function booked(bookings) {
+  for (const booking of bookings) {
+    state.selected.delete(String(booking.seat_id));
+    state.mine.add(String(booking.seat_id));
+  }
+  state.order.forEach(renderSeat);
+  renderActions();
+  say(`Booked: ${bookings.map((b) => b.seat_id).join(", ")}. Enjoy the show!`);
+}
+
+function endHold(text, isError) {
+  state.hold = null;
+  state.order.forEach(renderSeat);
+  renderActions();
+  say(text, isError);
+}
+
+/** Counts the hold down once a second; at zero the seats are gone. */
+function startCountdown() {
+  clearInterval(state.countdown);
+  const tick = () => {
+    if (!state.hold) return clearInterval(state.countdown);
+    const left = Math.max(0, Date.parse(state.hold.expires_at) - Date.now());
+    const minutes = Math.floor(left / 60_000);
+    const seconds = Math.floor((left % 60_000) / 1000);
+    ui.countdown.textContent = `${minutes}:${String(seconds).padStart(2, "0")}`;
+    if (left === 0) endHold("Your hold expired and the seats were released.", true);
+  };
+  tick();
+  state.countdown = setInterval(tick, 1000);
+}
+
+// ---- Choosing a show --------------------------------------------------------------------
+
+function openShow(showId) {
+  state.showId = showId;
+  state.version = 0;
+  state.layout = 0;
+  state.selected.clear();
+  state.mine.clear();
+  state.hold = null;
+  const url = new URL(location.href);
+  url.searchParams.set("show", showId);
+  history.replaceState(null, "", url);
+  say("");
+  connect();
+}
+
+async function start() {
+  const { status, data } = await api("GET", "/api/shows");
+  if (status !== 200 || data.shows.length === 0) {
+    ui.connection.textContent = "No shows yet. Create one with PUT /admin/shows/:show_id.";
+    return;
+  }
+  for (const show of data.shows) {
+    const option = document.createElement("option");
+    option.value = String(show.show_id);
+    option.dataset.name = show.name;
+    option.textContent = `${show.name} (${show.available} of ${show.capacity} free)`;
+    ui.show.append(option);
+  }
+  const wanted = new URL(location.href).searchParams.get("show");
+  if (wanted && data.shows.some((show) => String(show.show_id) === wanted)) ui.show.value = wanted;
+  ui.show.addEventListener("change", () => openShow(ui.show.value));
+  openShow(ui.show.value);
+}
+
+start();
