@@ -45,14 +45,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** wrangler's CLI script, to run on this process's Node. */
+export function wranglerBin(): string {
+  return join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+}
+
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
-  const wranglerBin = join(
-    dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
-    "bin",
-    "wrangler.js",
-  );
   const args = [
-    wranglerBin,
+    wranglerBin(),
     "dev",
     "--ip",
     "127.0.0.1",
