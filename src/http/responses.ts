@@ -6,6 +6,14 @@ export function json(body: unknown, status = 200, headers?: HeadersInit): Respon
   return response;
 }
 
+/** A response whose body is JSON text already. */
+export function jsonText(body: string, status = 200): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
+}
+
 /** An error a client caused or should know about; the router turns it into a JSON response. */
 export class HttpError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 import type { IRequest } from "itty-router";
-import { HttpError, json } from "../http/responses";
+import { HttpError, json, jsonText } from "../http/responses";
 import { parsePathId } from "../http/validation";
 import { positionFromQuery } from "../show/live";
 import { failureToHttp } from "./failures";
@@ -16,9 +16,9 @@ export async function listShows(_request: IRequest, env: Env): Promise<Response>
 /** `GET /api/shows/:show_id/seats`: the seat map. */
 export async function seatMap(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
-  const map = await showObject(env, showId).seatMap();
+  const map = await showObject(env, showId).seatMapJson();
   if (map === null) throw new HttpError(404, "Show not found", { show_id: publicId(showId) });
-  return json(map);
+  return jsonText(map);
 }
 
 /**

@@ -89,6 +89,12 @@ export class Show extends DurableObject<Env> {
   private alarmAt: number | null | undefined;
   /** Seat changes written by the call in progress, sent to live clients once it succeeds. */
   private unsent: SeatEvent[] = [];
+  /** The layout's seat ids, cached: read on every call, changed only by `configure`. */
+  private seatIds = new Set<string>();
+  /** When the next live hold expires (ms); until then no hold can have expired. */
+  private nextHoldExpiry = Infinity;
+  /** The seat map as JSON, built once per change rather than once per read. */
+  private seatMapCache: string | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -99,6 +105,8 @@ export class Show extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage, SHOW_MIGRATIONS);
       this.info = this.readInfo();
+      this.loadLayout();
+      this.nextHoldExpiry = this.earliestHoldExpiry();
     });
   }
 
@@ -144,6 +152,7 @@ export class Show extends DurableObject<Env> {
       });
     });
     this.info = this.readInfo();
+    this.loadLayout();
     this.broadcast(this.snapshot());
     return { ok: true, created, show: this.summaryOf(this.info!, now) };
   }
@@ -403,6 +412,19 @@ export class Show extends DurableObject<Env> {
     socket.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
   }
 
+  /**
+   * The seat map as JSON text, for the public route. Built once and reused until a seat
+   * changes or a hold reaches its expiry, so a crowd reading the map costs the object (and
+   * the bookings queued behind it) almost nothing.
+   */
+  seatMapJson(): string | null {
+    if (this.info === null) return null;
+    if (this.seatMapCache === null || this.clock() >= this.nextHoldExpiry) {
+      this.seatMapCache = JSON.stringify(this.seatMap());
+    }
+    return this.seatMapCache;
+  }
+
   /** Name, capacity and available seats; null when the show does not exist. */
   summary(): ShowSummary | null {
     return this.info === null ? null : this.summaryOf(this.info, this.clock());
@@ -476,9 +498,7 @@ export class Show extends DurableObject<Env> {
   }
 
   private unknownSeats(seatIds: Id[]): Failure | null {
-    const unknown = seatIds.filter(
-      (seatId) => this.sql.exec("SELECT 1 FROM seats WHERE seat_id = ?", seatId).toArray().length === 0,
-    );
+    const unknown = seatIds.filter((seatId) => !this.seatIds.has(seatId));
     return unknown.length > 0 ? { ok: false, reason: "unknown_seats", seat_ids: unknown.map(publicId) } : null;
   }
 
@@ -568,10 +588,29 @@ export class Show extends DurableObject<Env> {
   }
 
   private expireHolds(now: number): void {
+    if (now < this.nextHoldExpiry) return;
     const due = this.sql
       .exec<{ id: string }>("SELECT id FROM holds WHERE state = 'active' AND expires_at <= ?", now)
       .toArray();
     for (const hold of due) this.endHold(hold.id, "expired", EXPIRY, now);
+    this.scheduleAlarm();
+  }
+
+  private earliestHoldExpiry(): number {
+    const { at } = this.sql
+      .exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM holds WHERE state = 'active'")
+      .one();
+    return at ?? Infinity;
+  }
+
+  private loadLayout(): void {
+    this.seatIds = new Set(
+      this.sql
+        .exec<{ seat_id: string }>("SELECT seat_id FROM seats")
+        .toArray()
+        .map((r) => r.seat_id),
+    );
+    this.seatMapCache = null;
   }
 
   private audit(
@@ -608,6 +647,8 @@ export class Show extends DurableObject<Env> {
     const events = this.unsent;
     this.unsent = [];
     if (events.length === 0) return;
+    this.seatMapCache = null;
+    if (this.ctx.getWebSockets().length === 0) return;
     const committed = this.currentVersion();
     for (const event of events) {
       if (event.version <= committed) this.broadcast({ type: "seat", ...event });
@@ -660,16 +701,17 @@ export class Show extends DurableObject<Env> {
     return this.sql.exec<ShowRow>("SELECT show_id, name, layout_version FROM show").toArray()[0] ?? null;
   }
 
-  /** Keeps one alarm set for the next hold expiry or idempotency-key purge, whichever comes first. */
+  /**
+   * Keeps one alarm set for the next hold expiry or idempotency-key purge, whichever comes
+   * first. Every change to a hold calls it, so it also refreshes `nextHoldExpiry`.
+   */
   private scheduleAlarm(): void {
-    const next = this.sql
-      .exec<{ at: number | null }>(
-        `SELECT MIN(at) AS at FROM (
-           SELECT MIN(expires_at) AS at FROM holds WHERE state = 'active'
-           UNION ALL SELECT MIN(created_at) + ? FROM idempotency)`,
-        IDEMPOTENCY_TTL_MS,
-      )
-      .one().at;
+    this.nextHoldExpiry = this.earliestHoldExpiry();
+    const { purge } = this.sql
+      .exec<{ purge: number | null }>("SELECT MIN(created_at) + ? AS purge FROM idempotency", IDEMPOTENCY_TTL_MS)
+      .one();
+    const soonest = Math.min(this.nextHoldExpiry, purge ?? Infinity);
+    const next = soonest === Infinity ? null : soonest;
     if (next === this.alarmAt) return;
     this.alarmAt = next;
     const scheduled = next === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(next);
