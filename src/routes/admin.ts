@@ -7,7 +7,7 @@ import { AuditLogQuery, BlockBody, parseBody, parsePathId, ShowLayoutBody, Unblo
 import { publicId } from "../ids";
 import { failureToHttp } from "./failures";
 import { originOf } from "./origin";
-import { catalogObject, showObject } from "./stubs";
+import { callShow, catalogObject } from "./stubs";
 
 /** Admin routes check the token before reading anything else of the request. */
 export async function withAdmin(request: IRequest, env: Env): Promise<void> {
@@ -18,7 +18,7 @@ export async function withAdmin(request: IRequest, env: Env): Promise<void> {
 export async function putShow(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
   const { name, seats } = parseBody(ShowLayoutBody, await readJsonObject(request));
-  const result = await showObject(env, showId).configure({ showId, name, seatIds: seats });
+  const result = await callShow(env, showId, (show) => show.configure({ showId, name, seatIds: seats }));
   if (!result.ok) throw failureToHttp(result, { showId });
   // Registering is idempotent, so a PUT that failed here can simply be repeated.
   await catalogObject(env).register(showId);
@@ -32,7 +32,7 @@ export async function putShow(request: IRequest, env: Env): Promise<Response> {
 export async function resetSeat(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
   const seatId = parsePathId("seat_id", request.params.seat_id);
-  const result = await showObject(env, showId).resetSeat(seatId, originOf(request, "admin"));
+  const result = await callShow(env, showId, (show) => show.resetSeat(seatId, originOf(request, "admin")));
   const where = { show_id: publicId(showId), seat_id: publicId(seatId) };
   if (!result.ok) {
     throw result.reason === "unknown_seats"
@@ -46,7 +46,7 @@ export async function resetSeat(request: IRequest, env: Env): Promise<Response> 
 /** `DELETE /admin/shows/:show_id/bookings`: frees every booking and hold of a show. */
 export async function resetShow(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
-  const result = await showObject(env, showId).resetAll(originOf(request, "admin"));
+  const result = await callShow(env, showId, (show) => show.resetAll(originOf(request, "admin")));
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Show reset", show_id: publicId(showId), released: result.released });
 }
@@ -56,11 +56,9 @@ export async function blockSeats(request: IRequest, env: Env): Promise<Response>
   const showId = parsePathId("show_id", request.params.show_id);
   const raw = await readJsonObject(request);
   const { seat_ids, reason } = parseBody(BlockBody, raw);
-  const result = await showObject(env, showId).block(
-    seat_ids,
-    reason,
-    originOf(request, "admin"),
-    await idempotencyKey(request, raw),
+  const idempotency = await idempotencyKey(request, raw);
+  const result = await callShow(env, showId, (show) =>
+    show.block(seat_ids, reason, originOf(request, "admin"), idempotency),
   );
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Seats blocked", show_id: publicId(showId), seat_ids: result.seat_ids, reason });
@@ -71,11 +69,8 @@ export async function unblockSeats(request: IRequest, env: Env): Promise<Respons
   const showId = parsePathId("show_id", request.params.show_id);
   const raw = await readJsonObject(request);
   const { seat_ids } = parseBody(UnblockBody, raw);
-  const result = await showObject(env, showId).unblock(
-    seat_ids,
-    originOf(request, "admin"),
-    await idempotencyKey(request, raw),
-  );
+  const idempotency = await idempotencyKey(request, raw);
+  const result = await callShow(env, showId, (show) => show.unblock(seat_ids, originOf(request, "admin"), idempotency));
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Seats unblocked", show_id: publicId(showId), seat_ids: result.seat_ids });
 }
@@ -84,7 +79,7 @@ export async function unblockSeats(request: IRequest, env: Env): Promise<Respons
 export async function auditLog(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
   const { after, limit } = parseBody(AuditLogQuery, { ...request.query });
-  const page = await showObject(env, showId).auditLog(after, limit);
+  const page = await callShow(env, showId, (show) => show.auditLog(after, limit));
   if (page === null) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
   return json({ show_id: publicId(showId), ...page });
 }

@@ -7,17 +7,15 @@ import { BookSeatBody, GroupBookingBody, parseBody, parsePathId, parseRef } from
 import { publicId } from "../ids";
 import { failureToHttp } from "./failures";
 import { originOf } from "./origin";
-import { showObject } from "./stubs";
+import { callShow } from "./stubs";
 
 /** `POST /api/book-seat/`: the old system's route, with its body, statuses and messages. */
 export async function bookSeat(request: IRequest, env: Env): Promise<Response> {
   const raw = await readJsonObject(request);
   const { show_id, seat_id, user_id } = parseBody(BookSeatBody, raw);
-  const result = await showObject(env, show_id).book(
-    [seat_id],
-    user_id,
-    originOf(request, user_id),
-    await idempotencyKey(request, raw),
+  const idempotency = await idempotencyKey(request, raw);
+  const result = await callShow(env, show_id, (show) =>
+    show.book([seat_id], user_id, originOf(request, user_id), idempotency),
   );
   if (result.ok) {
     return json({ message: "Seat booked successfully", booking: result.bookings[0] });
@@ -38,11 +36,9 @@ export async function bookSeats(request: IRequest, env: Env): Promise<Response> 
   const showId = parsePathId("show_id", request.params.show_id);
   const raw = await readJsonObject(request);
   const { seat_ids, user_id } = parseBody(GroupBookingBody, raw);
-  const result = await showObject(env, showId).book(
-    seat_ids,
-    user_id,
-    originOf(request, user_id),
-    await idempotencyKey(request, raw),
+  const idempotency = await idempotencyKey(request, raw);
+  const result = await callShow(env, showId, (show) =>
+    show.book(seat_ids, user_id, originOf(request, user_id), idempotency),
   );
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Seats booked successfully", bookings: result.bookings });
@@ -56,11 +52,8 @@ export async function cancelBooking(request: IRequest, env: Env): Promise<Respon
   const { ref: bookingId, showId } = parseRef("booking_id", request.params.booking_id);
   const token = requireBearer(request, "booking_token");
   const asAdmin = await isAdminToken(token, env);
-  const result = await showObject(env, showId).cancelBooking(
-    bookingId,
-    asAdmin ? null : token,
-    asAdmin,
-    originOf(request, asAdmin ? "admin" : null),
+  const result = await callShow(env, showId, (show) =>
+    show.cancelBooking(bookingId, asAdmin ? null : token, asAdmin, originOf(request, asAdmin ? "admin" : null)),
   );
   if (!result.ok) throw failureToHttp(result, { showId, bookingId });
   return json({ message: "Booking cancelled", booking_id: bookingId });

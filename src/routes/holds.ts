@@ -7,19 +7,16 @@ import { json } from "../http/responses";
 import { extendBody, holdBody, parseBody, parsePathId, parseRef } from "../http/validation";
 import { failureToHttp } from "./failures";
 import { originOf } from "./origin";
-import { showObject } from "./stubs";
+import { callShow } from "./stubs";
 
 /** `POST /api/shows/:show_id/holds`: holds every seat named for a while, or none. */
 export async function createHold(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
   const raw = await readJsonObject(request);
   const { seat_ids, user_id, ttl_seconds } = parseBody(holdBody(holdPolicy(env)), raw);
-  const result = await showObject(env, showId).hold(
-    seat_ids,
-    user_id,
-    ttl_seconds,
-    originOf(request, user_id),
-    await idempotencyKey(request, raw),
+  const idempotency = await idempotencyKey(request, raw);
+  const result = await callShow(env, showId, (show) =>
+    show.hold(seat_ids, user_id, ttl_seconds, originOf(request, user_id), idempotency),
   );
   if (!result.ok) throw failureToHttp(result, { showId });
   return json(result.hold, 201);
@@ -29,11 +26,9 @@ export async function createHold(request: IRequest, env: Env): Promise<Response>
 export async function confirmHold(request: IRequest, env: Env): Promise<Response> {
   const { ref: holdId, showId } = parseRef("hold_id", request.params.hold_id);
   const token = requireBearer(request, "hold_token");
-  const result = await showObject(env, showId).confirmHold(
-    holdId,
-    token,
-    originOf(request, null),
-    await idempotencyKey(request),
+  const idempotency = await idempotencyKey(request);
+  const result = await callShow(env, showId, (show) =>
+    show.confirmHold(holdId, token, originOf(request, null), idempotency),
   );
   if (!result.ok) throw failureToHttp(result, { showId, holdId });
   return json({ message: "Seats booked successfully", hold_id: holdId, bookings: result.bookings });
@@ -43,7 +38,7 @@ export async function confirmHold(request: IRequest, env: Env): Promise<Response
 export async function releaseHold(request: IRequest, env: Env): Promise<Response> {
   const { ref: holdId, showId } = parseRef("hold_id", request.params.hold_id);
   const token = requireBearer(request, "hold_token");
-  const result = await showObject(env, showId).releaseHold(holdId, token, originOf(request, null));
+  const result = await callShow(env, showId, (show) => show.releaseHold(holdId, token, originOf(request, null)));
   if (!result.ok) throw failureToHttp(result, { showId, holdId });
   return json({ message: "Hold released", hold_id: holdId, released: result.released });
 }
@@ -54,12 +49,8 @@ export async function extendHold(request: IRequest, env: Env): Promise<Response>
   const token = requireBearer(request, "hold_token");
   const raw = await readJsonObject(request, { optional: true });
   const { ttl_seconds } = parseBody(extendBody(holdPolicy(env)), raw);
-  const result = await showObject(env, showId).extendHold(
-    holdId,
-    token,
-    ttl_seconds,
-    await idempotencyKey(request, raw),
-  );
+  const idempotency = await idempotencyKey(request, raw);
+  const result = await callShow(env, showId, (show) => show.extendHold(holdId, token, ttl_seconds, idempotency));
   if (!result.ok) throw failureToHttp(result, { showId, holdId });
   return json(result.hold);
 }

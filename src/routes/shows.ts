@@ -4,19 +4,19 @@ import { parsePathId } from "../http/validation";
 import { positionFromQuery } from "../show/live";
 import { failureToHttp } from "./failures";
 import { publicId } from "../ids";
-import { catalogObject, showObject } from "./stubs";
+import { callShow, catalogObject } from "./stubs";
 
 /** `GET /api/shows`: every show with its name, capacity and free seats. */
 export async function listShows(_request: IRequest, env: Env): Promise<Response> {
   const showIds = await catalogObject(env).list();
-  const summaries = await Promise.all(showIds.map((showId) => showObject(env, showId).summary()));
+  const summaries = await Promise.all(showIds.map((showId) => callShow(env, showId, (show) => show.summary())));
   return json({ shows: summaries.filter((summary) => summary !== null) });
 }
 
 /** `GET /api/shows/:show_id/seats`: the seat map. */
 export async function seatMap(request: IRequest, env: Env): Promise<Response> {
   const showId = parsePathId("show_id", request.params.show_id);
-  const map = await showObject(env, showId).seatMapJson();
+  const map = await callShow(env, showId, (show) => show.seatMapJson());
   if (map === null) throw new HttpError(404, "Show not found", { show_id: publicId(showId) });
   return jsonText(map);
 }
@@ -33,7 +33,7 @@ export async function liveSeatMap(request: IRequest, env: Env): Promise<Response
   }
   const position = positionFromQuery(new URL(request.url).searchParams);
   if (position !== null && "error" in position) throw new HttpError(400, position.error, { field: "since" });
-  const response = await showObject(env, showId).fetch(request);
+  const response = await callShow(env, showId, (show) => show.fetch(request));
   if (response.status === 404) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
   return response;
 }

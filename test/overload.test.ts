@@ -1,0 +1,92 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { MAX_ATTEMPTS } from "../src/routes/stubs";
+import { BASE } from "./helpers";
+
+/** An error as the platform raises it when a Durable Object call fails. */
+function platformError(message: string, flags: { retryable?: boolean; overloaded?: boolean }): Error {
+  return Object.assign(new Error(message), flags);
+}
+
+/**
+ * A SHOW namespace whose stubs fail with the given errors, one per call, then succeed;
+ * it counts how many stubs were asked for.
+ */
+function failingShows(errors: Error[]) {
+  let calls = 0;
+  const namespace = {
+    stubs: 0,
+    getByName() {
+      namespace.stubs++;
+      return {
+        book: async () => {
+          const error = errors[calls++];
+          if (error) throw error;
+          return {
+            ok: true,
+            bookings: [{ id: "s.x", show_id: "s", seat_id: 1, user_id: null, booked_at: "t", booking_token: "bt_x" }],
+          };
+        },
+      };
+    },
+  };
+  return namespace;
+}
+
+async function bookThrough(namespace: ReturnType<typeof failingShows>): Promise<Response> {
+  const request = new Request(`${BASE}/api/book-seat/`, {
+    method: "POST",
+    body: JSON.stringify({ show_id: "s", seat_id: 1 }),
+  });
+  return worker.fetch(
+    request as Request<unknown, IncomingRequestCfProperties>,
+    { ...env, SHOW: namespace as unknown as Env["SHOW"] },
+    createExecutionContext(),
+  );
+}
+
+describe("when a show's object fails", () => {
+  it("an overloaded object gets 503 with Retry-After at once, and is not retried", async () => {
+    const shows = failingShows([platformError("Durable Object is overloaded", { overloaded: true, retryable: false })]);
+    const response = await bookThrough(shows);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(await response.json()).toEqual({
+      error: "This show is receiving more requests than it can handle; retry shortly",
+      show_id: "s",
+    });
+    expect(shows.stubs).toBe(1);
+  });
+
+  it("a retryable error is retried with a new stub each time, and the retry's answer is used", async () => {
+    const shows = failingShows([
+      platformError("Network connection lost", { retryable: true }),
+      platformError("Durable Object reset because its code was updated", { retryable: true }),
+    ]);
+    const response = await bookThrough(shows);
+    expect(response.status).toBe(200);
+    expect(shows.stubs).toBe(3);
+  });
+
+  it(`gives up after ${MAX_ATTEMPTS} calls with a 503`, async () => {
+    const shows = failingShows(
+      Array.from({ length: 10 }, () => platformError("Network connection lost", { retryable: true })),
+    );
+    const response = await bookThrough(shows);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(shows.stubs).toBe(MAX_ATTEMPTS);
+  });
+
+  it("any other error is a generic 500 that reveals nothing, and is not retried", async () => {
+    const shows = failingShows([new Error("SQLITE_CORRUPT: secret detail at /var/lib/do/xyz")]);
+    const response = await bookThrough(shows);
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({ error: "Internal server error" });
+    expect(text).not.toContain("SQLITE");
+    expect(shows.stubs).toBe(1);
+  });
+});
