@@ -1,0 +1,64 @@
+/**
+ * `npm run bench` still runs end to end: a very short run, checked for its table, its
+ * ratio to the floor, and its own correctness checks. (The numbers themselves are for
+ * people to read; no speed is asserted here.)
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../scripts/lib/dev-server.ts";
+
+const run = promisify(execFile);
+
+describe("npm run bench", () => {
+  it("prints the table, the ratio to the floor, and passes its checks", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ["scripts/bench.ts", "--duration", "1", "--clients", "4", "--hot", "50", "--rounds", "1"],
+      { cwd: PROJECT_ROOT, maxBuffer: 10 * 1024 * 1024 },
+    );
+    for (const scenario of [
+      "floor: hot seat",
+      "hot seat",
+      "floor: on-sale 1",
+      "on-sale 1",
+      "mixed: seat-map reads",
+      "holds (4 seats each)",
+    ]) {
+      expect(stdout).toMatch(new RegExp(`^${scenario.replace(/[()]/g, "\\$&")}\\s+\\d+`, "m"));
+    }
+    expect(stdout).toMatch(/On-sale throughput: \d+\/s = \d+% of the floor's \d+\/s/);
+    expect(stdout).toMatch(/Hot seat p99: [\d.]+ ms/);
+    expect(stdout).toContain("All correctness checks passed.");
+  });
+
+  it("--json writes the same results as JSON", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        "scripts/bench.ts",
+        "--duration",
+        "1",
+        "--clients",
+        "2",
+        "--hot",
+        "20",
+        "--rounds",
+        "1",
+        "--only",
+        "hot,sale",
+        "--json",
+      ],
+      { cwd: PROJECT_ROOT, maxBuffer: 10 * 1024 * 1024 },
+    );
+    const result = JSON.parse(stdout) as { rows: { scenario: string }[]; onSaleVsFloor: number; failures: string[] };
+    expect(result.rows.map((row) => row.scenario)).toEqual([
+      "floor: hot seat",
+      "hot seat",
+      "floor: on-sale 1",
+      "on-sale 1",
+    ]);
+    expect(result.onSaleVsFloor).toBeGreaterThan(0);
+    expect(result.failures).toEqual([]);
+  });
+});
