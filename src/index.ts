@@ -1,3 +1,5 @@
+import type { IRequest } from "itty-router";
+import { logRequest } from "./http/log";
 import { buildRouter } from "./routes/router";
 
 export { Catalog } from "./catalog/catalog";
@@ -6,7 +8,10 @@ export { Show } from "./show/show";
 const router = buildRouter();
 
 export default {
-  fetch(request, env, ctx): Promise<Response> {
-    return router.fetch(request, env, ctx);
+  async fetch(request, env, ctx): Promise<Response> {
+    const started = Date.now();
+    const response = await router.fetch(request, env, ctx);
+    logRequest(request as unknown as IRequest, response.status, Date.now() - started);
+    return response;
   },
 } satisfies ExportedHandler<Env>;

@@ -38,7 +38,8 @@ export async function startProject(): Promise<RunningWorker> {
       compatibilityDate,
       compatibilityFlags,
       durableObjects,
-      bindings: { ...(bindings as Record<string, unknown>), ADMIN_TOKEN: BENCH_ADMIN_TOKEN },
+      // The load comes from one address: rate limiting would measure the limiter, not the service.
+      bindings: { ...(bindings as Record<string, unknown>), ADMIN_TOKEN: BENCH_ADMIN_TOKEN, RATE_LIMITING: "off" },
     },
     () => rm(outdir, { recursive: true, force: true }),
   );
@@ -59,9 +60,13 @@ async function start(workerOptions: object, cleanUp: () => Promise<void> = async
   const port = await freePort();
   // Miniflare 5 takes a new shape of options; wrangler still speaks the v4 one.
   const mf = new Miniflare(
-    convertV4MiniflareOptions({ host: "127.0.0.1", port, ...workerOptions } as Parameters<
-      typeof convertV4MiniflareOptions
-    >[0]),
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port,
+      // The Worker logs a line per request; a benchmark has no use for them on its stdout.
+      handleStructuredLogs: () => {},
+      ...workerOptions,
+    } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
   const url = await mf.ready;
   return {

@@ -26,6 +26,8 @@ export interface DevServerOptions {
   adminToken: string;
   /** Where local Durable Object storage lives; wrangler's default when absent. */
   persistTo?: string;
+  /** "on" to rate-limit as production does; off by default for local use. */
+  rateLimiting?: "on" | "off";
   /** Pass wrangler's output through to this process's terminal. */
   inheritOutput?: boolean;
   readyTimeoutMs?: number;
@@ -63,6 +65,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     "--show-interactive-dev-session=false",
     "--var",
     `ADMIN_TOKEN:${options.adminToken}`,
+    // All local traffic comes from one address, and the concurrency tester is a burst by design.
+    "--var",
+    `RATE_LIMITING:${options.rateLimiting ?? "off"}`,
   ];
   if (options.persistTo) args.push("--persist-to", options.persistTo);
 

@@ -2,6 +2,16 @@ import { HttpError } from "./responses";
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
+/** Query parameters that look like a credential. URLs end up in logs and histories, so these are refused. */
+const TOKEN_PARAMS = ["token", "access_token", "admin_token", "hold_token", "booking_token", "authorization", "key"];
+
+function refuseTokenInUrl(request: Request): void {
+  const params = new URL(request.url).searchParams;
+  if (TOKEN_PARAMS.some((name) => params.has(name))) {
+    throw unauthorized("Send tokens in the Authorization header, never in the URL");
+  }
+}
+
 /** The token of an `Authorization: Bearer <token>` header. The scheme name is matched case-insensitively (RFC 7235). */
 export function bearerToken(request: Request): string | null {
   return BEARER.exec(request.headers.get("authorization") ?? "")?.[1] ?? null;
@@ -12,6 +22,7 @@ export function bearerToken(request: Request): string | null {
  * compared exactly and in constant time. With no token configured, every request is refused.
  */
 export async function requireAdmin(request: Request, env: Env): Promise<void> {
+  refuseTokenInUrl(request);
   if (!env.ADMIN_TOKEN) {
     throw unauthorized("Admin routes are disabled: no ADMIN_TOKEN is configured");
   }
@@ -38,6 +49,7 @@ export async function isAdminToken(presented: string, env: Env): Promise<boolean
 
 /** The bearer token a hold or booking route needs, or a 401 that says which one. */
 export function requireBearer(request: Request, what: string): string {
+  refuseTokenInUrl(request);
   const token = bearerToken(request);
   if (token === null) throw unauthorized(`This route needs an 'Authorization: Bearer <${what}>' header`);
   return token;

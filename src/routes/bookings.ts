@@ -13,6 +13,7 @@ import { callShow } from "./stubs";
 export async function bookSeat(request: IRequest, env: Env): Promise<Response> {
   const raw = await readJsonObject(request);
   const { show_id, seat_id, user_id } = parseBody(BookSeatBody, raw);
+  request.logShowId = show_id;
   const idempotency = await idempotencyKey(request, raw);
   const result = await callShow(env, show_id, (show) =>
     show.book([seat_id], user_id, originOf(request, user_id), idempotency),

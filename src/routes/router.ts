@@ -1,4 +1,5 @@
 import { Router, type IRequest } from "itty-router";
+import { rateLimited } from "../http/rate-limit";
 import { errorResponse, HttpError, json } from "../http/responses";
 import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats, withAdmin } from "./admin";
 import { bookSeat, bookSeats, cancelBooking } from "./bookings";
@@ -48,16 +49,16 @@ export function buildRouter() {
   const router = Router<IRequest, Args, Response>({ catch: toErrorResponse });
 
   resource(router, "/healthz", { GET: () => json({ status: "ok" }) });
-  resource(router, "/api/book-seat", { POST: bookSeat });
+  resource(router, "/api/book-seat", { POST: bookSeat }, rateLimited);
   resource(router, "/api/shows", { GET: listShows });
   resource(router, "/api/shows/:show_id/seats", { GET: seatMap });
   resource(router, "/api/shows/:show_id/live", { GET: liveSeatMap });
-  resource(router, "/api/shows/:show_id/bookings", { POST: bookSeats });
-  resource(router, "/api/shows/:show_id/holds", { POST: createHold });
-  resource(router, "/api/holds/:hold_id", { DELETE: releaseHold });
-  resource(router, "/api/holds/:hold_id/confirm", { POST: confirmHold });
-  resource(router, "/api/holds/:hold_id/extend", { POST: extendHold });
-  resource(router, "/api/bookings/:booking_id", { DELETE: cancelBooking });
+  resource(router, "/api/shows/:show_id/bookings", { POST: bookSeats }, rateLimited);
+  resource(router, "/api/shows/:show_id/holds", { POST: createHold }, rateLimited);
+  resource(router, "/api/holds/:hold_id", { DELETE: releaseHold }, rateLimited);
+  resource(router, "/api/holds/:hold_id/confirm", { POST: confirmHold }, rateLimited);
+  resource(router, "/api/holds/:hold_id/extend", { POST: extendHold }, rateLimited);
+  resource(router, "/api/bookings/:booking_id", { DELETE: cancelBooking }, rateLimited);
 
   resource(router, "/admin/shows/:show_id", { PUT: putShow }, withAdmin);
   resource(router, "/admin/shows/:show_id/bookings", { DELETE: resetShow }, withAdmin);

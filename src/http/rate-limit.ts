@@ -1,0 +1,26 @@
+import type { IRequest } from "itty-router";
+import { HttpError } from "./responses";
+
+/**
+ * Limits the public routes that change state, per client IP, with the Workers Rate Limiting
+ * binding (limits in wrangler.toml). `RATE_LIMITING = "off"` turns it off. A deployment whose
+ * binding is missing serves unlimited rather than refusing every booking, and says so in its log.
+ */
+export async function rateLimited(request: IRequest, env: Env): Promise<void> {
+  if (env.RATE_LIMITING === "off") return;
+  if (!env.BOOKING_RATE_LIMITER) {
+    console.warn(JSON.stringify({ message: "rate limiting is on but BOOKING_RATE_LIMITER is not bound" }));
+    return;
+  }
+  const ip = request.headers.get("cf-connecting-ip") ?? "unknown";
+  const { success } = await env.BOOKING_RATE_LIMITER.limit({ key: ip });
+  if (!success) {
+    const retryAfter = env.RATE_LIMIT_PERIOD_SECONDS || "10";
+    throw new HttpError(
+      429,
+      "Too many requests from this address; slow down and retry later",
+      {},
+      { "retry-after": retryAfter },
+    );
+  }
+}
