@@ -56,7 +56,12 @@ export async function startFloor(): Promise<RunningWorker> {
   });
 }
 
-async function start(workerOptions: object, cleanUp: () => Promise<void> = async () => {}): Promise<RunningWorker> {
+type V4Options = Parameters<typeof convertV4MiniflareOptions>[0];
+
+async function start(
+  workerOptions: Partial<V4Options>,
+  cleanUp: () => Promise<void> = async () => {},
+): Promise<RunningWorker> {
   const port = await freePort();
   // Miniflare 5 takes a new shape of options; wrangler still speaks the v4 one.
   const mf = new Miniflare(
@@ -66,7 +71,7 @@ async function start(workerOptions: object, cleanUp: () => Promise<void> = async
       // The Worker logs a line per request; a benchmark has no use for them on its stdout.
       handleStructuredLogs: () => {},
       ...workerOptions,
-    } as Parameters<typeof convertV4MiniflareOptions>[0]),
+    } as V4Options),
   );
   const url = await mf.ready;
   return {
