@@ -18,6 +18,7 @@ export interface DevServer {
   child: ChildProcess;
   /** Everything wrangler printed, for error messages. */
   output(): string;
+  /** Signals wrangler (and, for scripted servers, the workerd it started) and waits for it to exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -71,8 +72,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   ];
   if (options.persistTo) args.push("--persist-to", options.persistTo);
 
+  // Scripted servers get a process group of their own, so stopping (or crashing) one takes
+  // workerd down with wrangler instead of leaving it orphaned. `npm start` stays in the terminal's.
+  const ownGroup = !options.inheritOutput;
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
+    detached: ownGroup,
     stdio: ["ignore", options.inheritOutput ? "inherit" : "pipe", options.inheritOutput ? "inherit" : "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "" },
   });
@@ -87,7 +92,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     child,
     output: () => output,
     async stop(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        if (ownGroup && child.pid !== undefined) process.kill(-child.pid, signal);
+        else child.kill(signal);
+      }
       await exited;
     },
   };
