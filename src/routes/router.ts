@@ -1,33 +1,23 @@
 import { Router, type IRequest } from "itty-router";
-import { rateLimited } from "../http/rate-limit";
 import { errorResponse, HttpError, json } from "../http/responses";
-import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats, withAdmin } from "./admin";
-import { bookSeat, bookSeats, cancelBooking } from "./bookings";
-import { confirmHold, createHold, extendHold, releaseHold } from "./holds";
-import { listShows, liveSeatMap, seatMap } from "./shows";
+import { ROUTES, type Args, type Handler, type Method, type Route } from "./table";
 
-type Args = [env: Env, ctx: ExecutionContext];
-type Handler = (request: IRequest, ...args: Args) => Response | Promise<Response | void> | void;
-type Method = "GET" | "POST" | "PUT" | "DELETE";
+type IttyRouter = ReturnType<typeof Router<IRequest, Args, Response>>;
 
 /**
- * Registers one path with a handler per method. Any other method on the same
- * path gets 405 with an `Allow` header. (Paths match with or without a trailing slash.)
+ * Registers one path with its routes, one per method. Any other method on the same path gets
+ * 405 with an `Allow` header. (Paths match with or without a trailing slash.)
  */
-function resource(
-  router: ReturnType<typeof Router<IRequest, Args, Response>>,
-  path: string,
-  handlers: Partial<Record<Method, Handler>>,
-  ...before: Handler[]
-): void {
-  const allow = Object.keys(handlers).join(", ");
+function resource(router: IttyRouter, path: string, routes: Route[]): void {
+  const byMethod = new Map<string, Route>(routes.map((route) => [route.method, route]));
+  const allow = [...byMethod.keys()].join(", ");
   router.all(path, async (request, ...args) => {
-    const handler = handlers[request.method as Method];
-    if (handler === undefined) {
+    const route = byMethod.get(request.method as Method);
+    if (route === undefined) {
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
-    for (const step of before) await step(request, ...args);
-    return handler(request, ...args);
+    for (const step of route.before ?? ([] as Handler[])) await step(request, ...args);
+    return route.handler(request, ...args);
   });
 }
 
@@ -47,26 +37,8 @@ function toErrorResponse(error: unknown, request: IRequest): Response {
 
 export function buildRouter() {
   const router = Router<IRequest, Args, Response>({ catch: toErrorResponse });
-
-  resource(router, "/healthz", { GET: () => json({ status: "ok" }) });
-  resource(router, "/api/book-seat", { POST: bookSeat }, rateLimited);
-  resource(router, "/api/shows", { GET: listShows });
-  resource(router, "/api/shows/:show_id/seats", { GET: seatMap });
-  resource(router, "/api/shows/:show_id/live", { GET: liveSeatMap });
-  resource(router, "/api/shows/:show_id/bookings", { POST: bookSeats }, rateLimited);
-  resource(router, "/api/shows/:show_id/holds", { POST: createHold }, rateLimited);
-  resource(router, "/api/holds/:hold_id", { DELETE: releaseHold }, rateLimited);
-  resource(router, "/api/holds/:hold_id/confirm", { POST: confirmHold }, rateLimited);
-  resource(router, "/api/holds/:hold_id/extend", { POST: extendHold }, rateLimited);
-  resource(router, "/api/bookings/:booking_id", { DELETE: cancelBooking }, rateLimited);
-
-  resource(router, "/admin/shows/:show_id", { PUT: putShow }, withAdmin);
-  resource(router, "/admin/shows/:show_id/bookings", { DELETE: resetShow }, withAdmin);
-  resource(router, "/admin/shows/:show_id/seats/:seat_id/booking", { DELETE: resetSeat }, withAdmin);
-  resource(router, "/admin/shows/:show_id/seats/block", { POST: blockSeats }, withAdmin);
-  resource(router, "/admin/shows/:show_id/seats/unblock", { POST: unblockSeats }, withAdmin);
-  resource(router, "/admin/shows/:show_id/log", { GET: auditLog }, withAdmin);
-
+  const paths = Map.groupBy(ROUTES, (route) => route.path);
+  for (const [path, routes] of paths) resource(router, path, routes);
   router.all("*", (request) => {
     throw new HttpError(404, "No such route", { method: request.method, path: new URL(request.url).pathname });
   });

@@ -1,0 +1,106 @@
+import { z } from "zod";
+
+/**
+ * The shapes of the API's answers, for the OpenAPI document. The contract test checks every
+ * real answer against them, so they cannot drift from what the Worker sends.
+ */
+
+const PublicId = z
+  .union([z.int(), z.string()])
+  .describe("A plain integer id comes back as a number, any other id as a string");
+const Timestamp = z.string().describe("ISO 8601, UTC");
+const SeatStatus = z.enum(["available", "held", "booked", "blocked"]);
+
+export const ErrorBody = z
+  .looseObject({ error: z.string().describe("What went wrong, in words") })
+  .describe("Every error: a message, and context such as show_id, seat_ids or field");
+
+export const Health = z.strictObject({ status: z.literal("ok") });
+
+export const Booking = z.strictObject({
+  id: z.string().describe("<show_id>.<22 random characters>"),
+  show_id: PublicId,
+  seat_id: PublicId,
+  user_id: PublicId.nullable(),
+  booked_at: Timestamp,
+  booking_token: z.string().describe("Secret that cancels this booking; returned once"),
+});
+
+export const BookSeatAnswer = z.strictObject({ message: z.literal("Seat booked successfully"), booking: Booking });
+
+export const BookingsAnswer = z.strictObject({ message: z.string(), bookings: z.array(Booking) });
+
+export const ConfirmAnswer = z.strictObject({ message: z.string(), hold_id: z.string(), bookings: z.array(Booking) });
+
+export const Hold = z.strictObject({ hold_id: z.string(), seat_ids: z.array(PublicId), expires_at: Timestamp });
+
+export const NewHold = z.strictObject({
+  hold_id: z.string(),
+  hold_token: z.string().describe("Secret every later call on the hold needs; returned once"),
+  seat_ids: z.array(PublicId),
+  expires_at: Timestamp,
+});
+
+export const HoldReleased = z.strictObject({ message: z.string(), hold_id: z.string(), released: z.int() });
+
+export const BookingCancelled = z.strictObject({ message: z.string(), booking_id: z.string() });
+
+export const SeatMap = z.strictObject({
+  show_id: PublicId,
+  name: z.string(),
+  seats: z.array(z.strictObject({ seat_id: PublicId, status: SeatStatus })),
+  counts: z.strictObject({
+    total: z.int(),
+    available: z.int(),
+    held: z.int(),
+    booked: z.int(),
+    blocked: z.int(),
+  }),
+});
+
+export const ShowSummary = z.strictObject({
+  show_id: PublicId,
+  name: z.string(),
+  capacity: z.int(),
+  available: z.int(),
+});
+
+export const ShowList = z.strictObject({ shows: z.array(ShowSummary) });
+
+export const ShowWritten = z.strictObject({ message: z.string(), show: ShowSummary });
+
+export const SeatReset = z.strictObject({
+  message: z.string(),
+  show_id: PublicId,
+  seat_id: PublicId,
+  released: z.boolean(),
+});
+
+export const ShowReset = z.strictObject({ message: z.string(), show_id: PublicId, released: z.int() });
+
+export const SeatsBlocked = z.strictObject({
+  message: z.string(),
+  show_id: PublicId,
+  seat_ids: z.array(PublicId),
+  reason: z.string(),
+});
+
+export const SeatsUnblocked = z.strictObject({ message: z.string(), show_id: PublicId, seat_ids: z.array(PublicId) });
+
+export const AuditPage = z.strictObject({
+  show_id: PublicId,
+  entries: z.array(
+    z.strictObject({
+      seq: z.int(),
+      seat_id: PublicId,
+      old_status: SeatStatus,
+      new_status: SeatStatus,
+      actor: z.string(),
+      route: z.string(),
+      ref: z.string().nullable(),
+      note: z.string().nullable(),
+      at: Timestamp,
+    }),
+  ),
+  next_after: z.int().nullable(),
+});
