@@ -13,7 +13,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // Every test request comes from one address; the rate-limit test turns limiting on itself.
-            miniflare: { bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, RATE_LIMITING: "off" } },
+            miniflare: { bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, RATE_LIMITING: "off", LIVE_MAX_WATCHERS: "60" } },
           }),
         ],
         test: { name: "workers", include: ["test/*.test.ts"] },

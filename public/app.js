@@ -39,6 +39,10 @@ const state = {
   reconnectDelay: 500,
   /** the hold countdown's interval */
   countdown: undefined,
+  /** seats in a request this page has in flight: their live events are this page's own doing */
+  pending: new Set(),
+  /** a request is in flight; the action buttons wait for it */
+  busy: false,
 };
 
 // ---- Talking to the API -----------------------------------------------------------------
@@ -120,7 +124,7 @@ function applyChange(change) {
   const id = String(change.seat_id);
   state.version = Math.max(state.version, change.version);
   state.seats.set(id, change.status);
-  if (change.status !== "available" && state.selected.delete(id)) {
+  if (change.status !== "available" && state.selected.delete(id) && !state.pending.has(id)) {
     say(`Seat ${id} was just taken by someone else.`, true);
   }
   if (change.status === "available") state.mine.delete(id);
@@ -185,8 +189,10 @@ function renderActions() {
   const ids = [...state.selected];
   ui.selection.textContent =
     ids.length === 0 ? "No seats selected. Click available seats to pick them." : `Selected: ${ids.join(", ")}`;
-  ui.hold.disabled = ids.length === 0 || state.hold !== null;
-  ui.book.disabled = ids.length === 0;
+  ui.hold.disabled = state.busy || ids.length === 0 || state.hold !== null;
+  ui.book.disabled = state.busy || ids.length === 0;
+  ui.confirm.disabled = state.busy;
+  ui.release.disabled = state.busy;
   ui.yourHold.hidden = state.hold === null;
   if (state.hold) ui.holdSeats.textContent = seatLabel(state.hold.seat_ids);
 }
@@ -219,11 +225,20 @@ function toggle(id) {
 /** Sends ids back the way the API returns them: plain integers as numbers. */
 const asIds = (ids) => ids.map((id) => (/^[1-9]\d*$/.test(id) ? Number(id) : id));
 
-async function act(work) {
+/** Runs one request at a time; the seats it is about are marked as this page's own. */
+async function act(work, seats = []) {
+  if (state.busy) return;
+  state.busy = true;
+  seats.forEach((id) => state.pending.add(id));
+  renderActions();
   try {
     await work();
   } catch (error) {
     say(error.message, true);
+  } finally {
+    state.busy = false;
+    seats.forEach((id) => state.pending.delete(id));
+    renderActions();
   }
 }
 
@@ -251,7 +266,7 @@ ui.hold.addEventListener("click", () =>
     renderActions();
     startCountdown();
     say(`${seatLabel(data.seat_ids)} held for you. Book them before the time runs out.`);
-  }),
+  }, [...state.selected]),
 );
 
 ui.book.addEventListener("click", () =>
@@ -263,7 +278,7 @@ ui.book.addEventListener("click", () =>
     });
     if (status !== 200) return say(explain(status, data), true);
     booked(data.bookings);
-  }),
+  }, [...state.selected]),
 );
 
 ui.confirm.addEventListener("click", () =>

@@ -116,7 +116,6 @@ async function onSale(worker: RunningWorker, label: string, needsShows: boolean)
   }
   await client.warm(CLIENTS);
   let counter = 0;
-  const sent: { show: string; seat: number }[] = [];
   const run = await runFor(
     client,
     CLIENTS,
@@ -125,7 +124,6 @@ async function onSale(worker: RunningWorker, label: string, needsShows: boolean)
       const i = counter++;
       if (i >= SHOWS * SEATS_PER_SHOW) return null;
       const target = { show: `${prefix}-${i % SHOWS}`, seat: Math.floor(i / SHOWS) + 1 };
-      sent.push(target);
       return {
         method: "POST",
         path: "/api/book-seat/",

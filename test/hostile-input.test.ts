@@ -155,9 +155,18 @@ async function expectRefused(attack: Attack): Promise<void> {
   expect(text, where).not.toMatch(/\n\s+at |Error: |SQLITE/);
 }
 
-const withType = (type: string | undefined, extra: Record<string, string> = {}) => ({
+/** Sometimes an Idempotency-Key, valid or not, rides along: the fingerprint must cope with any body. */
+const idempotencyKey = fc.option(
+  fc.oneof(
+    fc.uuid(),
+    fc.string({ minLength: 1, maxLength: 300 }).filter((k) => /^[\x20-\x7e]+$/.test(k)),
+  ),
+  { nil: undefined },
+);
+
+const withType = (type: string | undefined, key?: string) => ({
   ...(type === undefined ? {} : { "content-type": type }),
-  ...extra,
+  ...(key === undefined ? {} : { "idempotency-key": key }),
 });
 
 const RUNS = { numRuns: 120 };
@@ -165,8 +174,8 @@ const RUNS = { numRuns: 120 };
 describe("hostile input gets a 4xx JSON error, never a 500 and never a change", () => {
   it("POST /api/book-seat/", async () => {
     await fc.assert(
-      fc.asyncProperty(hostileBody, contentType, async (body, type) =>
-        expectRefused({ method: "POST", path: "/api/book-seat/", body, headers: withType(type) }),
+      fc.asyncProperty(hostileBody, contentType, idempotencyKey, async (body, type, key) =>
+        expectRefused({ method: "POST", path: "/api/book-seat/", body, headers: withType(type, key) }),
       ),
       RUNS,
     );
@@ -179,8 +188,9 @@ describe("hostile input gets a 4xx JSON error, never a 500 and never a change", 
         fc.constantFrom("bookings", "holds"),
         hostileBody,
         contentType,
-        async (show, route, body, type) =>
-          expectRefused({ method: "POST", path: `/api/shows/${show}/${route}`, body, headers: withType(type) }),
+        idempotencyKey,
+        async (show, route, body, type, key) =>
+          expectRefused({ method: "POST", path: `/api/shows/${show}/${route}`, body, headers: withType(type, key) }),
       ),
       RUNS,
     );

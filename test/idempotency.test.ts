@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newShow, post, querySql, setClock, storedBookings } from "./helpers";
+import { call, newShow, post, querySql, setClock, storedBookings } from "./helpers";
 
 const key = () => ({ "idempotency-key": crypto.randomUUID() });
 
@@ -62,13 +62,52 @@ describe("Idempotency-Key", () => {
 
   it("rejects a malformed key with 400", async () => {
     const showId = await newShow(1);
-    const response = await post("/api/book-seat/", { show_id: showId, seat_id: 1 }, { "idempotency-key": "has space" });
+    for (const bad of ["has space in it, sixteen+", "too-short-key"]) {
+      const rejected = await post("/api/book-seat/", { show_id: showId, seat_id: 1 }, { "idempotency-key": bad });
+      expect(rejected.status).toBe(400);
+    }
+    const response = await post("/api/book-seat/", { show_id: showId, seat_id: 1 }, { "idempotency-key": "short" });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      error: "Idempotency-Key must be 1-255 visible ASCII characters",
+      error: "Idempotency-Key must be 16-255 visible ASCII characters; a random UUID is best",
       field: "Idempotency-Key",
     });
     expect(await storedBookings(showId)).toEqual([]);
+  });
+
+  it('treats requests that mean the same as the same: 10 and "10", key order, ignored fields', async () => {
+    const showId = await newShow(3);
+    const headers = key();
+    const first = await post("/api/book-seat/", { show_id: showId, seat_id: 2 }, headers);
+    const deep = JSON.parse("[".repeat(2000) + "]".repeat(2000));
+    const same = await post("/api/book-seat/", { seat_id: "2", show_id: showId, ignored: deep }, headers);
+    expect(same.status).toBe(200);
+    expect(await same.json()).toEqual(await first.json());
+    expect(await storedBookings(showId)).toHaveLength(1);
+  });
+
+  it("replays a hold's answer only to the hold's own token, and a stranger's try spoils nothing", async () => {
+    const showId = await newShow(3);
+    const hold = await (
+      await post(`/api/shows/${showId}/holds`, { seat_ids: [1, 2] })
+    ).json<{ hold_id: string; hold_token: string }>();
+    const headers = key();
+    const confirm = (token: string) =>
+      call(`/api/holds/${hold.hold_id}/confirm`, {
+        method: "POST",
+        headers: { ...headers, authorization: `Bearer ${token}` },
+      });
+    const first = await confirm(hold.hold_token);
+    expect(first.status).toBe(200);
+    const firstBody = await first.text();
+    expect(firstBody).toContain("booking_token");
+
+    const stranger = await confirm("ht_someone-else");
+    expect(stranger.status).toBe(403);
+    expect(await stranger.text()).not.toContain("booking_token");
+
+    const retry = await confirm(hold.hold_token);
+    expect({ status: retry.status, body: await retry.text() }).toEqual({ status: 200, body: firstBody });
   });
 
   it("100 simultaneous retries with one key: exactly one booking, and every retry gets the same answer", async () => {

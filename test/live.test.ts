@@ -188,6 +188,30 @@ describe("GET /api/shows/:show_id/live", () => {
     expect(await client.next()).toEqual({ type: "seat", seat_id: 2, status: "booked", version: 1 });
   });
 
+  it("refuses a watcher past the show's limit with 503 and Retry-After (60 in the test config)", async () => {
+    const showId = await newShow(2);
+    const clients = await Promise.all(Array.from({ length: 60 }, () => connect(showId)));
+    const refused = await exports.default.fetch(
+      new Request(`${BASE}/api/shows/${showId}/live`, { headers: { upgrade: "websocket" } }),
+    );
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(await refused.json()).toEqual({
+      error: "This show has as many live watchers as it can take; retry shortly",
+      show_id: showId,
+    });
+    clients[0]!.socket.close(1000, "bye");
+    await expect
+      .poll(async () => {
+        const again = await exports.default.fetch(
+          new Request(`${BASE}/api/shows/${showId}/live`, { headers: { upgrade: "websocket" } }),
+        );
+        if (again.status === 101) new LiveClient(again.webSocket!);
+        return again.status;
+      })
+      .toBe(101);
+  });
+
   it("refuses a plain request with 426, bad positions with 400, unknown shows with 404", async () => {
     const plain = await call("/api/shows/1/live");
     expect(plain.status).toBe(426);

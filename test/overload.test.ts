@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { MAX_ATTEMPTS } from "../src/routes/stubs";
 import { BASE } from "./helpers";
@@ -81,6 +81,7 @@ describe("when a show's object fails", () => {
   });
 
   it("any other error is a generic 500 that reveals nothing, and is not retried", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     const shows = failingShows([new Error("SQLITE_CORRUPT: secret detail at /var/lib/do/xyz")]);
     const response = await bookThrough(shows);
     expect(response.status).toBe(500);
@@ -88,5 +89,7 @@ describe("when a show's object fails", () => {
     expect(JSON.parse(text)).toEqual({ error: "Internal server error" });
     expect(text).not.toContain("SQLITE");
     expect(shows.stubs).toBe(1);
+    expect(logged).toHaveBeenCalledOnce();
+    logged.mockRestore();
   });
 });

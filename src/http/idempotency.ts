@@ -1,29 +1,37 @@
+import type { IRequest } from "itty-router";
 import type { IdempotencyKey } from "../show/types";
 import { HttpError } from "./responses";
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** Long enough that two clients do not pick the same key by chance: a UUID is 36 characters. */
+const KEY_PATTERN = /^[\x21-\x7e]{16,255}$/;
 
 /**
- * The request's `Idempotency-Key`, with a fingerprint of what was asked (method, path
- * and body, keys sorted), or null when it sent none. The show's object replays the
- * first answer to the same key and fingerprint, and refuses the key with another one.
+ * The request's `Idempotency-Key`, with a fingerprint of what was asked, or null when it sent
+ * none. The fingerprint covers the route and the request's meaning after validation (ids made
+ * canonical, defaults filled in), so `10` and `"10"`, key order or an ignored extra field do not
+ * make two equal requests differ. The show's object replays the first answer to the same key
+ * and fingerprint, and refuses the key with another.
  */
-export async function idempotencyKey(request: Request, body: unknown = null): Promise<IdempotencyKey | null> {
+export async function idempotencyKey(
+  request: IRequest,
+  meaning: Record<string, unknown>,
+): Promise<IdempotencyKey | null> {
   const key = request.headers.get("idempotency-key");
   if (key === null) return null;
   if (!KEY_PATTERN.test(key)) {
-    throw new HttpError(400, "Idempotency-Key must be 1-255 visible ASCII characters", { field: "Idempotency-Key" });
+    throw new HttpError(400, "Idempotency-Key must be 16-255 visible ASCII characters; a random UUID is best", {
+      field: "Idempotency-Key",
+    });
   }
-  const path = new URL(request.url).pathname.replace(/\/+$/, "");
   const digest = await crypto.subtle.digest(
     "SHA-256",
-    new TextEncoder().encode(`${request.method} ${path}\n${stableJson(body)}`),
+    new TextEncoder().encode(`${request.method} ${request.route}\n${stableJson(meaning)}`),
   );
   const fingerprint = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
   return { key, fingerprint };
 }
 
-/** JSON with object keys sorted, so that key order does not make two equal bodies differ. */
+/** JSON with object keys sorted. Only validated values come here, so the nesting is shallow. */
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
   if (typeof value === "object" && value !== null) {

@@ -56,7 +56,7 @@ export async function blockSeats(request: IRequest, env: Env): Promise<Response>
   const showId = parsePathId("show_id", request.params.show_id);
   const raw = await readJsonObject(request);
   const { seat_ids, reason } = parseBody(BlockBody, raw);
-  const idempotency = await idempotencyKey(request, raw);
+  const idempotency = await idempotencyKey(request, { show_id: showId, seat_ids, reason });
   const result = await callShow(env, showId, (show) =>
     show.block(seat_ids, reason, originOf(request, "admin"), idempotency),
   );
@@ -69,7 +69,7 @@ export async function unblockSeats(request: IRequest, env: Env): Promise<Respons
   const showId = parsePathId("show_id", request.params.show_id);
   const raw = await readJsonObject(request);
   const { seat_ids } = parseBody(UnblockBody, raw);
-  const idempotency = await idempotencyKey(request, raw);
+  const idempotency = await idempotencyKey(request, { show_id: showId, seat_ids });
   const result = await callShow(env, showId, (show) => show.unblock(seat_ids, originOf(request, "admin"), idempotency));
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Seats unblocked", show_id: publicId(showId), seat_ids: result.seat_ids });

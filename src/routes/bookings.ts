@@ -14,7 +14,7 @@ export async function bookSeat(request: IRequest, env: Env): Promise<Response> {
   const raw = await readJsonObject(request);
   const { show_id, seat_id, user_id } = parseBody(BookSeatBody, raw);
   request.logShowId = show_id;
-  const idempotency = await idempotencyKey(request, raw);
+  const idempotency = await idempotencyKey(request, { show_id, seat_id, user_id });
   const result = await callShow(env, show_id, (show) =>
     show.book([seat_id], user_id, originOf(request, user_id), idempotency),
   );
@@ -37,7 +37,7 @@ export async function bookSeats(request: IRequest, env: Env): Promise<Response> 
   const showId = parsePathId("show_id", request.params.show_id);
   const raw = await readJsonObject(request);
   const { seat_ids, user_id } = parseBody(GroupBookingBody, raw);
-  const idempotency = await idempotencyKey(request, raw);
+  const idempotency = await idempotencyKey(request, { show_id: showId, seat_ids, user_id });
   const result = await callShow(env, showId, (show) =>
     show.book(seat_ids, user_id, originOf(request, user_id), idempotency),
   );

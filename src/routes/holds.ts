@@ -14,7 +14,7 @@ export async function createHold(request: IRequest, env: Env): Promise<Response>
   const showId = parsePathId("show_id", request.params.show_id);
   const raw = await readJsonObject(request);
   const { seat_ids, user_id, ttl_seconds } = parseBody(holdBody(holdPolicy(env)), raw);
-  const idempotency = await idempotencyKey(request, raw);
+  const idempotency = await idempotencyKey(request, { show_id: showId, seat_ids, user_id, ttl_seconds });
   const result = await callShow(env, showId, (show) =>
     show.hold(seat_ids, user_id, ttl_seconds, originOf(request, user_id), idempotency),
   );
@@ -26,7 +26,7 @@ export async function createHold(request: IRequest, env: Env): Promise<Response>
 export async function confirmHold(request: IRequest, env: Env): Promise<Response> {
   const { ref: holdId, showId } = parseRef("hold_id", request.params.hold_id);
   const token = requireBearer(request, "hold_token");
-  const idempotency = await idempotencyKey(request);
+  const idempotency = await idempotencyKey(request, { hold_id: holdId });
   const result = await callShow(env, showId, (show) =>
     show.confirmHold(holdId, token, originOf(request, null), idempotency),
   );
@@ -49,7 +49,7 @@ export async function extendHold(request: IRequest, env: Env): Promise<Response>
   const token = requireBearer(request, "hold_token");
   const raw = await readJsonObject(request, { optional: true });
   const { ttl_seconds } = parseBody(extendBody(holdPolicy(env)), raw);
-  const idempotency = await idempotencyKey(request, raw);
+  const idempotency = await idempotencyKey(request, { hold_id: holdId, ttl_seconds });
   const result = await callShow(env, showId, (show) => show.extendHold(holdId, token, ttl_seconds, idempotency));
   if (!result.ok) throw failureToHttp(result, { showId, holdId });
   return json(result.hold);

@@ -1,5 +1,6 @@
 import { Router, type IRequest } from "itty-router";
 import { errorResponse, HttpError, json } from "../http/responses";
+import { withAdmin } from "./admin";
 import { ROUTES, type Args, type Handler, type Method, type Route } from "./table";
 
 type IttyRouter = ReturnType<typeof Router<IRequest, Args, Response>>;
@@ -16,7 +17,9 @@ function resource(router: IttyRouter, path: string, routes: Route[]): void {
     if (route === undefined) {
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
-    for (const step of route.before ?? ([] as Handler[])) await step(request, ...args);
+    // Admin auth comes from the route's `auth`, first, so no admin route can be left open by omission.
+    const steps: Handler[] = [...(route.auth === "admin" ? [withAdmin] : []), ...(route.before ?? [])];
+    for (const step of steps) await step(request, ...args);
     return route.handler(request, ...args);
   });
 }

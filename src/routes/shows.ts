@@ -35,5 +35,15 @@ export async function liveSeatMap(request: IRequest, env: Env): Promise<Response
   if (position !== null && "error" in position) throw new HttpError(400, position.error, { field: "since" });
   const response = await callShow(env, showId, (show) => show.fetch(request));
   if (response.status === 404) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  if (response.status === 503) {
+    throw new HttpError(
+      503,
+      ((await response.json()) as { error: string }).error,
+      { show_id: publicId(showId) },
+      {
+        "retry-after": response.headers.get("retry-after") ?? "5",
+      },
+    );
+  }
   return response;
 }

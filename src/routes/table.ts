@@ -15,7 +15,7 @@ import {
   ShowLayoutBody,
   UnblockBody,
 } from "../http/validation";
-import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats, withAdmin } from "./admin";
+import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats } from "./admin";
 import { bookSeat, bookSeats, cancelBooking } from "./bookings";
 import { confirmHold, createHold, extendHold, releaseHold } from "./holds";
 import { listShows, liveSeatMap, seatMap } from "./shows";
@@ -33,11 +33,11 @@ export interface Route {
   /** itty-router pattern; matches with or without a trailing slash. */
   path: string;
   handler: Handler;
-  /** Steps run before the handler: auth, rate limiting. */
+  /** Steps run before the handler, such as rate limiting. (Admin auth follows from `auth`.) */
   before?: Handler[];
   summary: string;
   tag: "Booking" | "Holds" | "Reading" | "Admin" | "Service";
-  /** Which bearer token the route needs. */
+  /** Which bearer token the route needs. "admin" makes the router check ADMIN_TOKEN before anything else. */
   auth?: "admin" | "hold" | "booking or admin";
   /** The JSON body's schema, the one that validates it. */
   body?: z.ZodObject | ((policy: HoldPolicy) => z.ZodObject);
@@ -104,9 +104,10 @@ export const ROUTES: Route[] = [
     method: "GET",
     path: "/api/shows/:show_id/live",
     handler: liveSeatMap,
+    before: [rateLimited],
     summary: "WebSocket: a snapshot of the seat map, then one event per seat change (see the README)",
     tag: "Reading",
-    responses: { 101: null, 400: E, 404: E, 426: E, ...SHOW_CALL },
+    responses: { 101: null, 400: E, 404: E, 426: E, ...LIMITED, ...SHOW_CALL },
   },
   {
     method: "POST",
@@ -189,7 +190,6 @@ export const ROUTES: Route[] = [
     method: "PUT",
     path: "/admin/shows/:show_id",
     handler: putShow,
-    before: [withAdmin],
     summary: "Create a show or change its name and layout",
     tag: "Admin",
     auth: "admin",
@@ -200,7 +200,6 @@ export const ROUTES: Route[] = [
     method: "DELETE",
     path: "/admin/shows/:show_id/bookings",
     handler: resetShow,
-    before: [withAdmin],
     summary: "Reset a show: cancel every booking and release every hold",
     tag: "Admin",
     auth: "admin",
@@ -210,7 +209,6 @@ export const ROUTES: Route[] = [
     method: "DELETE",
     path: "/admin/shows/:show_id/seats/:seat_id/booking",
     handler: resetSeat,
-    before: [withAdmin],
     summary: "Reset a seat: cancel its booking or release the hold that has it",
     tag: "Admin",
     auth: "admin",
@@ -220,7 +218,6 @@ export const ROUTES: Route[] = [
     method: "POST",
     path: "/admin/shows/:show_id/seats/block",
     handler: blockSeats,
-    before: [withAdmin],
     summary: "Block seats, all or none, with a reason",
     tag: "Admin",
     auth: "admin",
@@ -232,7 +229,6 @@ export const ROUTES: Route[] = [
     method: "POST",
     path: "/admin/shows/:show_id/seats/unblock",
     handler: unblockSeats,
-    before: [withAdmin],
     summary: "Unblock seats",
     tag: "Admin",
     auth: "admin",
@@ -244,7 +240,6 @@ export const ROUTES: Route[] = [
     method: "GET",
     path: "/admin/shows/:show_id/log",
     handler: auditLog,
-    before: [withAdmin],
     summary: "The audit log of seat status changes, a page at a time",
     tag: "Admin",
     auth: "admin",

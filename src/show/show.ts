@@ -9,7 +9,6 @@ import {
   PONG,
   positionFromQuery,
   type Position,
-  type SeatEvent,
   type ServerMessage,
 } from "./live";
 import { SHOW_MIGRATIONS } from "./schema";
@@ -83,23 +82,24 @@ export class Show extends DurableObject<Env> {
 
   private readonly sql: SqlStorage;
   private readonly policy: HoldPolicy;
+  /** Live seat-map sockets one show accepts (each change is sent to all of them, inside the object). */
+  private readonly maxWatchers: number;
   /** The show's name and id, cached: read on every call, changed only by `configure`. */
   private info: ShowRow | null = null;
   /** The alarm time last asked for, so that unchanged schedules cost no storage write. */
   private alarmAt: number | null | undefined;
-  /** Seat changes written by the call in progress, sent to live clients once it succeeds. */
-  private unsent: SeatEvent[] = [];
   /** The layout's seat ids, cached: read on every call, changed only by `configure`. */
   private seatIds = new Set<string>();
   /** When the next live hold expires (ms); until then no hold can have expired. */
   private nextHoldExpiry = Infinity;
-  /** The seat map as JSON, built once per change rather than once per read. */
-  private seatMapCache: string | null = null;
+  /** The seat map as JSON at a version, built once per change rather than once per read. */
+  private seatMapCache: { version: number; json: string } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.policy = holdPolicy(env);
+    this.maxWatchers = Number(env.LIVE_MAX_WATCHERS) > 0 ? Number(env.LIVE_MAX_WATCHERS) : 5000;
     // Answered by the runtime itself, so a client's keep-alive never wakes a hibernating object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
@@ -233,29 +233,37 @@ export class Show extends DurableObject<Env> {
 
   /** Turns a live hold into bookings, one per seat. A hold that has expired books nothing. */
   confirmHold(holdId: string, token: string, origin: Origin, idempotency: IdempotencyKey | null): BookResult {
-    return this.change(idempotency, (now): BookResult => {
-      const hold = this.liveHold(holdId, token);
-      if (!hold.ok) return hold;
-      const seatIds = this.heldSeats(holdId);
-      const bookings = this.ctx.storage.transactionSync(() => {
-        this.sql.exec("DELETE FROM held_seats WHERE hold_id = ?", holdId);
-        this.sql.exec("UPDATE holds SET state = 'confirmed' WHERE id = ?", holdId);
-        return seatIds.map((seatId) => this.insertBooking(seatId, hold.row.user_id, holdId, "held", origin, now));
-      });
-      this.scheduleAlarm();
-      return { ok: true, bookings };
-    });
+    return this.change(
+      idempotency,
+      (now): BookResult => {
+        const hold = this.liveHold(holdId);
+        if (!hold.ok) return hold;
+        const seatIds = this.heldSeats(holdId);
+        const bookings = this.ctx.storage.transactionSync(() => {
+          this.sql.exec("DELETE FROM held_seats WHERE hold_id = ?", holdId);
+          this.sql.exec("UPDATE holds SET state = 'confirmed' WHERE id = ?", holdId);
+          return seatIds.map((seatId) => this.insertBooking(seatId, hold.row.user_id, holdId, "held", origin, now));
+        });
+        this.scheduleAlarm();
+        return { ok: true, bookings };
+      },
+      () => this.holdAccess(holdId, token),
+    );
   }
 
   /** Gives a live hold's seats back. */
   releaseHold(holdId: string, token: string, origin: Origin): ReleaseResult {
-    return this.change(null, (now): ReleaseResult => {
-      const hold = this.liveHold(holdId, token);
-      if (!hold.ok) return hold;
-      const released = this.endHold(holdId, "released", origin, now);
-      this.scheduleAlarm();
-      return { ok: true, released };
-    });
+    return this.change(
+      null,
+      (now): ReleaseResult => {
+        const hold = this.liveHold(holdId);
+        if (!hold.ok) return hold;
+        const released = this.endHold(holdId, "released", origin, now);
+        this.scheduleAlarm();
+        return { ok: true, released };
+      },
+      () => this.holdAccess(holdId, token),
+    );
   }
 
   /**
@@ -263,15 +271,19 @@ export class Show extends DurableObject<Env> {
    * maximum lifetime counted from when the hold was made, and never earlier than it was.
    */
   extendHold(holdId: string, token: string, ttlSeconds: number, idempotency: IdempotencyKey | null): HoldResult {
-    return this.change(idempotency, (now): HoldResult => {
-      const hold = this.liveHold(holdId, token);
-      if (!hold.ok) return hold;
-      const latest = hold.row.created_at + this.policy.maxLifetime * 1000;
-      const expiresAt = Math.max(hold.row.expires_at, Math.min(now + ttlSeconds * 1000, latest));
-      this.sql.exec("UPDATE holds SET expires_at = ? WHERE id = ?", expiresAt, holdId);
-      this.scheduleAlarm();
-      return { ok: true, hold: this.describeHold(holdId, expiresAt, this.heldSeats(holdId)) };
-    });
+    return this.change(
+      idempotency,
+      (now): HoldResult => {
+        const hold = this.liveHold(holdId);
+        if (!hold.ok) return hold;
+        const latest = hold.row.created_at + this.policy.maxLifetime * 1000;
+        const expiresAt = Math.max(hold.row.expires_at, Math.min(now + ttlSeconds * 1000, latest));
+        this.sql.exec("UPDATE holds SET expires_at = ? WHERE id = ?", expiresAt, holdId);
+        this.scheduleAlarm();
+        return { ok: true, hold: this.describeHold(holdId, expiresAt, this.heldSeats(holdId)) };
+      },
+      () => this.holdAccess(holdId, token),
+    );
   }
 
   // ---- Admin -------------------------------------------------------------------------------
@@ -353,17 +365,11 @@ export class Show extends DurableObject<Env> {
   auditLog(after: number, limit: number): AuditPage | null {
     if (this.info === null) return null;
     const rows = this.sql
-      .exec<{
-        seq: number;
-        seat_id: string;
-        old_status: SeatStatus;
-        new_status: SeatStatus;
-        actor: string;
-        route: string;
-        ref: string | null;
-        note: string | null;
-        at: number;
-      }>("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", after, limit + 1)
+      .exec<Omit<AuditEntry, "seat_id" | "at"> & { seat_id: string; at: number }>(
+        "SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        after,
+        limit + 1,
+      )
       .toArray();
     const entries: AuditEntry[] = rows
       .slice(0, limit)
@@ -393,6 +399,15 @@ export class Show extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const position = positionFromQuery(new URL(request.url).searchParams);
     if (this.info === null) return Response.json({ error: "Show not found" }, { status: 404 });
+    if (this.ctx.getWebSockets().length >= this.maxWatchers) {
+      return Response.json(
+        { error: "This show has as many live watchers as it can take; retry shortly" },
+        {
+          status: 503,
+          headers: { "retry-after": "5" },
+        },
+      );
+    }
     if (position !== null && "error" in position) return Response.json({ error: position.error }, { status: 400 });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
@@ -419,10 +434,11 @@ export class Show extends DurableObject<Env> {
    */
   seatMapJson(): string | null {
     if (this.info === null) return null;
-    if (this.seatMapCache === null || this.clock() >= this.nextHoldExpiry) {
-      this.seatMapCache = JSON.stringify(this.seatMap());
+    const version = this.currentVersion();
+    if (this.seatMapCache?.version !== version || this.clock() >= this.nextHoldExpiry) {
+      this.seatMapCache = { version, json: JSON.stringify(this.seatMap()) };
     }
-    return this.seatMapCache;
+    return this.seatMapCache.json;
   }
 
   /** Name, capacity and available seats; null when the show does not exist. */
@@ -433,36 +449,41 @@ export class Show extends DurableObject<Env> {
   /** Expires holds whose time has come and forgets day-old idempotency keys. Running it twice changes nothing more. */
   override async alarm(): Promise<void> {
     this.alarmAt = undefined;
-    const now = this.clock();
-    this.expireHolds(now);
-    this.sendUnsent();
-    this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
-    this.scheduleAlarm();
+    this.publishingChanges(() => {
+      const now = this.clock();
+      this.expireHolds(now);
+      this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
+      this.scheduleAlarm();
+    });
   }
 
   // ---- Internals ---------------------------------------------------------------------------
 
   /**
    * Runs one state change: refuses unknown shows, first expires holds whose time has come
-   * (so they count as free), and replays or records the answer for an Idempotency-Key.
+   * (so they count as free), then checks the caller may act (`authorize`, before any answer
+   * is replayed, so a stored answer never reaches someone without the token), then replays
+   * or records the answer for an Idempotency-Key. Live clients hear of every committed change.
    */
-  private change<R extends { ok: boolean }>(idempotency: IdempotencyKey | null, run: (now: number) => R): R | Failure {
-    if (this.info === null) return { ok: false, reason: "unknown_show" };
-    try {
-      return this.changeOnce(idempotency, run);
-    } finally {
-      this.sendUnsent();
-    }
-  }
-
-  private changeOnce<R extends { ok: boolean }>(
+  private change<R extends { ok: boolean }>(
     idempotency: IdempotencyKey | null,
     run: (now: number) => R,
+    authorize: () => Failure | null = () => null,
   ): R | Failure {
-    const now = this.clock();
-    this.expireHolds(now);
-    if (idempotency === null) return run(now);
+    if (this.info === null) return { ok: false, reason: "unknown_show" };
+    return this.publishingChanges(() => {
+      const now = this.clock();
+      this.expireHolds(now);
+      return authorize() ?? this.idempotent(idempotency, now, run);
+    });
+  }
 
+  private idempotent<R extends { ok: boolean }>(
+    idempotency: IdempotencyKey | null,
+    now: number,
+    run: (now: number) => R,
+  ): R | Failure {
+    if (idempotency === null) return run(now);
     const earlier = this.sql
       .exec<{ fingerprint: string; result: string }>(
         "SELECT fingerprint, result FROM idempotency WHERE key = ? AND created_at > ?",
@@ -487,6 +508,31 @@ export class Show extends DurableObject<Env> {
     );
     this.scheduleAlarm();
     return result;
+  }
+
+  /**
+   * Runs `work`, then sends live clients one event for each seat change it committed, read
+   * back from the audit log: a change that was rolled back is not there, so it is never sent,
+   * and one that committed before a later failure still is.
+   */
+  private publishingChanges<T>(work: () => T): T {
+    const watched = this.ctx.getWebSockets().length > 0;
+    const before = watched ? this.currentVersion() : 0;
+    try {
+      return work();
+    } finally {
+      if (watched) {
+        const changes = this.sql
+          .exec<{ seq: number; seat_id: string; new_status: SeatStatus }>(
+            "SELECT seq, seat_id, new_status FROM audit_log WHERE seq > ? ORDER BY seq",
+            before,
+          )
+          .toArray();
+        for (const row of changes) {
+          this.broadcast({ type: "seat", seat_id: publicId(row.seat_id), status: row.new_status, version: row.seq });
+        }
+      }
+    }
   }
 
   /** Null when every seat exists and is available; otherwise the failure naming the others. */
@@ -542,11 +588,16 @@ export class Show extends DurableObject<Env> {
     };
   }
 
-  /** The hold, if it exists, the token is its own, and it is still live. */
-  private liveHold(holdId: string, token: string): { ok: true; row: HoldRow } | Failure {
-    const row = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE id = ?", holdId).toArray()[0];
+  /** Null when the hold exists and the token is its own. */
+  private holdAccess(holdId: string, token: string): Failure | null {
+    const row = this.sql.exec<{ token_hash: string }>("SELECT token_hash FROM holds WHERE id = ?", holdId).toArray()[0];
     if (row === undefined) return { ok: false, reason: "hold_not_found" };
-    if (!tokenMatches(token, row.token_hash)) return { ok: false, reason: "wrong_token" };
+    return tokenMatches(token, row.token_hash) ? null : { ok: false, reason: "wrong_token" };
+  }
+
+  /** The hold, if it is still live (`holdAccess` has checked it exists). */
+  private liveHold(holdId: string): { ok: true; row: HoldRow } | Failure {
+    const row = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE id = ?", holdId).one();
     switch (row.state) {
       case "active":
         return { ok: true, row };
@@ -622,37 +673,18 @@ export class Show extends DurableObject<Env> {
     ref: string | null = null,
     note: string | null = null,
   ): void {
-    const { seq } = this.sql
-      .exec<{ seq: number }>(
-        `INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, ref, note, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-        seatId,
-        from,
-        to,
-        origin.actor,
-        origin.route,
-        ref,
-        note,
-        now,
-      )
-      .one();
-    this.unsent.push({ seat_id: publicId(seatId), status: to, version: seq });
-  }
-
-  /**
-   * Sends live clients the changes the finished call made. A call that threw rolled its
-   * writes back, so whatever it queued is dropped unsent: only committed changes go out.
-   */
-  private sendUnsent(): void {
-    const events = this.unsent;
-    this.unsent = [];
-    if (events.length === 0) return;
-    this.seatMapCache = null;
-    if (this.ctx.getWebSockets().length === 0) return;
-    const committed = this.currentVersion();
-    for (const event of events) {
-      if (event.version <= committed) this.broadcast({ type: "seat", ...event });
-    }
+    this.sql.exec(
+      `INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, ref, note, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      seatId,
+      from,
+      to,
+      origin.actor,
+      origin.route,
+      ref,
+      note,
+      now,
+    );
   }
 
   private broadcast(message: ServerMessage): void {
@@ -715,9 +747,11 @@ export class Show extends DurableObject<Env> {
     if (next === this.alarmAt) return;
     this.alarmAt = next;
     const scheduled = next === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(next);
-    scheduled.catch((error: unknown) =>
-      console.error(JSON.stringify({ message: "alarm scheduling failed", error: String(error) })),
-    );
+    scheduled.catch((error: unknown) => {
+      // Forget what was asked for, so that the next change asks again.
+      this.alarmAt = undefined;
+      console.error(JSON.stringify({ message: "alarm scheduling failed", error: String(error) }));
+    });
   }
 
   private summaryOf(show: ShowRow, now: number): ShowSummary {
