@@ -13,9 +13,11 @@ const server = await startDevServer({ port, adminToken, inheritOutput: true });
 await seedDemoShow(server.url, adminToken);
 console.log(`
 Seat booking is running at http://localhost:${port}
+  Seat map page: http://localhost:${port}/
   Demo show ${DEMO_SHOW.id}: ${DEMO_SHOW.seats} seats
   Try:   curl -X POST localhost:${port}/api/book-seat/ -H 'content-type: application/json' -d '{"seat_id":10,"show_id":1}'
   Admin token (local only): ${adminToken === DEV_ADMIN_TOKEN ? DEV_ADMIN_TOKEN : "from $ADMIN_TOKEN"}
+  Rate limiting is off locally; the API is described at http://localhost:${port}/openapi.json
 Press Ctrl+C to stop.`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
