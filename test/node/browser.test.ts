@@ -4,16 +4,16 @@
  * Saves a screenshot to artifacts/seat-map.png.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemoShow } from "../../scripts/lib/demo.ts";
-import { freePort, PROJECT_ROOT, startDevServer, type DevServer } from "../../scripts/lib/dev-server.ts";
+import { PROJECT_ROOT, type DevServer } from "../../scripts/lib/dev-server.ts";
+import { useDevServer } from "./dev-server.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TOKEN = "browser-test-token";
+let devServer: () => DevServer;
 export const SCREENSHOT = join(PROJECT_ROOT, "artifacts", "seat-map.png");
 
 const haveChromium = existsSync(CHROMIUM);
@@ -22,15 +22,9 @@ if (!haveChromium) {
   console.warn(`Skipping the browser test: no Chromium at ${CHROMIUM} (apt-get install chromium).`);
 }
 
-let server: DevServer;
-let stateDir: string;
 let browser: Browser;
 
-beforeAll(async () => {
-  if (!haveChromium) return;
-  stateDir = await mkdtemp(join(tmpdir(), "seat-booking-browser-"));
-  server = await startDevServer({ port: await freePort(), adminToken: TOKEN, persistTo: stateDir });
-  await seedDemoShow(server.url, TOKEN);
+async function launchChromium(): Promise<void> {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -42,17 +36,11 @@ beforeAll(async () => {
       "--no-first-run",
     ],
   });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-});
+}
 
 async function openSeatMap(viewport = { width: 1000, height: 900 }): Promise<Page> {
   const page = await (await browser.newContext({ viewport })).newPage();
-  await page.goto(`${server.url}/?show=1`);
+  await page.goto(`${devServer().url}/?show=1`);
   await expect.poll(() => page.locator("#connection").textContent()).toBe("Live");
   await page.getByRole("button", { name: "Seat 1, available" }).waitFor();
   // A marker that a reload would wipe: updates must arrive without one.
@@ -64,6 +52,10 @@ const seat = (page: Page, id: number) => page.locator(`[data-seat="${id}"]`);
 const labelOf = (page: Page, id: number) => seat(page, id).getAttribute("aria-label");
 
 describe.skipIf(!haveChromium)("the seat map page", () => {
+  devServer = useDevServer(TOKEN);
+  beforeAll(launchChromium);
+  afterAll(() => browser?.close());
+
   it("two pages watch one show: a booking on one turns the seat booked on the other, live", async () => {
     const buyer = await openSeatMap();
     const watcher = await openSeatMap();
@@ -101,7 +93,7 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await expect.poll(() => buyer.locator("#message").textContent()).toBe("Seat 8 is booked.");
 
     // Every status on one screen: the buyer's picture is the one the README shows.
-    const block = await fetch(`${server.url}/admin/shows/1/seats/block`, {
+    const block = await fetch(`${devServer().url}/admin/shows/1/seats/block`, {
       method: "POST",
       headers: { authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify({ seat_ids: [95, 96, 97, 98, 99, 100], reason: "sound desk" }),

@@ -3,33 +3,17 @@
  * and the concurrency tester users run against it.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemoShow } from "../../scripts/lib/demo.ts";
-import { freePort, PROJECT_ROOT, startDevServer, type DevServer } from "../../scripts/lib/dev-server.ts";
+import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../scripts/lib/dev-server.ts";
+import { useDevServer } from "./dev-server.ts";
 
 const run = promisify(execFile);
 const TOKEN = "e2e-admin-token";
-
-let server: DevServer;
-let stateDir: string;
-
-beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), "seat-booking-e2e-"));
-  server = await startDevServer({ port: await freePort(), adminToken: TOKEN, persistTo: stateDir });
-  await seedDemoShow(server.url, TOKEN);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-});
+const devServer = useDevServer(TOKEN);
 
 function concurrency(...args: string[]) {
-  return run(process.execPath, ["scripts/concurrency.ts", "--url", server.url, "--token", TOKEN, ...args], {
+  return run(process.execPath, ["scripts/concurrency.ts", "--url", devServer().url, "--token", TOKEN, ...args], {
     cwd: PROJECT_ROOT,
   }).then(
     (done) => ({ code: 0, stdout: done.stdout }),
@@ -40,7 +24,7 @@ function concurrency(...args: string[]) {
 describe("npm run concurrency against wrangler dev", () => {
   it("the old system's curl gets 200, then 409", async () => {
     const book = () =>
-      fetch(`${server.url}/api/book-seat/`, {
+      fetch(`${devServer().url}/api/book-seat/`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ seat_id: 42, show_id: 1 }),

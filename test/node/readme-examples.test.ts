@@ -4,19 +4,12 @@
  * comment under it. The README and the code cannot drift apart without this failing.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemoShow } from "../../scripts/lib/demo.ts";
-import {
-  DEV_ADMIN_TOKEN,
-  freePort,
-  PROJECT_ROOT,
-  startDevServer,
-  type DevServer,
-} from "../../scripts/lib/dev-server.ts";
+import { describe, expect, it } from "vitest";
+import { DEV_ADMIN_TOKEN, PROJECT_ROOT } from "../../scripts/lib/dev-server.ts";
+import { useDevServer } from "./dev-server.ts";
 
 const run = promisify(execFile);
 
@@ -48,26 +41,14 @@ export function curlExamples(markdown: string): Example[] {
   return examples;
 }
 
-let server: DevServer;
-let stateDir: string;
-
-beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), "seat-booking-readme-"));
-  server = await startDevServer({ port: await freePort(), adminToken: DEV_ADMIN_TOKEN, persistTo: stateDir });
-  await seedDemoShow(server.url, DEV_ADMIN_TOKEN);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
-});
+const devServer = useDevServer(DEV_ADMIN_TOKEN);
 
 describe("the README's curl examples", () => {
   it("each answers with the status the README gives, in order, through wrangler dev", async () => {
     const examples = curlExamples(await readFile(join(PROJECT_ROOT, "README.md"), "utf8"));
     expect(examples.length).toBeGreaterThanOrEqual(20);
     const variables: Record<string, string> = {};
-    const { host } = new URL(server.url);
+    const { host } = new URL(devServer().url);
 
     for (const example of examples) {
       const command = `${example.command.replaceAll("localhost:8787", host)} -s -w '\\n%{http_code}'`;
