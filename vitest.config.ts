@@ -6,6 +6,8 @@ export const TEST_ADMIN_TOKEN = "test-admin-token";
 
 export default defineConfig({
   test: {
+    // The Worker logs a line per request; show a test's console output only when it fails.
+    silent: "passed-only",
     projects: [
       {
         // Inside the Workers runtime (workerd via Miniflare): the Worker, its objects and their storage.
