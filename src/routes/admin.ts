@@ -2,7 +2,7 @@ import type { IRequest } from "itty-router";
 import { requireAdmin } from "../http/auth";
 import { readJsonObject } from "../http/body";
 import { idempotencyKey } from "../http/idempotency";
-import { HttpError, json } from "../http/responses";
+import { json } from "../http/responses";
 import { AuditLogQuery, BlockBody, parseBody, parsePathId, ShowLayoutBody, UnblockBody } from "../http/validation";
 import { publicId } from "../ids";
 import { failureToHttp } from "./failures";
@@ -33,14 +33,14 @@ export async function resetSeat(request: IRequest, env: Env): Promise<Response> 
   const showId = parsePathId("show_id", request.params.show_id);
   const seatId = parsePathId("seat_id", request.params.seat_id);
   const result = await callShow(env, showId, (show) => show.resetSeat(seatId, originOf(request, "admin")));
-  const where = { show_id: publicId(showId), seat_id: publicId(seatId) };
-  if (!result.ok) {
-    throw result.reason === "unknown_seats"
-      ? new HttpError(404, "Seat not found", where)
-      : failureToHttp(result, { showId });
-  }
+  if (!result.ok) throw failureToHttp(result, { showId, seatId });
   const released = result.released > 0;
-  return json({ message: released ? "Seat reset" : "Seat was not booked or held", ...where, released });
+  return json({
+    message: released ? "Seat reset" : "Seat was not booked or held",
+    show_id: publicId(showId),
+    seat_id: publicId(seatId),
+    released,
+  });
 }
 
 /** `DELETE /admin/shows/:show_id/bookings`: frees every booking and hold of a show. */

@@ -21,15 +21,14 @@ export async function bookSeat(request: IRequest, env: Env): Promise<Response> {
   if (result.ok) {
     return json({ message: "Seat booked successfully", booking: result.bookings[0] });
   }
-  const where = { show_id: publicId(show_id), seat_id: publicId(seat_id) };
-  switch (result.reason) {
-    case "unavailable":
-      throw new HttpError(409, "Seat is already booked by another user", where);
-    case "unknown_seats":
-      throw new HttpError(404, "Seat not found", where);
-    default:
-      throw failureToHttp(result, { showId: show_id });
+  if (result.reason === "unavailable") {
+    // The old system's answer, word for word, whether the seat is booked, held or blocked.
+    throw new HttpError(409, "Seat is already booked by another user", {
+      show_id: publicId(show_id),
+      seat_id: publicId(seat_id),
+    });
   }
+  throw failureToHttp(result, { showId: show_id, seatId: seat_id });
 }
 
 /** `POST /api/shows/:show_id/bookings`: books every seat named, or none. */

@@ -5,6 +5,8 @@ import type { Failure } from "../show/types";
 /** What a failure is about, for the error body. */
 export interface Subject {
   showId?: Id;
+  /** Set by the routes about one seat, which answer "Seat not found" for it. */
+  seatId?: Id;
   holdId?: string;
   bookingId?: string;
 }
@@ -16,7 +18,9 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
     case "unknown_show":
       return new HttpError(404, "Show not found", show);
     case "unknown_seats":
-      return new HttpError(404, "Seats not found", { ...show, seat_ids: failure.seat_ids });
+      return subject.seatId === undefined
+        ? new HttpError(404, "Seats not found", { ...show, seat_ids: failure.seat_ids })
+        : new HttpError(404, "Seat not found", { ...show, seat_id: publicId(subject.seatId) });
     case "unavailable":
       return new HttpError(409, "Seats are not available", { ...show, seat_ids: failure.seat_ids });
     case "seats_in_use":

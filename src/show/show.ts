@@ -154,7 +154,7 @@ export class Show extends DurableObject<Env> {
     this.info = this.readInfo();
     this.loadLayout();
     this.broadcast(this.snapshot());
-    return { ok: true, created, show: this.summaryOf(this.info!, now) };
+    return { ok: true, created, show: this.summary()! };
   }
 
   // ---- Bookings ----------------------------------------------------------------------------
@@ -441,9 +441,10 @@ export class Show extends DurableObject<Env> {
     return this.seatMapCache.json;
   }
 
-  /** Name, capacity and available seats; null when the show does not exist. */
+  /** Name, capacity and available seats, from the seat map's counts; null when the show does not exist. */
   summary(): ShowSummary | null {
-    return this.info === null ? null : this.summaryOf(this.info, this.clock());
+    const map = this.seatMap();
+    return map && { show_id: map.show_id, name: map.name, capacity: map.counts.total, available: map.counts.available };
   }
 
   /** Expires holds whose time has come and forgets day-old idempotency keys. Running it twice changes nothing more. */
@@ -752,15 +753,5 @@ export class Show extends DurableObject<Env> {
       this.alarmAt = undefined;
       console.error(JSON.stringify({ message: "alarm scheduling failed", error: String(error) }));
     });
-  }
-
-  private summaryOf(show: ShowRow, now: number): ShowSummary {
-    const statuses = this.statuses(now);
-    return {
-      show_id: publicId(show.show_id),
-      name: show.name,
-      capacity: statuses.length,
-      available: statuses.filter((seat) => seat.status === "available").length,
-    };
   }
 }
