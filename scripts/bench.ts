@@ -10,7 +10,8 @@
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { Client, latencyStats, runFor, statusCounts, cpuMeter, type LatencyStats, type Sample } from "./bench/load.ts";
+import { cpuMeter, runFor } from "./bench/load.ts";
+import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, type RunningWorker } from "./bench/runtime.ts";
 
 const { values: args } = parseArgs({

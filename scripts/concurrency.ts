@@ -10,18 +10,9 @@
  * `--mode book` (the default) races `POST /api/book-seat/`; `--mode hold` races
  * `POST /api/shows/:show_id/holds` for the same seat.
  */
-import { Agent, request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { DEV_ADMIN_TOKEN } from "./lib/dev-server.ts";
-
-interface Outcome {
-  index: number;
-  status: number | null;
-  ms: number;
-  message: string;
-}
+import { Client } from "./lib/http-client.ts";
 
 /** Numeric ids go out as JSON numbers, like the old clients sent them. */
 const asId = (value: string) => (/^[1-9][0-9]*$/.test(value) ? Number(value) : value);
@@ -71,24 +62,7 @@ if (!Number.isInteger(n) || n < 1 || n > 10_000) {
   process.exit(2);
 }
 const base = new URL(args.url);
-const send = base.protocol === "https:" ? httpsRequest : httpRequest;
-const agent = new Agent({ keepAlive: true, maxSockets: n, maxFreeSockets: n });
-
-function call(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const finish = (status: number | null, message: string) =>
-      resolve({ index: 0, status, ms: performance.now() - started, message });
-    const req = send(new URL(path, base), { method, agent, headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => finish(res.statusCode ?? null, messageOf(text)));
-    });
-    req.on("error", (error) => finish(null, `network error: ${error.message}`));
-    req.end(body);
-  });
-}
+const client = new Client(base.origin, n);
 
 function messageOf(text: string): string {
   try {
@@ -104,28 +78,31 @@ const seatPath = `/admin/shows/${encodeURIComponent(args.show)}/seats/${encodeUR
 console.log(`Seat ${args.seat} of show ${args.show} at ${base.origin}: ${n} simultaneous ${args.mode} requests`);
 
 if (args.reset) {
-  const reset = await call("DELETE", seatPath, undefined, { authorization: `Bearer ${args.token}` });
+  const reset = await client.send("DELETE", seatPath, undefined, { authorization: `Bearer ${args.token}` });
   if (reset.status !== 200) {
-    console.error(`Reset failed: ${reset.status ?? "no answer"} ${reset.message}`);
+    console.error(`Reset failed: ${reset.status || "no answer"} ${messageOf(reset.body)}`);
     process.exit(1);
   }
-  console.log(`Reset: ${reset.message}`);
+  console.log(`Reset: ${messageOf(reset.body)}`);
 }
 
 // Open every connection before the race, so that connection set-up does not stagger the requests.
-const warmups = await Promise.all(Array.from({ length: n }, () => call("GET", "/healthz")));
-const unhealthy = warmups.find((outcome) => outcome.status !== 200);
-if (unhealthy) {
-  console.error(`The server is not answering: ${unhealthy.status ?? "no answer"} ${unhealthy.message}`);
+try {
+  await client.warm(n);
+} catch (error) {
+  console.error(`The server is not answering: ${(error as Error).message}`);
   process.exit(1);
 }
 console.log(`Opened ${n} connections; firing.`);
 
-const bodies = Array.from({ length: n }, (_, i) => JSON.stringify(mode.body(`tester-${i + 1}`)));
-const outcomes = (
-  await Promise.all(bodies.map((body) => call("POST", mode.path(), body, { "content-type": "application/json" })))
-).map((outcome, i) => ({ ...outcome, index: i + 1 }));
-agent.destroy();
+const bodies = Array.from({ length: n }, (_, i) => mode.body(`tester-${i + 1}`));
+const outcomes = (await Promise.all(bodies.map((body) => client.send("POST", mode.path(), body)))).map((sample, i) => ({
+  index: i + 1,
+  status: sample.status === 0 ? null : sample.status,
+  ms: sample.ms,
+  message: sample.status === 0 ? `network error: ${sample.body}` : messageOf(sample.body),
+}));
+await client.close();
 
 const width = String(n).length;
 for (const { index, status, ms, message } of outcomes) {

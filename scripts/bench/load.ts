@@ -1,77 +1,9 @@
 /**
- * A lean HTTP load generator on undici's connection pool: keep-alive connections,
- * latency per request, and the generator's own CPU use, so that nobody mistakes a
- * saturated client for a slow server.
+ * The benchmark's load generator: timed runs of many concurrent loops on the lean client,
+ * and the generator's own CPU use, so that nobody mistakes a saturated client for a slow server.
  */
 import { performance } from "node:perf_hooks";
-import { Pool } from "undici";
-
-export interface Sample {
-  status: number;
-  ms: number;
-  body: string;
-}
-
-export class Client {
-  private readonly pool: Pool;
-
-  constructor(url: string, connections: number) {
-    this.pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000, connect: { timeout: 30_000 } });
-  }
-
-  async send(
-    method: "GET" | "POST" | "PUT" | "DELETE",
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<Sample> {
-    const started = performance.now();
-    try {
-      const response = await this.pool.request({
-        method,
-        path,
-        headers: { "content-type": "application/json", ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: 60_000,
-        bodyTimeout: 60_000,
-      });
-      const text = await response.body.text();
-      return { status: response.statusCode, ms: performance.now() - started, body: text };
-    } catch (error) {
-      return { status: 0, ms: performance.now() - started, body: String(error) };
-    }
-  }
-
-  /** Opens `count` connections by sending that many cheap requests at once. */
-  async warm(count: number): Promise<void> {
-    const samples = await Promise.all(Array.from({ length: count }, () => this.send("GET", "/healthz")));
-    const failed = samples.find((sample) => sample.status !== 200 && sample.status !== 404);
-    if (failed) throw new Error(`warm-up failed: ${failed.status} ${failed.body.slice(0, 200)}`);
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-}
-
-export interface LatencyStats {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-export function latencyStats(samples: Sample[]): LatencyStats {
-  const sorted = samples.map((sample) => sample.ms).sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
-}
-
-export function statusCounts(samples: Sample[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const { status } of samples) counts[status] = (counts[status] ?? 0) + 1;
-  return counts;
-}
+import type { Client, Sample } from "../lib/http-client.ts";
 
 /** CPU this process used over a stretch of wall time, as a percentage of one core. */
 export function cpuMeter(): () => { wallMs: number; cpuPercentOfCore: number } {
