@@ -13,7 +13,7 @@ function refuseTokenInUrl(request: Request): void {
 }
 
 /** The token of an `Authorization: Bearer <token>` header. The scheme name is matched case-insensitively (RFC 7235). */
-export function bearerToken(request: Request): string | null {
+function bearerToken(request: Request): string | null {
   return BEARER.exec(request.headers.get("authorization") ?? "")?.[1] ?? null;
 }
 

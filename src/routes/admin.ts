@@ -1,5 +1,4 @@
 import type { IRequest } from "itty-router";
-import { requireAdmin } from "../http/auth";
 import { readJsonObject } from "../http/body";
 import { idempotencyKey } from "../http/idempotency";
 import { json } from "../http/responses";
@@ -8,11 +7,6 @@ import { publicId } from "../ids";
 import { failureToHttp } from "./failures";
 import { originOf } from "./origin";
 import { callShow, catalogObject } from "./stubs";
-
-/** Admin routes check the token before reading anything else of the request. */
-export async function withAdmin(request: IRequest, env: Env): Promise<void> {
-  await requireAdmin(request, env);
-}
 
 /** `PUT /admin/shows/:show_id`: creates a show or changes its name and layout. */
 export async function putShow(request: IRequest, env: Env): Promise<Response> {

@@ -1,6 +1,6 @@
 import { Router, type IRequest } from "itty-router";
 import { errorResponse, HttpError, json } from "../http/responses";
-import { withAdmin } from "./admin";
+import { requireAdmin } from "../http/auth";
 import { ROUTES, type Args, type Handler, type Method, type Route } from "./table";
 
 type IttyRouter = ReturnType<typeof Router<IRequest, Args, Response>>;
@@ -18,7 +18,7 @@ function resource(router: IttyRouter, path: string, routes: Route[]): void {
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
     // Admin auth comes from the route's `auth`, first, so no admin route can be left open by omission.
-    const steps: Handler[] = [...(route.auth === "admin" ? [withAdmin] : []), ...(route.before ?? [])];
+    const steps: Handler[] = [...(route.auth === "admin" ? [requireAdmin] : []), ...(route.before ?? [])];
     for (const step of steps) await step(request, ...args);
     return route.handler(request, ...args);
   });
