@@ -1,33 +1,20 @@
 /**
  * `npm run openapi`: writes openapi.json, the copy of the OpenAPI document kept in the repo.
- * It runs the Worker under Miniflare and saves what it serves at /openapi.json, as served to
- * http://localhost:8787 (the address `npm start` uses). A test fails when the copy is stale.
+ * It builds the document in Node from the operations' declarations (src/contract/), with the
+ * vars wrangler.toml gives the Worker; no Worker is started. A test fails when the copy is stale.
  */
+import "./lib/source-imports.ts";
 import { writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { join } from "node:path";
-import { startProject } from "./bench/runtime.ts";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { PROJECT_ROOT } from "./lib/dev-server.ts";
 
-const worker = await startProject();
-try {
-  const { port } = new URL(worker.url);
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port, path: "/openapi.json", headers: { host: "localhost:8787" } },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode} ${body}`))));
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-  const path = join(PROJECT_ROOT, "openapi.json");
-  await writeFile(path, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
-  console.log(`Wrote ${path}`);
-} finally {
-  await worker.stop();
-}
+// Imported by a computed name, so that the scripts' type check does not take in the Worker's sources.
+const contract = "../src/contract/openapi.ts";
+const { openApiDocument } = (await import(contract)) as { openApiDocument(vars: Record<string, string>): unknown };
+const { workerOptions } = unstable_getMiniflareWorkerOptions(join(PROJECT_ROOT, "wrangler.toml"));
+const vars = (workerOptions as { bindings?: Record<string, string> }).bindings ?? {};
+
+const path = join(PROJECT_ROOT, "openapi.json");
+await writeFile(path, `${JSON.stringify(openApiDocument(vars), null, 2)}\n`);
+console.log(`Wrote ${path}`);

@@ -8,16 +8,18 @@
  * the old clients' `{"seat_id": 10}` round-tripping unchanged.
  */
 
-/** The characters and length a string id may have. */
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+import { ID_PATTERN, PLAIN_INTEGER, REF_PATTERN } from "../public/ids.js";
+
+export { ID_PATTERN, PLAIN_INTEGER, REF_PATTERN };
+
+/** How the id rule reads in error messages and in the OpenAPI document. */
+export const ID_RULE = "a positive integer, or a string of 1-64 characters from A-Z, a-z, 0-9, '_' and '-'";
 
 /** An id as it travels between the edge and the objects: always a string. */
 export type Id = string;
 
 /** An id as it is written in a response: a number where it is a plain integer. */
 export type PublicId = number | string;
-
-const PLAIN_INTEGER = /^[1-9][0-9]{0,15}$/;
 
 /** Canonical form of a validated id; the schemas call it after checking the shape. */
 export function canonicalId(value: number | string): Id {
@@ -37,8 +39,6 @@ export function publicId(id: Id): PublicId {
  * Hold and booking ids carry their show's id (`<show_id>.<22 random characters>`), so a
  * route such as `POST /api/holds/:hold_id/confirm` can find the show's object from the id alone.
  */
-const REF_PATTERN = /^([A-Za-z0-9_-]{1,64})\.[A-Za-z0-9_-]{22}$/;
-
 export function newRef(showId: Id): string {
   return `${showId}.${randomBase64Url(16)}`;
 }

@@ -1,11 +1,11 @@
 import type { IRequest } from "itty-router";
 import { logRequest } from "./http/log";
-import { buildRouter } from "./routes/router";
+import { createRouter } from "./routes";
 
 export { Catalog } from "./catalog/catalog";
 export { Show } from "./show/show";
 
-const router = buildRouter();
+const router = createRouter();
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {

@@ -118,7 +118,7 @@ describe("PUT /admin/shows/:show_id", () => {
     [{ seats: 3 }, { error: "name is required", field: "name" }],
     [
       { name: "  ", seats: 3 },
-      { error: "name must be a string of 1-200 characters", field: "name" },
+      { error: "name must be a string of 1-200 characters, not all spaces", field: "name" },
     ],
     [{ name: "x", seats: 0 }, { field: "seats" }],
     [{ name: "x", seats: 10_001 }, { field: "seats" }],

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ShowLayoutBody } from "../src/http/validation";
+import { ShowLayoutBody } from "../src/contract/requests";
 import { adminHeaders, call, querySql } from "./helpers";
 
 /** The show under attack. Its seat ids are unguessable, so no random input can name one. */

@@ -219,8 +219,10 @@ describe("GET /api/shows/:show_id/live", () => {
     const upgrade = { headers: { upgrade: "websocket" } };
     const bad = await call("/api/shows/1/live?since=abc&layout=1", upgrade);
     expect(bad.status).toBe(400);
-    const unknown = await call(`/api/shows/nobody-${crypto.randomUUID().slice(0, 8)}/live`, upgrade);
+    const nobody = `nobody-${crypto.randomUUID().slice(0, 8)}`;
+    const unknown = await call(`/api/shows/${nobody}/live`, upgrade);
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toMatchObject({ error: "Show not found" });
+    // The object's own answer, passed through: the same body as every other route's 404.
+    expect(await unknown.json()).toEqual({ error: "Show not found", show_id: nobody });
   });
 });

@@ -1,13 +1,11 @@
 import { z } from "zod";
 import { holdPolicy } from "../config";
-import { ID_PATTERN } from "../ids";
-import type { Route } from "../routes/table";
-import * as answers from "./schemas";
+import * as answers from "./answers";
+import { pathParamNames, type Auth, type Operation } from "./operation";
+import { EVERY_ROUTE, MAX_URL_BYTES, OPERATIONS } from "./operations";
+import { IdempotencyKeyHeader, PATH_PARAMS } from "./requests";
 
-/** The server the committed copy (openapi.json) names; a served document names its own origin. */
-export const LOCAL_SERVER = "http://localhost:8787";
-
-const STATUS_TEXT: Record<number, string> = {
+const STATUS_TEXT: Record<string, string> = {
   101: "Switching Protocols: the WebSocket is open",
   200: "OK",
   201: "Created",
@@ -18,24 +16,19 @@ const STATUS_TEXT: Record<number, string> = {
   409: "Conflict: seats not available, or a hold already confirmed",
   410: "Gone: the hold expired or was released",
   413: "Body over 16 KiB",
+  414: `URL over ${MAX_URL_BYTES} bytes`,
   422: "Idempotency-Key reused with a different request",
   426: "A WebSocket route asked without 'Upgrade: websocket'",
   429: "Too many requests from this address; see Retry-After",
   500: "Unexpected failure; nothing internal is revealed",
   503: "The show's object is overloaded or unavailable; see Retry-After",
+  default: "Any other answer is a JSON error",
 };
 
-const PATH_PARAMS: Record<string, { pattern: string; description: string }> = {
-  show_id: { pattern: ID_PATTERN.source, description: "A show id" },
-  seat_id: { pattern: ID_PATTERN.source, description: "A seat id" },
-  hold_id: {
-    pattern: "^[A-Za-z0-9_-]{1,64}\\.[A-Za-z0-9_-]{22}$",
-    description: "A hold id, as creating the hold returned it",
-  },
-  booking_id: {
-    pattern: "^[A-Za-z0-9_-]{1,64}\\.[A-Za-z0-9_-]{22}$",
-    description: "A booking id, as booking returned it",
-  },
+const SECURITY: Record<Auth, unknown[]> = {
+  admin: [{ adminToken: [] }],
+  hold: [{ holdToken: [] }],
+  "booking or admin": [{ bookingToken: [] }, { adminToken: [] }],
 };
 
 /** JSON Schema for a zod schema, without the `$schema` line OpenAPI does not want inside. */
@@ -45,66 +38,86 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, u
 }
 
 /**
- * The OpenAPI 3.1 document, built from the route table and from the same zod schemas that
- * validate each request and describe each answer.
+ * The answers' schemas as components. Answers that nest another named answer (a booking inside
+ * a confirmation) refer to it by `$ref` rather than repeating it.
  */
-export function openApiDocument(routes: Route[], env: Parameters<typeof holdPolicy>[0], server = LOCAL_SERVER) {
+function components(): { names: Map<z.ZodType, string>; schemas: Record<string, unknown> } {
+  const registry = z.registry<{ id: string }>();
+  const names = new Map<z.ZodType, string>();
+  for (const [name, schema] of Object.entries(answers)) {
+    registry.add(schema, { id: name });
+    names.set(schema, name);
+  }
+  const { schemas } = z.toJSONSchema(registry, {
+    io: "output",
+    unrepresentable: "any",
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Record<string, unknown>> };
+  for (const schema of Object.values(schemas)) {
+    delete schema.$schema;
+    delete schema.$id;
+  }
+  return { names, schemas };
+}
+
+function parameters(route: Operation): unknown[] {
+  const list: unknown[] = pathParamNames(route.path).map((name) => ({
+    name,
+    in: "path",
+    required: true,
+    description: PATH_PARAMS[name].about,
+    schema: jsonSchema(PATH_PARAMS[name].schema, "input"),
+  }));
+  for (const [name, schema] of Object.entries(route.query?.shape ?? {})) {
+    // A query value is text; the document shows the number it must spell.
+    list.push({
+      name,
+      in: "query",
+      required: false,
+      description: schema.description,
+      schema: jsonSchema(schema, "output"),
+    });
+  }
+  if (route.idempotent) {
+    list.push({
+      name: "Idempotency-Key",
+      in: "header",
+      required: false,
+      description: IdempotencyKeyHeader.description,
+      schema: jsonSchema(IdempotencyKeyHeader, "input"),
+    });
+  }
+  return list;
+}
+
+/**
+ * The OpenAPI 3.1 document, built from the operations' declarations: the same schemas that the
+ * router validates each request with and that describe each answer. Its server is relative, so
+ * it names whatever origin serves it and never echoes a client's `Host` header.
+ */
+export function openApiDocument(env: Parameters<typeof holdPolicy>[0]) {
   const policy = holdPolicy(env);
-  const names = new Map<z.ZodType, string>(Object.entries(answers).map(([name, schema]) => [schema, name]));
+  const { names, schemas } = components();
   const paths: Record<string, Record<string, unknown>> = {};
 
-  for (const route of routes) {
-    const path = route.path.replace(/:(\w+)/g, "{$1}");
-    const parameters: unknown[] = [...route.path.matchAll(/:(\w+)/g)].map(([, name]) => ({
-      name,
-      in: "path",
-      required: true,
-      description: PATH_PARAMS[name!]?.description,
-      schema: { type: "string", pattern: PATH_PARAMS[name!]?.pattern },
-    }));
-    for (const [name, schema] of Object.entries(route.query?.shape ?? {})) {
-      parameters.push({
-        name,
-        in: "query",
-        required: false,
-        description: schema.description,
-        schema: jsonSchema(schema, "input"),
-      });
-    }
-    if (route.idempotent) {
-      parameters.push({
-        name: "Idempotency-Key",
-        in: "header",
-        required: false,
-        description: "Replays the first answer to the same key and body for 24 hours; another body gets 422",
-        schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
-      });
-    }
+  for (const [id, route] of Object.entries(OPERATIONS) as [string, Operation][]) {
     const body = typeof route.body === "function" ? route.body(policy) : route.body;
     const responses = Object.fromEntries(
-      Object.entries(route.responses).map(([status, schema]) => {
-        const description = STATUS_TEXT[Number(status)] ?? "See the README";
+      Object.entries({ ...route.responses, ...EVERY_ROUTE }).map(([status, schema]) => {
+        const description = STATUS_TEXT[status] ?? "See the README";
         if (!schema) return [status, { description }];
         const name = names.get(schema);
-        return [
-          status,
-          {
-            description,
-            content: {
-              "application/json": {
-                schema: name ? { $ref: `#/components/schemas/${name}` } : jsonSchema(schema, "output"),
-              },
-            },
-          },
-        ];
+        const content = { schema: name ? { $ref: `#/components/schemas/${name}` } : jsonSchema(schema, "output") };
+        return [status, { description, content: { "application/json": content } }];
       }),
     );
-    paths[path] ??= {};
-    paths[path][route.method.toLowerCase()] = {
-      operationId: operationId(route),
+    const parameterList = parameters(route);
+    paths[route.path.replace(/:(\w+)/g, "{$1}")] ??= {};
+    paths[route.path.replace(/:(\w+)/g, "{$1}")]![route.method.toLowerCase()] = {
+      operationId: id,
       summary: route.summary,
       tags: [route.tag],
-      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(parameterList.length > 0 ? { parameters: parameterList } : {}),
       ...(body
         ? {
             requestBody: {
@@ -113,7 +126,8 @@ export function openApiDocument(routes: Route[], env: Parameters<typeof holdPoli
             },
           }
         : {}),
-      ...(route.auth ? { security: SECURITY[route.auth] } : {}),
+      // Public operations say so: an empty list means "no token needed".
+      security: route.auth ? SECURITY[route.auth] : [],
       responses,
     };
   }
@@ -127,8 +141,9 @@ export function openApiDocument(routes: Route[], env: Parameters<typeof holdPoli
         "Reserved-seat booking on Cloudflare Workers, one Durable Object per show. Every error is " +
         '{"error": "<message>", ...context}. Hold TTLs: ' +
         `${policy.minTtl}-${policy.maxTtl} s, ${policy.defaultTtl} s by default.`,
+      license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
     },
-    servers: [{ url: server }],
+    servers: [{ url: "/", description: "The origin that serves this document" }],
     tags: [
       { name: "Booking", description: "Booking and cancelling seats" },
       { name: "Holds", description: "Holding seats while a buyer pays" },
@@ -138,9 +153,7 @@ export function openApiDocument(routes: Route[], env: Parameters<typeof holdPoli
     ],
     paths,
     components: {
-      schemas: Object.fromEntries(
-        Object.entries(answers).map(([name, schema]) => [name, jsonSchema(schema, "output")]),
-      ),
+      schemas,
       securitySchemes: {
         adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN, a Worker secret" },
         holdToken: { type: "http", scheme: "bearer", description: "The hold_token returned when the hold was made" },
@@ -148,18 +161,4 @@ export function openApiDocument(routes: Route[], env: Parameters<typeof holdPoli
       },
     },
   };
-}
-
-const SECURITY: Record<NonNullable<Route["auth"]>, unknown[]> = {
-  admin: [{ adminToken: [] }],
-  hold: [{ holdToken: [] }],
-  "booking or admin": [{ bookingToken: [] }, { adminToken: [] }],
-};
-
-function operationId(route: Route): string {
-  const words = route.path
-    .replace(/:(\w+)/g, "by_$1")
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean);
-  return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join("");
 }

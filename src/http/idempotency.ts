@@ -1,34 +1,46 @@
-import type { IRequest } from "itty-router";
+import { IdempotencyKeyHeader } from "../contract/requests";
+import { IDEMPOTENCY_HKDF } from "../show/idempotency";
 import type { IdempotencyKey } from "../show/types";
 import { HttpError } from "./responses";
 
-/** Long enough that two clients do not pick the same key by chance: a UUID is 36 characters. */
-const KEY_PATTERN = /^[\x21-\x7e]{16,255}$/;
+const encoder = new TextEncoder();
 
 /**
- * The request's `Idempotency-Key`, with a fingerprint of what was asked, or null when it sent
- * none. The fingerprint covers the route and the request's meaning after validation (ids made
- * canonical, defaults filled in), so `10` and `"10"`, key order or an ignored extra field do not
- * make two equal requests differ. The show's object replays the first answer to the same key
- * and fingerprint, and refuses the key with another.
+ * The request's `Idempotency-Key`, or null when it sent none. What the show's object gets is
+ * never the key itself but what HKDF-SHA-256 derives from it (WebCrypto): a `lookup` id for the
+ * stored answer and a `secret` that seals it with AES-GCM, so the stored rows can be opened only
+ * by someone who holds the key. The `fingerprint` covers the route and the request's meaning
+ * after validation (ids made canonical, defaults filled in), so `10` and `"10"`, key order or
+ * an ignored extra field do not make two equal requests differ. The object replays the first
+ * answer to the same key and fingerprint, and refuses the key with another.
  */
 export async function idempotencyKey(
-  request: IRequest,
+  request: Request,
+  route: string,
   meaning: Record<string, unknown>,
 ): Promise<IdempotencyKey | null> {
-  const key = request.headers.get("idempotency-key");
-  if (key === null) return null;
-  if (!KEY_PATTERN.test(key)) {
-    throw new HttpError(400, "Idempotency-Key must be 16-255 visible ASCII characters; a random UUID is best", {
-      field: "Idempotency-Key",
-    });
-  }
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(`${request.method} ${request.route}\n${stableJson(meaning)}`),
-  );
-  const fingerprint = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  return { key, fingerprint };
+  const header = request.headers.get("idempotency-key");
+  if (header === null) return null;
+  const parsed = IdempotencyKeyHeader.safeParse(header);
+  if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]!.message, { field: "Idempotency-Key" });
+
+  const base = await crypto.subtle.importKey("raw", encoder.encode(parsed.data), "HKDF", false, ["deriveBits"]);
+  const derive = (info: string) =>
+    crypto.subtle.deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt: encoder.encode(IDEMPOTENCY_HKDF.salt), info: encoder.encode(info) },
+      base,
+      256,
+    );
+  const [lookup, secret, fingerprint] = await Promise.all([
+    derive(IDEMPOTENCY_HKDF.lookup),
+    derive(IDEMPOTENCY_HKDF.seal),
+    crypto.subtle.digest("SHA-256", encoder.encode(`${route}\n${stableJson(meaning)}`)),
+  ]);
+  return { lookup: hex(lookup), secret: new Uint8Array(secret), fingerprint: hex(fingerprint) };
+}
+
+function hex(bytes: ArrayBuffer): string {
+  return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** JSON with object keys sorted. Only validated values come here, so the nesting is shallow. */

@@ -1,18 +1,15 @@
-import type { IRequest } from "itty-router";
-import { readJsonObject } from "../http/body";
-import { idempotencyKey } from "../http/idempotency";
+import { failureToHttp } from "../http/failures";
 import { json } from "../http/responses";
-import { AuditLogQuery, BlockBody, parseBody, parsePathId, ShowLayoutBody, UnblockBody } from "../http/validation";
 import { publicId } from "../ids";
-import { failureToHttp } from "./failures";
 import { originOf } from "./origin";
+import type { Handler } from "./router";
 import { callShow, catalogObject } from "./stubs";
 
 /** `PUT /admin/shows/:show_id`: creates a show or changes its name and layout. */
-export async function putShow(request: IRequest, env: Env): Promise<Response> {
-  const showId = parsePathId("show_id", request.params.show_id);
-  const { name, seats } = parseBody(ShowLayoutBody, await readJsonObject(request));
-  const result = await callShow(env, showId, (show) => show.configure({ showId, name, seatIds: seats }));
+export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId }, body }, env) => {
+  const result = await callShow(env, showId, (show) =>
+    show.configure({ showId, name: body.name, seatIds: body.seats }),
+  );
   if (!result.ok) throw failureToHttp(result, { showId });
   // Registering is idempotent, so a PUT that failed here can simply be repeated.
   await catalogObject(env).register(showId);
@@ -20,13 +17,11 @@ export async function putShow(request: IRequest, env: Env): Promise<Response> {
     { message: result.created ? "Show created" : "Show updated", show: result.show },
     result.created ? 201 : 200,
   );
-}
+};
 
 /** `DELETE /admin/shows/:show_id/seats/:seat_id/booking`: frees one seat, booked or held. */
-export async function resetSeat(request: IRequest, env: Env): Promise<Response> {
-  const showId = parsePathId("show_id", request.params.show_id);
-  const seatId = parsePathId("seat_id", request.params.seat_id);
-  const result = await callShow(env, showId, (show) => show.resetSeat(seatId, originOf(request, "admin")));
+export const resetSeat: Handler<"resetSeat"> = async ({ params: { show_id: showId, seat_id: seatId }, route }, env) => {
+  const result = await callShow(env, showId, (show) => show.resetSeat(seatId, originOf(route, "admin")));
   if (!result.ok) throw failureToHttp(result, { showId, seatId });
   const released = result.released > 0;
   return json({
@@ -35,45 +30,42 @@ export async function resetSeat(request: IRequest, env: Env): Promise<Response> 
     seat_id: publicId(seatId),
     released,
   });
-}
+};
 
 /** `DELETE /admin/shows/:show_id/bookings`: frees every booking and hold of a show. */
-export async function resetShow(request: IRequest, env: Env): Promise<Response> {
-  const showId = parsePathId("show_id", request.params.show_id);
-  const result = await callShow(env, showId, (show) => show.resetAll(originOf(request, "admin")));
+export const resetShow: Handler<"resetShow"> = async ({ params: { show_id: showId }, route }, env) => {
+  const result = await callShow(env, showId, (show) => show.resetAll(originOf(route, "admin")));
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Show reset", show_id: publicId(showId), released: result.released });
-}
+};
 
 /** `POST /admin/shows/:show_id/seats/block`: blocks every seat named (all must be available), or none. */
-export async function blockSeats(request: IRequest, env: Env): Promise<Response> {
-  const showId = parsePathId("show_id", request.params.show_id);
-  const raw = await readJsonObject(request);
-  const { seat_ids, reason } = parseBody(BlockBody, raw);
-  const idempotency = await idempotencyKey(request, { show_id: showId, seat_ids, reason });
+export const blockSeats: Handler<"blockSeats"> = async (
+  { params: { show_id: showId }, body, idempotency, route },
+  env,
+) => {
   const result = await callShow(env, showId, (show) =>
-    show.block(seat_ids, reason, originOf(request, "admin"), idempotency),
+    show.block(body.seat_ids, body.reason, originOf(route, "admin"), idempotency),
   );
   if (!result.ok) throw failureToHttp(result, { showId });
-  return json({ message: "Seats blocked", show_id: publicId(showId), seat_ids: result.seat_ids, reason });
-}
+  return json({ message: "Seats blocked", show_id: publicId(showId), seat_ids: result.seat_ids, reason: body.reason });
+};
 
 /** `POST /admin/shows/:show_id/seats/unblock`: unblocks the seats named that are blocked. */
-export async function unblockSeats(request: IRequest, env: Env): Promise<Response> {
-  const showId = parsePathId("show_id", request.params.show_id);
-  const raw = await readJsonObject(request);
-  const { seat_ids } = parseBody(UnblockBody, raw);
-  const idempotency = await idempotencyKey(request, { show_id: showId, seat_ids });
-  const result = await callShow(env, showId, (show) => show.unblock(seat_ids, originOf(request, "admin"), idempotency));
+export const unblockSeats: Handler<"unblockSeats"> = async (
+  { params: { show_id: showId }, body, idempotency, route },
+  env,
+) => {
+  const result = await callShow(env, showId, (show) =>
+    show.unblock(body.seat_ids, originOf(route, "admin"), idempotency),
+  );
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Seats unblocked", show_id: publicId(showId), seat_ids: result.seat_ids });
-}
+};
 
 /** `GET /admin/shows/:show_id/log?after=0&limit=100`: the audit log, oldest first, a page at a time. */
-export async function auditLog(request: IRequest, env: Env): Promise<Response> {
-  const showId = parsePathId("show_id", request.params.show_id);
-  const { after, limit } = parseBody(AuditLogQuery, { ...request.query });
-  const page = await callShow(env, showId, (show) => show.auditLog(after, limit));
-  if (page === null) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
-  return json({ show_id: publicId(showId), ...page });
-}
+export const auditLog: Handler<"auditLog"> = async ({ params: { show_id: showId }, query }, env) => {
+  const result = await callShow(env, showId, (show) => show.auditLog(query.after, query.limit));
+  if (!result.ok) throw failureToHttp(result, { showId });
+  return json({ show_id: publicId(showId), entries: result.entries, next_after: result.next_after });
+};

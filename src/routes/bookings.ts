@@ -1,26 +1,19 @@
-import type { IRequest } from "itty-router";
-import { isAdminToken, requireBearer } from "../http/auth";
-import { readJsonObject } from "../http/body";
-import { idempotencyKey } from "../http/idempotency";
 import { HttpError, json } from "../http/responses";
-import { BookSeatBody, GroupBookingBody, parseBody, parsePathId, parseRef } from "../http/validation";
+import { failureToHttp } from "../http/failures";
 import { publicId } from "../ids";
-import { failureToHttp } from "./failures";
 import { originOf } from "./origin";
+import type { Handler } from "./router";
 import { callShow } from "./stubs";
 
 /** `POST /api/book-seat/`: the old system's route, with its body, statuses and messages. */
-export async function bookSeat(request: IRequest, env: Env): Promise<Response> {
-  const raw = await readJsonObject(request);
-  const { show_id, seat_id, user_id } = parseBody(BookSeatBody, raw);
-  request.logShowId = show_id;
-  const idempotency = await idempotencyKey(request, { show_id, seat_id, user_id });
+export const bookSeat: Handler<"bookSeat"> = async (
+  { body: { show_id, seat_id, user_id }, idempotency, route },
+  env,
+) => {
   const result = await callShow(env, show_id, (show) =>
-    show.book([seat_id], user_id, originOf(request, user_id), idempotency),
+    show.book([seat_id], user_id, originOf(route, user_id), idempotency),
   );
-  if (result.ok) {
-    return json({ message: "Seat booked successfully", booking: result.bookings[0] });
-  }
+  if (result.ok) return json({ message: "Seat booked successfully", booking: result.bookings[0] });
   if (result.reason === "unavailable") {
     // The old system's answer, word for word, whether the seat is booked, held or blocked.
     throw new HttpError(409, "Seat is already booked by another user", {
@@ -29,32 +22,31 @@ export async function bookSeat(request: IRequest, env: Env): Promise<Response> {
     });
   }
   throw failureToHttp(result, { showId: show_id, seatId: seat_id });
-}
+};
 
 /** `POST /api/shows/:show_id/bookings`: books every seat named, or none. */
-export async function bookSeats(request: IRequest, env: Env): Promise<Response> {
-  const showId = parsePathId("show_id", request.params.show_id);
-  const raw = await readJsonObject(request);
-  const { seat_ids, user_id } = parseBody(GroupBookingBody, raw);
-  const idempotency = await idempotencyKey(request, { show_id: showId, seat_ids, user_id });
-  const result = await callShow(env, showId, (show) =>
-    show.book(seat_ids, user_id, originOf(request, user_id), idempotency),
+export const bookSeats: Handler<"bookSeats"> = async ({ params, body, idempotency, route }, env) => {
+  const result = await callShow(env, params.show_id, (show) =>
+    show.book(body.seat_ids, body.user_id, originOf(route, body.user_id), idempotency),
   );
-  if (!result.ok) throw failureToHttp(result, { showId });
+  if (!result.ok) throw failureToHttp(result, { showId: params.show_id });
   return json({ message: "Seats booked successfully", bookings: result.bookings });
-}
+};
 
 /**
  * `DELETE /api/bookings/:booking_id`: cancels a booking and frees its seat. Needs the
  * booking's own token or the admin token; anyone else's token gets 403.
  */
-export async function cancelBooking(request: IRequest, env: Env): Promise<Response> {
-  const { ref: bookingId, showId } = parseRef("booking_id", request.params.booking_id);
-  const token = requireBearer(request, "booking_token");
-  const asAdmin = await isAdminToken(token, env);
+export const cancelBooking: Handler<"cancelBooking"> = async ({ params, token, route }, env) => {
+  const { ref: bookingId, showId } = params.booking_id;
   const result = await callShow(env, showId, (show) =>
-    show.cancelBooking(bookingId, asAdmin ? null : token, asAdmin, originOf(request, asAdmin ? "admin" : null)),
+    show.cancelBooking(
+      bookingId,
+      token.asAdmin ? null : token.token,
+      token.asAdmin,
+      originOf(route, token.asAdmin ? "admin" : null),
+    ),
   );
   if (!result.ok) throw failureToHttp(result, { showId, bookingId });
   return json({ message: "Booking cancelled", booking_id: bookingId });
-}
+};

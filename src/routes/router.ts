@@ -1,27 +1,153 @@
 import { Router, type IRequest } from "itty-router";
+import type { z } from "zod";
+import { holdPolicy } from "../config";
+import { openApiDocument } from "../contract/openapi";
+import type { Input, Operation } from "../contract/operation";
+import { pathParamNames } from "../contract/operation";
+import { MAX_URL_BYTES, OPERATIONS, type OperationName, type Operations } from "../contract/operations";
+import { isAdminToken, requireAdmin, requireBearer } from "../http/auth";
+import { readJsonObject } from "../http/body";
+import { idempotencyKey } from "../http/idempotency";
+import { rateLimited } from "../http/rate-limit";
 import { errorResponse, HttpError, json } from "../http/responses";
-import { requireAdmin } from "../http/auth";
-import { ROUTES, type Args, type Handler, type Method, type Route } from "./table";
+import { parseBody, parsePathParam } from "../http/validation";
 
+type Args = [env: Env, ctx: ExecutionContext];
 type IttyRouter = ReturnType<typeof Router<IRequest, Args, Response>>;
 
+/** Serves one operation with input the router has already validated against its declaration. */
+export type Handler<K extends OperationName> = (
+  input: Input<Operations[K]>,
+  env: Env,
+  ctx: ExecutionContext,
+) => Response | Promise<Response>;
+
+/** A handler for every operation but the OpenAPI document, which the router serves itself. */
+export type Handlers = { [K in Exclude<OperationName, "openApiDocument">]: Handler<K> };
+
+type AnyHandler = (input: Input<Operation>, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
+
 /**
- * Registers one path with its routes, one per method. Any other method on the same path gets
- * 405 with an `Allow` header. (Paths match with or without a trailing slash.)
+ * Builds the router from the declarations in `OPERATIONS` and one handler for each. For every
+ * request it enforces the declaration in a fixed order: URL size, method (405 with `Allow`),
+ * admin token, rate limit, path parameters, hold or booking token, body, query, and the
+ * `Idempotency-Key`; each failure is the 4xx JSON error the document lists. Only then does the
+ * handler run, with typed input it never has to parse again.
  */
-function resource(router: IttyRouter, path: string, routes: Route[]): void {
-  const byMethod = new Map<string, Route>(routes.map((route) => [route.method, route]));
+export function buildRouter(handlers: Handlers) {
+  const router = Router<IRequest, Args, Response>({ catch: toErrorResponse });
+  const bound = new Map<Operation, AnyHandler>();
+  for (const [name, declaration] of Object.entries(OPERATIONS) as [OperationName, Operation][]) {
+    bound.set(declaration, name === "openApiDocument" ? serveDocument : (handlers[name] as unknown as AnyHandler));
+  }
+  for (const [path, operations] of Map.groupBy(bound.keys(), (operation) => operation.path)) {
+    resource(router, path, operations, bound);
+  }
+  router.all("*", (request) => {
+    refuseLongUrl(request);
+    throw new HttpError(404, "No such route", { method: request.method, path: new URL(request.url).pathname });
+  });
+  return router;
+}
+
+/** One path with its operations, one per method; any other method gets 405 with an `Allow` header. */
+function resource(router: IttyRouter, path: string, operations: Operation[], bound: Map<Operation, AnyHandler>) {
+  pathParamNames(path); // fails the build of the router on an undeclared parameter
+  const byMethod = new Map(operations.map((operation) => [operation.method as string, operation]));
   const allow = [...byMethod.keys()].join(", ");
-  router.all(path, async (request, ...args) => {
-    const route = byMethod.get(request.method as Method);
-    if (route === undefined) {
+  router.all(path, async (request, env, ctx) => {
+    refuseLongUrl(request);
+    const operation = byMethod.get(request.method);
+    if (operation === undefined) {
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
-    // Admin auth comes from the route's `auth`, first, so no admin route can be left open by omission.
-    const steps: Handler[] = [...(route.auth === "admin" ? [requireAdmin] : []), ...(route.before ?? [])];
-    for (const step of steps) await step(request, ...args);
-    return route.handler(request, ...args);
+    const input = await validatedInput(operation, request, env);
+    return bound.get(operation)!(input, env, ctx);
   });
+}
+
+async function validatedInput(operation: Operation, request: IRequest, env: Env): Promise<Input<Operation>> {
+  // Admin auth comes first, so no admin route can be left open by omission.
+  if (operation.auth === "admin") await requireAdmin(request, env);
+  if (operation.rateLimited) await rateLimited(request, env);
+
+  const params: Record<string, unknown> = {};
+  for (const name of pathParamNames(operation.path)) params[name] = parsePathParam(name, request.params[name]);
+
+  const token = await tokenFor(operation, request, env);
+
+  const bodySchema = typeof operation.body === "function" ? policyBody(operation.body, env) : operation.body;
+  const body = bodySchema
+    ? parseBody(bodySchema, await readJsonObject(request, { optional: operation.bodyOptional }))
+    : undefined;
+  const query = operation.query ? parseBody(operation.query, { ...request.query }) : undefined;
+
+  const route = `${operation.method} ${operation.path}`;
+  const idempotency = operation.idempotent
+    ? await idempotencyKey(request, route, { ...meaningOf(params), ...(body as object) })
+    : null;
+
+  request.logShowId = showIdOf(params, body);
+  return { params, body, query, token, idempotency, route, request } as unknown as Input<Operation>;
+}
+
+/** The token a hold or booking route needs; admin routes were checked already. */
+async function tokenFor(operation: Operation, request: IRequest, env: Env) {
+  switch (operation.auth) {
+    case "hold":
+      return requireBearer(request, "hold_token");
+    case "booking or admin": {
+      const token = requireBearer(request, "booking_token");
+      return { token, asAdmin: await isAdminToken(token, env) };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Path parameters as an idempotency fingerprint sees them: a hold or booking id by its text. */
+function meaningOf(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [
+      name,
+      typeof value === "object" && value !== null ? (value as { ref: string }).ref : value,
+    ]),
+  );
+}
+
+function showIdOf(params: Record<string, unknown>, body: unknown): string | undefined {
+  for (const value of Object.values(params)) {
+    if (typeof value === "object" && value !== null) return (value as { showId: string }).showId;
+  }
+  if (typeof params.show_id === "string") return params.show_id;
+  const fromBody = (body as { show_id?: unknown } | undefined)?.show_id;
+  return typeof fromBody === "string" ? fromBody : undefined;
+}
+
+type BodyFactory = Extract<Operation["body"], Function>;
+
+/** The hold routes' body schemas depend on the hold policy; built once per policy, not per request. */
+const policyBodies = new Map<BodyFactory, { policy: string; schema: z.ZodObject }>();
+
+function policyBody(build: BodyFactory, env: Env): z.ZodObject {
+  const policy = holdPolicy(env);
+  const key = JSON.stringify(policy);
+  const cached = policyBodies.get(build);
+  if (cached?.policy === key) return cached.schema;
+  const schema = build(policy);
+  policyBodies.set(build, { policy: key, schema });
+  return schema;
+}
+
+function refuseLongUrl(request: IRequest): void {
+  if (request.url.length > MAX_URL_BYTES) {
+    throw new HttpError(414, `The URL must not exceed ${MAX_URL_BYTES} bytes`, { limit_bytes: MAX_URL_BYTES });
+  }
+}
+
+/** `GET /openapi.json`, registered here so that the document never depends on the handlers. */
+function serveDocument(_input: Input<Operation>, env: Env): Response {
+  return json(openApiDocument(env));
 }
 
 function toErrorResponse(error: unknown, request: IRequest): Response {
@@ -36,14 +162,4 @@ function toErrorResponse(error: unknown, request: IRequest): Response {
     }),
   );
   return json({ error: "Internal server error" }, 500);
-}
-
-export function buildRouter() {
-  const router = Router<IRequest, Args, Response>({ catch: toErrorResponse });
-  const paths = Map.groupBy(ROUTES, (route) => route.path);
-  for (const [path, routes] of paths) resource(router, path, routes);
-  router.all("*", (request) => {
-    throw new HttpError(404, "No such route", { method: request.method, path: new URL(request.url).pathname });
-  });
-  return router;
 }

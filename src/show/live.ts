@@ -64,17 +64,6 @@ export function parseClientMessage(message: string | ArrayBuffer): Position | { 
     : { error: "resync needs since and layout, each a whole number of 0 or more" };
 }
 
-/** `?since=&layout=` of a reconnecting client; null when it names neither, an error when malformed. */
-export function positionFromQuery(params: URLSearchParams): Position | null | { error: string } {
-  const since = params.get("since");
-  const layout = params.get("layout");
-  if (since === null && layout === null) return null;
-  const position = { since: Number(since), layout: Number(layout) };
-  return since !== null && layout !== null && isPositionNumber(position.since) && isPositionNumber(position.layout)
-    ? position
-    : { error: "since and layout must be given together, each a whole number of 0 or more" };
-}
-
 function isPositionNumber(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }

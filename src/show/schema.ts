@@ -1,4 +1,5 @@
 import type { Migration } from "../storage/migrations";
+import { sealLegacyAnswers } from "./idempotency";
 
 /** The Show object's schema. Append new migrations; never edit applied ones. */
 export const SHOW_MIGRATIONS: readonly Migration[] = [
@@ -80,5 +81,26 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     id: 3,
     name: "layout version for the live seat map",
     sql: `ALTER TABLE show ADD COLUMN layout_version INTEGER NOT NULL DEFAULT 1;`,
+  },
+  {
+    id: 4,
+    name: "idempotent answers sealed, keyed by a hash of the key",
+    sql: `
+      CREATE TABLE idempotent_answers (
+        -- HKDF of the Idempotency-Key; the key itself is never stored.
+        lookup TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        -- The answer, AES-256-GCM under a key derived from the Idempotency-Key: iv || ciphertext || tag.
+        sealed BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX idempotent_answers_by_age ON idempotent_answers (created_at);
+    `,
+    data: sealLegacyAnswers,
+  },
+  {
+    id: 5,
+    name: "drop the answers kept in the clear",
+    sql: `DROP TABLE idempotency;`,
   },
 ];

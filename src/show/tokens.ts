@@ -2,9 +2,10 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { randomBase64Url } from "../ids";
 
 /**
- * Hold and booking tokens: 256 random bits, handed to the client once. Only their
- * SHA-256 is stored. Hashing is synchronous (node:crypto), so checking a token
- * never puts an `await` inside the object's check-then-write sequences.
+ * Hold and booking tokens: 256 random bits, handed to the client in the answer that made them
+ * (and again only in a replay of that answer, which is stored sealed under its Idempotency-Key;
+ * see `idempotency.ts`). Only their SHA-256 is stored. Hashing is synchronous (node:crypto), so
+ * checking a token never puts an `await` inside the object's check-then-write sequences.
  */
 export function newToken(prefix: "ht" | "bt"): { token: string; hash: string } {
   const token = `${prefix}_${randomBase64Url(32)}`;

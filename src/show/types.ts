@@ -8,7 +8,10 @@ export interface Booking {
   user_id: PublicId | null;
   /** ISO 8601, UTC. */
   booked_at: string;
-  /** Secret that cancels this booking; returned once, never stored in clear. */
+  /**
+   * Secret that cancels this booking. Returned in the answer that made it, and replayed only to
+   * a retry with that answer's Idempotency-Key; stored only as a hash, and inside a sealed answer.
+   */
   booking_token: string;
 }
 
@@ -48,9 +51,16 @@ export interface Origin {
   actor: string;
 }
 
-/** An `Idempotency-Key` and a fingerprint of the request it came with. */
+/**
+ * What the object is told of a request's `Idempotency-Key`: never the key itself, but what
+ * HKDF-SHA-256 derives from it, and a fingerprint of the request it came with.
+ */
 export interface IdempotencyKey {
-  key: string;
+  /** Hex; the id the first answer is stored under. */
+  lookup: string;
+  /** 32 bytes; the AES-256-GCM key the stored answer is sealed with. Never stored. */
+  secret: Uint8Array;
+  /** Hex SHA-256 of the route and the validated request. */
   fingerprint: string;
 }
 
@@ -76,7 +86,9 @@ export type Failure =
   /** The Idempotency-Key was first used with a different request. */
   | { ok: false; reason: "idempotency_mismatch" }
   /** A layout change would drop seats that are booked or held. */
-  | { ok: false; reason: "seats_in_use"; seat_ids: PublicId[] };
+  | { ok: false; reason: "seats_in_use"; seat_ids: PublicId[] }
+  /** The show has as many live watchers as it accepts. */
+  | { ok: false; reason: "too_many_watchers" };
 
 export type Result<T> = ({ ok: true } & T) | Failure;
 
@@ -87,6 +99,10 @@ export type NewHoldResult = Result<{ hold: Hold & { hold_token: string } }>;
 export type ConfigureResult = Result<{ created: boolean; show: ShowSummary }>;
 export type ReleaseResult = Result<{ released: number }>;
 export type BlockResult = Result<{ seat_ids: PublicId[] }>;
+/** The seat map as JSON text, ready to send. */
+export type SeatMapResult = Result<{ json: string }>;
+export type SummaryResult = Result<{ summary: ShowSummary }>;
+export type AuditResult = Result<AuditPage>;
 
 export interface AuditEntry {
   seq: number;

@@ -10,6 +10,8 @@ export interface Migration {
   readonly name: string;
   /** One or more statements, run in order inside the migration's transaction. */
   readonly sql: string;
+  /** Moves data the statements cannot, after them and in the same transaction. Synchronous. */
+  readonly data?: (sql: SqlStorage) => void;
 }
 
 /**
@@ -37,6 +39,7 @@ export function applyMigrations(storage: DurableObjectStorage, migrations: reado
     for (const migration of migrations) {
       if (applied.has(migration.id)) continue;
       sql.exec(migration.sql);
+      migration.data?.(sql);
       sql.exec(
         "INSERT INTO _migrations (id, name, applied_at) VALUES (?, ?, ?)",
         migration.id,

@@ -1,4 +1,4 @@
-import { HttpError } from "../http/responses";
+import { HttpError } from "./responses";
 import { publicId, type Id } from "../ids";
 import type { Failure } from "../show/types";
 
@@ -11,7 +11,11 @@ export interface Subject {
   bookingId?: string;
 }
 
-/** Turns a domain failure from a show's object into the HTTP error a client sees. */
+/**
+ * Turns a domain failure from a show's object into the HTTP error a client sees. This is the one
+ * place each failure gets its status and words ("Show not found" among them); the object's own
+ * WebSocket route answers through it too.
+ */
 export function failureToHttp(failure: Failure, subject: Subject): HttpError {
   const show = subject.showId === undefined ? {} : { show_id: publicId(subject.showId) };
   switch (failure.reason) {
@@ -42,5 +46,9 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
       return new HttpError(403, "That token does not grant access to this " + (subject.holdId ? "hold" : "booking"));
     case "idempotency_mismatch":
       return new HttpError(422, "This Idempotency-Key was already used with a different request");
+    case "too_many_watchers":
+      return new HttpError(503, "This show has as many live watchers as it can take; retry shortly", show, {
+        "retry-after": "5",
+      });
   }
 }

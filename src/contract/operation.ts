@@ -1,0 +1,89 @@
+import type { z } from "zod";
+import type { HoldPolicy } from "../config";
+import type { IdempotencyKey } from "../show/types";
+import { PATH_PARAMS, type PathParamName } from "./requests";
+
+/** The token a route needs, checked by the router before anything else of the request is read. */
+export type Auth = "admin" | "hold" | "booking or admin";
+
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+/** A body schema, or one built from the hold policy (whose bounds come from the environment). */
+export type BodySchema = z.ZodObject | ((policy: HoldPolicy) => z.ZodObject);
+
+/**
+ * One operation of the API, declared once: the router validates every request from it and the
+ * OpenAPI document describes it from it. Nothing here knows which handler serves it.
+ */
+export interface Operation {
+  method: Method;
+  /** itty-router pattern; matches with or without a trailing slash. Its `:names` are in PATH_PARAMS. */
+  path: string;
+  summary: string;
+  tag: "Booking" | "Holds" | "Reading" | "Admin" | "Service";
+  /** The bearer token the route needs. "admin" is checked against ADMIN_TOKEN by the router. */
+  auth?: Auth;
+  /** Limited per client address by the rate-limit binding, before anything else is read. */
+  rateLimited?: boolean;
+  /** The JSON body's schema. */
+  body?: BodySchema;
+  /** An empty body reads as `{}`. */
+  bodyOptional?: boolean;
+  query?: z.ZodObject;
+  /** Accepts an `Idempotency-Key` header. */
+  idempotent?: boolean;
+  /** Every status the route can answer, with the answer's shape (null: no JSON body). */
+  responses: Partial<Record<number | "default", z.ZodType | null>>;
+}
+
+/** Declares an operation, keeping its literal types so that its handler's input is typed from it. */
+export function operation<const O extends Operation>(declaration: O): O {
+  return declaration;
+}
+
+/** The `:names` in a route pattern. */
+export type PathParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | PathParamNames<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
+
+type ParamsOf<P extends string> = {
+  [K in PathParamNames<P>]: K extends PathParamName ? z.output<(typeof PATH_PARAMS)[K]["schema"]> : never;
+};
+
+type BodyOf<B> = B extends (policy: HoldPolicy) => infer S
+  ? S extends z.ZodObject
+    ? z.output<S>
+    : never
+  : B extends z.ZodObject
+    ? z.output<B>
+    : undefined;
+
+/** What the token check leaves the handler: the token itself, and whether it was the admin's. */
+type TokenOf<A> = A extends "hold"
+  ? string
+  : A extends "booking or admin"
+    ? { token: string; asAdmin: boolean }
+    : undefined;
+
+/** A request as a handler receives it: validated, typed, and never to be parsed again. */
+export interface Input<O extends Operation> {
+  params: ParamsOf<O["path"]>;
+  body: BodyOf<O["body"]>;
+  query: O["query"] extends z.ZodObject ? z.output<O["query"]> : undefined;
+  idempotency: O["idempotent"] extends true ? IdempotencyKey | null : null;
+  token: TokenOf<O["auth"]>;
+  /** `"METHOD /pattern"`, for the audit log. */
+  route: string;
+  /** The raw request, for the one route that hands it on (the WebSocket upgrade). */
+  request: Request;
+}
+
+/** The path parameters a pattern names, checked against PATH_PARAMS when the router is built. */
+export function pathParamNames(path: string): PathParamName[] {
+  return [...path.matchAll(/:(\w+)/g)].map(([, name]) => {
+    if (!(name! in PATH_PARAMS)) throw new Error(`${path} uses :${name}, which PATH_PARAMS does not declare`);
+    return name as PathParamName;
+  });
+}

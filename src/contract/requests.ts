@@ -1,0 +1,190 @@
+import { z } from "zod";
+import { MAX_SEATS_PER_REQUEST, type HoldPolicy } from "../config";
+import { canonicalId, ID_PATTERN, ID_RULE, REF_PATTERN, showOfRef, type Id } from "../ids";
+
+/**
+ * What a request may carry: path parameters, bodies, query strings and headers. The router
+ * validates every request with these schemas and the OpenAPI document is generated from them,
+ * so the two cannot disagree. Each schema's `description` finishes the sentence
+ * "<field> must be …" in a 400's message.
+ */
+
+/** The most seats one show may have. */
+export const MAX_SEATS = 10_000;
+
+/** A show, seat or user id, in either accepted form, made canonical. */
+export const IdSchema = z
+  .union([z.int().min(1), z.string().regex(ID_PATTERN)])
+  .transform(canonicalId)
+  .describe(ID_RULE);
+
+const UserIdSchema = IdSchema.nullable()
+  .optional()
+  .transform((value) => value ?? null)
+  .describe(`${ID_RULE}; optional`);
+
+/** Seat ids named by a hold, group booking or block: distinct, and not too many. */
+const SeatIdsSchema = z
+  .array(IdSchema)
+  .min(1)
+  .max(MAX_SEATS_PER_REQUEST)
+  .superRefine(refuseRepeats("seat_ids"))
+  // JSON Schema can say "no item twice", though not that 10 and "10" are the same seat.
+  .meta({ uniqueItems: true })
+  .describe(`a list of 1 to ${MAX_SEATS_PER_REQUEST} distinct seat ids, each ${ID_RULE}`);
+
+/** Free text such as a name or a reason: 1-200 characters, not all white space; stored trimmed. */
+function text(rule: string) {
+  return z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/\S/)
+    .transform((value) => value.trim())
+    .describe(rule);
+}
+
+export const BookSeatBody = z.object({
+  show_id: IdSchema,
+  seat_id: IdSchema,
+  user_id: UserIdSchema,
+});
+
+export const GroupBookingBody = z.object({
+  seat_ids: SeatIdsSchema,
+  user_id: UserIdSchema,
+});
+
+/** `ttl_seconds` within the configured bounds; absent means the default. */
+function ttlSchema(policy: HoldPolicy) {
+  return z
+    .int()
+    .min(policy.minTtl)
+    .max(policy.maxTtl)
+    .optional()
+    .transform((value) => value ?? policy.defaultTtl)
+    .describe(
+      `a whole number of seconds from ${policy.minTtl} to ${policy.maxTtl}; optional, ${policy.defaultTtl} by default`,
+    );
+}
+
+export function holdBody(policy: HoldPolicy) {
+  return z.object({ seat_ids: SeatIdsSchema, user_id: UserIdSchema, ttl_seconds: ttlSchema(policy) });
+}
+
+export function extendBody(policy: HoldPolicy) {
+  return z.object({ ttl_seconds: ttlSchema(policy) });
+}
+
+export const BlockBody = z.object({
+  seat_ids: SeatIdsSchema,
+  reason: text("a string of 1-200 characters, not all spaces"),
+});
+
+export const UnblockBody = z.object({ seat_ids: SeatIdsSchema });
+
+export const ShowLayoutBody = z.object({
+  name: text("a string of 1-200 characters, not all spaces"),
+  seats: z
+    .union([
+      z.int().min(1).max(MAX_SEATS),
+      z.array(IdSchema).min(1).max(MAX_SEATS).superRefine(refuseRepeats("seats")).meta({ uniqueItems: true }),
+    ])
+    .transform((seats): Id[] =>
+      typeof seats === "number" ? Array.from({ length: seats }, (_, i) => String(i + 1)) : seats,
+    )
+    .describe(`a seat count from 1 to ${MAX_SEATS} (seat ids 1..N), or a list of 1 to ${MAX_SEATS} distinct seat ids`),
+});
+
+/**
+ * A whole-number query parameter. Query values are text, so only plain decimal digits are
+ * read as a number (`?limit=1e2` or `?limit=0x10` are refused, not guessed at); absent means
+ * `fallback`. The document shows the number it stands for.
+ */
+function queryInteger(min: number, max: number, fallback: number, rule: string) {
+  return z
+    .string()
+    .regex(/^-?[0-9]{1,16}$/)
+    .optional()
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .pipe(z.int().min(min).max(max))
+    .meta({ default: fallback })
+    .describe(rule);
+}
+
+/** Like `queryInteger`, with no default: absent stays absent. */
+function optionalQueryInteger(min: number, rule: string) {
+  return z
+    .string()
+    .regex(/^-?[0-9]{1,16}$/)
+    .optional()
+    .transform((value) => (value === undefined ? undefined : Number(value)))
+    .pipe(z.int().min(min).optional())
+    .describe(rule);
+}
+
+/** `?after=` and `?limit=` of the audit log. */
+export const AuditLogQuery = z.object({
+  after: queryInteger(0, Number.MAX_SAFE_INTEGER, 0, "a sequence number, 0 or more; optional"),
+  limit: queryInteger(1, 500, 100, "a whole number from 1 to 500; optional"),
+});
+
+/**
+ * `?since=&layout=` of a live client that reconnects: the last change it saw, under which
+ * layout. Both or neither.
+ */
+export const LiveQuery = z
+  .object({
+    since: optionalQueryInteger(0, "the version of the last change the client saw, 0 or more; with layout"),
+    layout: optionalQueryInteger(0, "the layout version the client saw, 0 or more; with since"),
+  })
+  .superRefine(({ since, layout }, ctx) => {
+    if ((since === undefined) !== (layout === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["since"], message: "since and layout must be given together" });
+    }
+  });
+
+function refuseRepeats(field: string) {
+  return (ids: Id[], ctx: z.RefinementCtx) => {
+    const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
+    if (repeated !== undefined) {
+      ctx.addIssue({ code: "custom", message: `${field} must not list seat '${repeated}' twice` });
+    }
+  };
+}
+
+// ---- Path parameters ----------------------------------------------------------------------
+
+const IdInPath = z.string().regex(ID_PATTERN);
+
+/** A hold or booking id in the path, read as the id and the show it belongs to. */
+function refInPath(what: string) {
+  return z
+    .string()
+    .regex(REF_PATTERN, { error: `${what.replace(" ", "_")} in the path is not a valid ${what}` })
+    .transform((ref) => ({ ref, showId: showOfRef(ref)! }));
+}
+
+/**
+ * Every path parameter a route pattern may use (`:show_id` …), with its schema, what it is
+ * (for the document), and the 400 a malformed one gets. A route's parameters are the names in
+ * its path; the router validates each one, percent-decoded, before the handler runs.
+ */
+export const PATH_PARAMS = {
+  show_id: { schema: IdInPath, about: "A show id", invalid: `show_id in the path must be ${ID_RULE}` },
+  seat_id: { schema: IdInPath, about: "A seat id", invalid: `seat_id in the path must be ${ID_RULE}` },
+  hold_id: { schema: refInPath("hold id"), about: "A hold id, as creating the hold returned it" },
+  booking_id: { schema: refInPath("booking id"), about: "A booking id, as booking returned it" },
+} satisfies Record<string, { schema: z.ZodType<unknown, string>; about: string; invalid?: string }>;
+
+export type PathParamName = keyof typeof PATH_PARAMS;
+
+// ---- Headers ------------------------------------------------------------------------------
+
+/** Long enough that two clients do not pick the same key by chance: a UUID is 36 characters. */
+export const IdempotencyKeyHeader = z
+  .string()
+  .regex(/^[\x21-\x7e]{16,255}$/, {
+    error: "Idempotency-Key must be 16-255 visible ASCII characters; a random UUID is best",
+  })
+  .describe("Replays the first answer to the same key and body for 24 hours; another body gets 422");

@@ -1,0 +1,31 @@
+import { json } from "../http/responses";
+import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats } from "./admin";
+import { bookSeat, bookSeats, cancelBooking } from "./bookings";
+import { confirmHold, createHold, extendHold, releaseHold } from "./holds";
+import { buildRouter, type Handlers } from "./router";
+import { listShows, liveSeatMap, seatMap } from "./shows";
+
+/** Each operation declared in `src/contract/operations.ts`, bound to the handler that serves it. */
+export const HANDLERS: Handlers = {
+  health: () => json({ status: "ok" }),
+  bookSeat,
+  listShows,
+  seatMap,
+  liveSeatMap,
+  bookSeats,
+  createHold,
+  releaseHold,
+  confirmHold,
+  extendHold,
+  cancelBooking,
+  putShow,
+  resetShow,
+  resetSeat,
+  blockSeats,
+  unblockSeats,
+  auditLog,
+};
+
+export function createRouter() {
+  return buildRouter(HANDLERS);
+}

@@ -1,0 +1,66 @@
+import { publicId, type Id } from "../ids";
+import * as q from "./queries";
+import { tokenMatches } from "./tokens";
+import type { Failure, Hold, Origin } from "./types";
+
+/** The audit log's origin for changes the object makes by itself. */
+const EXPIRY: Origin = { route: "hold expiry", actor: "system" };
+
+/**
+ * The life of holds: who may act on one, whether it is still live, ending one (freeing and
+ * logging its seats), and expiring those whose time has come. Knows when the next hold expires,
+ * so that calls before then skip the sweep.
+ */
+export class HoldLedger {
+  /** When the next live hold expires (ms); until then no hold can have expired. */
+  nextExpiry = Infinity;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  private get sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
+  /** Reads when the next live hold expires; call after any change to a hold. */
+  refresh(): void {
+    this.nextExpiry = q.earliestHoldExpiry(this.sql);
+  }
+
+  /** Null when the hold exists and the token is its own. */
+  access(holdId: string, token: string): Failure | null {
+    const row = q.holdById(this.sql, { id: holdId });
+    if (row === undefined) return { ok: false, reason: "hold_not_found" };
+    return tokenMatches(token, row.token_hash) ? null : { ok: false, reason: "wrong_token" };
+  }
+
+  /** The hold, if it is still live (`access` has checked it exists). */
+  live(holdId: string): { ok: true; row: q.HoldRow } | Failure {
+    const row = q.holdById(this.sql, { id: holdId })!;
+    return row.state === "active" ? { ok: true, row } : { ok: false, reason: `hold_${row.state}` };
+  }
+
+  /** Ends a live hold, frees its seats and logs each. Returns how many seats it freed. */
+  end(hold: string, state: "released" | "expired", origin: Origin, now: number): number {
+    const seats: Id[] = q.heldSeats(this.sql, { hold });
+    const note = state === "expired" ? "hold expired" : null;
+    this.storage.transactionSync(() => {
+      for (const seat of seats) {
+        q.audit(this.sql, { seat, from: "held", to: "available", origin, at: now, ref: hold, note });
+      }
+      q.endHold(this.sql, { hold, state });
+    });
+    return seats.length;
+  }
+
+  /** Expires every hold whose time has come; false when none could have. */
+  expireDue(now: number): boolean {
+    if (now < this.nextExpiry) return false;
+    for (const hold of q.holdsDue(this.sql, { now })) this.end(hold.id, "expired", EXPIRY, now);
+    return true;
+  }
+}
+
+/** A hold as its creator sees it. */
+export function describeHold(holdId: string, expiresAt: number, seatIds: Id[]): Hold {
+  return { hold_id: holdId, seat_ids: seatIds.map(publicId), expires_at: new Date(expiresAt).toISOString() };
+}

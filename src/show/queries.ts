@@ -1,0 +1,319 @@
+import type { Id } from "../ids";
+import type { Origin, SeatStatus } from "./types";
+
+/**
+ * Every SQL statement of a show's database. Each function takes the database and named
+ * values; only placeholders carry values, never string building. Every query string is a
+ * constant, so workerd prepares each once.
+ */
+
+export interface ShowRow extends Record<string, SqlStorageValue> {
+  show_id: string;
+  name: string;
+  /** Grows by one with every layout change, so a live client knows its seat list is stale. */
+  layout_version: number;
+}
+
+export interface HoldRow extends Record<string, SqlStorageValue> {
+  id: string;
+  token_hash: string;
+  user_id: string | null;
+  state: "active" | "confirmed" | "released" | "expired";
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuditRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  seat_id: string;
+  old_status: SeatStatus;
+  new_status: SeatStatus;
+  actor: string;
+  route: string;
+  ref: string | null;
+  note: string | null;
+  at: number;
+}
+
+export interface IdempotencyRow extends Record<string, SqlStorageValue> {
+  fingerprint: string;
+  sealed: ArrayBuffer;
+}
+
+// ---- The show and its layout --------------------------------------------------------------
+
+export function readShow(sql: SqlStorage): ShowRow | null {
+  return sql.exec<ShowRow>("SELECT show_id, name, layout_version FROM show").toArray()[0] ?? null;
+}
+
+/** Creates the show's row, or renames it and counts one more layout version. */
+export function upsertShow(sql: SqlStorage, { showId, name, at }: { showId: Id; name: string; at: number }): void {
+  sql.exec(
+    `INSERT INTO show (singleton, show_id, name, created_at, updated_at) VALUES (1, ?, ?, ?, ?)
+     ON CONFLICT (singleton) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at,
+                                           layout_version = layout_version + 1`,
+    showId,
+    name,
+    at,
+    at,
+  );
+}
+
+export function seatIds(sql: SqlStorage): Id[] {
+  return sql
+    .exec<{ seat_id: string }>("SELECT seat_id FROM seats")
+    .toArray()
+    .map((row) => row.seat_id);
+}
+
+export function placeSeat(sql: SqlStorage, { seat, position }: { seat: Id; position: number }): void {
+  sql.exec(
+    `INSERT INTO seats (seat_id, position) VALUES (?, ?)
+     ON CONFLICT (seat_id) DO UPDATE SET position = excluded.position`,
+    seat,
+    position,
+  );
+}
+
+/** Removes a seat from the layout. Only expired holds can still name it; they no longer hold it. */
+export function dropSeat(sql: SqlStorage, { seat }: { seat: Id }): void {
+  sql.exec("DELETE FROM held_seats WHERE seat_id = ?", seat);
+  sql.exec("DELETE FROM blocks WHERE seat_id = ?", seat);
+  sql.exec("DELETE FROM seats WHERE seat_id = ?", seat);
+}
+
+// ---- Seat status --------------------------------------------------------------------------
+
+/**
+ * A seat's status, derived in one place. A hold counts only while it is active and
+ * unexpired, so an expired hold is free whether or not the sweep has run yet.
+ */
+const SEAT_STATUS_SQL = `
+  SELECT s.seat_id,
+         CASE WHEN EXISTS (SELECT 1 FROM blocks WHERE seat_id = s.seat_id) THEN 'blocked'
+              WHEN EXISTS (SELECT 1 FROM bookings WHERE seat_id = s.seat_id) THEN 'booked'
+              WHEN EXISTS (SELECT 1 FROM held_seats hs JOIN holds h ON h.id = hs.hold_id
+                            WHERE hs.seat_id = s.seat_id AND h.state = 'active' AND h.expires_at > ?) THEN 'held'
+              ELSE 'available' END AS status
+    FROM seats s`;
+
+export function seatStatus(sql: SqlStorage, { seat, now }: { seat: Id; now: number }): SeatStatus {
+  return sql.exec<{ status: SeatStatus }>(`${SEAT_STATUS_SQL} WHERE s.seat_id = ?`, now, seat).one().status;
+}
+
+/** Every seat in layout order with its status. */
+export function seatStatuses(sql: SqlStorage, { now }: { now: number }): { seat_id: Id; status: SeatStatus }[] {
+  return sql.exec<{ seat_id: string; status: SeatStatus }>(`${SEAT_STATUS_SQL} ORDER BY s.position`, now).toArray();
+}
+
+// ---- Bookings -----------------------------------------------------------------------------
+
+export function insertBooking(
+  sql: SqlStorage,
+  booking: { id: string; seat: Id; user: Id | null; at: number; tokenHash: string; hold: string | null },
+): void {
+  sql.exec(
+    "INSERT INTO bookings (id, seat_id, user_id, booked_at, token_hash, hold_id) VALUES (?, ?, ?, ?, ?, ?)",
+    booking.id,
+    booking.seat,
+    booking.user,
+    booking.at,
+    booking.tokenHash,
+    booking.hold,
+  );
+}
+
+export function bookingById(
+  sql: SqlStorage,
+  { id }: { id: string },
+): { seat_id: string; token_hash: string | null } | undefined {
+  return sql
+    .exec<{ seat_id: string; token_hash: string | null }>("SELECT seat_id, token_hash FROM bookings WHERE id = ?", id)
+    .toArray()[0];
+}
+
+export function bookingOnSeat(sql: SqlStorage, { seat }: { seat: Id }): { id: string } | undefined {
+  return sql.exec<{ id: string }>("SELECT id FROM bookings WHERE seat_id = ?", seat).toArray()[0];
+}
+
+export function allBookings(sql: SqlStorage): { id: string; seat_id: string }[] {
+  return sql.exec<{ id: string; seat_id: string }>("SELECT id, seat_id FROM bookings").toArray();
+}
+
+export function deleteBooking(sql: SqlStorage, { id }: { id: string }): void {
+  sql.exec("DELETE FROM bookings WHERE id = ?", id);
+}
+
+export function deleteAllBookings(sql: SqlStorage): void {
+  sql.exec("DELETE FROM bookings");
+}
+
+// ---- Holds --------------------------------------------------------------------------------
+
+export function insertHold(
+  sql: SqlStorage,
+  hold: { id: string; tokenHash: string; user: Id | null; at: number; expiresAt: number },
+): void {
+  sql.exec(
+    `INSERT INTO holds (id, token_hash, user_id, state, created_at, expires_at)
+     VALUES (?, ?, ?, 'active', ?, ?)`,
+    hold.id,
+    hold.tokenHash,
+    hold.user,
+    hold.at,
+    hold.expiresAt,
+  );
+}
+
+export function holdSeat(sql: SqlStorage, { seat, hold }: { seat: Id; hold: string }): void {
+  sql.exec("INSERT INTO held_seats (seat_id, hold_id) VALUES (?, ?)", seat, hold);
+}
+
+export function holdById(sql: SqlStorage, { id }: { id: string }): HoldRow | undefined {
+  return sql.exec<HoldRow>("SELECT * FROM holds WHERE id = ?", id).toArray()[0];
+}
+
+/** The hold's seats, in layout order. */
+export function heldSeats(sql: SqlStorage, { hold }: { hold: string }): Id[] {
+  return sql
+    .exec<{ seat_id: string }>(
+      `SELECT hs.seat_id FROM held_seats hs JOIN seats s ON s.seat_id = hs.seat_id
+        WHERE hs.hold_id = ? ORDER BY s.position`,
+      hold,
+    )
+    .toArray()
+    .map((row) => row.seat_id);
+}
+
+export function holdOnSeat(sql: SqlStorage, { seat }: { seat: Id }): { hold_id: string } | undefined {
+  return sql.exec<{ hold_id: string }>("SELECT hold_id FROM held_seats WHERE seat_id = ?", seat).toArray()[0];
+}
+
+/** Ends a hold: its seats are let go and it keeps its final state. */
+export function endHold(sql: SqlStorage, { hold, state }: { hold: string; state: HoldRow["state"] }): void {
+  sql.exec("DELETE FROM held_seats WHERE hold_id = ?", hold);
+  sql.exec("UPDATE holds SET state = ? WHERE id = ?", state, hold);
+}
+
+export function setHoldExpiry(sql: SqlStorage, { hold, expiresAt }: { hold: string; expiresAt: number }): void {
+  sql.exec("UPDATE holds SET expires_at = ? WHERE id = ?", expiresAt, hold);
+}
+
+export function activeHolds(sql: SqlStorage): { id: string }[] {
+  return sql.exec<{ id: string }>("SELECT id FROM holds WHERE state = 'active'").toArray();
+}
+
+export function holdsDue(sql: SqlStorage, { now }: { now: number }): { id: string }[] {
+  return sql.exec<{ id: string }>("SELECT id FROM holds WHERE state = 'active' AND expires_at <= ?", now).toArray();
+}
+
+/** When the next active hold expires, or Infinity when none is active. */
+export function earliestHoldExpiry(sql: SqlStorage): number {
+  return (
+    sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM holds WHERE state = 'active'").one().at ??
+    Infinity
+  );
+}
+
+// ---- Blocks -------------------------------------------------------------------------------
+
+export function insertBlock(sql: SqlStorage, { seat, reason, at }: { seat: Id; reason: string; at: number }): void {
+  sql.exec("INSERT INTO blocks (seat_id, reason, blocked_at) VALUES (?, ?, ?)", seat, reason, at);
+}
+
+/** Unblocks a seat; false when it was not blocked. */
+export function deleteBlock(sql: SqlStorage, { seat }: { seat: Id }): boolean {
+  return sql.exec("DELETE FROM blocks WHERE seat_id = ?", seat).rowsWritten > 0;
+}
+
+// ---- The audit log ------------------------------------------------------------------------
+
+/** Appends one seat status change to the log (the database refuses to change or delete one). */
+export function audit(
+  sql: SqlStorage,
+  entry: {
+    seat: Id;
+    from: SeatStatus;
+    to: SeatStatus;
+    origin: Origin;
+    at: number;
+    /** The hold or booking the change belongs to. */
+    ref?: string | null;
+    /** Why, where one was given (a block's reason, expiry). */
+    note?: string | null;
+  },
+): void {
+  sql.exec(
+    `INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, ref, note, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    entry.seat,
+    entry.from,
+    entry.to,
+    entry.origin.actor,
+    entry.origin.route,
+    entry.ref ?? null,
+    entry.note ?? null,
+    entry.at,
+  );
+}
+
+export function auditPage(sql: SqlStorage, { after, limit }: { after: number; limit: number }): AuditRow[] {
+  return sql.exec<AuditRow>("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", after, limit).toArray();
+}
+
+/** The seat changes after `since`, oldest first. */
+export function changesSince(
+  sql: SqlStorage,
+  { since }: { since: number },
+): { seq: number; seat_id: string; new_status: SeatStatus }[] {
+  return sql
+    .exec<{ seq: number; seat_id: string; new_status: SeatStatus }>(
+      "SELECT seq, seat_id, new_status FROM audit_log WHERE seq > ? ORDER BY seq",
+      since,
+    )
+    .toArray();
+}
+
+/** The number of the latest seat change: the audit log's last sequence number. */
+export function latestChange(sql: SqlStorage): number {
+  return sql.exec<{ version: number }>("SELECT COALESCE(MAX(seq), 0) AS version FROM audit_log").one().version;
+}
+
+// ---- Idempotent answers -------------------------------------------------------------------
+
+export function idempotentAnswer(
+  sql: SqlStorage,
+  { lookup, after }: { lookup: string; after: number },
+): IdempotencyRow | undefined {
+  return sql
+    .exec<IdempotencyRow>(
+      "SELECT fingerprint, sealed FROM idempotent_answers WHERE lookup = ? AND created_at > ?",
+      lookup,
+      after,
+    )
+    .toArray()[0];
+}
+
+export function storeIdempotentAnswer(
+  sql: SqlStorage,
+  row: { lookup: string; fingerprint: string; sealed: Uint8Array; at: number },
+): void {
+  sql.exec(
+    `INSERT INTO idempotent_answers (lookup, fingerprint, sealed, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (lookup) DO UPDATE SET fingerprint = excluded.fingerprint, sealed = excluded.sealed,
+                                        created_at = excluded.created_at`,
+    row.lookup,
+    row.fingerprint,
+    row.sealed,
+    row.at,
+  );
+}
+
+export function forgetIdempotentAnswers(sql: SqlStorage, { before }: { before: number }): void {
+  sql.exec("DELETE FROM idempotent_answers WHERE created_at <= ?", before);
+}
+
+/** When the oldest stored answer was made, or null when none is stored. */
+export function oldestIdempotentAnswer(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT MIN(created_at) AS at FROM idempotent_answers").one().at;
+}
