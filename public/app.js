@@ -1,45 +1,77 @@
+// @ts-check
 // The seat map page: pick a show, watch its seats live, hold or book them.
-// Talks only to this Worker's own API; nothing is loaded from anywhere else.
+// Talks only to this Worker's own API; nothing is loaded from anywhere else. Typed with JSDoc
+// against the server's own message and answer types, and checked by `npm run typecheck`.
 
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+import { ID_PATTERN } from "./ids.js";
+
+/** @typedef {import("../src/show/live").ServerMessage} ServerMessage */
+/** @typedef {import("../src/show/live").SeatEvent} SeatEvent */
+/** @typedef {import("../src/show/types").SeatStatus} SeatStatus */
+/** @typedef {import("../src/ids").PublicId} PublicId */
+/** @typedef {import("zod").output<typeof import("../src/contract/answers").NewHold>} NewHold */
+/** @typedef {import("zod").output<typeof import("../src/contract/answers").Booking>} Booking */
+/** @typedef {import("zod").output<typeof import("../src/contract/answers").ShowList>} ShowList */
+/**
+ * Every answer the page reads, success or error, as one loose shape: which fields are there
+ * depends on the status, which the callers check first.
+ * @typedef {Partial<NewHold> & { error?: string; seat_ids?: PublicId[]; bookings?: Booking[] } & Partial<ShowList>} Answer
+ */
+
+/** @type {Record<SeatStatus, string>} */
 const STATUS_WORDS = { available: "available", held: "held", booked: "booked", blocked: "blocked" };
 
-const $ = (id) => document.getElementById(id);
+/**
+ * The element with this id, which the page's HTML always has.
+ * @param {string} id
+ */
+function $(id) {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`the page has no #${id}`);
+  return element;
+}
+
 const ui = {
-  show: $("show"),
-  name: $("name"),
+  show: /** @type {HTMLSelectElement} */ ($("show")),
+  name: /** @type {HTMLInputElement} */ ($("name")),
   seats: $("seats"),
   connection: $("connection"),
   selection: $("selection"),
-  hold: $("hold"),
-  book: $("book"),
+  hold: /** @type {HTMLButtonElement} */ ($("hold")),
+  book: /** @type {HTMLButtonElement} */ ($("book")),
   yourHold: $("your-hold"),
   holdSeats: $("hold-seats"),
   countdown: $("countdown"),
-  confirm: $("confirm"),
-  release: $("release"),
+  confirm: /** @type {HTMLButtonElement} */ ($("confirm")),
+  release: /** @type {HTMLButtonElement} */ ($("release")),
   message: $("message"),
 };
 
-/** Everything the page knows about the show it shows. */
+/**
+ * Everything the page knows about the show it shows. Seat ids are kept as the strings the
+ * server's ids are (never turned into numbers: `"99999999999999999999"` is no JSON number).
+ */
 const state = {
+  /** @type {string | null} */
   showId: null,
-  /** seat id (as a string) -> status from the server */
+  /** @type {Map<string, SeatStatus>} seat id -> status from the server */
   seats: new Map(),
-  /** the order seats were laid out in, as the server sent them */
+  /** @type {string[]} the order seats were laid out in, as the server sent them */
   order: [],
   version: 0,
   layout: 0,
+  /** @type {Set<string>} */
   selected: new Set(),
-  /** seats this page booked, so they can be shown as "yours" */
+  /** @type {Set<string>} seats this page booked, so they can be shown as "yours" */
   mine: new Set(),
-  /** { hold_id, hold_token, seat_ids, expires_at } of this page's live hold */
+  /** @type {NewHold | null} this page's live hold */
   hold: null,
+  /** @type {WebSocket | null} */
   socket: null,
   reconnectDelay: 500,
-  /** the hold countdown's interval */
+  /** @type {ReturnType<typeof setInterval> | undefined} the hold countdown's interval */
   countdown: undefined,
-  /** seats in a request this page has in flight: their live events are this page's own doing */
+  /** @type {Set<string>} seats in a request this page has in flight: their live events are this page's own doing */
   pending: new Set(),
   /** a request is in flight; the action buttons wait for it */
   busy: false,
@@ -47,7 +79,15 @@ const state = {
 
 // ---- Talking to the API -----------------------------------------------------------------
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {string} [token]
+ * @returns {Promise<{ status: number; data: Answer }>}
+ */
 async function api(method, path, body, token) {
+  /** @type {Record<string, string>} */
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -62,6 +102,7 @@ function userId() {
   return name;
 }
 
+/** @param {PublicId[]} ids */
 const seatLabel = (ids) => (ids.length === 1 ? `Seat ${ids[0]}` : `Seats ${ids.join(", ")}`);
 
 // ---- Live updates -----------------------------------------------------------------------
@@ -71,7 +112,7 @@ function connect() {
   const protocol = location.protocol === "https:" ? "wss:" : "ws:";
   const resume = state.version > 0 ? `?since=${state.version}&layout=${state.layout}` : "";
   const socket = new WebSocket(
-    `${protocol}//${location.host}/api/shows/${encodeURIComponent(state.showId)}/live${resume}`,
+    `${protocol}//${location.host}/api/shows/${encodeURIComponent(currentShow())}/live${resume}`,
   );
   state.socket = socket;
   ui.connection.textContent = "Connecting…";
@@ -92,11 +133,13 @@ function connect() {
   });
 }
 
+/** @param {ServerMessage} message */
 function receive(message) {
   handle(message);
   renderShowOption();
 }
 
+/** @param {ServerMessage} message */
 function handle(message) {
   switch (message.type) {
     case "snapshot":
@@ -120,6 +163,7 @@ function handle(message) {
   }
 }
 
+/** @param {SeatEvent} change */
 function applyChange(change) {
   const id = String(change.seat_id);
   state.version = Math.max(state.version, change.version);
@@ -134,14 +178,19 @@ function applyChange(change) {
 
 // ---- Drawing ----------------------------------------------------------------------------
 
-/** Rows by a seat id's letters ("A12" is in row A); plain numbers in rows of 10 or 20. */
+/**
+ * Rows by a seat id's letters ("A12" is in row A); plain numbers in rows of 10 or 20.
+ * @param {string[]} ids
+ */
 function rowsOf(ids) {
   const lettered = ids.every((id) => /^[A-Za-z]+\d+$/.test(id));
+  /** @type {Map<string, string[]>} */
   const rows = new Map();
   ids.forEach((id, index) => {
     const row = lettered ? id.replace(/\d+$/, "") : `Row ${Math.floor(index / (ids.length > 120 ? 20 : 10)) + 1}`;
-    if (!rows.has(row)) rows.set(row, []);
-    rows.get(row).push(id);
+    const seats = rows.get(row) ?? [];
+    seats.push(id);
+    rows.set(row, seats);
   });
   return rows;
 }
@@ -172,6 +221,7 @@ function renderSeats() {
   renderActions();
 }
 
+/** @param {string} id */
 function renderSeat(id) {
   const button = ui.seats.querySelector(`[data-seat="${CSS.escape(id)}"]`);
   if (!button) return;
@@ -205,6 +255,10 @@ function renderShowOption() {
   option.textContent = `${option.dataset.name} (${free} of ${state.seats.size} free)`;
 }
 
+/**
+ * @param {string} text
+ * @param {boolean} [isError]
+ */
 function say(text, isError = false) {
   ui.message.textContent = text;
   ui.message.classList.toggle("error", isError);
@@ -212,6 +266,7 @@ function say(text, isError = false) {
 
 // ---- Acting -----------------------------------------------------------------------------
 
+/** @param {string} id */
 function toggle(id) {
   if (state.seats.get(id) !== "available") {
     say(`Seat ${id} is ${state.seats.get(id)}.`, true);
@@ -222,10 +277,11 @@ function toggle(id) {
   renderActions();
 }
 
-/** Sends ids back the way the API returns them: plain integers as numbers. */
-const asIds = (ids) => ids.map((id) => (/^[1-9]\d*$/.test(id) ? Number(id) : id));
-
-/** Runs one request at a time; the seats it is about are marked as this page's own. */
+/**
+ * Runs one request at a time; the seats it is about are marked as this page's own.
+ * @param {() => Promise<void>} work
+ * @param {string[]} [seats]
+ */
 async function act(work, seats = []) {
   if (state.busy) return;
   state.busy = true;
@@ -234,7 +290,7 @@ async function act(work, seats = []) {
   try {
     await work();
   } catch (error) {
-    say(error.message, true);
+    say(error instanceof Error ? error.message : String(error), true);
   } finally {
     state.busy = false;
     seats.forEach((id) => state.pending.delete(id));
@@ -242,6 +298,10 @@ async function act(work, seats = []) {
   }
 }
 
+/**
+ * @param {number} status
+ * @param {Answer} data
+ */
 function explain(status, data) {
   if (status === 409 && data.seat_ids) {
     data.seat_ids.forEach((id) => state.selected.delete(String(id)));
@@ -254,51 +314,53 @@ function explain(status, data) {
 
 ui.hold.addEventListener("click", () =>
   act(async () => {
-    const seatIds = asIds([...state.selected]);
-    const { status, data } = await api("POST", `/api/shows/${encodeURIComponent(state.showId)}/holds`, {
-      seat_ids: seatIds,
+    // Ids go back as the strings they are; the API reads "10" and 10 as the same seat.
+    const { status, data } = await api("POST", `/api/shows/${encodeURIComponent(currentShow())}/holds`, {
+      seat_ids: [...state.selected],
       user_id: userId(),
     });
     if (status !== 201) return say(explain(status, data), true);
-    state.hold = data;
+    state.hold = /** @type {NewHold} */ (data);
     state.selected.clear();
     state.order.forEach(renderSeat);
     renderActions();
     startCountdown();
-    say(`${seatLabel(data.seat_ids)} held for you. Book them before the time runs out.`);
+    say(`${seatLabel(state.hold.seat_ids)} held for you. Book them before the time runs out.`);
   }, [...state.selected]),
 );
 
 ui.book.addEventListener("click", () =>
   act(async () => {
-    const seatIds = asIds([...state.selected]);
-    const { status, data } = await api("POST", `/api/shows/${encodeURIComponent(state.showId)}/bookings`, {
-      seat_ids: seatIds,
+    const { status, data } = await api("POST", `/api/shows/${encodeURIComponent(currentShow())}/bookings`, {
+      seat_ids: [...state.selected],
       user_id: userId(),
     });
     if (status !== 200) return say(explain(status, data), true);
-    booked(data.bookings);
+    booked(data.bookings ?? []);
   }, [...state.selected]),
 );
 
 ui.confirm.addEventListener("click", () =>
   act(async () => {
     const hold = state.hold;
+    if (hold === null) return;
     const { status, data } = await api("POST", `/api/holds/${hold.hold_id}/confirm`, undefined, hold.hold_token);
     if (status !== 200) return endHold(data.error ?? "Could not book the held seats.", true);
     state.hold = null;
-    booked(data.bookings);
+    booked(data.bookings ?? []);
   }),
 );
 
 ui.release.addEventListener("click", () =>
   act(async () => {
     const hold = state.hold;
+    if (hold === null) return;
     const { status, data } = await api("DELETE", `/api/holds/${hold.hold_id}`, undefined, hold.hold_token);
     endHold(status === 200 ? "Hold released." : (data.error ?? "Could not release the hold."), status !== 200);
   }),
 );
 
+/** @param {Booking[]} bookings */
 function booked(bookings) {
   for (const booking of bookings) {
     state.selected.delete(String(booking.seat_id));
@@ -309,6 +371,10 @@ function booked(bookings) {
   say(`Booked: ${bookings.map((b) => b.seat_id).join(", ")}. Enjoy the show!`);
 }
 
+/**
+ * @param {string} text
+ * @param {boolean} isError
+ */
 function endHold(text, isError) {
   state.hold = null;
   state.order.forEach(renderSeat);
@@ -333,6 +399,13 @@ function startCountdown() {
 
 // ---- Choosing a show --------------------------------------------------------------------
 
+/** The show the page has open; the action buttons exist only once one is. */
+function currentShow() {
+  if (state.showId === null) throw new Error("Pick a show first.");
+  return state.showId;
+}
+
+/** @param {string} showId */
 function openShow(showId) {
   state.showId = showId;
   state.version = 0;
@@ -349,11 +422,12 @@ function openShow(showId) {
 
 async function start() {
   const { status, data } = await api("GET", "/api/shows");
-  if (status !== 200 || data.shows.length === 0) {
+  const shows = status === 200 ? (data.shows ?? []) : [];
+  if (shows.length === 0) {
     ui.connection.textContent = "No shows yet. Create one with PUT /admin/shows/:show_id.";
     return;
   }
-  for (const show of data.shows) {
+  for (const show of shows) {
     const option = document.createElement("option");
     option.value = String(show.show_id);
     option.dataset.name = show.name;
@@ -361,7 +435,7 @@ async function start() {
     ui.show.append(option);
   }
   const wanted = new URL(location.href).searchParams.get("show");
-  if (wanted && data.shows.some((show) => String(show.show_id) === wanted)) ui.show.value = wanted;
+  if (wanted && shows.some((show) => String(show.show_id) === wanted)) ui.show.value = wanted;
   ui.show.addEventListener("change", () => openShow(ui.show.value));
   openShow(ui.show.value);
 }

@@ -38,18 +38,18 @@ async function launchChromium(): Promise<void> {
   });
 }
 
-async function openSeatMap(viewport = { width: 1000, height: 900 }): Promise<Page> {
+async function openSeatMap(viewport = { width: 1000, height: 900 }, show = "1", firstSeat = "1"): Promise<Page> {
   const page = await (await browser.newContext({ viewport })).newPage();
-  await page.goto(`${devServer().url}/?show=1`);
+  await page.goto(`${devServer().url}/?show=${show}`);
   await expect.poll(() => page.locator("#connection").textContent()).toBe("Live");
-  await page.getByRole("button", { name: "Seat 1, available" }).waitFor();
+  await page.getByRole("button", { name: `Seat ${firstSeat}, available` }).waitFor();
   // A marker that a reload would wipe: updates must arrive without one.
   await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
   return page;
 }
 
-const seat = (page: Page, id: number) => page.locator(`[data-seat="${id}"]`);
-const labelOf = (page: Page, id: number) => seat(page, id).getAttribute("aria-label");
+const seat = (page: Page, id: number | string) => page.locator(`[data-seat="${id}"]`);
+const labelOf = (page: Page, id: number | string) => seat(page, id).getAttribute("aria-label");
 
 describe.skipIf(!haveChromium)("the seat map page", () => {
   devServer = useDevServer(TOKEN);
@@ -111,6 +111,30 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await watcher.getByRole("button", { name: "Book held seats" }).click();
     await expect.poll(() => watcher.locator("#message").textContent()).toBe("Booked: 6, 7. Enjoy the show!");
     await expect.poll(() => labelOf(buyer, 6)).toBe("Seat 6, booked");
+  });
+
+  it("books a seat whose id is 20 digits, which no JSON number can carry", async () => {
+    const longId = "99999999999999999999";
+    const show = `long-ids-${Date.now()}`;
+    const created = await fetch(`${devServer().url}/admin/shows/${show}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ name: "Long ids", seats: [longId, "12345678901234567"] }),
+    });
+    expect(created.status).toBe(201);
+    const page = await openSeatMap(undefined, show, longId);
+    await page.getByLabel("Your name").fill("dana");
+    await seat(page, longId).click();
+    await page.getByRole("button", { name: "Book selected seats now" }).click();
+    await expect.poll(() => page.locator("#message").textContent()).toBe(`Booked: ${longId}. Enjoy the show!`);
+    expect(await labelOf(page, longId)).toBe(`Seat ${longId}, booked by you`);
+    const map = (await (await fetch(`${devServer().url}/api/shows/${show}/seats`)).json()) as {
+      seats: { seat_id: number | string; status: string }[];
+    };
+    expect(map.seats).toEqual([
+      { seat_id: longId, status: "booked" },
+      { seat_id: "12345678901234567", status: "available" },
+    ]);
   });
 
   it("seats are buttons a keyboard can reach and press", async () => {
