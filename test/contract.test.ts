@@ -26,14 +26,18 @@ beforeAll(async () => {
   doc = await response.json<Document>();
 });
 
-/** Sends a request to `template` (an OpenAPI path) and checks the answer against the document. */
+/**
+ * Sends a request to `template` (an OpenAPI path, with `query` appended) and checks the answer
+ * against the document.
+ */
 async function contract(
   method: string,
   template: string,
   params: Record<string, string> = {},
   init: RequestInit = {},
+  query = "",
 ): Promise<{ status: number; body: any }> {
-  const path = template.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!);
+  const path = template.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!) + query;
   const response = await call(path, { ...init, method });
   const operation = doc.paths[template]?.[method.toLowerCase()];
   expect(operation, `${method} ${template} is not in the document`).toBeDefined();
@@ -63,141 +67,189 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
   headers: { "content-type": "application/json", ...headers },
 });
 
-describe("every route answers as the OpenAPI document says", () => {
-  it("booking, reading, holds and cancelling", async () => {
-    const showId = await newShow(12);
-    const s = { show_id: showId };
+const admin = (body?: unknown) => (body === undefined ? { headers: adminHeaders } : json(body, adminHeaders));
 
+/** A hold made outside the contract checks, for the operations that act on one. */
+async function newHold(showId: string, seatIds: number[]) {
+  const response = await call(`/api/shows/${showId}/holds`, { method: "POST", ...json({ seat_ids: seatIds }) });
+  expect(response.status).toBe(201);
+  const body = await response.json<{ hold_id: string; hold_token: string }>();
+  return { params: { hold_id: body.hold_id }, holder: { headers: bearer(body.hold_token) } };
+}
+
+/** A booking made outside the contract checks. */
+async function newBooking(showId: string, seatId: number) {
+  const response = await call("/api/book-seat/", { method: "POST", ...json({ show_id: showId, seat_id: seatId }) });
+  expect(response.status).toBe(200);
+  const { booking } = await response.json<{ booking: { id: string; booking_token: string } }>();
+  return { params: { booking_id: booking.id }, token: booking.booking_token };
+}
+
+// One `it` per operation, so that the first broken operation does not hide the others.
+describe("every operation answers as the OpenAPI document says", () => {
+  it("health: GET /healthz", async () => {
     expect((await contract("GET", "/healthz")).status).toBe(200);
+    expect((await contract("GET", "/healthz", {}, {}, `?${"x".repeat(2100)}`)).status).toBe(414);
+  });
+
+  it("openApiDocument: GET /openapi.json", async () => {
     expect((await contract("GET", "/openapi.json")).status).toBe(200);
+  });
+
+  it("listShows: GET /api/shows", async () => {
+    await newShow(2);
     expect((await contract("GET", "/api/shows")).status).toBe(200);
+  });
+
+  it("seatMap: GET /api/shows/{show_id}/seats", async () => {
+    const s = { show_id: await newShow(3) };
     expect((await contract("GET", "/api/shows/{show_id}/seats", s)).status).toBe(200);
     expect((await contract("GET", "/api/shows/{show_id}/seats", { show_id: "no-such-show" })).status).toBe(404);
     expect((await contract("GET", "/api/shows/{show_id}/seats", { show_id: "bad%20id" })).status).toBe(400);
-
-    const booked = await contract("POST", "/api/book-seat", {}, json({ show_id: showId, seat_id: 1, user_id: "ann" }));
-    expect(booked.status).toBe(200);
-    expect((await contract("POST", "/api/book-seat", {}, json({ show_id: showId, seat_id: 1 }))).status).toBe(409);
-    expect((await contract("POST", "/api/book-seat", {}, json({ show_id: showId, seat_id: 99 }))).status).toBe(404);
-    expect((await contract("POST", "/api/book-seat", {}, json({ show_id: showId }))).status).toBe(400);
-    expect((await contract("POST", "/api/book-seat", {}, { body: "x".repeat(17_000) })).status).toBe(413);
-    const key = { "idempotency-key": crypto.randomUUID() };
-    expect((await contract("POST", "/api/book-seat", {}, json({ show_id: showId, seat_id: 2 }, key))).status).toBe(200);
-    expect((await contract("POST", "/api/book-seat", {}, json({ show_id: showId, seat_id: 3 }, key))).status).toBe(422);
-
-    expect((await contract("POST", "/api/shows/{show_id}/bookings", s, json({ seat_ids: [4, 5] }))).status).toBe(200);
-    expect((await contract("POST", "/api/shows/{show_id}/bookings", s, json({ seat_ids: [5, 6] }))).status).toBe(409);
-    expect((await contract("POST", "/api/shows/{show_id}/bookings", s, json({ seat_ids: [] }))).status).toBe(400);
-
-    const hold = await contract("POST", "/api/shows/{show_id}/holds", s, json({ seat_ids: [7, 8], user_id: "bo" }));
-    expect(hold.status).toBe(201);
-    const h = { hold_id: hold.body.hold_id as string };
-    const holder = { headers: bearer(hold.body.hold_token) };
-    expect((await contract("POST", "/api/shows/{show_id}/holds", s, json({ seat_ids: [8] }))).status).toBe(409);
-    expect(
-      (
-        await contract("POST", "/api/holds/{hold_id}/extend", h, {
-          ...holder,
-          ...json({ ttl_seconds: 900 }, holder.headers),
-        })
-      ).status,
-    ).toBe(200);
-    expect((await contract("POST", "/api/holds/{hold_id}/confirm", h, { method: "POST" })).status).toBe(401);
-    expect((await contract("POST", "/api/holds/{hold_id}/confirm", h, { headers: bearer("ht_wrong") })).status).toBe(
-      403,
-    );
-    expect((await contract("POST", "/api/holds/{hold_id}/confirm", h, holder)).status).toBe(200);
-    expect((await contract("POST", "/api/holds/{hold_id}/confirm", h, holder)).status).toBe(409);
-    expect((await contract("DELETE", "/api/holds/{hold_id}", h, holder)).status).toBe(409);
-    expect((await contract("POST", "/api/holds/{hold_id}/extend", { hold_id: "nope" }, holder)).status).toBe(400);
-
-    const second = await contract("POST", "/api/shows/{show_id}/holds", s, json({ seat_ids: [9] }));
-    const h2 = { hold_id: second.body.hold_id as string };
-    expect(
-      (await contract("DELETE", "/api/holds/{hold_id}", h2, { headers: bearer(second.body.hold_token) })).status,
-    ).toBe(200);
-    expect(
-      (await contract("POST", "/api/holds/{hold_id}/confirm", h2, { headers: bearer(second.body.hold_token) })).status,
-    ).toBe(410);
-    expect(
-      (await contract("DELETE", "/api/holds/{hold_id}", { hold_id: `${showId}.AAAAAAAAAAAAAAAAAAAAAA` }, holder))
-        .status,
-    ).toBe(404);
-
-    const b = { booking_id: booked.body.booking.id as string };
-    expect((await contract("DELETE", "/api/bookings/{booking_id}", b, { headers: bearer("bt_wrong") })).status).toBe(
-      403,
-    );
-    expect((await contract("DELETE", "/api/bookings/{booking_id}", b, {})).status).toBe(401);
-    expect(
-      (
-        await contract("DELETE", "/api/bookings/{booking_id}", b, {
-          headers: bearer(booked.body.booking.booking_token),
-        })
-      ).status,
-    ).toBe(200);
-    expect((await contract("DELETE", "/api/bookings/{booking_id}", b, { headers: adminHeaders })).status).toBe(404);
-
-    expect((await contract("GET", "/api/shows/{show_id}/live", s)).status).toBe(426);
-    const live = await contract("GET", "/api/shows/{show_id}/live", s, { headers: { upgrade: "websocket" } });
-    expect(live.status).toBe(101);
   });
 
-  it("admin routes", async () => {
-    const showId = `t-${crypto.randomUUID()}`;
-    const s = { show_id: showId };
-    const admin = (body?: unknown) => (body === undefined ? { headers: adminHeaders } : json(body, adminHeaders));
+  it("liveSeatMap: GET /api/shows/{show_id}/live", async () => {
+    const s = { show_id: await newShow(3) };
+    const upgrade = { headers: { upgrade: "websocket" } };
+    expect((await contract("GET", "/api/shows/{show_id}/live", s)).status).toBe(426);
+    expect((await contract("GET", "/api/shows/{show_id}/live", { show_id: "nobody" }, upgrade)).status).toBe(404);
+    expect((await contract("GET", "/api/shows/{show_id}/live", s, upgrade, "?since=abc")).status).toBe(400);
+    expect((await contract("GET", "/api/shows/{show_id}/live", s, upgrade)).status).toBe(101);
+  });
 
-    expect(
-      (await contract("PUT", "/admin/shows/{show_id}", s, { ...admin({ name: "Contract", seats: 6 }), method: "PUT" }))
-        .status,
-    ).toBe(201);
-    expect(
-      (await contract("PUT", "/admin/shows/{show_id}", s, { ...admin({ name: "Contract", seats: 8 }), method: "PUT" }))
-        .status,
-    ).toBe(200);
-    expect((await contract("PUT", "/admin/shows/{show_id}", s, { ...admin({ name: "" }), method: "PUT" })).status).toBe(
-      400,
-    );
-    expect(
-      (await contract("PUT", "/admin/shows/{show_id}", s, { ...json({ name: "x", seats: 1 }), method: "PUT" })).status,
-    ).toBe(401);
-    await call("/api/book-seat/", { method: "POST", ...json({ show_id: showId, seat_id: 8 }) });
-    expect(
-      (await contract("PUT", "/admin/shows/{show_id}", s, { ...admin({ name: "Smaller", seats: 2 }), method: "PUT" }))
-        .status,
-    ).toBe(409);
+  it("bookSeat: POST /api/book-seat", async () => {
+    const showId = await newShow(12);
+    const book = (body: unknown, headers?: Record<string, string>) =>
+      contract("POST", "/api/book-seat", {}, json(body, headers));
+    expect((await book({ show_id: showId, seat_id: 1, user_id: "ann" })).status).toBe(200);
+    expect((await book({ show_id: showId, seat_id: 1 })).status).toBe(409);
+    expect((await book({ show_id: showId, seat_id: 99 })).status).toBe(404);
+    expect((await book({ show_id: showId })).status).toBe(400);
+    expect((await contract("POST", "/api/book-seat", {}, { body: "x".repeat(17_000) })).status).toBe(413);
+    const key = { "idempotency-key": crypto.randomUUID() };
+    expect((await book({ show_id: showId, seat_id: 2 }, key)).status).toBe(200);
+    expect((await book({ show_id: showId, seat_id: 3 }, key)).status).toBe(422);
+  });
 
-    expect(
-      (await contract("POST", "/admin/shows/{show_id}/seats/block", s, admin({ seat_ids: [1], reason: "desk" })))
-        .status,
-    ).toBe(200);
-    expect(
-      (await contract("POST", "/admin/shows/{show_id}/seats/block", s, admin({ seat_ids: [1], reason: "desk" })))
-        .status,
-    ).toBe(409);
-    expect(
-      (await contract("POST", "/admin/shows/{show_id}/seats/block", s, admin({ seat_ids: [77], reason: "x" }))).status,
-    ).toBe(404);
-    expect((await contract("POST", "/admin/shows/{show_id}/seats/unblock", s, admin({ seat_ids: [1] }))).status).toBe(
-      200,
-    );
-    expect((await contract("POST", "/admin/shows/{show_id}/seats/unblock", s, admin({}))).status).toBe(400);
+  it("bookSeats: POST /api/shows/{show_id}/bookings", async () => {
+    const s = { show_id: await newShow(12) };
+    const book = (body: unknown) => contract("POST", "/api/shows/{show_id}/bookings", s, json(body));
+    expect((await book({ seat_ids: [4, 5] })).status).toBe(200);
+    expect((await book({ seat_ids: [5, 6] })).status).toBe(409);
+    expect((await book({ seat_ids: [] })).status).toBe(400);
+    expect((await book({ seat_ids: [40] })).status).toBe(404);
+  });
 
-    const seat = { ...s, seat_id: "8" };
-    expect((await contract("DELETE", "/admin/shows/{show_id}/seats/{seat_id}/booking", seat, admin())).status).toBe(
-      200,
-    );
-    expect(
-      (await contract("DELETE", "/admin/shows/{show_id}/seats/{seat_id}/booking", { ...s, seat_id: "99" }, admin()))
-        .status,
-    ).toBe(404);
+  it("createHold: POST /api/shows/{show_id}/holds", async () => {
+    const s = { show_id: await newShow(12) };
+    const hold = (body: unknown) => contract("POST", "/api/shows/{show_id}/holds", s, json(body));
+    expect((await hold({ seat_ids: [7, 8], user_id: "bo" })).status).toBe(201);
+    expect((await hold({ seat_ids: [8] })).status).toBe(409);
+    expect((await hold({ seat_ids: [8], ttl_seconds: 1 })).status).toBe(400);
+  });
+
+  it("extendHold: POST /api/holds/{hold_id}/extend", async () => {
+    const showId = await newShow(12);
+    const { params, holder } = await newHold(showId, [7]);
+    const extend = (p: Record<string, string>, init: RequestInit) =>
+      contract("POST", "/api/holds/{hold_id}/extend", p, init);
+    expect((await extend(params, json({ ttl_seconds: 900 }, holder.headers))).status).toBe(200);
+    expect((await extend(params, {})).status).toBe(401);
+    expect((await extend(params, { headers: bearer("ht_wrong") })).status).toBe(403);
+    expect((await extend({ hold_id: "nope" }, holder)).status).toBe(400);
+  });
+
+  it("confirmHold: POST /api/holds/{hold_id}/confirm", async () => {
+    const showId = await newShow(12);
+    const { params, holder } = await newHold(showId, [7, 8]);
+    const confirm = (p: Record<string, string>, init: RequestInit) =>
+      contract("POST", "/api/holds/{hold_id}/confirm", p, init);
+    expect((await confirm(params, {})).status).toBe(401);
+    expect((await confirm(params, { headers: bearer("ht_wrong") })).status).toBe(403);
+    expect((await confirm(params, holder)).status).toBe(200);
+    expect((await confirm(params, holder)).status).toBe(409);
+    const released = await newHold(showId, [9]);
+    await call(`/api/holds/${released.params.hold_id}`, { method: "DELETE", ...released.holder });
+    expect((await confirm(released.params, released.holder)).status).toBe(410);
+    expect((await confirm({ hold_id: `${showId}.AAAAAAAAAAAAAAAAAAAAAA` }, holder)).status).toBe(404);
+  });
+
+  it("releaseHold: DELETE /api/holds/{hold_id}", async () => {
+    const showId = await newShow(12);
+    const { params, holder } = await newHold(showId, [9]);
+    const release = (p: Record<string, string>, init: RequestInit) =>
+      contract("DELETE", "/api/holds/{hold_id}", p, init);
+    expect((await release(params, holder)).status).toBe(200);
+    expect((await release(params, holder)).status).toBe(410);
+    expect((await release({ hold_id: `${showId}.AAAAAAAAAAAAAAAAAAAAAA` }, holder)).status).toBe(404);
+  });
+
+  it("cancelBooking: DELETE /api/bookings/{booking_id}", async () => {
+    const showId = await newShow(12);
+    const { params, token } = await newBooking(showId, 1);
+    const cancel = (init: RequestInit) => contract("DELETE", "/api/bookings/{booking_id}", params, init);
+    expect((await cancel({ headers: bearer("bt_wrong") })).status).toBe(403);
+    expect((await cancel({})).status).toBe(401);
+    expect((await cancel({ headers: bearer(token) })).status).toBe(200);
+    expect((await cancel({ headers: adminHeaders })).status).toBe(404);
+  });
+
+  it("putShow: PUT /admin/shows/{show_id}", async () => {
+    const s = { show_id: `t-${crypto.randomUUID()}` };
+    const put = (init: RequestInit) => contract("PUT", "/admin/shows/{show_id}", s, { ...init, method: "PUT" });
+    expect((await put(admin({ name: "Contract", seats: 6 }))).status).toBe(201);
+    expect((await put(admin({ name: "Contract", seats: 8 }))).status).toBe(200);
+    expect((await put(admin({ name: "" }))).status).toBe(400);
+    expect((await put(json({ name: "x", seats: 1 }))).status).toBe(401);
+    await newBooking(s.show_id, 8);
+    expect((await put(admin({ name: "Smaller", seats: 2 }))).status).toBe(409);
+  });
+
+  it("blockSeats: POST /admin/shows/{show_id}/seats/block", async () => {
+    const s = { show_id: await newShow(8) };
+    const block = (body: unknown) => contract("POST", "/admin/shows/{show_id}/seats/block", s, admin(body));
+    expect((await block({ seat_ids: [1], reason: "desk" })).status).toBe(200);
+    expect((await block({ seat_ids: [1], reason: "desk" })).status).toBe(409);
+    expect((await block({ seat_ids: [77], reason: "x" })).status).toBe(404);
+    expect((await block({ seat_ids: [2] })).status).toBe(400);
+  });
+
+  it("unblockSeats: POST /admin/shows/{show_id}/seats/unblock", async () => {
+    const s = { show_id: await newShow(8) };
+    const unblock = (body: unknown) => contract("POST", "/admin/shows/{show_id}/seats/unblock", s, admin(body));
+    expect((await unblock({ seat_ids: [1] })).status).toBe(200);
+    expect((await unblock({})).status).toBe(400);
+    expect((await unblock({ seat_ids: [99] })).status).toBe(404);
+  });
+
+  it("resetSeat: DELETE /admin/shows/{show_id}/seats/{seat_id}/booking", async () => {
+    const showId = await newShow(8);
+    await newBooking(showId, 8);
+    const reset = (seatId: string) =>
+      contract(
+        "DELETE",
+        "/admin/shows/{show_id}/seats/{seat_id}/booking",
+        { show_id: showId, seat_id: seatId },
+        admin(),
+      );
+    expect((await reset("8")).status).toBe(200);
+    expect((await reset("99")).status).toBe(404);
+  });
+
+  it("resetShow: DELETE /admin/shows/{show_id}/bookings", async () => {
+    const s = { show_id: await newShow(8) };
     expect((await contract("DELETE", "/admin/shows/{show_id}/bookings", s, admin())).status).toBe(200);
     expect((await contract("DELETE", "/admin/shows/{show_id}/bookings", { show_id: "nobody" }, admin())).status).toBe(
       404,
     );
+  });
+
+  it("auditLog: GET /admin/shows/{show_id}/log", async () => {
+    const s = { show_id: await newShow(8) };
+    await newBooking(s.show_id, 1);
     expect((await contract("GET", "/admin/shows/{show_id}/log", s, admin())).status).toBe(200);
     expect((await contract("GET", "/admin/shows/{show_id}/log", s, {})).status).toBe(401);
+    expect((await contract("GET", "/admin/shows/{show_id}/log", s, admin(), "?limit=0")).status).toBe(400);
   });
 });
 

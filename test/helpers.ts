@@ -1,6 +1,7 @@
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import worker from "../src/index";
 import type { Show } from "../src/show/show";
 
 export const ADMIN_TOKEN = "test-admin-token";
@@ -10,6 +11,12 @@ export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-t
 /** Sends a request through the Worker's own fetch handler. */
 export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+/** Sends a request through the Worker with some of its environment replaced. */
+export function withEnv(overrides: Partial<Env>, path: string, init: RequestInit = {}): Promise<Response> {
+  const request = new Request(`${BASE}${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
+  return worker.fetch(request, { ...env, ...overrides }, createExecutionContext());
 }
 
 export function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

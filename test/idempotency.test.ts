@@ -1,5 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, newShow, post, querySql, setClock, storedBookings } from "./helpers";
+import { SHOW_MIGRATIONS } from "../src/show/schema";
+import { applyMigrations } from "../src/storage/migrations";
+import { bearer, call, newShow, post, querySql, setClock, showStub, storedBookings } from "./helpers";
 
 const key = () => ({ "idempotency-key": crypto.randomUUID() });
 
@@ -58,6 +61,8 @@ describe("Idempotency-Key", () => {
     const fresh = await post(`/api/shows/${showId}/holds`, { seat_ids: [1], ttl_seconds: 60 }, headers);
     expect(fresh.status).toBe(201);
     expect(await querySql(showId, "SELECT COUNT(*) AS n FROM holds")).toEqual([{ n: 2 }]);
+    // The day-old answer gave way to the new one.
+    expect(await querySql(showId, "SELECT COUNT(*) AS n FROM idempotent_answers")).toEqual([{ n: 1 }]);
   });
 
   it("rejects a malformed key with 400", async () => {
@@ -123,5 +128,106 @@ describe("Idempotency-Key", () => {
     expect(new Set(bodies).size).toBe(1);
     expect(JSON.parse(bodies[0]!)).toMatchObject({ message: "Seat booked successfully", booking: { seat_id: 4 } });
     expect(await storedBookings(showId)).toEqual([{ seat_id: "4", user_id: "mobile" }]);
+  });
+});
+
+describe("stored answers", () => {
+  it("reveal no token and no key: only a hash names each, and each answer is sealed", async () => {
+    const showId = await newShow(4);
+    const keys = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const hold = await post(`/api/shows/${showId}/holds`, { seat_ids: [1, 2] }, { "idempotency-key": keys[0]! });
+    const { hold_id, hold_token } = await hold.json<{ hold_id: string; hold_token: string }>();
+    const confirm = await call(`/api/holds/${hold_id}/confirm`, {
+      method: "POST",
+      headers: { ...bearer(hold_token), "idempotency-key": keys[1]! },
+    });
+    const booking = await post("/api/book-seat/", { show_id: showId, seat_id: 3 }, { "idempotency-key": keys[2]! });
+    const answers = [await confirm.text(), await booking.text()];
+    const tokens = [hold_token, ...answers.flatMap((text) => text.match(/bt_[A-Za-z0-9_-]{43}/g) ?? [])];
+    expect(tokens).toHaveLength(4);
+
+    const rows = await runInDurableObject(showStub(showId), (_show, state) =>
+      state.storage.sql
+        .exec<{ lookup: string; fingerprint: string; sealed: ArrayBuffer }>("SELECT * FROM idempotent_answers")
+        .toArray()
+        .map((row) => ({ ...row, sealed: new TextDecoder("latin1").decode(row.sealed) })),
+    );
+    expect(rows).toHaveLength(3);
+    const stored = JSON.stringify(rows);
+    for (const secret of [...tokens, ...keys, "ht_", "bt_", "booking_token", "hold_token"]) {
+      expect(stored).not.toContain(secret);
+    }
+    // The clear table of earlier versions is gone.
+    expect(await querySql(showId, "SELECT name FROM sqlite_master WHERE name = 'idempotency'")).toEqual([]);
+
+    // The keys' holders still get their answers, identical.
+    const replay = await post("/api/book-seat/", { show_id: showId, seat_id: 3 }, { "idempotency-key": keys[2]! });
+    expect(await replay.text()).toBe(answers[1]);
+  });
+
+  it("a sealed answer cannot be opened with another key, nor moved to another key's row", async () => {
+    const showId = await newShow(4);
+    const [mine, theirs] = [crypto.randomUUID(), crypto.randomUUID()];
+    const first = await post("/api/book-seat/", { show_id: showId, seat_id: 1 }, { "idempotency-key": mine });
+    expect(first.status).toBe(200);
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 2 }, { "idempotency-key": theirs })).status).toBe(
+      200,
+    );
+    // Copy my sealed answer onto their row: their retry must not come back with my booking.
+    await runInDurableObject(showStub(showId), (_show, state) => {
+      const rows = state.storage.sql.exec<{ lookup: string; sealed: ArrayBuffer }>(
+        "SELECT lookup, sealed FROM idempotent_answers ORDER BY created_at, rowid",
+      );
+      const [a, b] = rows.toArray();
+      state.storage.sql.exec("UPDATE idempotent_answers SET sealed = ? WHERE lookup = ?", a!.sealed, b!.lookup);
+    });
+    const moved = await post("/api/book-seat/", { show_id: showId, seat_id: 2 }, { "idempotency-key": theirs });
+    expect(moved.status).toBe(500);
+    expect(await moved.json()).toEqual({ error: "Internal server error" });
+  });
+
+  it("answers stored in the clear by an earlier version are sealed by a migration, and still replay", async () => {
+    const showId = await newShow(4);
+    const key = crypto.randomUUID();
+    const first = await post(
+      "/api/book-seat/",
+      { show_id: showId, seat_id: 1, user_id: "old" },
+      { "idempotency-key": key },
+    );
+    const firstBody = await first.text();
+    const { booking } = JSON.parse(firstBody) as { booking: unknown };
+
+    await runInDurableObject(showStub(showId), (_show, state) => {
+      const sql = state.storage.sql;
+      const { fingerprint, created_at } = sql
+        .exec<{ fingerprint: string; created_at: number }>("SELECT fingerprint, created_at FROM idempotent_answers")
+        .one();
+      // The database as the version before sealing left it: the key and the answer in the clear.
+      sql.exec("DROP TABLE idempotent_answers");
+      sql.exec("DELETE FROM _migrations WHERE id >= 4");
+      sql.exec(
+        "CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL, created_at INTEGER NOT NULL)",
+      );
+      sql.exec(
+        "INSERT INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
+        key,
+        fingerprint,
+        JSON.stringify({ ok: true, bookings: [booking] }),
+        created_at,
+      );
+
+      applyMigrations(state.storage, SHOW_MIGRATIONS);
+      expect(sql.exec("SELECT name FROM sqlite_master WHERE name = 'idempotency'").toArray()).toEqual([]);
+      const sealed = sql.exec<{ sealed: ArrayBuffer }>("SELECT sealed FROM idempotent_answers").one().sealed;
+      expect(new TextDecoder("latin1").decode(sealed)).not.toContain("bt_");
+    });
+
+    const retry = await post(
+      "/api/book-seat/",
+      { show_id: showId, seat_id: 1, user_id: "old" },
+      { "idempotency-key": key },
+    );
+    expect({ status: retry.status, body: await retry.text() }).toEqual({ status: 200, body: firstBody });
+    expect(await storedBookings(showId)).toEqual([{ seat_id: "1", user_id: "old" }]);
   });
 });

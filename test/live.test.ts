@@ -9,29 +9,57 @@ interface Message {
   [key: string]: unknown;
 }
 
-/** A live client: its messages arrive in a queue the test awaits one at a time. */
+/** How long `next()` waits for a message before it fails the test. */
+const MESSAGE_TIMEOUT_MS = 3000;
+
+/**
+ * A live client: its messages arrive in a queue the test awaits one at a time. A wait fails,
+ * rather than hangs, when no message comes in time or the socket closes or errs first (as the
+ * workers-sdk WebSocket fixtures do).
+ */
 class LiveClient {
   private readonly queue: Message[] = [];
-  private waiting: ((message: Message) => void) | null = null;
+  private waiting: { resolve: (message: Message) => void; reject: (error: Error) => void } | null = null;
+  /** Why no more messages can come, once the socket has closed or failed. */
+  private ended: Error | null = null;
 
   constructor(readonly socket: WebSocket) {
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data as string) as Message;
       if (this.waiting) {
-        const resolve = this.waiting;
+        const { resolve } = this.waiting;
         this.waiting = null;
         resolve(message);
       } else {
         this.queue.push(message);
       }
     });
+    socket.addEventListener("close", (event) => this.end(new Error(`the socket closed (${event.code}) first`)));
+    socket.addEventListener("error", () => this.end(new Error("the socket failed first")));
     socket.accept();
   }
 
-  next(): Promise<Message> {
+  next(timeoutMs = MESSAGE_TIMEOUT_MS): Promise<Message> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);
-    return new Promise((resolve) => (this.waiting = resolve));
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        reject(new Error(`no message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting = {
+        resolve: (message) => (clearTimeout(timer), resolve(message)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      };
+    });
+  }
+
+  private end(reason: Error): void {
+    this.ended ??= reason;
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.reject(reason);
   }
 
   /** Nothing else arrived: a ping's pong comes back, and nothing came before it. */
@@ -210,6 +238,17 @@ describe("GET /api/shows/:show_id/live", () => {
         return again.status;
       })
       .toBe(101);
+  });
+
+  it("a test's wait for a message fails, rather than hangs, when none comes or the socket closes", async () => {
+    const showId = await newShow(2);
+    const client = await connect(showId);
+    await client.next();
+    await expect(client.next(50)).rejects.toThrow("no message within 50 ms");
+    const waiting = client.next();
+    client.socket.close(1000, "bye");
+    await expect(waiting).rejects.toThrow("the socket closed (1000) first");
+    await expect(client.next()).rejects.toThrow("the socket closed (1000) first");
   });
 
   it("refuses a plain request with 426, bad positions with 400, unknown shows with 404", async () => {

@@ -109,6 +109,16 @@ describe("routing errors", () => {
     expect(await response.json()).toEqual({ error: "No such route", method: "GET", path: "/api/nothing-here" });
   });
 
+  it("answers a URL over 2 KiB with 414 on any route, known or not, and changes nothing", async () => {
+    const showId = await newShow(2);
+    const long = `?pad=${"x".repeat(2048)}`;
+    const booking = await post(`/api/book-seat/${long}`, { show_id: showId, seat_id: 1 });
+    expect(booking.status).toBe(414);
+    expect(await booking.json()).toEqual({ error: "The URL must not exceed 2048 bytes", limit_bytes: 2048 });
+    expect((await call(`/api/nothing-here${long}`)).status).toBe(414);
+    expect(await storedBookings(showId)).toEqual([]);
+  });
+
   it("rejects a malformed show id in the path", async () => {
     const response = await call("/api/shows/bad%20id/seats");
     expect(response.status).toBe(400);

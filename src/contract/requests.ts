@@ -131,18 +131,12 @@ export const AuditLogQuery = z.object({
 
 /**
  * `?since=&layout=` of a live client that reconnects: the last change it saw, under which
- * layout. Both or neither.
+ * layout. A client that gives only one of them gets a fresh snapshot, as one too far behind does.
  */
-export const LiveQuery = z
-  .object({
-    since: optionalQueryInteger(0, "the version of the last change the client saw, 0 or more; with layout"),
-    layout: optionalQueryInteger(0, "the layout version the client saw, 0 or more; with since"),
-  })
-  .superRefine(({ since, layout }, ctx) => {
-    if ((since === undefined) !== (layout === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["since"], message: "since and layout must be given together" });
-    }
-  });
+export const LiveQuery = z.object({
+  since: optionalQueryInteger(0, "the version of the last change the client saw, 0 or more; used with layout"),
+  layout: optionalQueryInteger(0, "the layout version the client saw, 0 or more; used with since"),
+});
 
 function refuseRepeats(field: string) {
   return (ids: Id[], ctx: z.RefinementCtx) => {

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { newShow, storedBookings, withEnv } from "./helpers";
+
+describe("rate limiting", () => {
+  const book = (overrides: Partial<Env>, ip: string, showId: string, seat: number) =>
+    withEnv(overrides, "/api/book-seat/", {
+      method: "POST",
+      headers: { "cf-connecting-ip": ip },
+      body: JSON.stringify({ show_id: showId, seat_id: seat }),
+    });
+
+  /** A limiter that lets each key through `limit` times: deterministic, unlike a clock window. */
+  function countingLimiter(limit: number) {
+    const seen = new Map<string, number>();
+    return {
+      keys: seen,
+      async limit({ key }: { key: string }) {
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        return { success: seen.get(key)! <= limit };
+      },
+    };
+  }
+
+  it("answers 429 with Retry-After past the limit, per client address, and books nothing then", async () => {
+    const showId = await newShow(10);
+    const limiter = countingLimiter(3);
+    const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit };
+    const statuses = [];
+    for (let seat = 1; seat <= 4; seat++) statuses.push((await book(on, "203.0.113.5", showId, seat)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await book(on, "203.0.113.5", showId, 5);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("10");
+    expect(await limited.json()).toEqual({ error: "Too many requests from this address; slow down and retry later" });
+    expect(await storedBookings(showId)).toHaveLength(3);
+    // Another address has its own allowance.
+    expect((await book(on, "198.51.100.7", showId, 6)).status).toBe(200);
+    expect([...limiter.keys.keys()]).toEqual(["203.0.113.5", "198.51.100.7"]);
+  });
+
+  it("uses the Workers Rate Limiting binding from wrangler.toml: a burst past 60 per 10 s is cut off", async () => {
+    const showId = await newShow(140);
+    const ip = `203.0.113.${100 + Math.floor(Math.random() * 100)}`;
+    const statuses: number[] = [];
+    // Two windows at most can pass during the burst, so at most 120 requests get through.
+    for (let seat = 1; seat <= 130; seat++)
+      statuses.push((await book({ RATE_LIMITING: "on" }, ip, showId, seat)).status);
+    const limited = statuses.filter((status) => status === 429).length;
+    expect(limited).toBeGreaterThanOrEqual(10);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(130 - limited);
+    expect(await storedBookings(showId)).toHaveLength(130 - limited);
+  });
+
+  it("can be turned off", async () => {
+    const showId = await newShow(100);
+    const ip = "192.0.2.44";
+    const statuses = [];
+    for (let seat = 1; seat <= 70; seat++)
+      statuses.push((await book({ RATE_LIMITING: "off" }, ip, showId, seat)).status);
+    expect(statuses).toEqual(Array(70).fill(200));
+  });
+
+  it("does not limit reading", async () => {
+    const showId = await newShow(1);
+    const statuses = [];
+    for (let i = 0; i < 70; i++) {
+      statuses.push(
+        (
+          await withEnv({ RATE_LIMITING: "on" }, `/api/shows/${showId}/seats`, {
+            headers: { "cf-connecting-ip": "192.0.2.99" },
+          })
+        ).status,
+      );
+    }
+    expect(statuses).toEqual(Array(70).fill(200));
+  });
+});
