@@ -1,5 +1,5 @@
 import type { Id } from "../ids";
-import type { Origin, SeatStatus } from "./types";
+import type { AuditEntry, Origin, SeatStatus } from "./types";
 
 /**
  * Every SQL statement of a show's database. Each function takes the database and named
@@ -23,17 +23,8 @@ export interface HoldRow extends Record<string, SqlStorageValue> {
   expires_at: number;
 }
 
-export interface AuditRow extends Record<string, SqlStorageValue> {
-  seq: number;
-  seat_id: string;
-  old_status: SeatStatus;
-  new_status: SeatStatus;
-  actor: string;
-  route: string;
-  ref: string | null;
-  note: string | null;
-  at: number;
-}
+/** An audit entry as stored: the seat id as text, the time in ms. */
+export type AuditRow = Omit<AuditEntry, "seat_id" | "at"> & { seat_id: string; at: number };
 
 export interface IdempotencyRow extends Record<string, SqlStorageValue> {
   fingerprint: string;
