@@ -6,6 +6,7 @@
 import "./lib/source-imports.ts";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { format, resolveConfig } from "prettier";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { PROJECT_ROOT } from "./lib/dev-server.ts";
 
@@ -16,5 +17,7 @@ const { workerOptions } = unstable_getMiniflareWorkerOptions(join(PROJECT_ROOT, 
 const vars = (workerOptions as { bindings?: Record<string, string> }).bindings ?? {};
 
 const path = join(PROJECT_ROOT, "openapi.json");
-await writeFile(path, `${JSON.stringify(openApiDocument(vars), null, 2)}\n`);
+// Written as the formatter would write it, so that the copy passes `npm run format:check`.
+const options = { ...(await resolveConfig(path)), filepath: path };
+await writeFile(path, await format(JSON.stringify(openApiDocument(vars)), options));
 console.log(`Wrote ${path}`);

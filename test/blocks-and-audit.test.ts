@@ -124,6 +124,53 @@ describe("GET /admin/shows/:show_id/log", () => {
     });
   });
 
+  it("logs a block that a layout change removes, so the seat's history stays unbroken", async () => {
+    const showId = await newShow(5);
+    expect((await admin("POST", `/admin/shows/${showId}/seats/block`, { seat_ids: [5], reason: "desk" })).status).toBe(
+      200,
+    );
+    for (const seats of [4, 5]) {
+      expect((await admin("PUT", `/admin/shows/${showId}`, { name: "Test show", seats })).status).toBe(200);
+    }
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 5 })).status).toBe(200);
+    const log = await (await admin("GET", `/admin/shows/${showId}/log`)).json<{ entries: Record<string, unknown>[] }>();
+    expect(
+      log.entries.map(({ seat_id, old_status, new_status, actor, route, note }) => ({
+        seat_id,
+        old_status,
+        new_status,
+        actor,
+        route,
+        note,
+      })),
+    ).toEqual([
+      {
+        seat_id: 5,
+        old_status: "available",
+        new_status: "blocked",
+        actor: "admin",
+        route: "POST /admin/shows/:show_id/seats/block",
+        note: "desk",
+      },
+      {
+        seat_id: 5,
+        old_status: "blocked",
+        new_status: "available",
+        actor: "admin",
+        route: "PUT /admin/shows/:show_id",
+        note: "seat removed from the layout",
+      },
+      {
+        seat_id: 5,
+        old_status: "available",
+        new_status: "booked",
+        actor: "anonymous",
+        route: "POST /api/book-seat",
+        note: null,
+      },
+    ]);
+  });
+
   it("pages with after and limit", async () => {
     const showId = await newShow(5);
     await post(`/api/shows/${showId}/bookings`, { seat_ids: [1, 2, 3, 4, 5] });

@@ -31,13 +31,20 @@ export function bookSeat(showId: string | number, seatId: string | number, userI
   return post("/api/book-seat/", { show_id: showId, seat_id: seatId, user_id: userId });
 }
 
-/** A show no other test touches. */
-export async function newShow(seats: number | (string | number)[] = 10, name = "Test show"): Promise<string> {
+/**
+ * A show no other test touches. Its order limit is the most the API allows, so that tests of
+ * other things can hold or book as many seats at once as they like; the limit has tests of its own.
+ */
+export async function newShow(
+  seats: number | (string | number)[] = 10,
+  name = "Test show",
+  maxSeatsPerOrder = 100,
+): Promise<string> {
   const showId = `t-${crypto.randomUUID()}`;
   const response = await call(`/admin/shows/${showId}`, {
     method: "PUT",
     headers: adminHeaders,
-    body: JSON.stringify({ name, seats }),
+    body: JSON.stringify({ name, seats, max_seats_per_order: maxSeatsPerOrder }),
   });
   expect(response.status).toBe(201);
   return showId;

@@ -251,6 +251,24 @@ describe("GET /api/shows/:show_id/live", () => {
     await expect(client.next()).rejects.toThrow("the socket closed (1000) first");
   });
 
+  it.each([999, 1005, 1006, 1015, 5000])(
+    "answers a close with code %i, which may not be sent back, with 1000, and the socket closes",
+    async (code) => {
+      const showId = await newShow(2);
+      const client = await connect(showId);
+      await client.next();
+      const closed = new Promise<number>((resolve) =>
+        client.socket.addEventListener("close", (event) => resolve(event.code)),
+      );
+      await runInDurableObject(showStub(showId), async (show: Show, state) => {
+        const [server] = state.getWebSockets();
+        await show.webSocketClose(server!, code, "", false);
+      });
+      expect(await closed).toBe(1000);
+      await runInDurableObject(showStub(showId), (_show, state) => expect(state.getWebSockets()).toEqual([]));
+    },
+  );
+
   it("refuses a plain request with 426, bad positions with 400, unknown shows with 404", async () => {
     const plain = await call("/api/shows/1/live");
     expect(plain.status).toBe(426);

@@ -43,7 +43,7 @@ describe("schema migrations", () => {
   });
 
   it("roll back entirely when one migration fails", async () => {
-    const stub = env.SHOW.getByName(`t-${crypto.randomUUID()}`);
+    const stub = showStub(await newShow(2));
     await runInDurableObject(stub, (_show, state) => {
       const broken = [
         { id: 100, name: "fine", sql: "CREATE TABLE extra (x INTEGER)" },
@@ -55,6 +55,14 @@ describe("schema migrations", () => {
       expect(state.storage.sql.exec("SELECT MAX(id) AS last FROM _migrations").one()).toEqual({
         last: SHOW_MIGRATIONS.at(-1)!.id,
       });
+    });
+  });
+
+  it("are not run for a show that was never created: asking for one stores nothing", async () => {
+    const stub = env.SHOW.getByName(`t-${crypto.randomUUID()}`);
+    await runInDurableObject(stub, (show: Show, state) => {
+      expect(show.summaryPush()).toEqual({ ok: false, reason: "unknown_show" });
+      expect(state.storage.sql.exec("SELECT name FROM sqlite_master").toArray()).toEqual([]);
     });
   });
 

@@ -1,9 +1,15 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
-import { describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { MAX_ATTEMPTS } from "../src/routes/stubs";
-import { BASE } from "./helpers";
+import { BASE, newShow } from "./helpers";
+
+/** A real show, so that the Worker's check that it exists passes before the failing stub is called. */
+let s: string;
+beforeAll(async () => {
+  s = await newShow(2);
+});
 
 /** An error as the platform raises it when a Durable Object call fails. */
 function platformError(message: string, flags: { retryable?: boolean; overloaded?: boolean }): Error {
@@ -26,7 +32,7 @@ function failingShows(errors: Error[]) {
           if (error) throw error;
           return {
             ok: true,
-            bookings: [{ id: "s.x", show_id: "s", seat_id: 1, user_id: null, booked_at: "t", booking_token: "bt_x" }],
+            bookings: [{ id: `${s}.x`, show_id: s, seat_id: 1, user_id: null, booked_at: "t", booking_token: "bt_x" }],
           };
         },
       };
@@ -38,7 +44,7 @@ function failingShows(errors: Error[]) {
 async function bookThrough(namespace: ReturnType<typeof failingShows>): Promise<Response> {
   const request = new Request(`${BASE}/api/book-seat/`, {
     method: "POST",
-    body: JSON.stringify({ show_id: "s", seat_id: 1 }),
+    body: JSON.stringify({ show_id: s, seat_id: 1 }),
   });
   return worker.fetch(
     request as Request<unknown, IncomingRequestCfProperties>,
@@ -55,7 +61,7 @@ describe("when a show's object fails", () => {
     expect(response.headers.get("retry-after")).toBe("1");
     expect(await response.json()).toEqual({
       error: "This show is receiving more requests than it can handle; retry shortly",
-      show_id: "s",
+      show_id: s,
     });
     expect(shows.stubs).toBe(1);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newShow, storedBookings, withEnv } from "./helpers";
+import { ADMIN_TOKEN, newShow, storedBookings, withEnv } from "./helpers";
 
 describe("rate limiting", () => {
   const book = (overrides: Partial<Env>, ip: string, showId: string, seat: number) =>
@@ -73,5 +73,39 @@ describe("rate limiting", () => {
       );
     }
     expect(statuses).toEqual(Array(70).fill(200));
+  });
+
+  describe("wrong admin tokens", () => {
+    const adminLog = (overrides: Partial<Env>, ip: string, showId: string, token: string) =>
+      withEnv(overrides, `/admin/shows/${showId}/log`, {
+        headers: { "cf-connecting-ip": ip, authorization: `Bearer ${token}` },
+      });
+
+    it("are throttled per client: past the limit, 429 for every admin request, even with the right token", async () => {
+      const showId = await newShow(2);
+      const limiter = countingLimiter(5);
+      const on = { RATE_LIMITING: "on", ADMIN_AUTH_LIMITER: limiter as unknown as RateLimit };
+      const ip = `198.51.100.${Math.floor(Math.random() * 200)}`;
+      const statuses = [];
+      for (let i = 0; i < 7; i++) statuses.push((await adminLog(on, ip, showId, `guess-${i}`)).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      const right = await adminLog(on, ip, showId, ADMIN_TOKEN);
+      expect(right.status).toBe(429);
+      expect(right.headers.get("retry-after")).toBe("60");
+      expect(await right.json()).toEqual({ error: "Too many wrong admin tokens from this address; wait and retry" });
+      // Another client is not held back, and right tokens are never counted.
+      const other = `192.0.2.${Math.floor(Math.random() * 200)}`;
+      for (let i = 0; i < 8; i++) expect((await adminLog(on, other, showId, ADMIN_TOKEN)).status).toBe(200);
+      expect(limiter.keys.get(other)).toBeUndefined();
+    });
+
+    it("use the ADMIN_AUTH_LIMITER binding from wrangler.toml: 5 a minute", async () => {
+      const showId = await newShow(2);
+      const ip = `203.0.113.${Math.floor(Math.random() * 100)}`;
+      const statuses = [];
+      for (let i = 0; i < 12; i++) statuses.push((await adminLog({ RATE_LIMITING: "on" }, ip, showId, "wrong")).status);
+      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+      expect(statuses.slice(-3)).toEqual([429, 429, 429]);
+    });
   });
 });

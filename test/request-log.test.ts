@@ -57,12 +57,13 @@ describe("logs", () => {
         },
       }),
     };
-    const response = await withEnv({ SHOW: broken as unknown as Env["SHOW"] }, "/api/shows/x/seats");
+    const showId = await newShow(2);
+    const response = await withEnv({ SHOW: broken as unknown as Env["SHOW"] }, `/api/shows/${showId}/seats`);
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: "Internal server error" });
     expect(JSON.parse(errors[0]!)).toMatchObject({
       message: "unhandled error",
-      path: "/api/shows/x/seats",
+      path: `/api/shows/${showId}/seats`,
       error: { name: "TypeError", message: "boom: internal detail" },
     });
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, adminHeaders, bearer, call, holdSeats, newShow, storedBookings } from "./helpers";
 
 describe("tokens in the URL", () => {
-  it.each(["token", "access_token", "admin_token"])(
+  it.each(["token", "access_token", "admin_token", "Token", "ADMIN_TOKEN", "Hold_Token"])(
     "an admin request with ?%s= gets 401, even with a good header",
     async (name) => {
       const showId = await newShow(2);

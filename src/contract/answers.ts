@@ -65,7 +65,10 @@ export const ShowSummary = z.strictObject({
   available: z.int(),
 });
 
-export const ShowList = z.strictObject({ shows: z.array(ShowSummary) });
+export const ShowList = z.strictObject({
+  shows: z.array(ShowSummary),
+  next_cursor: z.string().nullable().describe("Pass as ?cursor= for the next page; null on the last page"),
+});
 
 export const ShowWritten = z.strictObject({ message: z.string(), show: ShowSummary });
 

@@ -69,13 +69,15 @@ function parameters(route: Operation): unknown[] {
     schema: jsonSchema(PATH_PARAMS[name].schema, "input"),
   }));
   for (const [name, schema] of Object.entries(route.query?.shape ?? {})) {
-    // A query value is text; the document shows the number it must spell.
+    // A query value is text. Where the router reads it as a number, the document shows the number
+    // it must spell (the schema's output); otherwise the text it must be (its input).
+    const output = jsonSchema(schema, "output");
     list.push({
       name,
       in: "query",
       required: false,
       description: schema.description,
-      schema: jsonSchema(schema, "output"),
+      schema: output.type === "integer" ? output : jsonSchema(schema, "input"),
     });
   }
   if (route.idempotent) {

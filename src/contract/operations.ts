@@ -8,6 +8,7 @@ import {
   GroupBookingBody,
   holdBody,
   LiveQuery,
+  ShowListQuery,
   ShowLayoutBody,
   UnblockBody,
 } from "./requests";
@@ -58,9 +59,10 @@ export const OPERATIONS = {
   listShows: operation({
     method: "GET",
     path: "/api/shows",
-    summary: "List shows with name, capacity and available seats",
+    summary: "List shows with name, capacity and available seats, a page at a time",
     tag: "Reading",
-    responses: { 200: answers.ShowList, ...SHOW_CALL },
+    query: ShowListQuery,
+    responses: { 200: answers.ShowList, 400: E, ...SHOW_CALL },
   }),
   seatMap: operation({
     method: "GET",

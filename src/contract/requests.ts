@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CURSOR_PATTERN, decodeCursor } from "../catalog/cursor";
 import { MAX_SEATS_PER_REQUEST, type HoldPolicy } from "../config";
 import { canonicalId, ID_PATTERN, ID_RULE, REF_PATTERN, showOfRef, type Id } from "../ids";
 
@@ -94,6 +95,14 @@ export const ShowLayoutBody = z.object({
       typeof seats === "number" ? Array.from({ length: seats }, (_, i) => String(i + 1)) : seats,
     )
     .describe(`a seat count from 1 to ${MAX_SEATS} (seat ids 1..N), or a list of 1 to ${MAX_SEATS} distinct seat ids`),
+  max_seats_per_order: z
+    .int()
+    .min(1)
+    .max(MAX_SEATS_PER_REQUEST)
+    .optional()
+    .describe(
+      `a whole number from 1 to ${MAX_SEATS_PER_REQUEST}: the most seats one hold or group booking may name; optional, 10 for a new show, unchanged for an existing one`,
+    ),
 });
 
 /**
@@ -122,6 +131,17 @@ function optionalQueryInteger(min: number, rule: string) {
     .pipe(z.int().min(min).optional())
     .describe(rule);
 }
+
+/** `?limit=` and `?cursor=` of the show list. */
+export const ShowListQuery = z.object({
+  limit: queryInteger(1, 200, 50, "a whole number from 1 to 200; optional, 50 by default"),
+  cursor: z
+    .string()
+    .regex(CURSOR_PATTERN)
+    .optional()
+    .transform((cursor) => (cursor === undefined ? undefined : decodeCursor(cursor)))
+    .describe("the next_cursor of the page before, as it was given; optional"),
+});
 
 /** `?after=` and `?limit=` of the audit log. */
 export const AuditLogQuery = z.object({

@@ -5,9 +5,10 @@ const BEARER = /^Bearer +(\S+) *$/i;
 /** Query parameters that look like a credential. URLs end up in logs and histories, so these are refused. */
 const TOKEN_PARAMS = ["token", "access_token", "admin_token", "hold_token", "booking_token", "authorization", "key"];
 
+/** Refuses a request that names a credential in its query string, whatever the case of the name. */
 function refuseTokenInUrl(request: Request): void {
-  const params = new URL(request.url).searchParams;
-  if (TOKEN_PARAMS.some((name) => params.has(name))) {
+  const names = [...new URL(request.url).searchParams.keys()].map((name) => name.toLowerCase());
+  if (names.some((name) => TOKEN_PARAMS.includes(name))) {
     throw unauthorized("Send tokens in the Authorization header, never in the URL");
   }
 }
@@ -23,6 +24,7 @@ function bearerToken(request: Request): string | null {
  */
 export async function requireAdmin(request: Request, env: Env): Promise<void> {
   refuseTokenInUrl(request);
+  await refuseWhileThrottled(request, env);
   if (!env.ADMIN_TOKEN) {
     throw unauthorized("Admin routes are disabled: no ADMIN_TOKEN is configured");
   }
@@ -31,8 +33,53 @@ export async function requireAdmin(request: Request, env: Env): Promise<void> {
     throw unauthorized("Admin routes need an 'Authorization: Bearer <token>' header");
   }
   if (!(await isAdminToken(presented, env))) {
+    await countFailedAdminAttempt(request, env);
     throw unauthorized("Admin token is not valid");
   }
+}
+
+/** Clients this isolate refuses every admin request from, until the time given (ms). */
+const throttled = new Map<string, number>();
+const MAX_THROTTLED = 10_000;
+
+function clientOf(request: Request): string {
+  return request.headers.get("cf-connecting-ip") ?? "unknown";
+}
+
+function throttledFor(env: Env): number {
+  return Number(env.ADMIN_THROTTLE_SECONDS) > 0 ? Number(env.ADMIN_THROTTLE_SECONDS) : 60;
+}
+
+/**
+ * Wrong admin tokens are counted per client by the ADMIN_AUTH_LIMITER binding (a handful a
+ * minute). Past that, the client gets 429 for every admin request, with the right token or not,
+ * until the period is over: so throttling slows guessing down rather than only hiding results.
+ */
+async function countFailedAdminAttempt(request: Request, env: Env): Promise<void> {
+  if (env.RATE_LIMITING === "off" || !env.ADMIN_AUTH_LIMITER) return;
+  const client = clientOf(request);
+  const { success } = await env.ADMIN_AUTH_LIMITER.limit({ key: client });
+  if (success) return;
+  if (throttled.size >= MAX_THROTTLED) throttled.clear();
+  throttled.set(client, Date.now() + throttledFor(env) * 1000);
+  throw tooManyAttempts(env);
+}
+
+async function refuseWhileThrottled(request: Request, env: Env): Promise<void> {
+  if (env.RATE_LIMITING === "off") return;
+  const until = throttled.get(clientOf(request));
+  if (until === undefined) return;
+  if (Date.now() < until) throw tooManyAttempts(env);
+  throttled.delete(clientOf(request));
+}
+
+function tooManyAttempts(env: Env): HttpError {
+  return new HttpError(
+    429,
+    "Too many wrong admin tokens from this address; wait and retry",
+    {},
+    { "retry-after": String(throttledFor(env)) },
+  );
 }
 
 /** Whether `presented` is the configured admin token; false when none is configured. */

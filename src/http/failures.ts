@@ -46,6 +46,12 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
       return new HttpError(403, "That token does not grant access to this " + (subject.holdId ? "hold" : "booking"));
     case "idempotency_mismatch":
       return new HttpError(422, "This Idempotency-Key was already used with a different request");
+    case "order_too_large":
+      return new HttpError(400, `This show allows at most ${failure.limit} seats in one hold or booking`, {
+        ...show,
+        field: "seat_ids",
+        limit: failure.limit,
+      });
     case "too_many_watchers":
       return new HttpError(503, "This show has as many live watchers as it can take; retry shortly", show, {
         "retry-after": "5",

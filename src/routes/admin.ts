@@ -3,16 +3,19 @@ import { json } from "../http/responses";
 import { publicId } from "../ids";
 import { originOf } from "./origin";
 import type { Handler } from "./router";
-import { callShow, catalogObject } from "./stubs";
+import { catalogObject, rememberShow } from "./directory";
+import { callShow } from "./stubs";
 
 /** `PUT /admin/shows/:show_id`: creates a show or changes its name and layout. */
-export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId }, body }, env) => {
-  const result = await callShow(env, showId, (show) =>
-    show.configure({ showId, name: body.name, seatIds: body.seats }),
-  );
+export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId }, body, route }, env) => {
+  const layout = { showId, name: body.name, seatIds: body.seats, maxSeatsPerOrder: body.max_seats_per_order };
+  const result = await callShow(env, showId, (show) => show.configure(layout, originOf(route, "admin")), {
+    create: true,
+  });
   if (!result.ok) throw failureToHttp(result, { showId });
   // Registering is idempotent, so a PUT that failed here can simply be repeated.
-  await catalogObject(env).register(showId);
+  await catalogObject(env).register(result.push);
+  rememberShow(showId);
   return json(
     { message: result.created ? "Show created" : "Show updated", show: result.show },
     result.created ? 201 : 200,

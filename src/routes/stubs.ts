@@ -1,6 +1,7 @@
-import { Catalog } from "../catalog/catalog";
+import { failureToHttp } from "../http/failures";
 import { HttpError } from "../http/responses";
 import { publicId, type Id } from "../ids";
+import { showExists } from "./directory";
 
 /** How many times one request calls a show's object before giving up on retryable errors. */
 export const MAX_ATTEMPTS = 3;
@@ -9,7 +10,9 @@ const BACKOFF_BASE_MS = 40;
 type ShowStub = ReturnType<Env["SHOW"]["getByName"]>;
 
 /**
- * Calls the Durable Object that owns a show (one per show id, everywhere).
+ * Calls the Durable Object that owns a show (one per show id, everywhere). A show that was never
+ * created gets 404 without its object being called (`create` is for the one route that makes
+ * shows).
  *
  * An object that reports itself overloaded gets a 503 with Retry-After at once: retrying
  * would only add to its load. Errors the platform marks `retryable` are retried with a new
@@ -21,7 +24,10 @@ export async function callShow<R extends PromiseLike<unknown>>(
   env: Env,
   showId: Id,
   call: (show: ShowStub) => R,
+  { create = false }: { create?: boolean } = {},
 ): Promise<Awaited<R>> {
+  if (!create && !(await showExists(env, showId)))
+    throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
   for (let attempt = 1; ; attempt++) {
     try {
       return await call(env.SHOW.getByName(showId));
@@ -37,8 +43,4 @@ export async function callShow<R extends PromiseLike<unknown>>(
 
 function busy(showId: Id, message: string): HttpError {
   return new HttpError(503, `${message}; retry shortly`, { show_id: publicId(showId) }, { "retry-after": "1" });
-}
-
-export function catalogObject(env: Env) {
-  return env.CATALOG.getByName(Catalog.NAME);
 }

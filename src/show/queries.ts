@@ -12,6 +12,8 @@ export interface ShowRow extends Record<string, SqlStorageValue> {
   name: string;
   /** Grows by one with every layout change, so a live client knows its seat list is stale. */
   layout_version: number;
+  /** Seats one hold or group booking may name. */
+  max_seats_per_order: number;
 }
 
 export interface HoldRow extends Record<string, SqlStorageValue> {
@@ -34,19 +36,23 @@ export interface IdempotencyRow extends Record<string, SqlStorageValue> {
 // ---- The show and its layout --------------------------------------------------------------
 
 export function readShow(sql: SqlStorage): ShowRow | null {
-  return sql.exec<ShowRow>("SELECT show_id, name, layout_version FROM show").toArray()[0] ?? null;
+  return sql.exec<ShowRow>("SELECT show_id, name, layout_version, max_seats_per_order FROM show").toArray()[0] ?? null;
 }
 
-/** Creates the show's row, or renames it and counts one more layout version. */
-export function upsertShow(sql: SqlStorage, { showId, name, at }: { showId: Id; name: string; at: number }): void {
+/** Creates the show's row, or renames it, sets its order limit and counts one more layout version. */
+export function upsertShow(
+  sql: SqlStorage,
+  show: { showId: Id; name: string; maxSeatsPerOrder: number; at: number },
+): void {
   sql.exec(
-    `INSERT INTO show (singleton, show_id, name, created_at, updated_at) VALUES (1, ?, ?, ?, ?)
-     ON CONFLICT (singleton) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at,
-                                           layout_version = layout_version + 1`,
-    showId,
-    name,
-    at,
-    at,
+    `INSERT INTO show (singleton, show_id, name, max_seats_per_order, created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?)
+     ON CONFLICT (singleton) DO UPDATE SET name = excluded.name, max_seats_per_order = excluded.max_seats_per_order,
+                                           updated_at = excluded.updated_at, layout_version = layout_version + 1`,
+    show.showId,
+    show.name,
+    show.maxSeatsPerOrder,
+    show.at,
+    show.at,
   );
 }
 
@@ -95,6 +101,16 @@ export function seatStatus(sql: SqlStorage, { seat, now }: { seat: Id; now: numb
 /** Every seat in layout order with its status. */
 export function seatStatuses(sql: SqlStorage, { now }: { now: number }): { seat_id: Id; status: SeatStatus }[] {
   return sql.exec<{ seat_id: string; status: SeatStatus }>(`${SEAT_STATUS_SQL} ORDER BY s.position`, now).toArray();
+}
+
+/** How many seats the layout has, and how many of them are available now. */
+export function seatCounts(sql: SqlStorage, { now }: { now: number }): { total: number; available: number } {
+  return sql
+    .exec<{ total: number; available: number }>(
+      `SELECT COUNT(*) AS total, COALESCE(SUM(status = 'available'), 0) AS available FROM (${SEAT_STATUS_SQL})`,
+      now,
+    )
+    .one();
 }
 
 // ---- Bookings -----------------------------------------------------------------------------

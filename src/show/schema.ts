@@ -103,4 +103,9 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     name: "drop the answers kept in the clear",
     sql: `DROP TABLE idempotency;`,
   },
+  {
+    id: 6,
+    name: "order limit",
+    sql: `ALTER TABLE show ADD COLUMN max_seats_per_order INTEGER NOT NULL DEFAULT 10;`,
+  },
 ];

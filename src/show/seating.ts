@@ -1,6 +1,9 @@
 import { publicId, type Id } from "../ids";
 import * as q from "./queries";
-import type { Failure, SeatCounts, SeatMap, ShowSummary } from "./types";
+import type { Failure, Origin, SeatCounts, SeatMap, ShowLayout, SummaryPush } from "./types";
+
+/** Seats one hold or group booking may name when the show sets no limit of its own. */
+export const DEFAULT_MAX_SEATS_PER_ORDER = 10;
 
 /**
  * A show's name, layout and seat map, as the object keeps them in memory: the row and the seat
@@ -14,15 +17,49 @@ export class Seating {
   private mapCache: { version: number; json: string } | null = null;
 
   constructor(
-    private readonly sql: SqlStorage,
+    private readonly storage: DurableObjectStorage,
     private readonly clock: () => number,
   ) {}
+
+  private get sql(): SqlStorage {
+    return this.storage.sql;
+  }
 
   /** Reads the show and its layout again, after start-up or a layout change. */
   load(): void {
     this.info = q.readShow(this.sql);
     this.seatIds = new Set(q.seatIds(this.sql));
     this.mapCache = null;
+  }
+
+  /**
+   * Creates the show or changes its name, layout and order limit. Seats keep their bookings; a
+   * layout that leaves out a booked or held seat is refused as a whole. A block on a dropped seat
+   * goes, and the log says so.
+   */
+  apply(layout: ShowLayout, origin: Origin, now: number): Failure | null {
+    const wanted = new Set(layout.seatIds);
+    const statuses = q.seatStatuses(this.sql, { now });
+    const inUse = statuses
+      .filter((seat) => !wanted.has(seat.seat_id) && (seat.status === "booked" || seat.status === "held"))
+      .map((seat) => publicId(seat.seat_id));
+    if (inUse.length > 0) return { ok: false, reason: "seats_in_use", seat_ids: inUse };
+
+    const maxSeatsPerOrder = layout.maxSeatsPerOrder ?? this.info?.max_seats_per_order ?? DEFAULT_MAX_SEATS_PER_ORDER;
+    this.storage.transactionSync(() => {
+      q.upsertShow(this.sql, { showId: layout.showId, name: layout.name, maxSeatsPerOrder, at: now });
+      for (const { seat_id: seat, status } of statuses) {
+        if (wanted.has(seat)) continue;
+        if (status === "blocked") {
+          const note = "seat removed from the layout";
+          q.audit(this.sql, { seat, from: "blocked", to: "available", origin, at: now, note });
+        }
+        q.dropSeat(this.sql, { seat });
+      }
+      layout.seatIds.forEach((seat, position) => q.placeSeat(this.sql, { seat, position }));
+    });
+    this.load();
+    return null;
   }
 
   /** Failure naming the seats the layout does not have, or null when it has them all. */
@@ -37,6 +74,13 @@ export class Seating {
     if (unknown) return unknown;
     const unavailable = seatIds.filter((seat) => q.seatStatus(this.sql, { seat, now }) !== "available");
     return unavailable.length > 0 ? { ok: false, reason: "unavailable", seat_ids: unavailable.map(publicId) } : null;
+  }
+
+  /** Like `refuseUnlessAvailable`, for a buyer's order: no more seats than the show's limit. */
+  refuseOrder(seatIds: Id[], now: number): Failure | null {
+    const limit = this.info!.max_seats_per_order;
+    if (seatIds.length > limit) return { ok: false, reason: "order_too_large", limit };
+    return this.refuseUnlessAvailable(seatIds, now);
   }
 
   /** Every seat in layout order with its status, and the counts (the show exists). */
@@ -60,8 +104,10 @@ export class Seating {
     return this.mapCache.json;
   }
 
-  summary(): ShowSummary {
-    const { show_id, name, counts } = this.map();
-    return { show_id, name, capacity: counts.total, available: counts.available };
+  /** Name, capacity and free seats, and the state they describe (the show exists). */
+  summary(version: number): SummaryPush {
+    const { show_id, name, layout_version } = this.info!;
+    const { total, available } = q.seatCounts(this.sql, { now: this.clock() });
+    return { showId: show_id, name, capacity: total, available, layout: layout_version, version };
   }
 }

@@ -13,6 +13,7 @@ import { PING, PONG } from "./live";
 import * as q from "./queries";
 import { SHOW_MIGRATIONS } from "./schema";
 import { Seating } from "./seating";
+import { SummaryPublisher } from "./summary";
 import { newToken, tokenMatches } from "./tokens";
 import type {
   AuditResult,
@@ -28,10 +29,15 @@ import type {
   ReleaseResult,
   SeatMapResult,
   ShowLayout,
-  SummaryResult,
+  SummaryPush,
+  SummaryPushResult,
 } from "./types";
 
 const UNKNOWN_SHOW: Failure = { ok: false, reason: "unknown_show" };
+
+function hasSchema(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
+}
 
 /**
  * One show: its seats, holds, bookings, blocks and audit log, in this object's own SQLite
@@ -56,15 +62,18 @@ export class Show extends DurableObject<Env> {
   private readonly answers: IdempotentAnswers;
   private readonly feed: LiveFeed;
   private readonly alarm_: AlarmSchedule;
+  private readonly summaries: SummaryPublisher;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.policy = holdPolicy(env);
-    this.seating = new Seating(this.sql, () => this.clock());
+    this.seating = new Seating(ctx.storage, () => this.clock());
     this.holds = new HoldLedger(ctx.storage);
     this.answers = new IdempotentAnswers(this.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
+    const catalog = () => env.CATALOG.getByName("catalog");
+    this.summaries = new SummaryPublisher((summary) => catalog().updateSummary(summary));
     const maxWatchers = Number(env.LIVE_MAX_WATCHERS) > 0 ? Number(env.LIVE_MAX_WATCHERS) : 5000;
     this.feed = new LiveFeed(ctx, maxWatchers, {
       seatMap: () => this.seating.map(),
@@ -72,37 +81,33 @@ export class Show extends DurableObject<Env> {
     });
     // Answered by the runtime itself, so a client's keep-alive never wakes a hibernating object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    // A show that was never created has no database, and asking for it must not make one: only
+    // `configure` creates the schema. (Reading sqlite_master stores nothing.)
     void ctx.blockConcurrencyWhile(async () => {
-      applyMigrations(ctx.storage, SHOW_MIGRATIONS);
-      this.seating.load();
-      this.holds.refresh();
+      if (hasSchema(this.sql)) this.migrate();
     });
+  }
+
+  private migrate(): void {
+    applyMigrations(this.ctx.storage, SHOW_MIGRATIONS);
+    this.seating.load();
+    this.holds.refresh();
   }
 
   // ---- Layout ------------------------------------------------------------------------------
 
   /**
-   * Creates the show or changes its name and layout. Seats keep their bookings; a layout
-   * that leaves out a booked or held seat is refused as a whole. Blocks on dropped seats go.
+   * Creates the show or changes its name, layout and order limit (see `Seating.apply`).
    */
-  configure(layout: ShowLayout): ConfigureResult {
-    const now = this.clock();
-    const wanted = new Set(layout.seatIds);
-    const inUse = q
-      .seatStatuses(this.sql, { now })
-      .filter((seat) => !wanted.has(seat.seat_id) && (seat.status === "booked" || seat.status === "held"))
-      .map((seat) => publicId(seat.seat_id));
-    if (inUse.length > 0) return { ok: false, reason: "seats_in_use", seat_ids: inUse };
-
+  configure(layout: ShowLayout, origin: Origin): ConfigureResult {
+    if (this.seating.info === null) this.migrate();
     const created = this.seating.info === null;
-    this.ctx.storage.transactionSync(() => {
-      q.upsertShow(this.sql, { showId: layout.showId, name: layout.name, at: now });
-      for (const seat of q.seatIds(this.sql)) if (!wanted.has(seat)) q.dropSeat(this.sql, { seat });
-      layout.seatIds.forEach((seat, position) => q.placeSeat(this.sql, { seat, position }));
-    });
-    this.seating.load();
+    const refused = this.seating.apply(layout, origin, this.clock());
+    if (refused) return refused;
     this.feed.resnapshot();
-    return { ok: true, created, show: this.seating.summary() };
+    const push = this.summaryOf();
+    const { capacity, available } = push;
+    return { ok: true, created, show: { show_id: publicId(push.showId), name: push.name, capacity, available }, push };
   }
 
   // ---- Bookings ----------------------------------------------------------------------------
@@ -110,7 +115,7 @@ export class Show extends DurableObject<Env> {
   /** Books every seat named, or none. No `await` may ever stand between the checks and the inserts. */
   book(seatIds: Id[], userId: Id | null, origin: Origin, idempotency: IdempotencyKey | null): BookResult {
     return this.change(idempotency, (now): BookResult => {
-      const refused = this.seating.refuseUnlessAvailable(seatIds, now);
+      const refused = this.seating.refuseOrder(seatIds, now);
       if (refused) return refused;
       const bookings = this.ctx.storage.transactionSync(() =>
         seatIds.map((seat) => this.sell({ seat, user: userId, hold: null, from: "available", origin, at: now })),
@@ -149,7 +154,7 @@ export class Show extends DurableObject<Env> {
     idempotency: IdempotencyKey | null,
   ): NewHoldResult {
     return this.change(idempotency, (now): NewHoldResult => {
-      const refused = this.seating.refuseUnlessAvailable(seatIds, now);
+      const refused = this.seating.refuseOrder(seatIds, now);
       if (refused) return refused;
       const hold = newRef(this.seating.info!.show_id);
       const { token, hash } = newToken("ht");
@@ -319,10 +324,10 @@ export class Show extends DurableObject<Env> {
     return { ok: true, json };
   }
 
-  /** Name, capacity and available seats. */
-  summary(): SummaryResult {
+  /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */
+  summaryPush(): SummaryPushResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
-    return { ok: true, summary: this.seating.summary() };
+    return { ok: true, summary: this.summaryOf() };
   }
 
   // ---- The live seat map -------------------------------------------------------------------
@@ -341,19 +346,21 @@ export class Show extends DurableObject<Env> {
     this.feed.answer(socket, message);
   }
 
-  override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+  override async webSocketClose(socket: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
     this.feed.close(socket, code);
   }
 
   /** Expires holds whose time has come and forgets day-old idempotency keys. Running it twice changes nothing more. */
   override async alarm(): Promise<void> {
     this.alarm_.fired();
+    if (this.seating.info === null) return;
+    const now = this.clock();
     this.feed.publishing(() => {
-      const now = this.clock();
       this.expireHolds(now);
       this.answers.forgetExpired(now);
-      this.scheduleAlarm();
     });
+    await this.summaries.pushIfChanged(this.summaryOf(), now);
+    this.scheduleAlarm();
   }
 
   // ---- Internals ---------------------------------------------------------------------------
@@ -375,9 +382,9 @@ export class Show extends DurableObject<Env> {
       this.expireHolds(now);
       const refused = authorize();
       if (refused) return refused;
-      if (idempotency === null) return run(now);
-      const result = this.answers.answer(idempotency, now, () => run(now));
-      this.scheduleAlarm();
+      const result = idempotency === null ? run(now) : this.answers.answer(idempotency, now, () => run(now));
+      const summaryNewlyDue = result.ok && this.summaries.changed(now);
+      if (summaryNewlyDue || idempotency !== null) this.scheduleAlarm();
       return result;
     });
   }
@@ -387,12 +394,18 @@ export class Show extends DurableObject<Env> {
   }
 
   private expireHolds(now: number): void {
-    if (this.holds.expireDue(now)) this.scheduleAlarm();
+    if (!this.holds.expireDue(now)) return;
+    this.summaries.changed(now);
+    this.scheduleAlarm();
+  }
+
+  private summaryOf(): SummaryPush {
+    return this.seating.summary(q.latestChange(this.sql));
   }
 
   /** Keeps the alarm set for the next hold expiry or idempotency-key purge, whichever comes first. */
   private scheduleAlarm(): void {
     this.holds.refresh();
-    this.alarm_.set(Math.min(this.holds.nextExpiry, this.answers.nextExpiry()));
+    this.alarm_.set(Math.min(this.holds.nextExpiry, this.answers.nextExpiry(), this.summaries.dueAt));
   }
 }

@@ -35,6 +35,19 @@ export interface ShowSummary {
   available: number;
 }
 
+/**
+ * A show's summary as the show pushes it to the catalog, with the state it describes (layout
+ * version, then last change), so that a push that arrives late never overwrites a newer one.
+ */
+export interface SummaryPush {
+  showId: Id;
+  name: string;
+  capacity: number;
+  available: number;
+  layout: number;
+  version: number;
+}
+
 /** A hold as its creator sees it. */
 export interface Hold {
   hold_id: string;
@@ -69,6 +82,8 @@ export interface ShowLayout {
   showId: Id;
   name: string;
   seatIds: Id[];
+  /** Seats one hold or group booking may name; absent keeps the show's current limit (10 for a new show). */
+  maxSeatsPerOrder?: number;
 }
 
 /** Ways a call can fail; the edge maps each to one HTTP status. */
@@ -87,6 +102,8 @@ export type Failure =
   | { ok: false; reason: "idempotency_mismatch" }
   /** A layout change would drop seats that are booked or held. */
   | { ok: false; reason: "seats_in_use"; seat_ids: PublicId[] }
+  /** A hold or group booking names more seats than the show allows in one order. */
+  | { ok: false; reason: "order_too_large"; limit: number }
   /** The show has as many live watchers as it accepts. */
   | { ok: false; reason: "too_many_watchers" };
 
@@ -96,12 +113,13 @@ export type BookResult = Result<{ bookings: Booking[] }>;
 export type HoldResult = Result<{ hold: Hold }>;
 /** A new hold carries its token, returned this once. */
 export type NewHoldResult = Result<{ hold: Hold & { hold_token: string } }>;
-export type ConfigureResult = Result<{ created: boolean; show: ShowSummary }>;
+export type ConfigureResult = Result<{ created: boolean; show: ShowSummary; push: SummaryPush }>;
 export type ReleaseResult = Result<{ released: number }>;
 export type BlockResult = Result<{ seat_ids: PublicId[] }>;
 /** The seat map as JSON text, ready to send. */
 export type SeatMapResult = Result<{ json: string }>;
 export type SummaryResult = Result<{ summary: ShowSummary }>;
+export type SummaryPushResult = Result<{ summary: SummaryPush }>;
 export type AuditResult = Result<AuditPage>;
 
 export interface AuditEntry {

@@ -1,0 +1,31 @@
+import { Catalog } from "../catalog/catalog";
+import type { Id } from "../ids";
+
+/** Shows this isolate has seen exist. Shows are never deleted, so a yes never goes stale. */
+const known = new Set<Id>();
+/** Bound on the memo, so that no number of shows can grow an isolate without end. */
+const MAX_KNOWN = 100_000;
+
+export function catalogObject(env: Env) {
+  return env.CATALOG.getByName(Catalog.NAME);
+}
+
+/**
+ * Whether a show exists, asked of the catalog the first time per isolate and remembered after.
+ * So a request for a show that was never created never reaches (and never creates) a show's
+ * object, and the shows that sell pay for the question once per isolate.
+ */
+export async function showExists(env: Env, showId: Id): Promise<boolean> {
+  if (known.has(showId)) return true;
+  const exists = await catalogObject(env).exists(showId);
+  if (exists) {
+    if (known.size >= MAX_KNOWN) known.clear();
+    known.add(showId);
+  }
+  return exists;
+}
+
+/** Notes a show this isolate has just created. */
+export function rememberShow(showId: Id): void {
+  known.add(showId);
+}

@@ -1,0 +1,130 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { Catalog } from "../src/catalog/catalog";
+import { adminHeaders, bookSeat, call, newShow, showStub, withEnv } from "./helpers";
+
+interface Page {
+  shows: { show_id: string | number; name: string; capacity: number; available: number }[];
+  next_cursor: string | null;
+}
+
+async function page(query = ""): Promise<Page> {
+  const response = await call(`/api/shows${query}`);
+  expect(response.status).toBe(200);
+  return response.json<Page>();
+}
+
+/** Every show, following next_cursor from the first page. */
+async function everyShow(limit: number): Promise<Page["shows"]> {
+  const shows: Page["shows"] = [];
+  let cursor: string | null = null;
+  do {
+    const next: Page = await page(`?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    expect(next.shows.length).toBeLessThanOrEqual(limit);
+    shows.push(...next.shows);
+    cursor = next.next_cursor;
+  } while (cursor !== null);
+  return shows;
+}
+
+const catalog = () => env.CATALOG.getByName(Catalog.NAME);
+
+describe("GET /api/shows", () => {
+  it("pages through every show exactly once, in the order they were made", async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 23; i++) made.push(await newShow(2, `Paged ${i}`));
+    const listed = (await everyShow(7)).map((show) => String(show.show_id));
+    expect(new Set(listed).size).toBe(listed.length);
+    expect(listed.filter((id) => made.includes(id))).toEqual(made);
+  });
+
+  it("gives 50 shows a page unless asked, at most 200, and refuses other limits and foreign cursors", async () => {
+    for (let i = 0; i < 3; i++) await newShow(1);
+    expect((await page()).shows.length).toBeLessThanOrEqual(50);
+    for (const bad of ["?limit=0", "?limit=201", "?limit=ten", "?cursor=not-a-cursor", "?cursor=1.bad%20id"]) {
+      const response = await call(`/api/shows${bad}`);
+      expect(response.status, bad).toBe(400);
+    }
+  });
+
+  it("is answered by the catalog alone: no show's object is called", async () => {
+    await newShow(3, "Counted");
+    let calls = 0;
+    const counting = new Proxy(env.SHOW, {
+      get(target, property, receiver) {
+        if (property === "getByName" || property === "get" || property === "idFromName") calls++;
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const response = await withEnv({ SHOW: counting }, "/api/shows?limit=200");
+    expect(response.status).toBe(200);
+    expect((await response.json<Page>()).shows.length).toBeGreaterThan(0);
+    expect(calls).toBe(0);
+  });
+
+  it("shows a booking once the show's alarm has told the catalog, which it sets for a second later", async () => {
+    const showId = await newShow(4, "Pushed");
+    const before = Date.now();
+    expect((await bookSeat(showId, 1)).status).toBe(200);
+    const alarm = await runInDurableObject(showStub(showId), (_show, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThanOrEqual(before);
+    expect(alarm).toBeLessThanOrEqual(Date.now() + 1000);
+    const listed = async () => (await everyShow(200)).find((show) => show.show_id === showId);
+    expect(await listed()).toMatchObject({ available: 4 });
+    expect(await runDurableObjectAlarm(showStub(showId))).toBe(true);
+    expect(await listed()).toEqual({ show_id: showId, name: "Pushed", capacity: 4, available: 3 });
+  });
+
+  it("a burst of bookings sets the alarm once: the catalog hears of them in one push", async () => {
+    const showId = await newShow(30);
+    const alarms = new Set<number | null>();
+    for (let seat = 1; seat <= 20; seat++) {
+      await bookSeat(showId, seat);
+      alarms.add(await runInDurableObject(showStub(showId), (_show, state) => state.storage.getAlarm()));
+    }
+    expect(alarms.size).toBe(1);
+    await runDurableObjectAlarm(showStub(showId));
+    expect((await everyShow(200)).find((show) => show.show_id === showId)?.available).toBe(10);
+  });
+
+  it("keeps a newer summary when an older one arrives late", async () => {
+    const showId = await newShow(4, "Ordered");
+    const current = { showId, name: "Ordered", capacity: 4, available: 2, layout: 1, version: 5 };
+    await catalog().updateSummary(current);
+    await catalog().updateSummary({ ...current, available: 4, version: 3 });
+    await catalog().updateSummary({ ...current, name: "Old layout", layout: 0, version: 9 });
+    expect((await everyShow(200)).find((show) => show.show_id === showId)).toMatchObject({ available: 2 });
+  });
+
+  it("fills in, on the catalog's alarm, the summaries of shows listed before summaries were kept", async () => {
+    const showId = await newShow(5, "From before");
+    await bookSeat(showId, 2);
+    await runInDurableObject(catalog(), (_catalog, state) => {
+      state.storage.sql.exec(
+        "UPDATE shows SET name = '', capacity = 0, available = 0, layout = 0, version = 0 WHERE show_id = ?",
+        showId,
+      );
+    });
+    // Listing a show with no summary sets the catalog's alarm, which asks the show for one.
+    expect((await everyShow(200)).find((show) => show.show_id === showId)).toMatchObject({ name: "" });
+    expect(await runDurableObjectAlarm(catalog())).toBe(true);
+    expect((await everyShow(200)).find((show) => show.show_id === showId)).toEqual({
+      show_id: showId,
+      name: "From before",
+      capacity: 5,
+      available: 4,
+    });
+  });
+
+  it("renaming a show through the admin route shows in the list at once", async () => {
+    const showId = await newShow(2, "First name");
+    const renamed = await call(`/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Second name", seats: 2 }),
+    });
+    expect(renamed.status).toBe(200);
+    expect((await everyShow(200)).find((show) => show.show_id === showId)?.name).toBe("Second name");
+  });
+});
