@@ -15,7 +15,16 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // Every test request comes from one address; the rate-limit test turns limiting on itself.
-            miniflare: { bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, RATE_LIMITING: "off", LIVE_MAX_WATCHERS: "60" } },
+            // Seat maps are read fresh, so that a test sees its own changes at once; the seat-map
+            // cache test turns the copies on itself.
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                RATE_LIMITING: "off",
+                LIVE_MAX_WATCHERS: "60",
+                SEAT_MAP_MAX_AGE_SECONDS: "0",
+              },
+            },
           }),
         ],
         test: { name: "workers", include: ["test/*.test.ts"] },

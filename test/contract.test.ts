@@ -104,6 +104,8 @@ describe("every operation answers as the OpenAPI document says", () => {
   it("seatMap: GET /api/shows/{show_id}/seats", async () => {
     const s = { show_id: await newShow(3) };
     expect((await contract("GET", "/api/shows/{show_id}/seats", s)).status).toBe(200);
+    const current = { headers: { "if-none-match": '"1.0"' } };
+    expect((await contract("GET", "/api/shows/{show_id}/seats", s, current)).status).toBe(304);
     expect((await contract("GET", "/api/shows/{show_id}/seats", { show_id: "no-such-show" })).status).toBe(404);
     expect((await contract("GET", "/api/shows/{show_id}/seats", { show_id: "bad%20id" })).status).toBe(400);
   });

@@ -9,6 +9,7 @@ const STATUS_TEXT: Record<string, string> = {
   101: "Switching Protocols: the WebSocket is open",
   200: "OK",
   201: "Created",
+  304: "Not Modified: the If-None-Match header names the current ETag",
   400: "Invalid input; the message names the field",
   401: "Missing or invalid token",
   403: "A token that does not grant access to this hold or booking",
@@ -78,6 +79,15 @@ function parameters(route: Operation): unknown[] {
       required: false,
       description: schema.description,
       schema: output.type === "integer" ? output : jsonSchema(schema, "input"),
+    });
+  }
+  if (route.conditional) {
+    list.push({
+      name: "If-None-Match",
+      in: "header",
+      required: false,
+      description: "The ETag of the copy the client has; answered 304 while it is current",
+      schema: { type: "string" },
     });
   }
   if (route.idempotent) {

@@ -32,6 +32,8 @@ export interface Operation {
   query?: z.ZodObject;
   /** Accepts an `Idempotency-Key` header. */
   idempotent?: boolean;
+  /** Answers with an ETag, and `If-None-Match` naming it with 304. */
+  conditional?: boolean;
   /** Every status the route can answer, with the answer's shape (null: no JSON body). */
   responses: Partial<Record<number | "default", z.ZodType | null>>;
 }
@@ -73,6 +75,8 @@ export interface Input<O extends Operation> {
   body: BodyOf<O["body"]>;
   query: O["query"] extends z.ZodObject ? z.output<O["query"]> : undefined;
   idempotency: O["idempotent"] extends true ? IdempotencyKey | null : null;
+  /** The `If-None-Match` header of a conditional operation. */
+  ifNoneMatch: O["conditional"] extends true ? string | null : null;
   token: TokenOf<O["auth"]>;
   /** `"METHOD /pattern"`, for the audit log. */
   route: string;

@@ -67,9 +67,10 @@ export const OPERATIONS = {
   seatMap: operation({
     method: "GET",
     path: "/api/shows/:show_id/seats",
-    summary: "The seat map: every seat's status, and the counts",
+    summary: "The seat map: every seat's status, and the counts (at most SEAT_MAP_MAX_AGE_SECONDS old)",
     tag: "Reading",
-    responses: { 200: answers.SeatMap, 400: E, 404: E, ...SHOW_CALL },
+    conditional: true,
+    responses: { 200: answers.SeatMap, 304: null, 400: E, 404: E, ...SHOW_CALL },
   }),
   liveSeatMap: operation({
     method: "GET",

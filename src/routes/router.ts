@@ -87,8 +87,9 @@ async function validatedInput(operation: Operation, request: IRequest, env: Env)
     ? await idempotencyKey(request, route, { ...meaningOf(params), ...(body as object) })
     : null;
 
+  const ifNoneMatch = operation.conditional ? request.headers.get("if-none-match") : null;
   request.logShowId = showIdOf(params, body);
-  return { params, body, query, token, idempotency, route, request } as unknown as Input<Operation>;
+  return { params, body, query, token, idempotency, ifNoneMatch, route, request } as unknown as Input<Operation>;
 }
 
 /** The token a hold or booking route needs; admin routes were checked already. */

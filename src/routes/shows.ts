@@ -1,7 +1,7 @@
-import { failureToHttp } from "../http/failures";
-import { HttpError, json, jsonText } from "../http/responses";
+import { HttpError, json } from "../http/responses";
 import type { Handler } from "./router";
 import { catalogObject } from "./directory";
+import { seatMapCopy } from "./seat-map-cache";
 import { callShow } from "./stubs";
 
 /**
@@ -12,12 +12,26 @@ export const listShows: Handler<"listShows"> = async ({ query }, env) => {
   return json(await catalogObject(env).page(query.limit, query.cursor ?? null));
 };
 
-/** `GET /api/shows/:show_id/seats`: the seat map. */
-export const seatMap: Handler<"seatMap"> = async ({ params: { show_id: showId } }, env) => {
-  const result = await callShow(env, showId, (show) => show.seatMapJson());
-  if (!result.ok) throw failureToHttp(result, { showId });
-  return jsonText(result.json);
+/**
+ * `GET /api/shows/:show_id/seats`: the seat map, at most `SEAT_MAP_MAX_AGE_SECONDS` old, with an
+ * ETag (layout version and last change); `If-None-Match` with that tag gets 304.
+ */
+export const seatMap: Handler<"seatMap"> = async ({ params: { show_id: showId }, ifNoneMatch, request }, env, ctx) => {
+  const copy = await seatMapCopy(env, ctx, showId, new URL(request.url).origin);
+  // Clients may keep the map, but must ask again before using it; the ETag makes asking cheap.
+  const headers = { etag: copy.etag, "cache-control": "no-cache" };
+  if (etagMatches(ifNoneMatch, copy.etag)) return new Response(null, { status: 304, headers });
+  return new Response(copy.json, { headers: { ...headers, "content-type": "application/json" } });
 };
+
+/** Whether an If-None-Match header names this ETag (or is `*`). */
+function etagMatches(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  return header
+    .split(",")
+    .map((tag) => tag.trim().replace(/^W\//, ""))
+    .some((tag) => tag === "*" || tag === etag);
+}
 
 /**
  * `GET /api/shows/:show_id/live`: upgrades to a WebSocket held by the show's object, which

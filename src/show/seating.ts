@@ -94,11 +94,11 @@ export class Seating {
   }
 
   /**
-   * The seat map as JSON text. Reused until a seat changes (`version`) or a hold may have expired
-   * (`stale`), so a crowd reading the map costs the object almost nothing.
+   * The seat map as JSON text at `version` (the last change), reused until a seat changes. The
+   * caller has swept expired holds, so nothing changes a status without a new version.
    */
-  json(version: number, stale: boolean): string {
-    if (this.mapCache?.version !== version || stale) {
+  json(version: number): string {
+    if (this.mapCache?.version !== version) {
       this.mapCache = { version, json: JSON.stringify(this.map()) };
     }
     return this.mapCache.json;

@@ -63,6 +63,8 @@ export class Show extends DurableObject<Env> {
   private readonly feed: LiveFeed;
   private readonly alarm_: AlarmSchedule;
   private readonly summaries: SummaryPublisher;
+  /** Seat-map reads this object has served since it started. */
+  private reads = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -314,14 +316,23 @@ export class Show extends DurableObject<Env> {
   // ---- Reads -------------------------------------------------------------------------------
 
   /**
-   * The seat map as JSON text, for the public route. Built once and reused until a seat
-   * changes or a hold reaches its expiry, so a crowd reading the map costs the object (and
-   * the bookings queued behind it) almost nothing.
+   * The seat map as JSON text, for the public route, with its ETag: the layout version and the
+   * last change. Holds whose time has come are swept first, so an expiry is a change like any
+   * other and the tag always moves with the content. Built once per change, not once per read.
    */
   seatMapJson(): SeatMapResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
-    const json = this.seating.json(q.latestChange(this.sql), this.clock() >= this.holds.nextExpiry);
-    return { ok: true, json };
+    this.reads++;
+    const now = this.clock();
+    this.feed.publishing(() => this.expireHolds(now));
+    const version = q.latestChange(this.sql);
+    const etag = `"${this.seating.info.layout_version}.${version}"`;
+    return { ok: true, json: this.seating.json(version), etag };
+  }
+
+  /** Counters since the object started, for operators and the benchmark. */
+  stats(): { seatMapReads: number } {
+    return { seatMapReads: this.reads };
   }
 
   /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */

@@ -116,8 +116,8 @@ export type NewHoldResult = Result<{ hold: Hold & { hold_token: string } }>;
 export type ConfigureResult = Result<{ created: boolean; show: ShowSummary; push: SummaryPush }>;
 export type ReleaseResult = Result<{ released: number }>;
 export type BlockResult = Result<{ seat_ids: PublicId[] }>;
-/** The seat map as JSON text, ready to send. */
-export type SeatMapResult = Result<{ json: string }>;
+/** The seat map as JSON text, ready to send, and its ETag (quoted, as HTTP writes it). */
+export type SeatMapResult = Result<{ json: string; etag: string }>;
 export type SummaryResult = Result<{ summary: ShowSummary }>;
 export type SummaryPushResult = Result<{ summary: SummaryPush }>;
 export type AuditResult = Result<AuditPage>;
