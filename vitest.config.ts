@@ -21,7 +21,8 @@ export default defineConfig({
               bindings: {
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 RATE_LIMITING: "off",
-                LIVE_MAX_WATCHERS: "60",
+                LIVE_RELAYS: "2",
+                LIVE_WATCHERS_PER_RELAY: "30",
                 SEAT_MAP_MAX_AGE_SECONDS: "0",
               },
             },

@@ -4,9 +4,10 @@
 // against the server's own message and answer types, and checked by `npm run typecheck`.
 
 import { ID_PATTERN } from "./ids.js";
+import { STATUS_OF_CODE } from "./protocol.js";
 
-/** @typedef {import("../src/show/live").ServerMessage} ServerMessage */
-/** @typedef {import("../src/show/live").SeatEvent} SeatEvent */
+/** @typedef {import("../src/live/protocol").ServerMessage} ServerMessage */
+/** @typedef {import("../src/live/protocol").SeatEvent} SeatEvent */
 /** @typedef {import("../src/show/types").SeatStatus} SeatStatus */
 /** @typedef {import("../src/ids").PublicId} PublicId */
 /** @typedef {import("zod").output<typeof import("../src/contract/answers").NewHold>} NewHold */
@@ -142,20 +143,29 @@ function receive(message) {
 /** @param {ServerMessage} message */
 function handle(message) {
   switch (message.type) {
-    case "snapshot":
-      state.version = message.version;
+    case "layout":
+      // The seats, in order; their statuses follow in the snapshot.
       state.layout = message.layout;
-      state.order = message.seats.map((seat) => String(seat.seat_id));
-      state.seats = new Map(message.seats.map((seat) => [String(seat.seat_id), seat.status]));
+      state.order = message.seats.map(String);
+      break;
+    case "snapshot": {
+      if (message.layout !== state.layout) break;
+      state.version = message.version;
+      const codes = message.statuses;
+      state.seats = new Map(state.order.map((id, place) => [id, STATUS_OF_CODE[codes[place] ?? "a"] ?? "available"]));
       for (const id of [...state.selected]) if (state.seats.get(id) !== "available") state.selected.delete(id);
       renderSeats();
       break;
-    case "seat":
-      applyChange(message);
-      break;
+    }
     case "changes":
-      message.changes.forEach(applyChange);
-      state.version = message.version;
+      if (message.layout !== state.layout) break;
+      if (message.since > state.version) {
+        // Some changes never reached this page: ask for them (or a snapshot) rather than guess.
+        state.socket?.send(JSON.stringify({ type: "resync", since: state.version, layout: state.layout }));
+        break;
+      }
+      message.changes.filter((change) => change.version > state.version).forEach(applyChange);
+      state.version = Math.max(state.version, message.version);
       break;
     case "error":
       console.warn("live seat map:", message.error);

@@ -3,6 +3,7 @@ import { logRequest } from "./http/log";
 import { createRouter } from "./routes";
 
 export { Catalog } from "./catalog/catalog";
+export { LiveRelay } from "./live/relay";
 export { Show } from "./show/show";
 
 const router = createRouter();

@@ -1,8 +1,9 @@
-import { exports } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Show } from "../src/show/show";
-import { adminHeaders, BASE, call, holdSeats, newShow, post, setClock, showStub } from "./helpers";
+import { BATCH_TICK_MS } from "../src/show/feed";
+import type { LiveRelay } from "../src/live/relay";
+import { adminHeaders, BASE, call, holdSeats, newShow, post, querySql, setClock, showStub, withEnv } from "./helpers";
 
 interface Message {
   type: string;
@@ -62,75 +63,116 @@ class LiveClient {
     waiting?.reject(reason);
   }
 
-  /** Nothing else arrived: a ping's pong comes back, and nothing came before it. */
+  /** Nothing arrives for several batch ticks, then a ping's pong comes back, and nothing before it. */
   async expectQuiet(): Promise<void> {
+    await expect(this.next(BATCH_TICK_MS * 4)).rejects.toThrow("no message within");
     this.socket.send(JSON.stringify({ type: "ping" }));
     expect(await this.next()).toEqual({ type: "pong" });
   }
+
+  /** The greeting: the layout, then a snapshot or the changes missed. */
+  async greeting(): Promise<[Message, Message]> {
+    return [await this.next(), await this.next()];
+  }
 }
 
-async function connect(showId: string, query = ""): Promise<LiveClient> {
-  const response = await exports.default.fetch(
-    new Request(`${BASE}/api/shows/${showId}/live${query}`, { headers: { upgrade: "websocket" } }),
-  );
+const upgrade = { headers: { upgrade: "websocket" } };
+
+async function connect(showId: string, query = "", overrides?: Partial<Env>): Promise<LiveClient> {
+  const path = `/api/shows/${showId}/live${query}`;
+  const response = overrides
+    ? await withEnv(overrides, path, upgrade)
+    : await exports.default.fetch(new Request(`${BASE}${path}`, upgrade));
   expect(response.status).toBe(101);
   return new LiveClient(response.webSocket!);
 }
 
+/** The relays a show's object sends its batches to, as the show records them. */
+async function relaysOf(showId: string): Promise<string[]> {
+  return (await querySql<{ relay: string }>(showId, "SELECT relay FROM live_relays ORDER BY relay")).map(
+    (r) => r.relay,
+  );
+}
+
 describe("GET /api/shows/:show_id/live", () => {
-  it("greets a client with a snapshot of the seat map, its version and layout", async () => {
-    const showId = await newShow(3, "Live show");
-    await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
+  it("greets a client with the layout, then every seat's status as one character in layout order", async () => {
+    const showId = await newShow(["A1", "A2", "A3", "B1"], "Live show");
+    await post("/api/book-seat/", { show_id: showId, seat_id: "A2" });
+    await holdSeats(showId, ["B1"]);
     const client = await connect(showId);
-    expect(await client.next()).toEqual({
-      type: "snapshot",
-      version: 1,
-      layout: 1,
-      show_id: showId,
-      name: "Live show",
-      seats: [
-        { seat_id: 1, status: "available" },
-        { seat_id: 2, status: "booked" },
-        { seat_id: 3, status: "available" },
-      ],
-      counts: { total: 3, available: 2, held: 0, booked: 1, blocked: 0 },
-    });
+    expect(await client.greeting()).toEqual([
+      { type: "layout", layout: 1, show_id: showId, name: "Live show", seats: ["A1", "A2", "A3", "B1"] },
+      { type: "snapshot", layout: 1, version: 2, statuses: "abah" },
+    ]);
   });
 
-  it("sends one small event per seat change, never the whole map", async () => {
+  it("sends the changes of one call as one message, and nothing for a refused change", async () => {
     const showId = await newShow(4);
     const client = await connect(showId);
-    await client.next();
+    await client.greeting();
     await post("/api/book-seat/", { show_id: showId, seat_id: 3 });
-    expect(await client.next()).toEqual({ type: "seat", seat_id: 3, status: "booked", version: 1 });
-    const hold = await holdSeats(showId, [1, 2]);
-    expect(await client.next()).toEqual({ type: "seat", seat_id: 1, status: "held", version: 2 });
-    expect(await client.next()).toEqual({ type: "seat", seat_id: 2, status: "held", version: 3 });
+    expect(await client.next()).toEqual({
+      type: "changes",
+      layout: 1,
+      since: 0,
+      version: 1,
+      changes: [{ seat_id: 3, status: "booked", version: 1 }],
+    });
+    const hold = await holdSeats(showId, [1, 2, 4]);
+    expect(await client.next()).toEqual({
+      type: "changes",
+      layout: 1,
+      since: 1,
+      version: 4,
+      changes: [
+        { seat_id: 1, status: "held", version: 2 },
+        { seat_id: 2, status: "held", version: 3 },
+        { seat_id: 4, status: "held", version: 4 },
+      ],
+    });
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 3 })).status).toBe(409);
     await call(`/api/holds/${hold.hold_id}`, {
       method: "DELETE",
       headers: { authorization: `Bearer ${hold.hold_token}` },
     });
-    expect(await client.next()).toMatchObject({ type: "seat", seat_id: 1, status: "available", version: 4 });
-    expect(await client.next()).toMatchObject({ type: "seat", seat_id: 2, status: "available", version: 5 });
+    expect(await client.next()).toMatchObject({ type: "changes", since: 4, version: 7 });
     await client.expectQuiet();
   });
 
-  it("sends nothing for a refused change", async () => {
-    const showId = await newShow(2);
-    await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
+  it("gathers the changes of a short tick into one message", async () => {
+    const showId = await newShow(10);
     const client = await connect(showId);
-    await client.next();
-    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 1 })).status).toBe(409);
+    await client.greeting();
+    await Promise.all([3, 4, 5, 6].map((seat) => post("/api/book-seat/", { show_id: showId, seat_id: seat })));
+    const batch = await client.next();
+    expect(batch).toMatchObject({ type: "changes", since: 0, version: 4 });
+    expect((batch.changes as { seat_id: number }[]).map((change) => change.seat_id).sort()).toEqual([3, 4, 5, 6]);
     await client.expectQuiet();
   });
 
-  it("tells every one of 50 clients about a booking", async () => {
+  it("tells 50 watchers of a booking through a bounded number of relays", async () => {
     const showId = await newShow(10);
     const clients = await Promise.all(Array.from({ length: 50 }, () => connect(showId)));
-    await Promise.all(clients.map((client) => client.next()));
+    await Promise.all(clients.map((client) => client.greeting()));
     await post("/api/book-seat/", { show_id: showId, seat_id: 7 });
-    const events = await Promise.all(clients.map((client) => client.next()));
-    expect(events).toEqual(clients.map(() => ({ type: "seat", seat_id: 7, status: "booked", version: 1 })));
+    const batches = await Promise.all(clients.map((client) => client.next()));
+    expect(new Set(batches.map((batch) => JSON.stringify(batch)))).toEqual(
+      new Set([
+        JSON.stringify({
+          type: "changes",
+          layout: 1,
+          since: 0,
+          version: 1,
+          changes: [{ seat_id: 7, status: "booked", version: 1 }],
+        }),
+      ]),
+    );
+    // The test config has 2 relays a show: the show's object talks to those, not to 50 sockets.
+    const relays = await relaysOf(showId);
+    expect(relays.length).toBeGreaterThanOrEqual(1);
+    expect(relays.length).toBeLessThanOrEqual(2);
+    for (const relay of relays) expect(relay).toMatch(new RegExp(`^${showId}#[01]$`));
+    await runInDurableObject(showStub(showId), (_show, state) => expect(state.getWebSockets()).toEqual([]));
   });
 
   it("reports seats freed by the expiry alarm", async () => {
@@ -139,72 +181,77 @@ describe("GET /api/shows/:show_id/live", () => {
     await setClock(showId, start);
     await holdSeats(showId, [1], 60);
     const client = await connect(showId);
-    expect(await client.next()).toMatchObject({ type: "snapshot", version: 1 });
+    expect((await client.greeting())[1]).toMatchObject({ type: "snapshot", version: 1, statuses: "ha" });
     await setClock(showId, start + 61_000);
     await runDurableObjectAlarm(showStub(showId));
-    expect(await client.next()).toEqual({ type: "seat", seat_id: 1, status: "available", version: 2 });
-  });
-
-  it("a reconnecting client gets only what it missed", async () => {
-    const showId = await newShow(5);
-    await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
-    await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
-    await post("/api/book-seat/", { show_id: showId, seat_id: 3 });
-    const client = await connect(showId, "?since=1&layout=1");
     expect(await client.next()).toEqual({
       type: "changes",
-      version: 3,
       layout: 1,
-      changes: [
-        { seat_id: 2, status: "booked", version: 2 },
-        { seat_id: 3, status: "booked", version: 3 },
-      ],
+      since: 1,
+      version: 2,
+      changes: [{ seat_id: 1, status: "available", version: 2 }],
     });
+  });
+
+  it("a reconnecting client gets only what it missed, from the relay, and resyncs on request", async () => {
+    const showId = await newShow(5);
+    const overrides = { LIVE_RELAYS: "1" };
+    const first = await connect(showId, "", overrides);
+    await first.greeting();
+    for (const seat of [1, 2, 3]) {
+      await post("/api/book-seat/", { show_id: showId, seat_id: seat });
+      await first.next();
+    }
+    const client = await connect(showId, "?since=1&layout=1", overrides);
+    expect(await client.greeting()).toEqual([
+      expect.objectContaining({ type: "layout", layout: 1 }),
+      {
+        type: "changes",
+        layout: 1,
+        since: 1,
+        version: 3,
+        changes: [
+          { seat_id: 2, status: "booked", version: 2 },
+          { seat_id: 3, status: "booked", version: 3 },
+        ],
+      },
+    ]);
     client.socket.send(JSON.stringify({ type: "resync", since: 3, layout: 1 }));
-    expect(await client.next()).toEqual({ type: "changes", version: 3, layout: 1, changes: [] });
+    expect(await client.next()).toEqual({ type: "changes", layout: 1, since: 3, version: 3, changes: [] });
   });
 
   it("a client whose position is stale, from another layout or from the future gets a snapshot", async () => {
     const showId = await newShow(3);
     await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
-    for (const query of ["?since=0&layout=2", "?since=5&layout=1"]) {
+    for (const query of ["?since=0&layout=2", "?since=5&layout=1", "?since=0&layout=1", "?since=1"]) {
       const client = await connect(showId, query);
-      expect(await client.next()).toMatchObject({ type: "snapshot", version: 1, layout: 1 });
+      expect((await client.greeting())[1]).toEqual({ type: "snapshot", layout: 1, version: 1, statuses: "baa" });
     }
-    await runInDurableObject(showStub(showId), (_show: Show, state) => {
-      // More changes than a client may catch up on.
-      for (let i = 0; i < 1001; i++) {
-        state.storage.sql.exec(
-          "INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, at) VALUES ('2', 'available', 'available', 't', 't', 0)",
-        );
-      }
-    });
-    const behind = await connect(showId, "?since=0&layout=1");
-    expect(await behind.next()).toMatchObject({ type: "snapshot", version: 1002 });
   });
 
-  it("sends everyone a fresh snapshot when the layout changes", async () => {
+  it("sends everyone the new layout and a snapshot when the layout changes", async () => {
     const showId = await newShow(2);
     const client = await connect(showId);
-    await client.next();
+    await client.greeting();
     await call(`/admin/shows/${showId}`, {
       method: "PUT",
       headers: adminHeaders,
       body: JSON.stringify({ name: "Bigger", seats: 3 }),
     });
-    expect(await client.next()).toMatchObject({ type: "snapshot", layout: 2, name: "Bigger", counts: { total: 3 } });
+    expect(await client.greeting()).toEqual([
+      { type: "layout", layout: 2, show_id: showId, name: "Bigger", seats: [1, 2, 3] },
+      { type: "snapshot", layout: 2, version: 0, statuses: "aaa" },
+    ]);
   });
 
   it("answers malformed frames with an error frame and keeps working", async () => {
     const showId = await newShow(2);
     const client = await connect(showId);
-    await client.next();
+    await client.greeting();
     const frames: (string | ArrayBuffer)[] = [
       "not json",
-      "[]",
       JSON.stringify({ type: "shout" }),
       JSON.stringify({ type: "resync", since: -1, layout: 1 }),
-      JSON.stringify({ type: "resync", since: "3", layout: 1 }),
       JSON.stringify({ type: "resync", since: 0, layout: 1, pad: "x".repeat(2000) }),
       new Uint8Array([1, 2, 3]).buffer,
     ];
@@ -213,15 +260,59 @@ describe("GET /api/shows/:show_id/live", () => {
       expect(await client.next()).toMatchObject({ type: "error", error: expect.any(String) });
     }
     await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
-    expect(await client.next()).toEqual({ type: "seat", seat_id: 2, status: "booked", version: 1 });
+    expect(await client.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 2, status: "booked" }] });
   });
 
-  it("refuses a watcher past the show's limit with 503 and Retry-After (60 in the test config)", async () => {
+  it("closes a socket that sends more than a few messages a second with 1008, after saying why", async () => {
     const showId = await newShow(2);
-    const clients = await Promise.all(Array.from({ length: 60 }, () => connect(showId)));
-    const refused = await exports.default.fetch(
-      new Request(`${BASE}/api/shows/${showId}/live`, { headers: { upgrade: "websocket" } }),
+    const client = await connect(showId);
+    await client.greeting();
+    const closed = new Promise<number>((resolve) =>
+      client.socket.addEventListener("close", (event) => resolve(event.code)),
     );
+    for (let i = 0; i < 20; i++) client.socket.send(JSON.stringify({ type: "resync", since: 0, layout: 1 }));
+    const answers: Message[] = [];
+    for (;;) {
+      const message = await client.next().catch(() => null);
+      if (message === null) break;
+      answers.push(message);
+    }
+    expect(answers.length).toBeLessThanOrEqual(6);
+    expect(answers.at(-1)).toEqual({ type: "error", error: "Too many messages; this socket is closed" });
+    expect(answers.slice(0, -1).every((answer) => answer.type === "changes")).toBe(true);
+    expect(await closed).toBe(1008);
+    // Another watcher of the same show is not affected.
+    const other = await connect(showId);
+    await other.greeting();
+    await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
+    expect(await other.next()).toMatchObject({ type: "changes", version: 1 });
+  });
+
+  it("keeps its watchers when a relay is evicted: the next batch still reaches them", async () => {
+    const showId = await newShow(3);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    await evictDurableObject(env.RELAY.getByName(`${showId}#0`));
+    await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
+    expect(await client.next()).toMatchObject({ type: "changes", since: 0, version: 1 });
+    client.socket.send(JSON.stringify({ type: "resync", since: 0, layout: 1 }));
+    expect(await client.next()).toEqual({ type: "snapshot", layout: 1, version: 1, statuses: "aba" });
+  });
+
+  it("a relay whose last watcher leaves stops hearing from the show", async () => {
+    const showId = await newShow(3);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    expect(await relaysOf(showId)).toEqual([`${showId}#0`]);
+    client.socket.close(1000, "bye");
+    await expect.poll(() => relaysOf(showId)).toEqual([]);
+  });
+
+  it("refuses a watcher past a relay's limit with 503 and Retry-After (30 a relay in the test config)", async () => {
+    const showId = await newShow(2);
+    const oneRelay = { LIVE_RELAYS: "1" };
+    const clients = await Promise.all(Array.from({ length: 30 }, () => connect(showId, "", oneRelay)));
+    const refused = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("5");
     expect(await refused.json()).toEqual({
@@ -231,9 +322,7 @@ describe("GET /api/shows/:show_id/live", () => {
     clients[0]!.socket.close(1000, "bye");
     await expect
       .poll(async () => {
-        const again = await exports.default.fetch(
-          new Request(`${BASE}/api/shows/${showId}/live`, { headers: { upgrade: "websocket" } }),
-        );
+        const again = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
         if (again.status === 101) new LiveClient(again.webSocket!);
         return again.status;
       })
@@ -243,7 +332,7 @@ describe("GET /api/shows/:show_id/live", () => {
   it("a test's wait for a message fails, rather than hangs, when none comes or the socket closes", async () => {
     const showId = await newShow(2);
     const client = await connect(showId);
-    await client.next();
+    await client.greeting();
     await expect(client.next(50)).rejects.toThrow("no message within 50 ms");
     const waiting = client.next();
     client.socket.close(1000, "bye");
@@ -255,31 +344,31 @@ describe("GET /api/shows/:show_id/live", () => {
     "answers a close with code %i, which may not be sent back, with 1000, and the socket closes",
     async (code) => {
       const showId = await newShow(2);
-      const client = await connect(showId);
-      await client.next();
+      const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+      await client.greeting();
       const closed = new Promise<number>((resolve) =>
         client.socket.addEventListener("close", (event) => resolve(event.code)),
       );
-      await runInDurableObject(showStub(showId), async (show: Show, state) => {
+      const relay = env.RELAY.getByName(`${showId}#0`);
+      await runInDurableObject(relay, async (instance: LiveRelay, state) => {
         const [server] = state.getWebSockets();
-        await show.webSocketClose(server!, code, "", false);
+        await instance.webSocketClose(server!, code, "", false);
       });
       expect(await closed).toBe(1000);
-      await runInDurableObject(showStub(showId), (_show, state) => expect(state.getWebSockets()).toEqual([]));
+      await runInDurableObject(relay, (_relay, state) => expect(state.getWebSockets()).toEqual([]));
     },
   );
 
   it("refuses a plain request with 426, bad positions with 400, unknown shows with 404", async () => {
-    const plain = await call("/api/shows/1/live");
+    const showId = await newShow(2);
+    const plain = await call(`/api/shows/${showId}/live`);
     expect(plain.status).toBe(426);
     expect(await plain.json()).toEqual({ error: "This route is a WebSocket: send 'Upgrade: websocket'" });
-    const upgrade = { headers: { upgrade: "websocket" } };
-    const bad = await call("/api/shows/1/live?since=abc&layout=1", upgrade);
+    const bad = await call(`/api/shows/${showId}/live?since=abc&layout=1`, upgrade);
     expect(bad.status).toBe(400);
     const nobody = `nobody-${crypto.randomUUID().slice(0, 8)}`;
     const unknown = await call(`/api/shows/${nobody}/live`, upgrade);
     expect(unknown.status).toBe(404);
-    // The object's own answer, passed through: the same body as every other route's 404.
     expect(await unknown.json()).toEqual({ error: "Show not found", show_id: nobody });
   });
 });

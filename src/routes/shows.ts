@@ -1,8 +1,9 @@
 import { HttpError, json } from "../http/responses";
 import type { Handler } from "./router";
-import { catalogObject } from "./directory";
+import { failureToHttp } from "../http/failures";
+import { relayName, relaysPerShow } from "../live/relay";
+import { catalogObject, showExists } from "./directory";
 import { seatMapCopy } from "./seat-map-cache";
-import { callShow } from "./stubs";
 
 /**
  * `GET /api/shows?limit=&cursor=`: shows with their name, capacity and free seats, a page at a
@@ -34,14 +35,16 @@ function etagMatches(header: string | null, etag: string): boolean {
 }
 
 /**
- * `GET /api/shows/:show_id/live`: upgrades to a WebSocket held by the show's object, which
- * sends a snapshot and then one small event per seat change. A reconnecting client passes
- * `?since=<version>&layout=<layout>` to get only what it missed. The object answers its own
- * errors with the same JSON bodies as every route, so its answer goes back as it is.
+ * `GET /api/shows/:show_id/live`: upgrades to a WebSocket held by one of the show's relays, picked
+ * at random, which sends the layout and a snapshot and then each batch of changes. A reconnecting
+ * client passes `?since=<version>&layout=<layout>` to get only what it missed. The relay answers
+ * its own errors with the same JSON bodies as every route, so its answer goes back as it is.
  */
 export const liveSeatMap: Handler<"liveSeatMap"> = async ({ params: { show_id: showId }, request }, env) => {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     throw new HttpError(426, "This route is a WebSocket: send 'Upgrade: websocket'", {}, { upgrade: "websocket" });
   }
-  return callShow(env, showId, (show) => show.fetch(request));
+  if (!(await showExists(env, showId))) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  const relay = env.RELAY.getByName(relayName(showId, Math.floor(Math.random() * relaysPerShow(env))));
+  return relay.fetch(request);
 };

@@ -1,140 +1,117 @@
-import { LiveQuery } from "../contract/requests";
-import { failureToHttp } from "../http/failures";
-import { errorResponse, HttpError } from "../http/responses";
-import { parseBody } from "../http/validation";
 import { publicId, type Id } from "../ids";
-import { MAX_CATCH_UP, parseClientMessage, type Position, type ServerMessage } from "./live";
+import type { ChangesMessage, LayoutMessage, SnapshotMessage } from "../live/protocol";
 import * as q from "./queries";
-import type { SeatMap } from "./types";
+
+/** How long the feed gathers changes before it sends them, so that a burst goes out as one batch. */
+export const BATCH_TICK_MS = 50;
 
 /** What the feed needs from the show it reports on. */
 export interface FeedHost {
-  /** The whole seat map, for snapshots. */
-  seatMap(): SeatMap;
+  /** The layout message, built once per layout version. */
+  layoutMessage(): LayoutMessage;
+  /** Every seat's status as a snapshot at `version`, built once per version. */
+  snapshotMessage(version: number): SnapshotMessage;
   layoutVersion(): number;
 }
 
-/** Close codes a server may send back (RFC 6455 7.4); any other is answered with 1000. */
-function closeCodeToSend(code: number): number {
-  const sendable =
-    (code >= 1000 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999);
-  return sendable ? code : 1000;
+/** What a relay answers a batch with: how many watchers it still has (0: forget me). */
+export interface Relays {
+  publish(relay: string, batch: ChangesMessage): Promise<number>;
+  reset(relay: string): Promise<number>;
 }
 
 /**
- * The live seat map's sockets. The object accepts them through the WebSocket Hibernation API,
- * so idle watchers cost nothing; the feed greets each with a snapshot (or what it missed),
- * answers resyncs, and tells every watcher of each committed seat change.
+ * The show's side of the live seat map. Watchers' sockets live in relay objects; the show keeps
+ * only the list of relays that subscribed (durably, so that it survives an eviction), and sends
+ * each one message per batch of committed changes: the changes of one call and of a short tick
+ * go out together. However large the audience, the show talks to a bounded number of relays.
  */
 export class LiveFeed {
+  private relays: Set<string> | null = null;
+  /** The last change sent to the relays. */
+  private sent = 0;
+  private tick: ReturnType<typeof setTimeout> | null = null;
+
   constructor(
-    private readonly ctx: DurableObjectState,
-    /** Sockets one show accepts; each change is sent to all of them from inside the object. */
-    private readonly maxWatchers: number,
+    private readonly sql: SqlStorage,
     private readonly host: FeedHost,
+    private readonly relayStubs: Relays,
   ) {}
 
-  get watchers(): number {
-    return this.ctx.getWebSockets().length;
-  }
-
-  /**
-   * Opens a socket for a live request of an existing show: checks its `?since=&layout=` and the
-   * watcher limit, answering as the Worker would (400, 503), then accepts it.
-   */
-  open(request: Request, showId: Id): Response {
-    try {
-      const { since, layout } = parseBody(LiveQuery, Object.fromEntries(new URL(request.url).searchParams));
-      if (this.watchers >= this.maxWatchers)
-        throw failureToHttp({ ok: false, reason: "too_many_watchers" }, { showId });
-      return this.accept(since === undefined || layout === undefined ? null : { since, layout });
-    } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error);
-      throw error;
+  /** The relays that listen, read once; from then on, batches start after the last change. */
+  private get subscribers(): Set<string> {
+    if (this.relays === null) {
+      this.relays = new Set(q.relays(this.sql));
+      this.sent = q.latestChange(this.sql);
     }
+    return this.relays;
   }
 
-  /** Accepts a socket and greets it with a snapshot, or with just the changes a reconnecting client missed. */
-  private accept(position: Position | null): Response {
-    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
-    server.send(JSON.stringify(this.catchUp(position)));
-    return new Response(null, { status: 101, webSocket: client });
-  }
-
-  /** A client asks to resync; anything else gets an error frame, and never disturbs the object. */
-  answer(socket: WebSocket, message: string | ArrayBuffer): void {
-    const parsed = parseClientMessage(message);
-    const reply: ServerMessage = "error" in parsed ? { type: "error", error: parsed.error } : this.catchUp(parsed);
-    socket.send(JSON.stringify(reply));
-  }
-
-  /** Completes a close the client began, echoing its code where the protocol allows. */
-  close(socket: WebSocket, code: number): void {
-    try {
-      socket.close(closeCodeToSend(code), "closing");
-    } catch {
-      // Already closed.
+  /** Adds a relay and gives it what its watchers need first: the layout and a snapshot. */
+  subscribe(relay: string): { layout: LayoutMessage; snapshot: SnapshotMessage } {
+    if (!this.subscribers.has(relay)) {
+      // With nobody listening, nothing was sent: batches start from now.
+      if (this.subscribers.size === 0) this.sent = q.latestChange(this.sql);
+      q.addRelay(this.sql, { relay });
+      this.subscribers.add(relay);
     }
+    return { layout: this.host.layoutMessage(), snapshot: this.host.snapshotMessage(q.latestChange(this.sql)) };
   }
 
-  /**
-   * Runs `work`, then sends watchers one event for each seat change it committed, read back
-   * from the audit log: a change that was rolled back is not there, so it is never sent, and one
-   * that committed before a later failure still is.
-   */
+  unsubscribe(relay: string): void {
+    q.removeRelay(this.sql, { relay });
+    this.subscribers.delete(relay);
+  }
+
+  /** Runs `work`; when relays listen, what it commits goes out with the next batch. */
   publishing<T>(work: () => T): T {
-    if (this.watchers === 0) return work();
-    const before = q.latestChange(this.ctx.storage.sql);
+    if (this.subscribers.size === 0) return work();
     try {
       return work();
     } finally {
-      for (const row of q.changesSince(this.ctx.storage.sql, { since: before })) {
-        this.broadcast({ type: "seat", seat_id: publicId(row.seat_id), status: row.new_status, version: row.seq });
-      }
+      this.tick ??= setTimeout(() => void this.flush(), BATCH_TICK_MS);
     }
   }
 
-  /** Sends every watcher a fresh snapshot, after a layout change. */
-  resnapshot(): void {
-    if (this.watchers > 0) this.broadcast(this.snapshot());
-  }
-
-  private broadcast(message: ServerMessage): void {
-    const text = JSON.stringify(message);
-    for (const socket of this.ctx.getWebSockets()) {
-      try {
-        socket.send(text);
-      } catch {
-        // The socket is closing; its close handler cleans up.
-      }
+  /** After a layout change: every relay starts again from the new layout and a snapshot. */
+  layoutChanged(): void {
+    this.sent = q.latestChange(this.sql);
+    for (const relay of this.subscribers) {
+      this.relayStubs.reset(relay).then(
+        (watchers) => watchers === 0 && this.unsubscribe(relay),
+        (error: unknown) => logFailure(relay, error),
+      );
     }
   }
 
-  /** The changes since `position`, or a snapshot when there is no position, it is stale, or too far back. */
-  private catchUp(position: Position | null): ServerMessage {
-    const version = q.latestChange(this.ctx.storage.sql);
-    const layout = this.host.layoutVersion();
-    if (
-      position === null ||
-      position.layout !== layout ||
-      position.since > version ||
-      version - position.since > MAX_CATCH_UP
-    ) {
-      return this.snapshot();
-    }
-    const changes = q
-      .changesSince(this.ctx.storage.sql, { since: position.since })
-      .map((row) => ({ seat_id: publicId(row.seat_id), status: row.new_status, version: row.seq }));
-    return { type: "changes", version, layout, changes };
-  }
-
-  private snapshot(): ServerMessage {
-    return {
-      type: "snapshot",
-      version: q.latestChange(this.ctx.storage.sql),
+  /** Sends every relay the changes committed since the last batch, as one message. */
+  private async flush(): Promise<void> {
+    this.tick = null;
+    const since = this.sent;
+    const rows = q.changesSince(this.sql, { since });
+    if (rows.length === 0) return;
+    const version = rows.at(-1)!.seq;
+    this.sent = version;
+    const batch: ChangesMessage = {
+      type: "changes",
       layout: this.host.layoutVersion(),
-      ...this.host.seatMap(),
+      since,
+      version,
+      changes: rows.map((row) => ({ seat_id: publicId(row.seat_id), status: row.new_status, version: row.seq })),
     };
+    await Promise.all(
+      [...this.subscribers].map(async (relay) => {
+        try {
+          if ((await this.relayStubs.publish(relay, batch)) === 0) this.unsubscribe(relay);
+        } catch (error) {
+          // The relay notices the gap in versions at the next batch and catches up then.
+          logFailure(relay, error);
+        }
+      }),
+    );
   }
+}
+
+function logFailure(relay: Id, error: unknown): void {
+  console.error(JSON.stringify({ message: "live relay unreachable", relay, error: String(error) }));
 }

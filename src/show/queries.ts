@@ -286,6 +286,23 @@ export function latestChange(sql: SqlStorage): number {
   return sql.exec<{ version: number }>("SELECT COALESCE(MAX(seq), 0) AS version FROM audit_log").one().version;
 }
 
+// ---- Live relays --------------------------------------------------------------------------
+
+export function relays(sql: SqlStorage): string[] {
+  return sql
+    .exec<{ relay: string }>("SELECT relay FROM live_relays")
+    .toArray()
+    .map((row) => row.relay);
+}
+
+export function addRelay(sql: SqlStorage, { relay }: { relay: string }): void {
+  sql.exec("INSERT INTO live_relays (relay) VALUES (?) ON CONFLICT (relay) DO NOTHING", relay);
+}
+
+export function removeRelay(sql: SqlStorage, { relay }: { relay: string }): void {
+  sql.exec("DELETE FROM live_relays WHERE relay = ?", relay);
+}
+
 // ---- Idempotent answers -------------------------------------------------------------------
 
 export function idempotentAnswer(

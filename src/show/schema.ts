@@ -108,4 +108,9 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     name: "order limit",
     sql: `ALTER TABLE show ADD COLUMN max_seats_per_order INTEGER NOT NULL DEFAULT 10;`,
   },
+  {
+    id: 7,
+    name: "relays that hold the live seat map's watchers",
+    sql: `CREATE TABLE live_relays (relay TEXT PRIMARY KEY);`,
+  },
 ];

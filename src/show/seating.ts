@@ -1,4 +1,5 @@
 import { publicId, type Id } from "../ids";
+import { STATUS_CODES, type LayoutMessage, type SnapshotMessage } from "../live/protocol";
 import * as q from "./queries";
 import type { Failure, Origin, SeatCounts, SeatMap, ShowLayout, SummaryPush } from "./types";
 
@@ -15,6 +16,8 @@ export class Seating {
   info: q.ShowRow | null = null;
   private seatIds = new Set<Id>();
   private mapCache: { version: number; json: string } | null = null;
+  private layoutCache: LayoutMessage | null = null;
+  private snapshotCache: SnapshotMessage | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -30,6 +33,8 @@ export class Seating {
     this.info = q.readShow(this.sql);
     this.seatIds = new Set(q.seatIds(this.sql));
     this.mapCache = null;
+    this.layoutCache = null;
+    this.snapshotCache = null;
   }
 
   /**
@@ -102,6 +107,33 @@ export class Seating {
       this.mapCache = { version, json: JSON.stringify(this.map()) };
     }
     return this.mapCache.json;
+  }
+
+  /** The live feed's layout message: the seats in layout order; built once per layout version. */
+  layoutMessage(): LayoutMessage {
+    const { show_id, name, layout_version } = this.info!;
+    this.layoutCache ??= {
+      type: "layout",
+      layout: layout_version,
+      show_id: publicId(show_id),
+      name,
+      seats: q.seatStatuses(this.sql, { now: this.clock() }).map((seat) => publicId(seat.seat_id)),
+    };
+    return this.layoutCache;
+  }
+
+  /** Every seat's status as one character each, in layout order, at `version`; built once per version. */
+  snapshotMessage(version: number): SnapshotMessage {
+    if (this.snapshotCache?.version !== version) {
+      const statuses = q.seatStatuses(this.sql, { now: this.clock() }).map((seat) => STATUS_CODES[seat.status]);
+      this.snapshotCache = {
+        type: "snapshot",
+        layout: this.info!.layout_version,
+        version,
+        statuses: statuses.join(""),
+      };
+    }
+    return this.snapshotCache;
   }
 
   /** Name, capacity and free seats, and the state they describe (the show exists). */

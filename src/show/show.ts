@@ -1,15 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { holdPolicy, type HoldPolicy } from "../config";
-import { failureToHttp } from "../http/failures";
-import { errorResponse } from "../http/responses";
 import { newRef, publicId, type Id } from "../ids";
+import type { LayoutMessage, SnapshotMessage } from "../live/protocol";
 import { applyMigrations } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
 import { recordBooking } from "./bookings";
 import { LiveFeed } from "./feed";
 import { describeHold, HoldLedger } from "./holds";
 import { IdempotentAnswers } from "./idempotency";
-import { PING, PONG } from "./live";
 import * as q from "./queries";
 import { SHOW_MIGRATIONS } from "./schema";
 import { Seating } from "./seating";
@@ -31,7 +29,11 @@ import type {
   ShowLayout,
   SummaryPush,
   SummaryPushResult,
+  Result,
 } from "./types";
+
+/** What a relay gets when it subscribes to a show's changes. */
+export type SubscribeResult = Result<{ layout: LayoutMessage; snapshot: SnapshotMessage }>;
 
 const UNKNOWN_SHOW: Failure = { ok: false, reason: "unknown_show" };
 
@@ -43,7 +45,8 @@ function hasSchema(sql: SqlStorage): boolean {
  * One show: its seats, holds, bookings, blocks and audit log, in this object's own SQLite
  * database. The object keeps its RPC surface and the orchestration of each change, and holds a
  * helper for each subsystem: `Seating` (layout and seat map), `HoldLedger` (hold lifetimes),
- * `IdempotentAnswers` (sealed answers to Idempotency-Keys) and `LiveFeed` (live sockets). All
+ * `IdempotentAnswers` (sealed answers to Idempotency-Keys) and `LiveFeed` (batches of changes for
+ * the relays that hold the live seat map's sockets). All
  * SQL is in `queries.ts`.
  *
  * The object runs one call at a time, and every method that changes state is synchronous: each
@@ -76,13 +79,16 @@ export class Show extends DurableObject<Env> {
     this.alarm_ = new AlarmSchedule(ctx.storage);
     const catalog = () => env.CATALOG.getByName("catalog");
     this.summaries = new SummaryPublisher((summary) => catalog().updateSummary(summary));
-    const maxWatchers = Number(env.LIVE_MAX_WATCHERS) > 0 ? Number(env.LIVE_MAX_WATCHERS) : 5000;
-    this.feed = new LiveFeed(ctx, maxWatchers, {
-      seatMap: () => this.seating.map(),
-      layoutVersion: () => this.seating.info!.layout_version,
-    });
-    // Answered by the runtime itself, so a client's keep-alive never wakes a hibernating object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    const relay = (name: string) => env.RELAY.getByName(name);
+    this.feed = new LiveFeed(
+      this.sql,
+      {
+        layoutMessage: () => this.seating.layoutMessage(),
+        snapshotMessage: (version) => this.seating.snapshotMessage(version),
+        layoutVersion: () => this.seating.info!.layout_version,
+      },
+      { publish: (name, batch) => relay(name).publish(batch), reset: (name) => relay(name).reset() },
+    );
     // A show that was never created has no database, and asking for it must not make one: only
     // `configure` creates the schema. (Reading sqlite_master stores nothing.)
     void ctx.blockConcurrencyWhile(async () => {
@@ -106,7 +112,7 @@ export class Show extends DurableObject<Env> {
     const created = this.seating.info === null;
     const refused = this.seating.apply(layout, origin, this.clock());
     if (refused) return refused;
-    this.feed.resnapshot();
+    this.feed.layoutChanged();
     const push = this.summaryOf();
     const { capacity, available } = push;
     return { ok: true, created, show: { show_id: publicId(push.showId), name: push.name, capacity, available }, push };
@@ -343,22 +349,15 @@ export class Show extends DurableObject<Env> {
 
   // ---- The live seat map -------------------------------------------------------------------
 
-  /**
-   * Accepts a live seat-map WebSocket (the Worker has checked the upgrade). Errors are the
-   * Worker's own error bodies, so the Worker hands this answer on as it is.
-   */
-  override async fetch(request: Request): Promise<Response> {
-    const show = this.seating.info;
-    if (show === null) return errorResponse(failureToHttp(UNKNOWN_SHOW, { showId: this.ctx.id.name }));
-    return this.feed.open(request, show.show_id);
+  /** A relay starts listening: it gets the layout and a snapshot, then every batch of changes. */
+  subscribe(relay: string): SubscribeResult {
+    if (this.seating.info === null) return UNKNOWN_SHOW;
+    return { ok: true, ...this.feed.subscribe(relay) };
   }
 
-  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.feed.answer(socket, message);
-  }
-
-  override async webSocketClose(socket: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
-    this.feed.close(socket, code);
+  /** A relay whose last watcher left stops listening. */
+  unsubscribe(relay: string): void {
+    if (this.seating.info !== null) this.feed.unsubscribe(relay);
   }
 
   /** Expires holds whose time has come and forgets day-old idempotency keys. Running it twice changes nothing more. */

@@ -1,0 +1,101 @@
+import type { PublicId } from "../ids";
+import type { SeatStatus } from "../show/types";
+
+/**
+ * The live seat map's protocol. Watchers' sockets are held by relay objects (`LiveRelay`), never
+ * by the show's object; the show sends each relay one message per batch of changes.
+ *
+ * Server to client:
+ * - `layout`: the show's seats, in layout order, and its name; once per layout version: on
+ *   connect, and again when the layout changes.
+ * - `snapshot`: every seat's status as one character per seat in layout order (`STATUS_CODES`),
+ *   with the `version` (last change) and `layout` it describes; after `layout`, when a client
+ *   is too far behind, and when the layout changes.
+ * - `changes`: seat changes after version `since`, up to `version`, oldest first: the changes of
+ *   one transaction and of one short tick (50 ms) together, or what a reconnecting client missed.
+ *   A client whose version is not `since` has missed some, and asks to resync.
+ * - `error`: the client sent something this protocol does not know, or too much.
+ *
+ * Client to server (at most a few a second; past that the socket is closed with 1008):
+ * - `{"type":"resync","since":<version>,"layout":<layout>}`: send what I missed.
+ * - `{"type":"ping"}`: answered `{"type":"pong"}` by the runtime, without waking anything.
+ */
+
+/** A client more changes behind than this gets a snapshot instead of the changes. */
+export const MAX_CATCH_UP = 1000;
+
+/** Larger client messages are refused with an error frame. */
+export const MAX_CLIENT_MESSAGE_BYTES = 1024;
+
+export const PING = JSON.stringify({ type: "ping" });
+export const PONG = JSON.stringify({ type: "pong" });
+
+/**
+ * One character per seat status in a snapshot's `statuses` (STATUS_CODES), and the status each
+ * stands for (STATUS_OF_CODE); shared with the page through public/protocol.js.
+ */
+export { STATUS_CODES, STATUS_OF_CODE } from "../../public/protocol.js";
+
+export interface SeatEvent {
+  seat_id: PublicId;
+  status: SeatStatus;
+  version: number;
+}
+
+/** Where a client's view of the show stands: the last change it saw, under which layout. */
+export interface Position {
+  since: number;
+  layout: number;
+}
+
+export interface LayoutMessage {
+  type: "layout";
+  layout: number;
+  show_id: PublicId;
+  name: string;
+  seats: PublicId[];
+}
+
+export interface SnapshotMessage {
+  type: "snapshot";
+  layout: number;
+  version: number;
+  /** One character of STATUS_CODES per seat, in the layout's order. */
+  statuses: string;
+}
+
+export interface ChangesMessage {
+  type: "changes";
+  layout: number;
+  /** The version these changes follow. */
+  since: number;
+  version: number;
+  changes: SeatEvent[];
+}
+
+export type ServerMessage = LayoutMessage | SnapshotMessage | ChangesMessage | { type: "error"; error: string };
+
+/** A client's message, or the error to answer it with. */
+export function parseClientMessage(message: string | ArrayBuffer): Position | { error: string } {
+  if (typeof message !== "string") return { error: "Messages must be JSON text" };
+  if (message.length > MAX_CLIENT_MESSAGE_BYTES) {
+    return { error: `Messages must not exceed ${MAX_CLIENT_MESSAGE_BYTES} bytes` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return { error: "Messages must be JSON" };
+  }
+  if (typeof value !== "object" || value === null || (value as { type?: unknown }).type !== "resync") {
+    return { error: 'Unknown message; send {"type":"resync","since":<version>,"layout":<layout>} or {"type":"ping"}' };
+  }
+  const { since, layout } = value as { since?: unknown; layout?: unknown };
+  return isPositionNumber(since) && isPositionNumber(layout)
+    ? { since, layout }
+    : { error: "resync needs since and layout, each a whole number of 0 or more" };
+}
+
+function isPositionNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}

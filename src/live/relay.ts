@@ -1,0 +1,237 @@
+import { DurableObject } from "cloudflare:workers";
+import { LiveQuery } from "../contract/requests";
+import { failureToHttp } from "../http/failures";
+import { errorResponse, HttpError } from "../http/responses";
+import { parseBody } from "../http/validation";
+import type { Failure } from "../show/types";
+import { MessageBudget } from "./budget";
+import {
+  MAX_CATCH_UP,
+  parseClientMessage,
+  PING,
+  PONG,
+  STATUS_CODES,
+  type ChangesMessage,
+  type LayoutMessage,
+  type Position,
+  type SeatEvent,
+} from "./protocol";
+
+/** The relays of one show are named `<show_id>#<n>`. */
+export function relayName(showId: string, n: number): string {
+  return `${showId}#${n}`;
+}
+
+export function relaysPerShow(env: Env): number {
+  return Number(env.LIVE_RELAYS) > 0 ? Math.floor(Number(env.LIVE_RELAYS)) : 8;
+}
+
+function watchersPerRelay(env: Env): number {
+  return Number(env.LIVE_WATCHERS_PER_RELAY) > 0 ? Math.floor(Number(env.LIVE_WATCHERS_PER_RELAY)) : 1000;
+}
+
+/** What a relay knows of its show: the layout, every seat's status, and the latest changes. */
+interface View {
+  layout: number;
+  version: number;
+  layoutJson: string;
+  /** Seat id (as text) -> its place in the layout. */
+  places: Map<string, number>;
+  statuses: string[];
+  /** The latest changes, oldest first, for clients that reconnect or resync. */
+  recent: SeatEvent[];
+  snapshotJson: string | null;
+}
+
+/**
+ * Holds live seat-map sockets for one show, so the show's object never does. Watchers are spread
+ * over a few relays per show; each relay subscribes to the show once, keeps what it learns (the
+ * layout, a snapshot, the latest changes), greets and resyncs its watchers from that, and passes
+ * each batch of changes from the show to all of them in one message. Sockets are accepted through
+ * the Hibernation API, so an idle relay costs nothing; a relay that wakes without its view asks
+ * the show again when it next needs it.
+ */
+export class LiveRelay extends DurableObject<Env> {
+  private view: View | null = null;
+  private loading: Promise<View | Failure> | null = null;
+  private readonly budgets = new WeakMap<WebSocket, MessageBudget>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Answered by the runtime itself: a keep-alive never wakes the relay nor spends a budget.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  private get name(): string {
+    return this.ctx.id.name!;
+  }
+
+  private get showId(): string {
+    return this.name.slice(0, this.name.lastIndexOf("#"));
+  }
+
+  private show() {
+    return this.env.SHOW.getByName(this.showId);
+  }
+
+  /** A watcher connects: the layout, then a snapshot or just what it missed. */
+  override async fetch(request: Request): Promise<Response> {
+    try {
+      const { since, layout } = parseBody(LiveQuery, Object.fromEntries(new URL(request.url).searchParams));
+      if (this.ctx.getWebSockets().length >= watchersPerRelay(this.env)) {
+        throw failureToHttp({ ok: false, reason: "too_many_watchers" }, { showId: this.showId });
+      }
+      const view = await this.ensureView();
+      if ("reason" in view) throw failureToHttp(view, { showId: this.showId });
+      const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+      this.ctx.acceptWebSocket(server);
+      server.send(view.layoutJson);
+      server.send(this.catchUp(view, since === undefined || layout === undefined ? null : { since, layout }));
+      return new Response(null, { status: 101, webSocket: client });
+    } catch (error) {
+      if (error instanceof HttpError) return errorResponse(error);
+      throw error;
+    }
+  }
+
+  /** A batch of changes from the show: passed to every watcher as one message. Returns how many there are. */
+  publish(batch: ChangesMessage): number {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) return 0;
+    const text = JSON.stringify(batch);
+    for (const socket of sockets) sendQuietly(socket, text);
+    this.absorb(batch);
+    return sockets.length;
+  }
+
+  /** The show's layout changed: every watcher gets the new layout and a snapshot. */
+  async reset(): Promise<number> {
+    this.view = null;
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) return 0;
+    const view = await this.ensureView();
+    if ("reason" in view) return 0;
+    const snapshot = this.snapshot(view);
+    for (const socket of sockets) {
+      sendQuietly(socket, view.layoutJson);
+      sendQuietly(socket, snapshot);
+    }
+    return sockets.length;
+  }
+
+  /** A watcher asks to resync; a watcher past its budget is told so and closed with 1008. */
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    let budget = this.budgets.get(socket);
+    if (budget === undefined) this.budgets.set(socket, (budget = new MessageBudget(Date.now())));
+    if (!budget.spend(Date.now())) {
+      sendQuietly(socket, JSON.stringify({ type: "error", error: "Too many messages; this socket is closed" }));
+      socket.close(1008, "too many messages");
+      return;
+    }
+    const parsed = parseClientMessage(message);
+    if ("error" in parsed) return sendQuietly(socket, JSON.stringify({ type: "error", error: parsed.error }));
+    const view = await this.ensureView();
+    if ("reason" in view) return socket.close(1011, "the show is gone");
+    sendQuietly(socket, this.catchUp(view, parsed));
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
+    try {
+      // 1005, 1006 and codes outside the ranges a server may send are answered with 1000.
+      const sendable =
+        (code >= 1000 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999);
+      socket.close(sendable ? code : 1000, "closing");
+    } catch {
+      // Already closed.
+    }
+    if (this.ctx.getWebSockets().every((other) => other === socket || other.readyState !== WebSocket.OPEN)) {
+      this.view = null;
+      await this.show().unsubscribe(this.name);
+    }
+  }
+
+  /** The relay's view of the show, fetched from the show once (however many ask at once). */
+  private async ensureView(): Promise<View | Failure> {
+    if (this.view) return this.view;
+    this.loading ??= this.show()
+      .subscribe(this.name)
+      .then((answer) => {
+        if (!answer.ok) return answer;
+        this.view = viewOf(answer.layout, answer.snapshot.version, answer.snapshot.statuses);
+        return this.view;
+      })
+      .finally(() => (this.loading = null));
+    return this.loading;
+  }
+
+  /** Keeps the view current with a batch, or drops it when the batch does not follow on. */
+  private absorb(batch: ChangesMessage): void {
+    const view = this.view;
+    if (view === null) return;
+    if (batch.layout !== view.layout || batch.since > view.version) {
+      this.view = null;
+      return;
+    }
+    for (const change of batch.changes) {
+      if (change.version <= view.version) continue;
+      const place = view.places.get(String(change.seat_id));
+      if (place !== undefined) view.statuses[place] = STATUS_CODES[change.status];
+      view.recent.push(change);
+    }
+    if (view.recent.length > MAX_CATCH_UP) view.recent.splice(0, view.recent.length - MAX_CATCH_UP);
+    view.version = Math.max(view.version, batch.version);
+    view.snapshotJson = null;
+  }
+
+  /** What a client at `position` needs: the changes since, or a snapshot when it is too far behind. */
+  private catchUp(view: View, position: Position | null): string {
+    const oldest = view.recent[0]?.version ?? view.version + 1;
+    if (
+      position === null ||
+      position.layout !== view.layout ||
+      position.since > view.version ||
+      (position.since < view.version && position.since + 1 < oldest)
+    ) {
+      return this.snapshot(view);
+    }
+    const changes = view.recent.filter((change) => change.version > position.since);
+    const message: ChangesMessage = {
+      type: "changes",
+      layout: view.layout,
+      since: position.since,
+      version: view.version,
+      changes,
+    };
+    return JSON.stringify(message);
+  }
+
+  private snapshot(view: View): string {
+    view.snapshotJson ??= JSON.stringify({
+      type: "snapshot",
+      layout: view.layout,
+      version: view.version,
+      statuses: view.statuses.join(""),
+    });
+    return view.snapshotJson;
+  }
+}
+
+function viewOf(layout: LayoutMessage, version: number, statuses: string): View {
+  return {
+    layout: layout.layout,
+    version,
+    layoutJson: JSON.stringify(layout),
+    places: new Map(layout.seats.map((seat, place) => [String(seat), place])),
+    statuses: [...statuses],
+    recent: [],
+    snapshotJson: null,
+  };
+}
+
+function sendQuietly(socket: WebSocket, text: string): void {
+  try {
+    socket.send(text);
+  } catch {
+    // The socket is closing; its close handler cleans up.
+  }
+}
