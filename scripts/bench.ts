@@ -117,6 +117,7 @@ async function onSale(worker: RunningWorker, label: string, needsShows: boolean)
   }
   await client.warm(CLIENTS);
   let counter = 0;
+  const cpuBefore = worker.cpuMs();
   const run = await runFor(
     client,
     CLIENTS,
@@ -135,6 +136,8 @@ async function onSale(worker: RunningWorker, label: string, needsShows: boolean)
     progress(label),
   );
   const samples = run.samples.get("book") ?? [];
+  const cpuPerBooking = (worker.cpuMs() - cpuBefore) / samples.length;
+  log(`  ${label}: workerd CPU ${cpuPerBooking.toFixed(3)} ms per booking`);
   const errors = samples.filter((sample) => sample.status !== 200).length;
   if (needsShows) await verifyEveryBookingOnce(client, prefix, samples);
   await client.close();
@@ -242,7 +245,8 @@ async function seatMapBuild(worker: RunningWorker): Promise<{ seatMapP50: number
 
 log(`Benchmark on ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node ${process.version}`);
 log("Starting the floor Worker and the project (bundled by wrangler) under Miniflare...");
-const [floor, project] = await Promise.all([startFloor(), startProject()]);
+const floor = await startFloor();
+const project = await startProject();
 const floorHot = ONLY.has("hot") ? await hotSeat(floor, "floor: hot seat", false) : null;
 const hot = ONLY.has("hot") ? await hotSeat(project, "hot seat", true) : null;
 // The machine is shared and noisy, so the floor and the project take turns, round by round,

@@ -12,7 +12,7 @@ export default {
   async fetch(request, env, ctx): Promise<Response> {
     const started = Date.now();
     const response = await router.fetch(request, env, ctx);
-    logRequest(request as unknown as IRequest, response.status, Date.now() - started);
+    if (response.status >= 400) logRequest(request as unknown as IRequest, response.status, Date.now() - started);
     return response;
   },
 } satisfies ExportedHandler<Env>;

@@ -4,46 +4,54 @@ import { ADMIN_TOKEN, adminHeaders, bearer, call, holdSeats, newShow, post, with
 afterEach(() => vi.restoreAllMocks());
 
 describe("logs", () => {
-  it("write one JSON line per request with route, show, status and latency, and never a token", async () => {
+  it("write one JSON line for an answer that needs one (4xx, 5xx), none for a success, never a token", async () => {
     const showId = await newShow(3);
     const hold = await holdSeats(showId, [1]);
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
 
+    // Successes: the platform's invocation logs and the audit log have them.
     await call(`/api/holds/${hold.hold_id}/confirm`, { method: "POST", headers: bearer(hold.hold_token) });
-    await call(`/admin/shows/${showId}/log?limit=5`, { headers: adminHeaders });
     await post("/api/book-seat/", { show_id: showId, seat_id: 2, user_id: "private-person" });
+    expect(lines).toEqual([]);
+
+    await call(`/api/holds/${hold.hold_id}/confirm`, { method: "POST", headers: bearer(`${hold.hold_token}x`) });
+    await call(`/admin/shows/${showId}/log?limit=0`, { headers: adminHeaders });
+    await post("/api/book-seat/", { show_id: showId, seat_id: 99, user_id: "private-person" });
 
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const line = (method: string, route: string, status: number) => ({
+      type: "request",
+      method,
+      route,
+      show_id: showId,
+      status,
+      latency_ms: expect.any(Number),
+    });
     expect(entries).toEqual([
-      {
-        type: "request",
-        method: "POST",
-        route: "/api/holds/:hold_id/confirm",
-        show_id: showId,
-        status: 200,
-        latency_ms: expect.any(Number),
-      },
-      {
-        type: "request",
-        method: "GET",
-        route: "/admin/shows/:show_id/log",
-        show_id: showId,
-        status: 200,
-        latency_ms: expect.any(Number),
-      },
-      {
-        type: "request",
-        method: "POST",
-        route: "/api/book-seat",
-        show_id: showId,
-        status: 200,
-        latency_ms: expect.any(Number),
-      },
+      line("POST", "/api/holds/:hold_id/confirm", 403),
+      line("GET", "/admin/shows/:show_id/log", 400),
+      line("POST", "/api/book-seat", 404),
     ]);
     const everything = lines.join("\n");
     for (const secret of [hold.hold_token, ADMIN_TOKEN, "private-person", hold.hold_id])
       expect(everything).not.toContain(secret);
+  });
+
+  it("log one 409 in a hundred, marked as a sample", async () => {
+    const showId = await newShow(1);
+    await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    // Dice that come up 0.005, 0.015, … 0.995 in turn: one throw in a hundred is under 1 in 100.
+    let throws = 0;
+    vi.spyOn(Math, "random").mockImplementation(() => ((throws++ % 100) + 0.5) / 100);
+    const conflicts = await Promise.all(
+      Array.from({ length: 400 }, () => post("/api/book-seat/", { show_id: showId, seat_id: 1 })),
+    );
+    expect(conflicts.every((response) => response.status === 409)).toBe(true);
+    expect(lines).toHaveLength(4);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ status: 409, sampled: "1 in 100" });
   });
 
   it("log unexpected errors with their detail, and answer a generic 500", async () => {

@@ -72,7 +72,7 @@ async function validatedInput(operation: Operation, request: IRequest, env: Env)
   if (operation.rateLimited) await rateLimited(request, env);
 
   const params: Record<string, unknown> = {};
-  for (const name of pathParamNames(operation.path)) params[name] = parsePathParam(name, request.params[name]);
+  for (const name of paramNamesOf(operation)) params[name] = parsePathParam(name, request.params[name]);
 
   const token = await tokenFor(operation, request, env);
 
@@ -90,6 +90,15 @@ async function validatedInput(operation: Operation, request: IRequest, env: Env)
   const ifNoneMatch = operation.conditional ? request.headers.get("if-none-match") : null;
   request.logShowId = showIdOf(params, body);
   return { params, body, query, token, idempotency, ifNoneMatch, route, request } as unknown as Input<Operation>;
+}
+
+/** Each operation's path parameters, read from its pattern once. */
+const paramNames = new Map<Operation, ReturnType<typeof pathParamNames>>();
+
+function paramNamesOf(operation: Operation) {
+  let names = paramNames.get(operation);
+  if (names === undefined) paramNames.set(operation, (names = pathParamNames(operation.path)));
+  return names;
 }
 
 /** The token a hold or booking route needs; admin routes were checked already. */
