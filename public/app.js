@@ -331,6 +331,8 @@ ui.hold.addEventListener("click", () =>
     });
     if (status !== 201) return say(explain(status, data), true);
     state.hold = /** @type {NewHold} */ (data);
+    // The server has said so; its live batch, a moment later, will only confirm it.
+    for (const id of state.hold.seat_ids) state.seats.set(String(id), "held");
     state.selected.clear();
     state.order.forEach(renderSeat);
     renderActions();
@@ -375,6 +377,7 @@ function booked(bookings) {
   for (const booking of bookings) {
     state.selected.delete(String(booking.seat_id));
     state.mine.add(String(booking.seat_id));
+    state.seats.set(String(booking.seat_id), "booked");
   }
   state.order.forEach(renderSeat);
   renderActions();
@@ -431,7 +434,7 @@ function openShow(showId) {
 }
 
 async function start() {
-  const { status, data } = await api("GET", "/api/shows");
+  const { status, data } = await api("GET", "/api/shows?limit=200");
   const shows = status === 200 ? (data.shows ?? []) : [];
   if (shows.length === 0) {
     ui.connection.textContent = "No shows yet. Create one with PUT /admin/shows/:show_id.";

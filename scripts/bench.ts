@@ -1,8 +1,11 @@
 /**
  * `npm run bench`: measures the project under workerd through Miniflare (no `wrangler dev`
  * proxy), against a floor Worker run the same way, and prints a table (or JSON with --json).
+ * Every cost is printed beside its baseline from the same run, as a ratio.
  *
- *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--only hot,sale,mixed,holds,map] [--json]
+ *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--json]
+ *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup]
+ *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000]
  *
  * Every scenario creates its own shows in a fresh store, and checks its results: the hot
  * seat must have exactly one winner, and after the on-sale run every seat that got a 200
@@ -10,6 +13,8 @@
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
+import { performance } from "node:perf_hooks";
+import { bookFor, withCrowd, type CrowdMode } from "./bench/crowds.ts";
 import { cpuMeter, runFor } from "./bench/load.ts";
 import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, type RunningWorker } from "./bench/runtime.ts";
@@ -22,10 +27,22 @@ const { values: args } = parseArgs({
     json: { type: "boolean", default: false },
     only: { type: "string" },
     rounds: { type: "string", default: "2" },
+    seats: { type: "string", default: "10000" },
+    watchers: { type: "string", default: "1000" },
+    readers: { type: "string", default: "1000" },
+    shows: { type: "string", default: "1000" },
   },
 });
-/** `--only hot,sale,mixed,holds,map` runs just those scenarios (the floor runs where it is compared). */
-const ONLY = new Set((args.only ?? "hot,sale,mixed,holds,map").split(","));
+const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup";
+/** `--only hot,sale,…` runs just those scenarios (the floor runs where it is compared). */
+const ONLY = new Set((args.only ?? SCENARIOS).split(","));
+/** Seats of the show the crowd scenarios use, and the size of each crowd. */
+const BIG_SHOW = Number(args.seats);
+const WATCHERS = Number(args.watchers);
+const READERS = Number(args.readers);
+const LISTED_SHOWS = Number(args.shows);
+/** Clients booking one seat at a time beside a crowd, and in the quiet baseline (100 a second in all). */
+const BOOKERS = 4;
 const DURATION = Number(args.duration);
 const CLIENTS = Number(args.clients);
 const HOT = Number(args.hot);
@@ -44,6 +61,8 @@ interface Row {
   latency: LatencyStats;
   statuses: Record<string, number>;
   clientCpuPercent: number;
+  /** The cost beside its baseline from the same run, e.g. "p99 1.3× quiet". */
+  vsBaseline: string;
   note: string;
 }
 
@@ -55,7 +74,14 @@ function check(ok: boolean, message: string): void {
   log(`  ${ok ? "ok" : "FAILED"}: ${message}`);
 }
 
-function row(scenario: string, samples: Sample[], wallMs: number | null, cpu: number, note: string): Row {
+function row(
+  scenario: string,
+  samples: Sample[],
+  wallMs: number | null,
+  cpu: number,
+  note: string,
+  vsBaseline = "",
+): Row {
   const result: Row = {
     scenario,
     requests: samples.length,
@@ -63,11 +89,14 @@ function row(scenario: string, samples: Sample[], wallMs: number | null, cpu: nu
     latency: latencyStats(samples),
     statuses: statusCounts(samples),
     clientCpuPercent: cpu,
+    vsBaseline,
     note,
   };
   rows.push(result);
   return result;
 }
+
+const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;
 
 async function createShow(client: Client, showId: string, seats: number): Promise<void> {
   const response = await client.send(
@@ -136,13 +165,17 @@ async function onSale(worker: RunningWorker, label: string, needsShows: boolean)
     progress(label),
   );
   const samples = run.samples.get("book") ?? [];
-  const cpuPerBooking = (worker.cpuMs() - cpuBefore) / samples.length;
-  log(`  ${label}: workerd CPU ${cpuPerBooking.toFixed(3)} ms per booking`);
+  const cpuMs = worker.cpuMs() - cpuBefore;
+  cpuOf.set(label, { cpuMs, bookings: samples.length });
+  log(`  ${label}: workerd CPU ${(cpuMs / samples.length).toFixed(3)} ms per booking`);
   const errors = samples.filter((sample) => sample.status !== 200).length;
   if (needsShows) await verifyEveryBookingOnce(client, prefix, samples);
   await client.close();
   return row(label, samples, run.wallMs, run.cpuPercentOfCore, `${errors} errors`);
 }
+
+/** The workerd CPU each on-sale round used, and how many bookings it made. */
+const cpuOf = new Map<string, { cpuMs: number; bookings: number }>();
 
 /** Every seat that got a 200 is booked in the seat map, and nothing else is. */
 async function verifyEveryBookingOnce(client: Client, prefix: string, samples: Sample[]): Promise<void> {
@@ -241,6 +274,178 @@ async function seatMapBuild(worker: RunningWorker): Promise<{ seatMapP50: number
   return { seatMapP50, noopP50 };
 }
 
+/**
+ * A crowd beside the bookings of one big show: the same BOOKERS clients book seats for DURATION
+ * seconds with no crowd (the quiet baseline), then with the crowd, on the same show.
+ */
+async function beside(
+  worker: RunningWorker,
+  name: string,
+  mode: CrowdMode,
+  size: number,
+): Promise<{ quiet: Row; loaded: Row; crowd: { ready: Record<string, unknown>; result: Record<string, unknown> } }> {
+  const client = new Client(worker.url, BOOKERS);
+  const showId = `crowd-${name.replace(/\W+/g, "-")}`;
+  await createShow(client, showId, BIG_SHOW);
+  await client.warm(BOOKERS);
+  // Each half of the show's seats for one half of the run, so the second is never sold out.
+  const half = Math.floor(BIG_SHOW / 2);
+  log(`▶ ${name}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show for ${DURATION} s, quiet`);
+  const quietSamples = await bookFor(client, showId, DURATION, BOOKERS, { next: 1, last: half });
+  log(`▶ ${name}: the same, beside ${size} ${mode}`);
+  const crowd = await withCrowd(mode, worker.url, showId, size, () =>
+    bookFor(client, showId, DURATION, BOOKERS, { next: half + 1, last: BIG_SHOW }),
+  );
+  await client.close();
+  const quiet = row(`${name}: quiet bookings`, quietSamples, null, NaN, `${BIG_SHOW}-seat show`);
+  const loaded = row(
+    `${name}: bookings beside ${size} ${mode}`,
+    crowd.value,
+    null,
+    NaN,
+    "same show",
+    `p99 ${ratio(latencyStats(crowd.value).p99, quiet.latency.p99)} quiet`,
+  );
+  check(
+    crowd.value.length > 0 && crowd.value.every((sample) => sample.status === 200),
+    `${name}: every booking beside the crowd succeeded (${JSON.stringify(statusCounts(crowd.value))})`,
+  );
+  return { quiet, loaded, crowd };
+}
+
+async function watchersScenario(worker: RunningWorker): Promise<void> {
+  const { loaded, crowd } = await beside(worker, "watchers", "watchers", WATCHERS);
+  const connectMs = Number(crowd.ready.connectMs);
+  loaded.note = `${WATCHERS} connected in ${(connectMs / 1000).toFixed(1)} s; ${crowd.result.messages} messages`;
+  check(connectMs <= 10_000, `watchers: all ${WATCHERS} connected within 10 s (${(connectMs / 1000).toFixed(1)} s)`);
+  check(
+    crowd.result.agreeing === WATCHERS,
+    `watchers: every watcher ends with the seat map's statuses (${crowd.result.agreeing} of ${WATCHERS})`,
+  );
+}
+
+async function resyncScenario(worker: RunningWorker): Promise<void> {
+  const { loaded, crowd } = await beside(worker, "resync spam", "attacker", 1);
+  loaded.note = `${crowd.result.frames} resync frames sent; the socket was closed with ${crowd.result.closeCode}`;
+  check(crowd.result.closeCode === 1008, `resync spam: the socket was closed with 1008 (${crowd.result.closeCode})`);
+}
+
+async function readersScenario(worker: RunningWorker): Promise<void> {
+  const showId = "crowd-readers"; // as `beside` names it
+  const before = await worker.callObject<{ seatMapReads: number }>("SHOW", showId, "stats").catch(() => null);
+  const started = performance.now();
+  const { loaded, crowd } = await beside(worker, "readers", "readers", READERS);
+  const after = await worker.callObject<{ seatMapReads: number }>("SHOW", showId, "stats");
+  const seconds = (performance.now() - started) / 1000;
+  const reads = after.seatMapReads - (before?.seatMapReads ?? 0);
+  const { full, notModified } = crowd.result as { full: number; notModified: number };
+  loaded.note = `${full} maps and ${notModified} 304s served; the object read ${reads} times in ${seconds.toFixed(0)} s`;
+  check(
+    reads <= Math.ceil(seconds) * 2,
+    `readers: the show's object served about one read a second (${reads} in ${seconds.toFixed(0)} s)`,
+  );
+}
+
+/** GET /api/shows with many shows: every show exactly once across the pages, and a booking soon in it. */
+async function listScenario(worker: RunningWorker): Promise<void> {
+  log(`▶ list: ${LISTED_SHOWS} shows, paged 200 at a time`);
+  const client = new Client(worker.url, 16);
+  const made: string[] = [];
+  for (let i = 0; i < LISTED_SHOWS; i += 16) {
+    const ids = Array.from({ length: Math.min(16, LISTED_SHOWS - i) }, (_, k) => `list-${i + k}`);
+    await Promise.all(ids.map((id) => createShow(client, id, 10)));
+    made.push(...ids);
+  }
+  const listed: string[] = [];
+  const pages: Sample[] = [];
+  const everyPage = async () => {
+    const seen: { show_id: string | number; available: number }[] = [];
+    let cursor: string | null = null;
+    do {
+      const sample = await client.send(
+        "GET",
+        `/api/shows?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      );
+      pages.push(sample);
+      const page = JSON.parse(sample.body) as { shows: typeof seen; next_cursor: string | null };
+      seen.push(...page.shows);
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    return seen;
+  };
+  listed.push(...(await everyPage()).map((show) => String(show.show_id)));
+  const mine = listed.filter((id) => id.startsWith("list-"));
+  check(
+    mine.length === made.length && new Set(mine).size === made.length && made.every((id) => mine.includes(id)),
+    `list: paging returned each of the ${made.length} shows exactly once (${mine.length} listed)`,
+  );
+  const noop: Sample[] = [];
+  for (let i = 0; i < 50; i++) noop.push(await client.send("GET", "/healthz"));
+  const target = made[Math.floor(made.length / 2)]!;
+  await client.send("POST", "/api/book-seat/", { show_id: target, seat_id: 1 });
+  const booked = performance.now();
+  let seenAfterMs = Infinity;
+  while (performance.now() - booked < 10_000) {
+    const shows = await everyPage();
+    if (shows.find((show) => show.show_id === target)?.available === 9) {
+      seenAfterMs = performance.now() - booked;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await client.close();
+  check(
+    seenAfterMs <= 5000,
+    `list: a booking showed in the list within a few seconds (${(seenAfterMs / 1000).toFixed(1)} s)`,
+  );
+  const p50 = latencyStats(pages).p50;
+  row(
+    `list: a page of 200 of ${LISTED_SHOWS} shows`,
+    pages,
+    null,
+    NaN,
+    `a booking showed after ${(seenAfterMs / 1000).toFixed(1)} s`,
+    `p50 ${ratio(p50, latencyStats(noop).p50)} a no-op request`,
+  );
+}
+
+/** 100 requests for shows that do not exist leave no database behind. */
+async function cleanupScenario(): Promise<void> {
+  log("▶ cleanup: 100 requests for shows that do not exist, against a store on disk");
+  const worker = await startProject({ persist: true });
+  const client = new Client(worker.url, 10);
+  await createShow(client, "real", 5);
+  const before = await worker.databases("Show");
+  const samples: Sample[] = [];
+  for (let i = 0; i < 100; i += 10) {
+    samples.push(
+      ...(await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          k % 2 === 0
+            ? client.send("GET", `/api/shows/ghost-${i + k}/seats`)
+            : client.send("POST", "/api/book-seat/", { show_id: `ghost-${i + k}`, seat_id: 1 }),
+        ),
+      )),
+    );
+  }
+  const after = await worker.databases("Show");
+  await client.close();
+  await worker.stop();
+  check(
+    samples.every((sample) => sample.status === 404),
+    `cleanup: every request for an unknown show got 404 (${JSON.stringify(statusCounts(samples))})`,
+  );
+  check(after === before, `cleanup: the number of show databases stayed ${before} (now ${after})`);
+  row(
+    "cleanup: 100 unknown shows",
+    samples,
+    null,
+    NaN,
+    `${after - before} new databases`,
+    `${before} → ${after} databases`,
+  );
+}
+
 // ---- Main -------------------------------------------------------------------------------
 
 log(`Benchmark on ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node ${process.version}`);
@@ -261,26 +466,48 @@ await floor.stop();
 if (ONLY.has("mixed")) await mixed(project);
 if (ONLY.has("holds")) await holds(project);
 const { seatMapP50, noopP50 } = ONLY.has("map") ? await seatMapBuild(project) : { seatMapP50: NaN, noopP50: NaN };
+if (ONLY.has("watchers")) await watchersScenario(project);
+if (ONLY.has("resync")) await resyncScenario(project);
+if (ONLY.has("readers")) await readersScenario(project);
+if (ONLY.has("list")) await listScenario(project);
 await project.stop();
+if (ONLY.has("cleanup")) await cleanupScenario();
 
 const perSecond = (runs: Row[]) =>
   runs.length === 0 ? null : runs.reduce((sum, run) => sum + (run.perSecond ?? 0), 0) / runs.length;
 const sale = perSecond(sales);
 const floorSale = perSecond(floorSales);
-const ratio = (sale ?? NaN) / (floorSale ?? NaN);
+const saleRatio = (sale ?? NaN) / (floorSale ?? NaN);
+/** workerd CPU per booking over every on-sale round, the project's against the floor's. */
+const cpuPerBooking = (runs: Row[]) => {
+  const used = runs.map((run) => cpuOf.get(run.scenario)!);
+  return used.reduce((sum, u) => sum + u.cpuMs, 0) / used.reduce((sum, u) => sum + u.bookings, 0);
+};
+const cpu = sales.length > 0 ? { project: cpuPerBooking(sales), floor: cpuPerBooking(floorSales) } : null;
+const cpuRatio = cpu ? cpu.project / cpu.floor : NaN;
+for (const run of sales) {
+  const own = cpuOf.get(run.scenario)!;
+  const floorRun = cpuOf.get(`floor: ${run.scenario}`);
+  if (floorRun) {
+    run.vsBaseline = `CPU ${ratio(own.cpuMs / own.bookings, floorRun.cpuMs / floorRun.bookings)} floor`;
+  }
+}
 const summary = {
   machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version },
   settings: { durationSeconds: DURATION, clients: CLIENTS, hotSeatRequests: HOT, shows: SHOWS, rounds: ROUNDS },
   onSalePerSecond: { project: sale, floor: floorSale },
   rows,
-  onSaleVsFloor: ratio,
+  onSaleVsFloor: saleRatio,
+  workerdCpuMsPerBooking: cpu,
+  cpuPerBookingVsFloor: cpuRatio,
   seatMap2000: {
     endToEndP50Ms: seatMapP50,
     noopRequestP50Ms: noopP50,
     estimatedBuildMs: Math.max(0, seatMapP50 - noopP50),
   },
   targets: {
-    onSaleAtLeast90PercentOfFloor: ratio >= 0.9,
+    onSaleAtLeast90PercentOfFloor: saleRatio >= 0.9,
+    cpuPerBookingAtMost115PercentOfFloor: cpuRatio <= 1.15,
     hotSeatP99AtMost250Ms: (hot?.latency.p99 ?? Infinity) <= 250,
     seatMapP50AtMost5Ms: seatMapP50 - noopP50 <= 5,
   },
@@ -292,7 +519,7 @@ if (args.json) {
 } else {
   const fmt = (n: number | null, digits = 1) => (n === null ? "-" : n.toFixed(digits));
   const table = [
-    ["scenario", "requests", "per s", "p50 ms", "p99 ms", "max ms", "client CPU", "statuses", "note"],
+    ["scenario", "requests", "per s", "p50 ms", "p99 ms", "max ms", "client CPU", "vs baseline", "statuses", "note"],
     ...rows.map((r) => [
       r.scenario,
       String(r.requests),
@@ -300,7 +527,8 @@ if (args.json) {
       fmt(r.latency.p50),
       fmt(r.latency.p99),
       fmt(r.latency.max),
-      `${fmt(r.clientCpuPercent, 0)}%`,
+      Number.isNaN(r.clientCpuPercent) ? "-" : `${fmt(r.clientCpuPercent, 0)}%`,
+      r.vsBaseline,
       Object.entries(r.statuses)
         .map(([status, count]) => `${status}×${count}`)
         .join(" "),
@@ -312,7 +540,7 @@ if (args.json) {
   for (const [i, line] of table.entries()) {
     console.log(
       line
-        .map((cell, col) => (col === 0 || col >= 7 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
+        .map((cell, col) => (col === 0 || col >= 8 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
         .join("  "),
     );
     if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
@@ -320,7 +548,12 @@ if (args.json) {
   console.log("");
   if (sale !== null && floorSale !== null) {
     console.log(
-      `On-sale throughput: ${fmt(sale, 0)}/s = ${(ratio * 100).toFixed(0)}% of the floor's ${fmt(floorSale, 0)}/s, averaged over ${ROUNDS} alternating rounds (target: at least 90%)`,
+      `On-sale throughput: ${fmt(sale, 0)}/s = ${(saleRatio * 100).toFixed(0)}% of the floor's ${fmt(floorSale, 0)}/s, averaged over ${ROUNDS} alternating rounds (target: at least 90%)`,
+    );
+  }
+  if (cpu) {
+    console.log(
+      `workerd CPU per booking: ${fmt(cpu.project, 3)} ms = ${cpuRatio.toFixed(2)}× the floor's ${fmt(cpu.floor, 3)} ms, over the same rounds (target: at most 1.15×)`,
     );
   }
   if (hot && floorHot) {

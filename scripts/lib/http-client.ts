@@ -9,6 +9,8 @@ export interface Sample {
   status: number;
   ms: number;
   body: string;
+  /** The answer's ETag, where it had one. */
+  etag?: string;
 }
 
 export class Client {
@@ -36,7 +38,13 @@ export class Client {
         bodyTimeout: 60_000,
       });
       const text = await response.body.text();
-      return { status: response.statusCode, ms: performance.now() - started, body: text };
+      const etag = response.headers.etag;
+      return {
+        status: response.statusCode,
+        ms: performance.now() - started,
+        body: text,
+        ...(typeof etag === "string" ? { etag } : {}),
+      };
     } catch (error) {
       return { status: 0, ms: performance.now() - started, body: String(error) };
     }

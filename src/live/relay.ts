@@ -55,6 +55,8 @@ export class LiveRelay extends DurableObject<Env> {
   private view: View | null = null;
   private loading: Promise<View | Failure> | null = null;
   private readonly budgets = new WeakMap<WebSocket, MessageBudget>();
+  /** Sockets closed for spending past their budget: what they still send is dropped unread. */
+  private readonly silenced = new WeakSet<WebSocket>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -121,9 +123,11 @@ export class LiveRelay extends DurableObject<Env> {
 
   /** A watcher asks to resync; a watcher past its budget is told so and closed with 1008. */
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (this.silenced.has(socket)) return;
     let budget = this.budgets.get(socket);
     if (budget === undefined) this.budgets.set(socket, (budget = new MessageBudget(Date.now())));
     if (!budget.spend(Date.now())) {
+      this.silenced.add(socket);
       sendQuietly(socket, JSON.stringify({ type: "error", error: "Too many messages; this socket is closed" }));
       socket.close(1008, "too many messages");
       return;

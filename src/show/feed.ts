@@ -31,6 +31,8 @@ export class LiveFeed {
   /** The last change sent to the relays. */
   private sent = 0;
   private tick: ReturnType<typeof setTimeout> | null = null;
+  /** Each relay's deliveries in flight, chained, so that it gets batches in the order they were made. */
+  private readonly deliveries = new Map<string, Promise<void>>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -69,7 +71,7 @@ export class LiveFeed {
     try {
       return work();
     } finally {
-      this.tick ??= setTimeout(() => void this.flush(), BATCH_TICK_MS);
+      this.tick ??= setTimeout(() => this.flush(), BATCH_TICK_MS);
     }
   }
 
@@ -85,7 +87,7 @@ export class LiveFeed {
   }
 
   /** Sends every relay the changes committed since the last batch, as one message. */
-  private async flush(): Promise<void> {
+  private flush(): void {
     this.tick = null;
     const since = this.sent;
     const rows = q.changesSince(this.sql, { since });
@@ -99,16 +101,24 @@ export class LiveFeed {
       version,
       changes: rows.map((row) => ({ seat_id: publicId(row.seat_id), status: row.new_status, version: row.seq })),
     };
-    await Promise.all(
-      [...this.subscribers].map(async (relay) => {
-        try {
-          if ((await this.relayStubs.publish(relay, batch)) === 0) this.unsubscribe(relay);
-        } catch (error) {
-          // The relay notices the gap in versions at the next batch and catches up then.
-          logFailure(relay, error);
-        }
-      }),
-    );
+    for (const relay of this.subscribers) this.deliver(relay, batch);
+  }
+
+  /** Sends a relay a batch after the batches before it; a relay with no watchers left is forgotten. */
+  private deliver(relay: string, batch: ChangesMessage): void {
+    const previous = this.deliveries.get(relay) ?? Promise.resolve();
+    const delivery = previous.then(async () => {
+      try {
+        if ((await this.relayStubs.publish(relay, batch)) === 0) this.unsubscribe(relay);
+      } catch (error) {
+        // The relay sees the gap in versions at the next batch, and its watchers catch up then.
+        logFailure(relay, error);
+      }
+    });
+    this.deliveries.set(relay, delivery);
+    void delivery.then(() => {
+      if (this.deliveries.get(relay) === delivery) this.deliveries.delete(relay);
+    });
   }
 }
 

@@ -14,7 +14,25 @@ describe("npm run bench", () => {
   it("prints the table, the ratio to the floor, and passes its checks", async () => {
     const { stdout } = await run(
       process.execPath,
-      ["scripts/bench.ts", "--duration", "1", "--clients", "4", "--hot", "50", "--rounds", "1"],
+      [
+        "scripts/bench.ts",
+        "--duration",
+        "1",
+        "--clients",
+        "4",
+        "--hot",
+        "50",
+        "--rounds",
+        "1",
+        "--seats",
+        "400",
+        "--watchers",
+        "20",
+        "--readers",
+        "20",
+        "--shows",
+        "30",
+      ],
       { cwd: PROJECT_ROOT, maxBuffer: 10 * 1024 * 1024 },
     );
     for (const scenario of [
@@ -24,10 +42,19 @@ describe("npm run bench", () => {
       "on-sale 1",
       "mixed: seat-map reads",
       "holds (4 seats each)",
+      "watchers: quiet bookings",
+      "watchers: bookings beside 20 watchers",
+      "resync spam: bookings beside 1 attacker",
+      "readers: bookings beside 20 readers",
+      "list: a page of 200 of 30 shows",
+      "cleanup: 100 unknown shows",
     ]) {
       expect(stdout).toMatch(new RegExp(`^${scenario.replace(/[()]/g, "\\$&")}\\s+\\d+`, "m"));
     }
     expect(stdout).toMatch(/On-sale throughput: \d+\/s = \d+% of the floor's \d+\/s/);
+    expect(stdout).toMatch(/workerd CPU per booking: [\d.]+ ms = [\d.]+× the floor's [\d.]+ ms/);
+    expect(stdout).toMatch(/^on-sale 1 .* CPU [\d.]+× floor/m);
+    expect(stdout).toMatch(/^watchers: bookings beside 20 watchers .* p99 [\d.]+× quiet/m);
     expect(stdout).toMatch(/Hot seat p99: [\d.]+ ms/);
     expect(stdout).toContain("All correctness checks passed.");
   });

@@ -1,0 +1,172 @@
+/**
+ * The benchmark's crowd, in a process of its own so that it does not slow the bookings the
+ * benchmark times: live watchers, a resync attacker, or seat-map readers, against one show.
+ *
+ *   node scripts/bench/crowd.ts <watchers|attacker|readers> <url> <show_id> <count>
+ *
+ * It prints one JSON line when it is ready, runs until a line arrives on stdin, then prints one
+ * JSON line of results and exits.
+ */
+import { createInterface } from "node:readline";
+import { performance } from "node:perf_hooks";
+import { Client } from "../lib/http-client.ts";
+
+const [mode, url, showId, countText] = process.argv.slice(2);
+const count = Number(countText);
+const wsUrl = `${url!.replace(/^http/, "ws")}/api/shows/${encodeURIComponent(showId!)}/live`;
+const STATUS: Record<string, string> = { available: "a", held: "h", booked: "b", blocked: "x" };
+
+const emit = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`);
+const finished = new Promise<void>((resolve) =>
+  createInterface({ input: process.stdin }).once("line", () => resolve()),
+);
+
+/** One live watcher: keeps every seat's status as the protocol tells it. */
+class Watcher {
+  order: string[] = [];
+  places = new Map<string, number>();
+  statuses: string[] = [];
+  version = 0;
+  layout = 0;
+  messages = 0;
+  resyncs = 0;
+  readonly opened: Promise<void>;
+  private readonly socket: WebSocket;
+
+  constructor() {
+    this.socket = new WebSocket(wsUrl);
+    let greeted: () => void;
+    this.opened = new Promise((resolve, reject) => {
+      greeted = resolve;
+      this.socket.addEventListener("error", () => reject(new Error("a watcher could not connect")));
+    });
+    this.socket.addEventListener("message", (event) => {
+      this.messages++;
+      const message = JSON.parse(String(event.data));
+      if (message.type === "layout") {
+        this.layout = message.layout;
+        this.order = message.seats.map(String);
+        this.places = new Map(this.order.map((id, place) => [id, place]));
+      } else if (message.type === "snapshot" && message.layout === this.layout) {
+        this.version = message.version;
+        this.statuses = [...message.statuses];
+        greeted();
+      } else if (message.type === "changes" && message.layout === this.layout) {
+        if (message.since > this.version) {
+          this.resyncs++;
+          this.socket.send(JSON.stringify({ type: "resync", since: this.version, layout: this.layout }));
+          return;
+        }
+        for (const change of message.changes) {
+          if (change.version <= this.version) continue;
+          this.statuses[this.places.get(String(change.seat_id))!] = STATUS[change.status]!;
+        }
+        this.version = Math.max(this.version, message.version);
+        greeted();
+      }
+    });
+  }
+
+  close(): void {
+    this.socket.close(1000);
+  }
+}
+
+async function watchers(): Promise<void> {
+  const started = performance.now();
+  const crowd: Watcher[] = [];
+  // Connect in waves of 100, as a crowd arriving over a few seconds would.
+  for (let i = 0; i < count; i += 100) {
+    const wave = Array.from({ length: Math.min(100, count - i) }, () => new Watcher());
+    await Promise.all(wave.map((watcher) => watcher.opened));
+    crowd.push(...wave);
+  }
+  emit({ ready: true, connectMs: performance.now() - started });
+  await finished;
+  // Let the last batches arrive, and the seat map's copies (at most a second old) catch up.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const client = new Client(url!, 1);
+  const map = JSON.parse((await client.send("GET", `/api/shows/${encodeURIComponent(showId!)}/seats`)).body) as {
+    seats: { seat_id: string | number; status: string }[];
+  };
+  await client.close();
+  const truth = map.seats.map((seat) => STATUS[seat.status]).join("");
+  const agreeing = crowd.filter((watcher) => watcher.statuses.join("") === truth).length;
+  emit({
+    watchers: crowd.length,
+    agreeing,
+    messages: crowd.reduce((sum, watcher) => sum + watcher.messages, 0),
+    resyncs: crowd.reduce((sum, watcher) => sum + watcher.resyncs, 0),
+  });
+  for (const watcher of crowd) watcher.close();
+}
+
+/** One socket that sends resync frames as fast as it can until it is closed (or the run ends). */
+async function attacker(): Promise<void> {
+  let frames = 0;
+  let stop = false;
+  const socket = new WebSocket(wsUrl);
+  const closed = new Promise<number>((resolve) => {
+    socket.addEventListener("close", (event) => resolve(event.code));
+    socket.addEventListener("error", () => resolve(0));
+  });
+  await new Promise((resolve) => socket.addEventListener("open", resolve));
+  emit({ ready: true });
+  const spam = () => {
+    for (let burst = 0; burst < 1000 && socket.readyState === WebSocket.OPEN && !stop; burst++) {
+      socket.send(JSON.stringify({ type: "resync", since: 0, layout: 999 }));
+      frames++;
+    }
+    if (socket.readyState === WebSocket.OPEN && !stop) setImmediate(spam);
+  };
+  spam();
+  await finished;
+  stop = true;
+  const code = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 1000))]);
+  emit({ frames, closeCode: code });
+}
+
+/**
+ * Readers that poll the seat map as an open page would: once a second each, with If-None-Match,
+ * so a reader gets the full map whenever it changed and a 304 otherwise.
+ */
+async function readers(): Promise<void> {
+  const client = new Client(url!, count);
+  await client.warm(Math.min(count, 200));
+  let stop = false;
+  let full = 0;
+  let notModified = 0;
+  let failed = 0;
+  emit({ ready: true });
+  const path = `/api/shows/${encodeURIComponent(showId!)}/seats`;
+  const loops = Array.from({ length: count }, async (_, i) => {
+    // Spread over the first second, as readers arriving at random would be.
+    await new Promise((resolve) => setTimeout(resolve, (i / count) * 1000));
+    let etag = "";
+    while (!stop) {
+      const started = performance.now();
+      const sample = await client.send("GET", path, undefined, etag ? { "if-none-match": etag } : {});
+      if (sample.status === 200) {
+        full++;
+        etag = sample.etag ?? "";
+      } else if (sample.status === 304) notModified++;
+      else failed++;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (performance.now() - started))));
+    }
+  });
+  await finished;
+  stop = true;
+  await Promise.all(loops);
+  await client.close();
+  emit({ full, notModified, failed });
+}
+
+await { watchers, attacker, readers }[mode as "watchers" | "attacker" | "readers"]();
+process.exit(0);
+process.exit(0);
+process.exit(0);
+process.exit(0);
+process.exit(0);
+process.exit(0);
+process.exit(0);
+process.exit(0);

@@ -1,0 +1,72 @@
+/**
+ * Scenarios that put a crowd beside a show's bookings (live watchers, a resync attacker,
+ * seat-map readers) and time the bookings with the crowd and without it, on the same show.
+ */
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
+import type { Client, Sample } from "../lib/http-client.ts";
+
+export type CrowdMode = "watchers" | "attacker" | "readers";
+
+/**
+ * Runs `during` while a crowd of `count` works on `showId` in its own process, and returns what
+ * the crowd reported when it was ready and when it finished.
+ */
+export async function withCrowd<T>(
+  mode: CrowdMode,
+  url: string,
+  showId: string,
+  count: number,
+  during: () => Promise<T>,
+): Promise<{ ready: Record<string, unknown>; result: Record<string, unknown>; value: T }> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "crowd.ts");
+  const child = spawn(process.execPath, [script, mode, url, showId, String(count)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`the ${mode} crowd ended early`);
+    return JSON.parse(line.value) as Record<string, unknown>;
+  };
+  const ready = await next();
+  const value = await during();
+  child.stdin.write("finish\n");
+  const result = await next();
+  await new Promise((resolve) => child.once("exit", resolve));
+  return { ready, result, value };
+}
+
+/**
+ * `loops` clients book seats of `showId` one at a time for `seconds`, at `perSecond` bookings a
+ * second in all: a steady, modest rate, so that latency shows how long a booking takes to serve
+ * rather than how long it queues behind the benchmark's own load.
+ */
+export async function bookFor(
+  client: Client,
+  showId: string,
+  seconds: number,
+  loops: number,
+  seats: { next: number; last: number },
+  perSecond = 100,
+): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: loops }, async () => {
+      while (performance.now() < deadline && seats.next <= seats.last) {
+        const due = started + (sent++ / perSecond) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const seat = seats.next++;
+        samples.push(await client.send("POST", "/api/book-seat/", { show_id: showId, seat_id: seat }));
+      }
+    }),
+  );
+  return samples;
+}
