@@ -21,6 +21,9 @@ const finished = new Promise<void>((resolve) =>
   createInterface({ input: process.stdin }).once("line", () => resolve()),
 );
 
+/** Layouts the watchers were sent, by layout version: the seat order and each seat's place in it. */
+const layouts = new Map<number, { order: string[]; places: Map<string, number> }>();
+
 /** One live watcher: keeps every seat's status as the protocol tells it. */
 class Watcher {
   order: string[] = [];
@@ -45,8 +48,14 @@ class Watcher {
       const message = JSON.parse(String(event.data));
       if (message.type === "layout") {
         this.layout = message.layout;
-        this.order = message.seats.map(String);
-        this.places = new Map(this.order.map((id, place) => [id, place]));
+        // Every watcher gets the same layout: read it once for all of them.
+        let known = layouts.get(message.layout);
+        if (known === undefined) {
+          const order: string[] = message.seats.map(String);
+          layouts.set(message.layout, (known = { order, places: new Map(order.map((id, place) => [id, place])) }));
+        }
+        this.order = known.order;
+        this.places = known.places;
       } else if (message.type === "snapshot" && message.layout === this.layout) {
         this.version = message.version;
         this.statuses = [...message.statuses];
@@ -162,6 +171,8 @@ async function readers(): Promise<void> {
 }
 
 await { watchers, attacker, readers }[mode as "watchers" | "attacker" | "readers"]();
+process.exit(0);
+process.exit(0);
 process.exit(0);
 process.exit(0);
 process.exit(0);

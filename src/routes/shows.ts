@@ -22,7 +22,7 @@ export const seatMap: Handler<"seatMap"> = async ({ params: { show_id: showId },
   // Clients may keep the map, but must ask again before using it; the ETag makes asking cheap.
   const headers = { etag: copy.etag, "cache-control": "no-cache" };
   if (etagMatches(ifNoneMatch, copy.etag)) return new Response(null, { status: 304, headers });
-  return new Response(copy.json, { headers: { ...headers, "content-type": "application/json" } });
+  return new Response(copy.body, { headers: { ...headers, "content-type": "application/json" } });
 };
 
 /** Whether an If-None-Match header names this ETag (or is `*`). */
