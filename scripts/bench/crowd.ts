@@ -181,3 +181,4 @@ process.exit(0);
 process.exit(0);
 process.exit(0);
 process.exit(0);
+process.exit(0);
