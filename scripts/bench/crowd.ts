@@ -170,15 +170,6 @@ async function readers(): Promise<void> {
   emit({ full, notModified, failed });
 }
 
-await { watchers, attacker, readers }[mode as "watchers" | "attacker" | "readers"]();
-process.exit(0);
-process.exit(0);
-process.exit(0);
-process.exit(0);
-process.exit(0);
-process.exit(0);
-process.exit(0);
-process.exit(0);
-process.exit(0);
-process.exit(0);
+const scenarios = { watchers, attacker, readers };
+await scenarios[mode as keyof typeof scenarios]();
 process.exit(0);
