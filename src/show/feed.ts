@@ -1,6 +1,10 @@
 import { publicId, type Id } from "../ids";
 import type { ChangesMessage, LayoutMessage, SnapshotMessage } from "../live/protocol";
 import * as q from "./queries";
+import type { Result } from "./types";
+
+/** What a relay gets when it subscribes to a show's changes. */
+export type SubscribeResult = Result<{ layout: LayoutMessage; snapshot: SnapshotMessage }>;
 
 /** How long the feed gathers changes before it sends them, so that a burst goes out as one batch. */
 export const BATCH_TICK_MS = 50;
@@ -14,10 +18,12 @@ export interface FeedHost {
   layoutVersion(): number;
 }
 
-/** What a relay answers a batch with: how many watchers it still has (0: forget me). */
+/** The relays' namespace: each answers a batch or a reset with how many watchers it still has (0: forget me). */
 export interface Relays {
-  publish(relay: string, batch: ChangesMessage): Promise<number>;
-  reset(relay: string): Promise<number>;
+  getByName(name: string): {
+    publish(batch: ChangesMessage): Promise<number>;
+    reset(): Promise<number>;
+  };
 }
 
 /**
@@ -79,10 +85,13 @@ export class LiveFeed {
   layoutChanged(): void {
     this.sent = q.latestChange(this.sql);
     for (const relay of this.subscribers) {
-      this.relayStubs.reset(relay).then(
-        (watchers) => watchers === 0 && this.unsubscribe(relay),
-        (error: unknown) => logFailure(relay, error),
-      );
+      this.relayStubs
+        .getByName(relay)
+        .reset()
+        .then(
+          (watchers) => watchers === 0 && this.unsubscribe(relay),
+          (error: unknown) => logFailure(relay, error),
+        );
     }
   }
 
@@ -109,7 +118,7 @@ export class LiveFeed {
     const previous = this.deliveries.get(relay) ?? Promise.resolve();
     const delivery = previous.then(async () => {
       try {
-        if ((await this.relayStubs.publish(relay, batch)) === 0) this.unsubscribe(relay);
+        if ((await this.relayStubs.getByName(relay).publish(batch)) === 0) this.unsubscribe(relay);
       } catch (error) {
         // The relay sees the gap in versions at the next batch, and its watchers catch up then.
         logFailure(relay, error);

@@ -1,5 +1,6 @@
 import { publicId, type Id } from "../ids";
 import { STATUS_CODES, type LayoutMessage, type SnapshotMessage } from "../live/protocol";
+import type { FeedHost } from "./feed";
 import * as q from "./queries";
 import type { Failure, Origin, SeatCounts, SeatMap, ShowLayout, SummaryPush } from "./types";
 
@@ -11,7 +12,9 @@ export const DEFAULT_MAX_SEATS_PER_ORDER = 10;
  * ids are read on every call and change only when the layout does, and the seat map's JSON is
  * built once per change rather than once per read.
  */
-export class Seating {
+export class Seating implements FeedHost {
+  /** Seat-map reads served since the object started, for its `stats()`. */
+  reads = 0;
   /** The show's row; null until the show is created. */
   info: q.ShowRow | null = null;
   private seatIds = new Set<Id>();
@@ -103,10 +106,15 @@ export class Seating {
    * caller has swept expired holds, so nothing changes a status without a new version.
    */
   json(version: number): string {
+    this.reads++;
     if (this.mapCache?.version !== version) {
       this.mapCache = { version, json: JSON.stringify(this.map()) };
     }
     return this.mapCache.json;
+  }
+
+  layoutVersion(): number {
+    return this.info!.layout_version;
   }
 
   /** The live feed's layout message: the seats in layout order; built once per layout version. */

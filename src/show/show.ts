@@ -1,11 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { holdPolicy, type HoldPolicy } from "../config";
 import { newRef, publicId, type Id } from "../ids";
-import type { LayoutMessage, SnapshotMessage } from "../live/protocol";
-import { applyMigrations } from "../storage/migrations";
+import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
 import { recordBooking } from "./bookings";
-import { LiveFeed } from "./feed";
+import { LiveFeed, type SubscribeResult } from "./feed";
 import { describeHold, HoldLedger } from "./holds";
 import { IdempotentAnswers } from "./idempotency";
 import * as q from "./queries";
@@ -29,25 +28,16 @@ import type {
   ShowLayout,
   SummaryPush,
   SummaryPushResult,
-  Result,
 } from "./types";
 
-/** What a relay gets when it subscribes to a show's changes. */
-export type SubscribeResult = Result<{ layout: LayoutMessage; snapshot: SnapshotMessage }>;
-
 const UNKNOWN_SHOW: Failure = { ok: false, reason: "unknown_show" };
-
-function hasSchema(sql: SqlStorage): boolean {
-  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
-}
 
 /**
  * One show: its seats, holds, bookings, blocks and audit log, in this object's own SQLite
  * database. The object keeps its RPC surface and the orchestration of each change, and holds a
  * helper for each subsystem: `Seating` (layout and seat map), `HoldLedger` (hold lifetimes),
- * `IdempotentAnswers` (sealed answers to Idempotency-Keys) and `LiveFeed` (batches of changes for
- * the relays that hold the live seat map's sockets). All
- * SQL is in `queries.ts`.
+ * `IdempotentAnswers` (sealed answers to Idempotency-Keys), `LiveFeed` (batches of changes for the
+ * relays that hold the live seat map's sockets) and `SummaryPublisher`. All SQL is in `queries.ts`.
  *
  * The object runs one call at a time, and every method that changes state is synchronous: each
  * check and the write it guards happen with no `await` between them, inside one
@@ -66,8 +56,6 @@ export class Show extends DurableObject<Env> {
   private readonly feed: LiveFeed;
   private readonly alarm_: AlarmSchedule;
   private readonly summaries: SummaryPublisher;
-  /** Seat-map reads this object has served since it started. */
-  private reads = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -77,22 +65,12 @@ export class Show extends DurableObject<Env> {
     this.holds = new HoldLedger(ctx.storage);
     this.answers = new IdempotentAnswers(this.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
-    const catalog = () => env.CATALOG.getByName("catalog");
-    this.summaries = new SummaryPublisher((summary) => catalog().updateSummary(summary));
-    const relay = (name: string) => env.RELAY.getByName(name);
-    this.feed = new LiveFeed(
-      this.sql,
-      {
-        layoutMessage: () => this.seating.layoutMessage(),
-        snapshotMessage: (version) => this.seating.snapshotMessage(version),
-        layoutVersion: () => this.seating.info!.layout_version,
-      },
-      { publish: (name, batch) => relay(name).publish(batch), reset: (name) => relay(name).reset() },
-    );
+    this.summaries = new SummaryPublisher((summary) => env.CATALOG.getByName("catalog").updateSummary(summary));
+    this.feed = new LiveFeed(this.sql, this.seating, env.RELAY);
     // A show that was never created has no database, and asking for it must not make one: only
     // `configure` creates the schema. (Reading sqlite_master stores nothing.)
     void ctx.blockConcurrencyWhile(async () => {
-      if (hasSchema(this.sql)) this.migrate();
+      if (hasBeenMigrated(ctx.storage)) this.migrate();
     });
   }
 
@@ -104,9 +82,7 @@ export class Show extends DurableObject<Env> {
 
   // ---- Layout ------------------------------------------------------------------------------
 
-  /**
-   * Creates the show or changes its name, layout and order limit (see `Seating.apply`).
-   */
+  /** Creates the show or changes its name, layout and order limit (see `Seating.apply`). */
   configure(layout: ShowLayout, origin: Origin): ConfigureResult {
     if (this.seating.info === null) this.migrate();
     const created = this.seating.info === null;
@@ -328,7 +304,6 @@ export class Show extends DurableObject<Env> {
    */
   seatMapJson(): SeatMapResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
-    this.reads++;
     const now = this.clock();
     this.feed.publishing(() => this.expireHolds(now));
     const version = q.latestChange(this.sql);
@@ -338,7 +313,7 @@ export class Show extends DurableObject<Env> {
 
   /** Counters since the object started, for operators and the benchmark. */
   stats(): { seatMapReads: number } {
-    return { seatMapReads: this.reads };
+    return { seatMapReads: this.seating.reads };
   }
 
   /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */

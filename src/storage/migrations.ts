@@ -57,3 +57,10 @@ function assertOrdered(migrations: readonly Migration[]): void {
     }
   }
 }
+
+/** Whether this database was ever migrated; asking stores nothing, so an object that was never created stays empty. */
+export function hasBeenMigrated(storage: DurableObjectStorage): boolean {
+  return (
+    storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0
+  );
+}

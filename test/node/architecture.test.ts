@@ -96,4 +96,9 @@ describe("the code's layout", () => {
       );
     }
   });
+
+  it("keeps the Show object to its RPC surface and the orchestration of a change: under 400 lines", async () => {
+    const lines = (await readFile(join(SRC, "show", "show.ts"), "utf8")).split("\n").length;
+    expect(lines).toBeLessThan(400);
+  });
 });
