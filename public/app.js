@@ -158,9 +158,8 @@ function handle(message) {
       break;
     }
     case "changes":
-      if (message.layout !== state.layout) break;
-      if (message.since > state.version) {
-        // Some changes never reached this page: ask for them (or a snapshot) rather than guess.
+      if (message.layout !== state.layout || message.since > state.version) {
+        // Some changes, or a new layout, never reached this page: ask for them rather than guess.
         state.socket?.send(JSON.stringify({ type: "resync", since: state.version, layout: state.layout }));
         break;
       }

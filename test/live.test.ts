@@ -229,6 +229,17 @@ describe("GET /api/shows/:show_id/live", () => {
     }
   });
 
+  it("a client that resyncs from another layout gets the current layout, then a snapshot", async () => {
+    const showId = await newShow(2);
+    const client = await connect(showId);
+    await client.greeting();
+    client.socket.send(JSON.stringify({ type: "resync", since: 0, layout: 7 }));
+    expect(await client.greeting()).toEqual([
+      { type: "layout", layout: 1, show_id: showId, name: "Test show", seats: [1, 2] },
+      { type: "snapshot", layout: 1, version: 0, statuses: "aa" },
+    ]);
+  });
+
   it("sends everyone the new layout and a snapshot when the layout changes", async () => {
     const showId = await newShow(2);
     const client = await connect(showId);

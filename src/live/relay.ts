@@ -55,6 +55,8 @@ export class LiveRelay extends DurableObject<Env> {
   private view: View | null = null;
   private loading: Promise<View | Failure> | null = null;
   private readonly budgets = new WeakMap<WebSocket, MessageBudget>();
+  /** Watchers being let in: their sockets are not accepted yet, but the relay is not empty. */
+  private admitting = 0;
   /** Sockets closed for spending past their budget: what they still send is dropped unread. */
   private readonly silenced = new WeakSet<WebSocket>();
 
@@ -80,11 +82,19 @@ export class LiveRelay extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     try {
       const { since, layout } = parseBody(LiveQuery, Object.fromEntries(new URL(request.url).searchParams));
-      if (this.ctx.getWebSockets().length >= watchersPerRelay(this.env)) {
-        throw failureToHttp({ ok: false, reason: "too_many_watchers" }, { showId: this.showId });
+      this.refuseWhenFull();
+      // Counted from here, so that neither a closing watcher nor the show takes this relay for
+      // empty while the view loads.
+      this.admitting++;
+      let view: View | Failure;
+      try {
+        view = await this.ensureView();
+      } finally {
+        this.admitting--;
       }
-      const view = await this.ensureView();
       if ("reason" in view) throw failureToHttp(view, { showId: this.showId });
+      // Others may have come in while the view loaded; from here to the accept there is no await.
+      this.refuseWhenFull();
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
       this.ctx.acceptWebSocket(server);
       server.send(view.layoutJson);
@@ -99,7 +109,7 @@ export class LiveRelay extends DurableObject<Env> {
   /** A batch of changes from the show: passed to every watcher as one message. Returns how many there are. */
   publish(batch: ChangesMessage): number {
     const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return 0;
+    if (sockets.length === 0) return this.forgottenUnlessAdmitting();
     const text = JSON.stringify(batch);
     for (const socket of sockets) sendQuietly(socket, text);
     this.absorb(batch);
@@ -110,7 +120,7 @@ export class LiveRelay extends DurableObject<Env> {
   async reset(): Promise<number> {
     this.view = null;
     const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return 0;
+    if (sockets.length === 0) return this.forgottenUnlessAdmitting();
     const view = await this.ensureView();
     if ("reason" in view) return 0;
     const snapshot = this.snapshot(view);
@@ -136,6 +146,7 @@ export class LiveRelay extends DurableObject<Env> {
     if ("error" in parsed) return sendQuietly(socket, JSON.stringify({ type: "error", error: parsed.error }));
     const view = await this.ensureView();
     if ("reason" in view) return socket.close(1011, "the show is gone");
+    if (parsed.layout !== view.layout) sendQuietly(socket, view.layoutJson);
     sendQuietly(socket, this.catchUp(view, parsed));
   }
 
@@ -148,9 +159,28 @@ export class LiveRelay extends DurableObject<Env> {
     } catch {
       // Already closed.
     }
-    if (this.ctx.getWebSockets().every((other) => other === socket || other.readyState !== WebSocket.OPEN)) {
+    const othersOpen = this.ctx
+      .getWebSockets()
+      .some((other) => other !== socket && other.readyState === WebSocket.OPEN);
+    if (!othersOpen && this.admitting === 0) {
       this.view = null;
       await this.show().unsubscribe(this.name);
+    }
+  }
+
+  /**
+   * With no watchers, the relay answers 0 and the show forgets it, so its view stops being kept
+   * current: drop it, so that the next watcher makes the relay subscribe again. (A watcher being
+   * let in keeps the subscription.)
+   */
+  private forgottenUnlessAdmitting(): number {
+    if (this.admitting === 0) this.view = null;
+    return this.admitting;
+  }
+
+  private refuseWhenFull(): void {
+    if (this.ctx.getWebSockets().length + this.admitting >= watchersPerRelay(this.env)) {
+      throw failureToHttp({ ok: false, reason: "too_many_watchers" }, { showId: this.showId });
     }
   }
 
@@ -187,7 +217,10 @@ export class LiveRelay extends DurableObject<Env> {
     view.snapshotJson = null;
   }
 
-  /** What a client at `position` needs: the changes since, or a snapshot when it is too far behind. */
+  /**
+   * What a client at `position` needs: the changes since, or a snapshot when it is too far
+   * behind. One that resyncs from another layout gets that layout first (see `webSocketMessage`).
+   */
   private catchUp(view: View, position: Position | null): string {
     const oldest = view.recent[0]?.version ?? view.version + 1;
     if (

@@ -1,4 +1,5 @@
 import { Catalog } from "../catalog/catalog";
+import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
 
 /** Shows this isolate has seen exist. Shows are never deleted, so a yes never goes stale. */
@@ -17,7 +18,16 @@ export function catalogObject(env: Env) {
  */
 export async function showExists(env: Env, showId: Id): Promise<boolean> {
   if (known.has(showId)) return true;
-  const exists = await catalogObject(env).exists(showId);
+  let exists: boolean;
+  try {
+    exists = await catalogObject(env).exists(showId);
+  } catch (error) {
+    // The catalog is one object for everybody: when it is overloaded or briefly unreachable, say
+    // so with a 503 and Retry-After, as for a show's own object, rather than a bare 500.
+    const flags = error as { overloaded?: unknown; retryable?: unknown };
+    if (flags?.overloaded !== true && flags?.retryable !== true) throw error;
+    throw new HttpError(503, "The list of shows is briefly unavailable; retry shortly", {}, { "retry-after": "1" });
+  }
   if (exists) {
     if (known.size >= MAX_KNOWN) known.clear();
     known.add(showId);

@@ -20,8 +20,14 @@ export function seatMapMaxAge(env: Env): number {
 
 /** Copies this isolate holds, and reads it has in flight, per show. */
 const copies = new Map<Id, Copy>();
-const inFlight = new Map<Id, Promise<Copy>>();
+const inFlight = new Map<Id, { read: Promise<Copy>; startedAt: number }>();
 const MAX_COPIES = 1000;
+/**
+ * How long a reader waits on another request's read before it reads for itself. A read belongs
+ * to the request that started it; if that request is cancelled (its client went away), the read
+ * may never settle, and nobody else may wait on it for ever.
+ */
+const SHARED_READ_WAIT_MS = 2000;
 
 /**
  * The seat map of a show, at most `SEAT_MAP_MAX_AGE_SECONDS` old. A storm of readers costs the
@@ -36,7 +42,13 @@ export async function seatMapCopy(env: Env, ctx: ExecutionContext, showId: Id, o
   const held = copies.get(showId);
   if (held && held.freshUntil > now) return held;
   const pending = inFlight.get(showId);
-  if (pending) return pending;
+  if (pending && now - pending.startedAt < SHARED_READ_WAIT_MS) {
+    const shared = await Promise.race([
+      pending.read.catch(() => null),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), SHARED_READ_WAIT_MS)),
+    ]);
+    if (shared) return shared;
+  }
   const read = readThrough(
     env,
     ctx,
@@ -44,7 +56,8 @@ export async function seatMapCopy(env: Env, ctx: ExecutionContext, showId: Id, o
     new Request(`${origin}/api/shows/${encodeURIComponent(showId)}/seats`),
     maxAge,
   );
-  inFlight.set(showId, read);
+  const entry = { read, startedAt: now };
+  inFlight.set(showId, entry);
   try {
     const copy = await read;
     if (maxAge > 0) {
@@ -53,7 +66,7 @@ export async function seatMapCopy(env: Env, ctx: ExecutionContext, showId: Id, o
     }
     return copy;
   } finally {
-    inFlight.delete(showId);
+    if (inFlight.get(showId) === entry) inFlight.delete(showId);
   }
 }
 

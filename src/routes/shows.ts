@@ -36,7 +36,8 @@ function etagMatches(header: string | null, etag: string): boolean {
 
 /**
  * `GET /api/shows/:show_id/live`: upgrades to a WebSocket held by one of the show's relays, picked
- * at random, which sends the layout and a snapshot and then each batch of changes. A reconnecting
+ * at random (a full one passes the watcher to the next), which sends the layout and a snapshot and
+ * then each batch of changes. A reconnecting
  * client passes `?since=<version>&layout=<layout>` to get only what it missed. The relay answers
  * its own errors with the same JSON bodies as every route, so its answer goes back as it is.
  */
@@ -45,6 +46,16 @@ export const liveSeatMap: Handler<"liveSeatMap"> = async ({ params: { show_id: s
     throw new HttpError(426, "This route is a WebSocket: send 'Upgrade: websocket'", {}, { upgrade: "websocket" });
   }
   if (!(await showExists(env, showId))) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
-  const relay = env.RELAY.getByName(relayName(showId, Math.floor(Math.random() * relaysPerShow(env))));
-  return relay.fetch(request);
+  // A random relay first; a full one sends the watcher on to the next, a few at most.
+  const relays = relaysPerShow(env);
+  const first = Math.floor(Math.random() * relays);
+  let answer: Response | undefined;
+  for (let tried = 0; tried < Math.min(relays, MAX_RELAYS_TRIED); tried++) {
+    answer = await env.RELAY.getByName(relayName(showId, (first + tried) % relays)).fetch(request);
+    if (answer.status !== 503) return answer;
+  }
+  return answer!;
 };
+
+/** Relays a watcher is offered before it is told the show is full. */
+const MAX_RELAYS_TRIED = 3;

@@ -9,6 +9,9 @@ export type SubscribeResult = Result<{ layout: LayoutMessage; snapshot: Snapshot
 /** How long the feed gathers changes before it sends them, so that a burst goes out as one batch. */
 export const BATCH_TICK_MS = 50;
 
+/** Batches a relay may have queued before the show stops queuing more for it (a second's worth). */
+const MAX_QUEUED = 20;
+
 /** What the feed needs from the show it reports on. */
 export interface FeedHost {
   /** The layout message, built once per layout version. */
@@ -39,6 +42,8 @@ export class LiveFeed {
   private tick: ReturnType<typeof setTimeout> | null = null;
   /** Each relay's deliveries in flight, chained, so that it gets batches in the order they were made. */
   private readonly deliveries = new Map<string, Promise<void>>();
+  /** How many deliveries each relay has queued or in flight. */
+  private readonly queued = new Map<string, number>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -81,18 +86,10 @@ export class LiveFeed {
     }
   }
 
-  /** After a layout change: every relay starts again from the new layout and a snapshot. */
+  /** After a layout change: every relay starts again from the new layout and a snapshot, after its batches. */
   layoutChanged(): void {
     this.sent = q.latestChange(this.sql);
-    for (const relay of this.subscribers) {
-      this.relayStubs
-        .getByName(relay)
-        .reset()
-        .then(
-          (watchers) => watchers === 0 && this.unsubscribe(relay),
-          (error: unknown) => logFailure(relay, error),
-        );
-    }
+    for (const relay of this.subscribers) this.deliver(relay, (stub) => stub.reset(), true);
   }
 
   /** Sends every relay the changes committed since the last batch, as one message. */
@@ -110,23 +107,39 @@ export class LiveFeed {
       version,
       changes: rows.map((row) => ({ seat_id: publicId(row.seat_id), status: row.new_status, version: row.seq })),
     };
-    for (const relay of this.subscribers) this.deliver(relay, batch);
+    for (const relay of this.subscribers) this.deliver(relay, (stub) => stub.publish(batch));
   }
 
-  /** Sends a relay a batch after the batches before it; a relay with no watchers left is forgotten. */
-  private deliver(relay: string, batch: ChangesMessage): void {
+  /**
+   * Sends a relay a batch (or a reset) after the ones before it, so that it gets them in the order
+   * they were made. A relay that falls more than MAX_QUEUED behind is skipped for plain batches
+   * (not resets): it sees the gap in versions when it next gets one, and its watchers resync.
+   */
+  private deliver(
+    relay: string,
+    send: (stub: ReturnType<Relays["getByName"]>) => Promise<number>,
+    always = false,
+  ): void {
+    const queued = this.queued.get(relay) ?? 0;
+    if (queued >= MAX_QUEUED && !always) return;
+    this.queued.set(relay, queued + 1);
     const previous = this.deliveries.get(relay) ?? Promise.resolve();
     const delivery = previous.then(async () => {
       try {
-        if ((await this.relayStubs.getByName(relay).publish(batch)) === 0) this.unsubscribe(relay);
+        if ((await send(this.relayStubs.getByName(relay))) === 0) this.unsubscribe(relay);
       } catch (error) {
         // The relay sees the gap in versions at the next batch, and its watchers catch up then.
         logFailure(relay, error);
+      } finally {
+        this.queued.set(relay, (this.queued.get(relay) ?? 1) - 1);
       }
     });
     this.deliveries.set(relay, delivery);
     void delivery.then(() => {
-      if (this.deliveries.get(relay) === delivery) this.deliveries.delete(relay);
+      if (this.deliveries.get(relay) === delivery) {
+        this.deliveries.delete(relay);
+        this.queued.delete(relay);
+      }
     });
   }
 }
