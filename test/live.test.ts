@@ -319,6 +319,26 @@ describe("GET /api/shows/:show_id/live", () => {
     await expect.poll(() => relaysOf(showId)).toEqual([]);
   });
 
+  it("a relay the show is about to forget drops its view, so its next watcher subscribes again", async () => {
+    const showId = await newShow(3);
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    const answer = await runInDurableObject(relay, async (instance: LiveRelay) => {
+      const inside = instance as unknown as { ensureView(): Promise<unknown>; view: unknown };
+      await inside.ensureView();
+      const loaded = inside.view !== null;
+      const watchers = instance.publish({ type: "changes", layout: 1, since: 0, version: 1, changes: [] });
+      return { loaded, watchers, dropped: inside.view === null };
+    });
+    expect(answer).toEqual({ loaded: true, watchers: 0, dropped: true });
+    // The show forgets it on that 0; the next watcher makes the relay subscribe afresh and hear of changes.
+    await showStub(showId).unsubscribe(`${showId}#0`);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    expect(await relaysOf(showId)).toEqual([`${showId}#0`]);
+    await post("/api/book-seat/", { show_id: showId, seat_id: 3 });
+    expect(await client.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 3, status: "booked" }] });
+  });
+
   it("refuses a watcher past a relay's limit with 503 and Retry-After (30 a relay in the test config)", async () => {
     const showId = await newShow(2);
     const oneRelay = { LIVE_RELAYS: "1" };
