@@ -76,7 +76,8 @@ export const OPERATIONS = {
     method: "GET",
     path: "/api/shows/:show_id/live",
     rateLimited: true,
-    summary: "WebSocket: a snapshot of the seat map, then one event per seat change (see the README)",
+    summary:
+      "WebSocket, held by one of the show's relays: the layout, a snapshot, then batches of changes (see the README)",
     tag: "Reading",
     query: LiveQuery,
     // A WebSocket upgrade succeeds with 101, which OpenAPI has no way to call a success.
