@@ -26,12 +26,15 @@ type HoldVars = Partial<
   >
 >;
 
+/** A var that must be a positive whole number; a missing or malformed one gives `fallback`. */
+export function positiveInteger(text: string | undefined, fallback: number): number {
+  const value = Number(text);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
 /** The hold policy from the environment; a missing or malformed value falls back to its default. */
 export function holdPolicy(env: HoldVars): HoldPolicy {
-  const read = (name: keyof HoldVars, fallback: number) => {
-    const value = Number(env[name]);
-    return Number.isInteger(value) && value > 0 ? value : fallback;
-  };
+  const read = (name: keyof HoldVars, fallback: number) => positiveInteger(env[name], fallback);
   const minTtl = read("HOLD_TTL_MIN_SECONDS", HOLD_POLICY_DEFAULTS.minTtl);
   const maxTtl = Math.max(minTtl, read("HOLD_TTL_MAX_SECONDS", HOLD_POLICY_DEFAULTS.maxTtl));
   const defaultTtl = Math.min(

@@ -1,3 +1,4 @@
+import { positiveInteger } from "../config";
 import { HttpError } from "./responses";
 
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -47,7 +48,7 @@ function clientOf(request: Request): string {
 }
 
 function throttledFor(env: Env): number {
-  return Number(env.ADMIN_THROTTLE_SECONDS) > 0 ? Number(env.ADMIN_THROTTLE_SECONDS) : 60;
+  return positiveInteger(env.ADMIN_THROTTLE_SECONDS, 60);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { positiveInteger } from "../config";
 import { LiveQuery } from "../contract/requests";
 import { failureToHttp } from "../http/failures";
 import { errorResponse, HttpError } from "../http/responses";
@@ -23,11 +24,11 @@ export function relayName(showId: string, n: number): string {
 }
 
 export function relaysPerShow(env: Env): number {
-  return Number(env.LIVE_RELAYS) > 0 ? Math.floor(Number(env.LIVE_RELAYS)) : 8;
+  return positiveInteger(env.LIVE_RELAYS, 8);
 }
 
 function watchersPerRelay(env: Env): number {
-  return Number(env.LIVE_WATCHERS_PER_RELAY) > 0 ? Math.floor(Number(env.LIVE_WATCHERS_PER_RELAY)) : 1000;
+  return positiveInteger(env.LIVE_WATCHERS_PER_RELAY, 1000);
 }
 
 /** What a relay knows of its show: the layout, every seat's status, and the latest changes. */

@@ -1,4 +1,5 @@
 import { Catalog } from "../catalog/catalog";
+import { failureToHttp } from "../http/failures";
 import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
 
@@ -12,12 +13,13 @@ export function catalogObject(env: Env) {
 }
 
 /**
- * Whether a show exists, asked of the catalog the first time per isolate and remembered after.
- * So a request for a show that was never created never reaches (and never creates) a show's
- * object, and the shows that sell pay for the question once per isolate.
+ * Refuses a show that was never created with its 404. Whether a show exists is asked of the
+ * catalog the first time per isolate and remembered after, so a request for an unknown show never
+ * reaches (and never creates) a show's object, and the shows that sell pay for the question once
+ * per isolate.
  */
-export async function showExists(env: Env, showId: Id): Promise<boolean> {
-  if (known.has(showId)) return true;
+export async function requireShow(env: Env, showId: Id): Promise<void> {
+  if (known.has(showId)) return;
   let exists: boolean;
   try {
     exists = await catalogObject(env).exists(showId);
@@ -28,11 +30,9 @@ export async function showExists(env: Env, showId: Id): Promise<boolean> {
     if (flags?.overloaded !== true && flags?.retryable !== true) throw error;
     throw new HttpError(503, "The list of shows is briefly unavailable; retry shortly", {}, { "retry-after": "1" });
   }
-  if (exists) {
-    if (known.size >= MAX_KNOWN) known.clear();
-    known.add(showId);
-  }
-  return exists;
+  if (!exists) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  if (known.size >= MAX_KNOWN) known.clear();
+  known.add(showId);
 }
 
 /** Notes a show this isolate has just created. */

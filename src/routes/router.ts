@@ -5,6 +5,7 @@ import { openApiDocument } from "../contract/openapi";
 import type { Input, Operation } from "../contract/operation";
 import { pathParamNames } from "../contract/operation";
 import { MAX_URL_BYTES, OPERATIONS, type OperationName, type Operations } from "../contract/operations";
+import type { PathParamName } from "../contract/requests";
 import { isAdminToken, requireAdmin, requireBearer } from "../http/auth";
 import { readJsonObject } from "../http/body";
 import { idempotencyKey } from "../http/idempotency";
@@ -52,7 +53,8 @@ export function buildRouter(handlers: Handlers) {
 
 /** One path with its operations, one per method; any other method gets 405 with an `Allow` header. */
 function resource(router: IttyRouter, path: string, operations: Operation[], bound: Map<Operation, AnyHandler>) {
-  pathParamNames(path); // fails the build of the router on an undeclared parameter
+  // Read once per path; an undeclared parameter fails the build of the router.
+  const paramNames = pathParamNames(path);
   const byMethod = new Map(operations.map((operation) => [operation.method as string, operation]));
   const allow = [...byMethod.keys()].join(", ");
   router.all(path, async (request, env, ctx) => {
@@ -61,18 +63,23 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
     if (operation === undefined) {
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
-    const input = await validatedInput(operation, request, env);
+    const input = await validatedInput(operation, paramNames, request, env);
     return bound.get(operation)!(input, env, ctx);
   });
 }
 
-async function validatedInput(operation: Operation, request: IRequest, env: Env): Promise<Input<Operation>> {
+async function validatedInput(
+  operation: Operation,
+  paramNames: PathParamName[],
+  request: IRequest,
+  env: Env,
+): Promise<Input<Operation>> {
   // Admin auth comes first, so no admin route can be left open by omission.
   if (operation.auth === "admin") await requireAdmin(request, env);
   if (operation.rateLimited) await rateLimited(request, env);
 
   const params: Record<string, unknown> = {};
-  for (const name of paramNamesOf(operation)) params[name] = parsePathParam(name, request.params[name]);
+  for (const name of paramNames) params[name] = parsePathParam(name, request.params[name]);
 
   const token = await tokenFor(operation, request, env);
 
@@ -90,15 +97,6 @@ async function validatedInput(operation: Operation, request: IRequest, env: Env)
   const ifNoneMatch = operation.conditional ? request.headers.get("if-none-match") : null;
   request.logShowId = showIdOf(params, body);
   return { params, body, query, token, idempotency, ifNoneMatch, route, request } as unknown as Input<Operation>;
-}
-
-/** Each operation's path parameters, read from its pattern once. */
-const paramNames = new Map<Operation, ReturnType<typeof pathParamNames>>();
-
-function paramNamesOf(operation: Operation) {
-  let names = paramNames.get(operation);
-  if (names === undefined) paramNames.set(operation, (names = pathParamNames(operation.path)));
-  return names;
 }
 
 /** The token a hold or booking route needs; admin routes were checked already. */

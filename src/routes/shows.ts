@@ -1,8 +1,7 @@
 import { HttpError, json } from "../http/responses";
 import type { Handler } from "./router";
-import { failureToHttp } from "../http/failures";
 import { relayName, relaysPerShow } from "../live/relay";
-import { catalogObject, showExists } from "./directory";
+import { catalogObject, requireShow } from "./directory";
 import { seatMapCopy } from "./seat-map-cache";
 
 /**
@@ -45,7 +44,7 @@ export const liveSeatMap: Handler<"liveSeatMap"> = async ({ params: { show_id: s
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     throw new HttpError(426, "This route is a WebSocket: send 'Upgrade: websocket'", {}, { upgrade: "websocket" });
   }
-  if (!(await showExists(env, showId))) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  await requireShow(env, showId);
   // A random relay first; a full one sends the watcher on to the next, a few at most.
   const relays = relaysPerShow(env);
   const first = Math.floor(Math.random() * relays);

@@ -1,7 +1,6 @@
-import { failureToHttp } from "../http/failures";
 import { HttpError } from "../http/responses";
 import { publicId, type Id } from "../ids";
-import { showExists } from "./directory";
+import { requireShow } from "./directory";
 
 /** How many times one request calls a show's object before giving up on retryable errors. */
 export const MAX_ATTEMPTS = 3;
@@ -26,8 +25,7 @@ export async function callShow<R extends PromiseLike<unknown>>(
   call: (show: ShowStub) => R,
   { create = false }: { create?: boolean } = {},
 ): Promise<Awaited<R>> {
-  if (!create && !(await showExists(env, showId)))
-    throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  if (!create) await requireShow(env, showId);
   for (let attempt = 1; ; attempt++) {
     try {
       return await call(env.SHOW.getByName(showId));
