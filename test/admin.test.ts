@@ -2,7 +2,18 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { adminHeaders, BASE, bearer, bookSeat, call, holdSeats, newShow, statuses, storedBookings } from "./helpers";
+import {
+  adminHeaders,
+  BASE,
+  bearer,
+  bookSeat,
+  call,
+  general,
+  holdSeats,
+  newShow,
+  statuses,
+  storedBookings,
+} from "./helpers";
 
 function put(showId: string, body: unknown, headers: Record<string, string> = adminHeaders) {
   return call(`/admin/shows/${showId}`, { method: "PUT", headers, body: JSON.stringify(body) });
@@ -74,13 +85,19 @@ describe("PUT /admin/shows/:show_id", () => {
     expect(created.status).toBe(201);
     expect(await created.json()).toEqual({
       message: "Show created",
-      show: { show_id: showId, name: "Opening night", capacity: 3, available: 3 },
+      show: { show_id: showId, name: "Opening night", capacity: 3, available: 3, categories: general(3, 3) },
     });
     const updated = await put(showId, { name: "Opening night (moved)", seats: 5 });
     expect(updated.status).toBe(200);
     expect(await updated.json()).toEqual({
       message: "Show updated",
-      show: { show_id: showId, name: "Opening night (moved)", capacity: 5, available: 5 },
+      show: {
+        show_id: showId,
+        name: "Opening night (moved)",
+        capacity: 5,
+        available: 5,
+        categories: general(5, 5),
+      },
     });
   });
 
@@ -121,7 +138,7 @@ describe("PUT /admin/shows/:show_id", () => {
       { error: "name must be a string of 1-200 characters, not all spaces", field: "name" },
     ],
     [{ name: "x", seats: 0 }, { field: "seats" }],
-    [{ name: "x", seats: 10_001 }, { field: "seats" }],
+    [{ name: "x", seats: 100_001 }, { field: "seats" }],
     [{ name: "x", seats: [] }, { field: "seats" }],
     [{ name: "x", seats: ["A1", "bad id"] }, { field: "seats" }],
     [

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { adminHeaders, bearer, call, createHold, holdSeats, newShow, post, querySql, statuses } from "./helpers";
+import {
+  adminHeaders,
+  bearer,
+  call,
+  createHold,
+  general,
+  holdSeats,
+  newShow,
+  post,
+  querySql,
+  statuses,
+} from "./helpers";
 
 function admin(method: string, path: string, body?: unknown) {
   return call(path, { method, headers: adminHeaders, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -225,6 +236,7 @@ describe("the seat map", () => {
         { seat_id: 4, status: "available" },
       ],
       counts: { total: 4, available: 1, held: 1, booked: 1, blocked: 1 },
+      categories: general(4, 1),
     });
     const { booking } = JSON.parse(booked) as { booking: { id: string; booking_token: string } };
     for (const secret of ["secret-user", booking.id, booking.booking_token, hold.hold_id, hold.hold_token]) {

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { bookSeat, call, newShow, showStub, storedBookings } from "./helpers";
+import { bookSeat, call, general, newShow, showStub, storedBookings } from "./helpers";
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** Booking ids carry their show: `<show_id>.<22 random characters>`. */
@@ -101,6 +101,7 @@ describe("reading shows", () => {
         { seat_id: "C3", status: "available" },
       ],
       counts: { total: 3, available: 2, held: 0, booked: 1, blocked: 0 },
+      categories: general(3, 2),
     });
   });
 
@@ -118,6 +119,7 @@ describe("reading shows", () => {
     const response = await call("/api/shows?limit=200");
     expect(response.status).toBe(200);
     const { shows } = await response.json<{ shows: unknown[] }>();
-    expect(shows).toContainEqual({ show_id: showId, name: "Evening", capacity: 4, available: 3 });
+    const categories = general(4, 3);
+    expect(shows).toContainEqual({ show_id: showId, name: "Evening", capacity: 4, available: 3, categories });
   });
 });

@@ -110,6 +110,30 @@ describe("every operation answers as the OpenAPI document says", () => {
     expect((await contract("GET", "/api/shows/{show_id}/seats", { show_id: "bad%20id" })).status).toBe(400);
   });
 
+  it("seatStatuses: GET /api/shows/{show_id}/statuses", async () => {
+    const s = { show_id: await newShow(3) };
+    const answer = await contract("GET", "/api/shows/{show_id}/statuses", s);
+    expect(answer.body).toMatchObject({ layout: 1, version: 0, statuses: "aaa" });
+    const current = { headers: { "if-none-match": '"1.0"' } };
+    expect((await contract("GET", "/api/shows/{show_id}/statuses", s, current)).status).toBe(304);
+    expect((await contract("GET", "/api/shows/{show_id}/statuses", { show_id: "no-such-show" })).status).toBe(404);
+    expect((await contract("GET", "/api/shows/{show_id}/statuses", { show_id: "bad%20id" })).status).toBe(400);
+  });
+
+  it("showPlan: GET /api/shows/{show_id}/plan", async () => {
+    const s = { show_id: await newShow(3) };
+    const answer = await contract("GET", "/api/shows/{show_id}/plan", s);
+    expect(answer.body.plan.zones[0].rows[0].seats.map((seat: { seat_guid: string }) => seat.seat_guid)).toEqual([
+      "1",
+      "2",
+      "3",
+    ]);
+    const current = { headers: { "if-none-match": '"1"' } };
+    expect((await contract("GET", "/api/shows/{show_id}/plan", s, current)).status).toBe(304);
+    expect((await contract("GET", "/api/shows/{show_id}/plan", { show_id: "no-such-show" })).status).toBe(404);
+    expect((await contract("GET", "/api/shows/{show_id}/plan", { show_id: "bad%20id" })).status).toBe(400);
+  });
+
   it("liveSeatMap: GET /api/shows/{show_id}/live", async () => {
     const s = { show_id: await newShow(3) };
     const upgrade = { headers: { upgrade: "websocket" } };
@@ -148,6 +172,12 @@ describe("every operation answers as the OpenAPI document says", () => {
     expect((await hold({ seat_ids: [7, 8], user_id: "bo" })).status).toBe(201);
     expect((await hold({ seat_ids: [8] })).status).toBe(409);
     expect((await hold({ seat_ids: [8], ttl_seconds: 1 })).status).toBe(400);
+    const best = await hold({ best_available: { count: 2, category: "General" } });
+    expect(best.status).toBe(201);
+    expect(best.body.seats.map((seat: { label: string }) => seat.label)).toHaveLength(2);
+    expect((await hold({ best_available: { count: 2, category: "Nowhere" } })).status).toBe(404);
+    expect((await hold({ best_available: { count: 9 } })).status).toBe(409);
+    expect((await hold({ best_available: { count: 2 }, seat_ids: [1] })).status).toBe(400);
   });
 
   it("extendHold: POST /api/holds/{hold_id}/extend", async () => {
@@ -205,6 +235,15 @@ describe("every operation answers as the OpenAPI document says", () => {
     expect((await put(json({ name: "x", seats: 1 }))).status).toBe(401);
     await newBooking(s.show_id, 8);
     expect((await put(admin({ name: "Smaller", seats: 2 }))).status).toBe(409);
+    const plan = { name: "Hall", categories: [{ name: "A" }], zones: [] as unknown[] };
+    plan.zones.push({ position: { x: 0, y: 0 }, rows: [{ row_number: "1", seats: [] as unknown[] }] });
+    const seat = (id: string, x: number) => ({ seat_guid: id, seat_number: id, position: { x, y: 0 }, category: "A" });
+    (plan.zones[0] as { rows: { seats: unknown[] }[] }).rows[0]!.seats.push(seat("8", 0), seat("p2", 10));
+    expect((await put(admin({ name: "Planned", plan }))).status).toBe(200);
+    const bad = structuredClone(plan);
+    (bad.zones[0] as { rows: { seats: { category: string }[] }[] }).rows[0]!.seats[1]!.category = "Z";
+    expect((await put(admin({ name: "Planned", plan: bad }))).status).toBe(400);
+    expect((await put({ ...admin(), body: "x".repeat(16 * 1024 * 1024 + 1) })).status).toBe(413);
   });
 
   it("blockSeats: POST /admin/shows/{show_id}/seats/block", async () => {

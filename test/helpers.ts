@@ -115,3 +115,8 @@ export function querySql<T extends Record<string, SqlStorageValue>>(
     state.storage.sql.exec<T>(query, ...bindings).toArray(),
   );
 }
+
+/** The one category of a show made from a flat seat list, with its counts, as answers list it. */
+export function general(total: number, available: number) {
+  return [{ name: "General", color: "#2f6fb3", total, available }];
+}

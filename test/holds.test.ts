@@ -33,6 +33,10 @@ describe("creating a hold", () => {
       hold_token: expect.stringMatching(HOLD_TOKEN),
       seat_ids: [3, 1],
       expires_at: new Date(now + 10 * MINUTE).toISOString(),
+      seats: [
+        { seat_id: 3, label: "Hall, row 1, seat 3", zone: "Hall", row: "1", number: "3", category: "General" },
+        { seat_id: 1, label: "Hall, row 1, seat 1", zone: "Hall", row: "1", number: "1", category: "General" },
+      ],
     });
     expect(await statuses(showId)).toMatchObject({ 1: "held", 2: "available", 3: "held" });
   });

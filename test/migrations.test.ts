@@ -37,7 +37,12 @@ describe("schema migrations", () => {
     await runInDurableObject(showStub(showId), (_show, state) => {
       applyMigrations(state.storage, [...SHOW_MIGRATIONS, next]);
       const columns = state.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('seats')").toArray();
-      expect(columns.map((c) => c.name)).toEqual(["seat_id", "position", "note"]);
+      expect(columns.map((c) => c.name)).toEqual([
+        "seat_id",
+        "position",
+        ...["zone", "row_label", "seat_number", "category", "x", "y", "run"],
+        "note",
+      ]);
       expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM seats").one()).toEqual({ n: 2 });
     });
   });

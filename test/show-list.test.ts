@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Catalog } from "../src/catalog/catalog";
-import { adminHeaders, bookSeat, call, newShow, showStub, withEnv } from "./helpers";
+import { adminHeaders, bookSeat, call, general, newShow, showStub, withEnv } from "./helpers";
 
 interface Page {
   shows: { show_id: string | number; name: string; capacity: number; available: number }[];
@@ -73,7 +73,8 @@ describe("GET /api/shows", () => {
     const listed = async () => (await everyShow(200)).find((show) => show.show_id === showId);
     expect(await listed()).toMatchObject({ available: 4 });
     expect(await runDurableObjectAlarm(showStub(showId))).toBe(true);
-    expect(await listed()).toEqual({ show_id: showId, name: "Pushed", capacity: 4, available: 3 });
+    const categories = general(4, 3);
+    expect(await listed()).toEqual({ show_id: showId, name: "Pushed", capacity: 4, available: 3, categories });
   });
 
   it("a burst of bookings sets the alarm once: the catalog hears of them in one push", async () => {
@@ -90,7 +91,8 @@ describe("GET /api/shows", () => {
 
   it("keeps a newer summary when an older one arrives late", async () => {
     const showId = await newShow(4, "Ordered");
-    const current = { showId, name: "Ordered", capacity: 4, available: 2, layout: 1, version: 5 };
+    const categories = [{ name: "General", color: "#2f6fb3", total: 4, available: 2 }];
+    const current = { showId, name: "Ordered", capacity: 4, available: 2, categories, layout: 1, version: 5 };
     await catalog().updateSummary(current);
     await catalog().updateSummary({ ...current, available: 4, version: 3 });
     await catalog().updateSummary({ ...current, name: "Old layout", layout: 0, version: 9 });
@@ -102,7 +104,7 @@ describe("GET /api/shows", () => {
     await bookSeat(showId, 2);
     await runInDurableObject(catalog(), (_catalog, state) => {
       state.storage.sql.exec(
-        "UPDATE shows SET name = '', capacity = 0, available = 0, layout = 0, version = 0 WHERE show_id = ?",
+        "UPDATE shows SET name = '', capacity = 0, available = 0, categories = '[]', layout = 0, version = 0 WHERE show_id = ?",
         showId,
       );
     });
@@ -114,6 +116,7 @@ describe("GET /api/shows", () => {
       name: "From before",
       capacity: 5,
       available: 4,
+      categories: general(5, 4),
     });
   });
 

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { publicId, type Id } from "../ids";
-import type { ShowSummary, SummaryPush } from "../show/types";
+import type { CategoryCount, ShowSummary, SummaryPush } from "../show/types";
 import { applyMigrations } from "../storage/migrations";
 import { encodeCursor, type ListPosition } from "./cursor";
 import { CATALOG_MIGRATIONS } from "./schema";
@@ -16,6 +16,8 @@ interface ShowRow extends Record<string, SqlStorageValue> {
   name: string;
   capacity: number;
   available: number;
+  /** JSON: `CategoryCount[]`. */
+  categories: string;
   layout: number;
   created_at: number;
 }
@@ -54,13 +56,14 @@ export class Catalog extends DurableObject<Env> {
   }
 
   /** Takes a show's newer summary; one describing an older state than the stored one is ignored. */
-  updateSummary({ showId, name, capacity, available, layout, version }: SummaryPush): void {
+  updateSummary({ showId, name, capacity, available, categories, layout, version }: SummaryPush): void {
     this.ctx.storage.sql.exec(
-      `UPDATE shows SET name = ?, capacity = ?, available = ?, layout = ?, version = ?
+      `UPDATE shows SET name = ?, capacity = ?, available = ?, categories = ?, layout = ?, version = ?
         WHERE show_id = ? AND (layout, version) <= (?, ?)`,
       name,
       capacity,
       available,
+      JSON.stringify(categories ?? []),
       layout,
       version,
       showId,
@@ -78,7 +81,7 @@ export class Catalog extends DurableObject<Env> {
   page(limit: number, after: ListPosition | null): ShowPage {
     const rows = this.ctx.storage.sql
       .exec<ShowRow>(
-        `SELECT show_id, name, capacity, available, layout, created_at FROM shows
+        `SELECT show_id, name, capacity, available, categories, layout, created_at FROM shows
           WHERE (created_at, show_id) > (?, ?) ORDER BY created_at, show_id LIMIT ?`,
         after?.createdAt ?? -1,
         after?.showId ?? "",
@@ -94,6 +97,7 @@ export class Catalog extends DurableObject<Env> {
         name: row.name,
         capacity: row.capacity,
         available: row.available,
+        categories: JSON.parse(row.categories) as CategoryCount[],
       })),
       next_cursor:
         rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, showId: last.show_id }) : null,

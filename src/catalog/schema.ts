@@ -26,4 +26,9 @@ export const CATALOG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX shows_in_list_order ON shows (created_at, show_id);
     `,
   },
+  {
+    id: 3,
+    name: "available seats per category",
+    sql: `ALTER TABLE shows ADD COLUMN categories TEXT NOT NULL DEFAULT '[]';`,
+  },
 ];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PlanSchema } from "./plan";
 
 /**
  * The shapes of the API's answers, for the OpenAPI document. The contract test checks every
@@ -34,16 +35,35 @@ export const ConfirmAnswer = z.strictObject({ message: z.string(), hold_id: z.st
 
 export const Hold = z.strictObject({ hold_id: z.string(), seat_ids: z.array(PublicId), expires_at: Timestamp });
 
+/** A seat as a buyer is told of it. */
+export const SelectedSeat = z.strictObject({
+  seat_id: PublicId,
+  label: z.string().describe('Zone, row and number: "Stalls, row C, seat 12"'),
+  zone: z.string(),
+  row: z.string(),
+  number: z.string(),
+  category: z.string(),
+});
+
 export const NewHold = z.strictObject({
   hold_id: z.string(),
   hold_token: z.string().describe("Secret every later call on the hold needs; returned once"),
   seat_ids: z.array(PublicId),
   expires_at: Timestamp,
+  seats: z.array(SelectedSeat).describe("The held seats, in plan order, with where they are"),
 });
 
 export const HoldReleased = z.strictObject({ message: z.string(), hold_id: z.string(), released: z.int() });
 
 export const BookingCancelled = z.strictObject({ message: z.string(), booking_id: z.string() });
+
+/** Seats of one price category, and how many are available. */
+export const CategoryCount = z.strictObject({
+  name: z.string(),
+  color: z.string(),
+  total: z.int(),
+  available: z.int(),
+});
 
 export const SeatMap = z.strictObject({
   show_id: PublicId,
@@ -56,6 +76,21 @@ export const SeatMap = z.strictObject({
     booked: z.int(),
     blocked: z.int(),
   }),
+  categories: z.array(CategoryCount).describe("Every category of the show's plan, whatever the filter"),
+});
+
+export const SeatStatuses = z.strictObject({
+  show_id: PublicId,
+  layout: z.int().describe("The layout version: the plan these statuses follow"),
+  version: z.int().describe("The last change these statuses include"),
+  statuses: z.string().describe("One character per seat, in plan order: a available, h held, b booked, x blocked"),
+  categories: z.array(CategoryCount),
+});
+
+export const ShowPlan = z.strictObject({
+  show_id: PublicId,
+  layout: z.int().describe("The layout version; the plan changes only with it"),
+  plan: PlanSchema,
 });
 
 export const ShowSummary = z.strictObject({
@@ -63,6 +98,7 @@ export const ShowSummary = z.strictObject({
   name: z.string(),
   capacity: z.int(),
   available: z.int(),
+  categories: z.array(CategoryCount).describe("Seats and available seats in each price category"),
 });
 
 export const ShowList = z.strictObject({

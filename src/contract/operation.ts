@@ -27,6 +27,8 @@ export interface Operation {
   rateLimited?: boolean;
   /** The JSON body's schema. */
   body?: BodySchema;
+  /** The largest body accepted, in bytes, where it is not MAX_BODY_BYTES (16 KiB). */
+  maxBodyBytes?: number;
   /** An empty body reads as `{}`. */
   bodyOptional?: boolean;
   query?: z.ZodObject;

@@ -8,6 +8,7 @@ import {
   GroupBookingBody,
   holdBody,
   LiveQuery,
+  SeatMapQuery,
   ShowListQuery,
   ShowLayoutBody,
   UnblockBody,
@@ -24,6 +25,9 @@ const SHOW_CALL = { 500: E, 503: E } as const;
 const BODY = { 400: E, 413: E } as const;
 const LIMITED = { 429: E } as const;
 const ADMIN = { 401: E } as const;
+
+/** The largest body `PUT /admin/shows/:show_id` accepts: a plan of 100,000 seats fits. Other routes take 16 KiB. */
+export const MAX_PLAN_BODY_BYTES = 16 * 1024 * 1024;
 
 /** The longest request URL any route accepts, in bytes; longer ones get 414. */
 export const MAX_URL_BYTES = 2048;
@@ -67,10 +71,29 @@ export const OPERATIONS = {
   seatMap: operation({
     method: "GET",
     path: "/api/shows/:show_id/seats",
-    summary: "The seat map: every seat's status, and the counts (at most SEAT_MAP_MAX_AGE_SECONDS old)",
+    summary:
+      "The seat map: every seat's status, or those of one ?category= or ?zone=, and the counts (at most SEAT_MAP_MAX_AGE_SECONDS old)",
     tag: "Reading",
+    query: SeatMapQuery,
     conditional: true,
     responses: { 200: answers.SeatMap, 304: null, 400: E, 404: E, ...SHOW_CALL },
+  }),
+  seatStatuses: operation({
+    method: "GET",
+    path: "/api/shows/:show_id/statuses",
+    summary:
+      "Every seat's status as one character per seat in plan order, and the counts per category: the compact seat map (at most SEAT_MAP_MAX_AGE_SECONDS old)",
+    tag: "Reading",
+    conditional: true,
+    responses: { 200: answers.SeatStatuses, 304: null, 400: E, 404: E, ...SHOW_CALL },
+  }),
+  showPlan: operation({
+    method: "GET",
+    path: "/api/shows/:show_id/plan",
+    summary: "The seating plan (pretix's format): zones, rows, seats with positions, categories, areas",
+    tag: "Reading",
+    conditional: true,
+    responses: { 200: answers.ShowPlan, 304: null, 400: E, 404: E, ...SHOW_CALL },
   }),
   liveSeatMap: operation({
     method: "GET",
@@ -97,7 +120,7 @@ export const OPERATIONS = {
     method: "POST",
     path: "/api/shows/:show_id/holds",
     rateLimited: true,
-    summary: "Hold seats for a while, all or none",
+    summary: "Hold the seats named, or the best block of adjacent seats, for a while; all or none",
     tag: "Holds",
     body: holdBody,
     idempotent: true,
@@ -157,10 +180,11 @@ export const OPERATIONS = {
   putShow: operation({
     method: "PUT",
     path: "/admin/shows/:show_id",
-    summary: "Create a show or change its name and layout",
+    summary: `Create a show or change its name and layout: a seating plan or a flat seat list (body up to ${MAX_PLAN_BODY_BYTES / 1024 / 1024} MiB)`,
     tag: "Admin",
     auth: "admin",
     body: ShowLayoutBody,
+    maxBodyBytes: MAX_PLAN_BODY_BYTES,
     responses: { 200: answers.ShowWritten, 201: answers.ShowWritten, ...BODY, ...ADMIN, 409: E, ...SHOW_CALL },
   }),
   resetShow: operation({

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CURSOR_PATTERN, decodeCursor } from "../catalog/cursor";
 import { MAX_SEATS_PER_REQUEST, type HoldPolicy } from "../config";
 import { canonicalId, ID_PATTERN, ID_RULE, REF_PATTERN, showOfRef, type Id } from "../ids";
+import { MAX_SEATS, PlanSchema } from "./plan";
 
 /**
  * What a request may carry: path parameters, bodies, query strings and headers. The router
@@ -10,8 +11,7 @@ import { canonicalId, ID_PATTERN, ID_RULE, REF_PATTERN, showOfRef, type Id } fro
  * "<field> must be …" in a 400's message.
  */
 
-/** The most seats one show may have. */
-export const MAX_SEATS = 10_000;
+export { MAX_SEATS };
 
 /** A show, seat or user id, in either accepted form, made canonical. */
 export const IdSchema = z
@@ -69,8 +69,28 @@ function ttlSchema(policy: HoldPolicy) {
     );
 }
 
+/** `best_available` of a hold: how many adjacent seats, optionally in one category and zone. */
+const BestAvailableSchema = z
+  .object({
+    count: z.int().min(1).max(MAX_SEATS_PER_REQUEST),
+    category: z.string().min(1).max(64).optional(),
+    zone: z.string().min(1).max(200).optional(),
+  })
+  .describe(
+    `an object {count, category, zone}: count a whole number from 1 to ${MAX_SEATS_PER_REQUEST}, category and zone optional names from the show's plan`,
+  );
+
+/** A hold names its seats, or asks for the best block of adjacent ones; exactly one of the two. */
 export function holdBody(policy: HoldPolicy) {
-  return z.object({ seat_ids: SeatIdsSchema, user_id: UserIdSchema, ttl_seconds: ttlSchema(policy) });
+  return z
+    .object({
+      seat_ids: SeatIdsSchema.optional(),
+      best_available: BestAvailableSchema.optional(),
+      user_id: UserIdSchema,
+      ttl_seconds: ttlSchema(policy),
+    })
+    .superRefine(exactlyOne("seat_ids", "best_available"))
+    .meta(oneOf("seat_ids", "best_available"));
 }
 
 export function extendBody(policy: HoldPolicy) {
@@ -84,25 +104,52 @@ export const BlockBody = z.object({
 
 export const UnblockBody = z.object({ seat_ids: SeatIdsSchema });
 
-export const ShowLayoutBody = z.object({
-  name: text("a string of 1-200 characters, not all spaces"),
-  seats: z
-    .union([
-      z.int().min(1).max(MAX_SEATS),
-      z.array(IdSchema).min(1).max(MAX_SEATS).superRefine(refuseRepeats("seats")).meta({ uniqueItems: true }),
-    ])
-    .transform((seats): Id[] =>
-      typeof seats === "number" ? Array.from({ length: seats }, (_, i) => String(i + 1)) : seats,
-    )
-    .describe(`a seat count from 1 to ${MAX_SEATS} (seat ids 1..N), or a list of 1 to ${MAX_SEATS} distinct seat ids`),
-  max_seats_per_order: z
-    .int()
-    .min(1)
-    .max(MAX_SEATS_PER_REQUEST)
-    .optional()
-    .describe(
-      `a whole number from 1 to ${MAX_SEATS_PER_REQUEST}: the most seats one hold or group booking may name; optional, 10 for a new show, unchanged for an existing one`,
-    ),
+/** A show's name and layout: a flat list of seats (the old way) or a seating plan; exactly one of the two. */
+export const ShowLayoutBody = z
+  .object({
+    name: text("a string of 1-200 characters, not all spaces"),
+    plan: PlanSchema.optional(),
+    seats: z
+      .union([
+        z.int().min(1).max(MAX_SEATS),
+        z.array(IdSchema).min(1).max(MAX_SEATS).superRefine(refuseRepeats("seats")).meta({ uniqueItems: true }),
+      ])
+      .transform((seats): Id[] =>
+        typeof seats === "number" ? Array.from({ length: seats }, (_, i) => String(i + 1)) : seats,
+      )
+      .optional()
+      .describe(
+        `a seat count from 1 to ${MAX_SEATS} (seat ids 1..N), or a list of 1 to ${MAX_SEATS} distinct seat ids`,
+      ),
+    max_seats_per_order: z
+      .int()
+      .min(1)
+      .max(MAX_SEATS_PER_REQUEST)
+      .optional()
+      .describe(
+        `a whole number from 1 to ${MAX_SEATS_PER_REQUEST}: the most seats one hold or group booking may name; optional, 10 for a new show, unchanged for an existing one`,
+      ),
+  })
+  .superRefine(exactlyOne("seats", "plan"))
+  .meta(oneOf("seats", "plan"));
+
+/** How the document says "exactly one of these two fields". */
+function oneOf(first: string, second: string) {
+  return { oneOf: [{ required: [first] }, { required: [second] }] };
+}
+
+/** A body that must have exactly one of two fields. */
+function exactlyOne(first: string, second: string) {
+  return (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const given = [first, second].filter((field) => body[field] !== undefined).length;
+    if (given !== 1) ctx.addIssue({ code: "custom", path: [first], message: `Give either ${first} or ${second}` });
+  };
+}
+
+/** `?category=` and `?zone=` of the seat map: only the seats of that category and zone. */
+export const SeatMapQuery = z.object({
+  category: z.string().min(1).max(64).optional().describe("a category name from the show's plan; optional"),
+  zone: z.string().min(1).max(200).optional().describe("a zone name from the show's plan; optional"),
 });
 
 /**

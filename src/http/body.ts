@@ -10,9 +10,9 @@ export const MAX_BODY_BYTES = 16 * 1024;
  */
 export async function readJsonObject(
   request: Request,
-  { optional = false }: { optional?: boolean } = {},
+  { optional = false, limit = MAX_BODY_BYTES }: { optional?: boolean; limit?: number } = {},
 ): Promise<Record<string, unknown>> {
-  const text = await readText(request, MAX_BODY_BYTES);
+  const text = await readText(request, limit);
   if (optional && text.trim() === "") return {};
   let value: unknown;
   try {

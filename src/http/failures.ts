@@ -52,6 +52,15 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
         field: "seat_ids",
         limit: failure.limit,
       });
+    case "unknown_category":
+      return new HttpError(404, `This show's plan has no category '${failure.category}'`, {
+        ...show,
+        field: "category",
+      });
+    case "unknown_zone":
+      return new HttpError(404, `This show's plan has no zone '${failure.zone}'`, { ...show, field: "zone" });
+    case "no_adjacent_seats":
+      return new HttpError(409, "No block of that many adjacent available seats is left", show);
     case "too_many_watchers":
       return new HttpError(503, "This show has as many live watchers as it can take; retry shortly", show, {
         "retry-after": "5",

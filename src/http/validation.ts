@@ -11,6 +11,12 @@ export function parseBody<S extends z.ZodObject>(schema: S, body: Record<string,
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = String(issue.path[0] ?? "body");
+  if (issue.path.length > 1) {
+    // Deep inside a structure such as a seating plan: say where, as a JSON path.
+    const path = jsonPath(issue.path);
+    const message = issue.code === "custom" ? `${path} ${issue.message}` : `${path} ${describeIssue(issue)}`;
+    throw new HttpError(400, message, { field, path });
+  }
   const message =
     issue.code === "custom"
       ? issue.message
@@ -18,6 +24,19 @@ export function parseBody<S extends z.ZodObject>(schema: S, body: Record<string,
         ? `${field} is required`
         : `${field} must be ${schema.shape[field]?.description ?? "valid"}`;
   throw new HttpError(400, message, { field });
+}
+
+/** `plan.zones[0].rows[2].seats[5].seat_guid`. */
+function jsonPath(path: PropertyKey[]): string {
+  return path
+    .map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join("");
+}
+
+/** What is wrong with a value deep in a body, in words. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) return "is required";
+  return `is invalid: ${issue.message.replace(/^Invalid input: /, "")}`;
 }
 
 /** Validates a path parameter, percent-decoded, against its declaration in PATH_PARAMS. */

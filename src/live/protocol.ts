@@ -6,9 +6,10 @@ import type { SeatStatus } from "../show/types";
  * by the show's object; the show sends each relay one message per batch of changes.
  *
  * Server to client:
- * - `layout`: the show's seats, in layout order, and its name; once per layout version: on
- *   connect, and again when the layout changes.
- * - `snapshot`: every seat's status as one character per seat in layout order (`STATUS_CODES`),
+ * - `layout`: the show's name, layout version and seat count; once per layout version: on
+ *   connect, and again when the layout changes. Where each seat is comes from the plan
+ *   (`GET /api/shows/:show_id/plan`), whose seats are in the same order as the statuses.
+ * - `snapshot`: every seat's status as one character per seat in plan order (`STATUS_CODES`),
  *   with the `version` (last change) and `layout` it describes; after `layout`, when a client
  *   is too far behind, and when the layout changes.
  * - `changes`: seat changes after version `since`, up to `version`, oldest first: the changes of
@@ -38,6 +39,8 @@ export { STATUS_CODES, STATUS_OF_CODE } from "../../public/protocol.js";
 
 export interface SeatEvent {
   seat_id: PublicId;
+  /** The seat's number in plan order: its character in a snapshot's `statuses`. */
+  place: number;
   status: SeatStatus;
   version: number;
 }
@@ -53,7 +56,8 @@ export interface LayoutMessage {
   layout: number;
   show_id: PublicId;
   name: string;
-  seats: PublicId[];
+  /** How many seats the layout has: the length of a snapshot's `statuses`. */
+  seat_count: number;
 }
 
 export interface SnapshotMessage {

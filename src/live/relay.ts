@@ -36,8 +36,6 @@ interface View {
   layout: number;
   version: number;
   layoutJson: string;
-  /** Seat id (as text) -> its place in the layout. */
-  places: Map<string, number>;
   statuses: string[];
   /** The latest changes, oldest first, for clients that reconnect or resync. */
   recent: SeatEvent[];
@@ -209,8 +207,7 @@ export class LiveRelay extends DurableObject<Env> {
     }
     for (const change of batch.changes) {
       if (change.version <= view.version) continue;
-      const place = view.places.get(String(change.seat_id));
-      if (place !== undefined) view.statuses[place] = STATUS_CODES[change.status];
+      if (change.place < view.statuses.length) view.statuses[change.place] = STATUS_CODES[change.status];
       view.recent.push(change);
     }
     if (view.recent.length > MAX_CATCH_UP) view.recent.splice(0, view.recent.length - MAX_CATCH_UP);
@@ -259,7 +256,6 @@ function viewOf(layout: LayoutMessage, version: number, statuses: string): View 
     layout: layout.layout,
     version,
     layoutJson: JSON.stringify(layout),
-    places: new Map(layout.seats.map((seat, place) => [String(seat), place])),
     statuses: [...statuses],
     recent: [],
     snapshotJson: null,

@@ -3,7 +3,7 @@ import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats } fro
 import { bookSeat, bookSeats, cancelBooking } from "./bookings";
 import { confirmHold, createHold, extendHold, releaseHold } from "./holds";
 import { buildRouter, type Handlers } from "./router";
-import { listShows, liveSeatMap, seatMap } from "./shows";
+import { listShows, liveSeatMap, seatMap, seatStatuses, showPlan } from "./shows";
 
 /** Each operation declared in `src/contract/operations.ts`, bound to the handler that serves it. */
 export const HANDLERS: Handlers = {
@@ -11,6 +11,8 @@ export const HANDLERS: Handlers = {
   bookSeat,
   listShows,
   seatMap,
+  seatStatuses,
+  showPlan,
   liveSeatMap,
   bookSeats,
   createHold,

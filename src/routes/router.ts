@@ -85,7 +85,10 @@ async function validatedInput(
 
   const bodySchema = typeof operation.body === "function" ? policyBody(operation.body, env) : operation.body;
   const body = bodySchema
-    ? parseBody(bodySchema, await readJsonObject(request, { optional: operation.bodyOptional }))
+    ? parseBody(
+        bodySchema,
+        await readJsonObject(request, { optional: operation.bodyOptional, limit: operation.maxBodyBytes }),
+      )
     : undefined;
   const query = operation.query ? parseBody(operation.query, { ...request.query }) : undefined;
 

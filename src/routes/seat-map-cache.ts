@@ -1,27 +1,35 @@
 import { failureToHttp } from "../http/failures";
 import type { Id } from "../ids";
-import { callShow } from "./stubs";
+import type { Failure } from "../show/types";
 
 /**
- * A seat map as served: its JSON, encoded once (a 10,000-seat map is about 380 KB, which no
- * reader should pay to encode again), its ETag, and when this copy stops being fresh (ms).
+ * A read of a show as served (its seat map, statuses or plan): the JSON, encoded once (a
+ * 10,000-seat map is about 380 KB, which no reader should pay to encode again), its ETag, and
+ * when this copy stops being fresh (ms).
  */
-interface Copy {
+export interface Copy {
   body: Uint8Array;
   etag: string;
   freshUntil: number;
 }
 
-/** How stale a seat map read may be, in seconds (SEAT_MAP_MAX_AGE_SECONDS; 0 turns caching off). */
+/** What the show's object answers a read with. */
+type Read = () => Promise<{ ok: true; json: string; etag: string } | Failure>;
+
+/** How stale a read may be, in seconds (SEAT_MAP_MAX_AGE_SECONDS; 0 turns caching off). */
 export function seatMapMaxAge(env: Env): number {
   const seconds = Number(env.SEAT_MAP_MAX_AGE_SECONDS);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : 1;
 }
 
-/** Copies this isolate holds, and reads it has in flight, per show. */
-const copies = new Map<Id, Copy>();
-const inFlight = new Map<Id, { read: Promise<Copy>; startedAt: number }>();
+/** Copies this isolate holds, and reads it has in flight, by what was read (`<show>/<kind>?<query>`). */
+const copies = new Map<string, Copy>();
+const inFlight = new Map<string, { read: Promise<Copy>; startedAt: number }>();
 const MAX_COPIES = 1000;
+/** Bytes of copies an isolate holds at most (isolates have 128 MB); a larger copy is only cached per location. */
+const MAX_COPY_BYTES = 32 * 1024 * 1024;
+const MAX_COPY_BYTES_EACH = 4 * 1024 * 1024;
+let heldBytes = 0;
 /**
  * How long a reader waits on another request's read before it reads for itself. A read belongs
  * to the request that started it; if that request is cancelled (its client went away), the read
@@ -30,18 +38,25 @@ const MAX_COPIES = 1000;
 const SHARED_READ_WAIT_MS = 2000;
 
 /**
- * The seat map of a show, at most `SEAT_MAP_MAX_AGE_SECONDS` old. A storm of readers costs the
- * show's object at most about one read per second per location: each isolate keeps its copy for
- * that long and asks once for all its concurrent readers, and the location's Cache API holds a
- * copy for the isolates there. A read that finds none asks the object, which builds the map once
- * per change.
+ * A read of a show, at most `SEAT_MAP_MAX_AGE_SECONDS` old. A storm of readers costs the show's
+ * object at most about one read per second per location and per kind of read: each isolate keeps
+ * its copy for that long and asks once for all its concurrent readers, and the location's Cache
+ * API holds a copy for the isolates there. A read that finds none asks the object, which builds
+ * the answer once per change.
+ *
+ * `path` is the route's path with its query (`/api/shows/1/seats?category=A`): the cache key.
  */
-export async function seatMapCopy(env: Env, ctx: ExecutionContext, showId: Id, origin: string): Promise<Copy> {
+export async function sharedCopy(
+  env: Env,
+  ctx: ExecutionContext,
+  { showId, origin, path }: { showId: Id; origin: string; path: string },
+  read: Read,
+): Promise<Copy> {
   const maxAge = seatMapMaxAge(env);
   const now = Date.now();
-  const held = copies.get(showId);
+  const held = copies.get(path);
   if (held && held.freshUntil > now) return held;
-  const pending = inFlight.get(showId);
+  const pending = inFlight.get(path);
   if (pending && now - pending.startedAt < SHARED_READ_WAIT_MS) {
     const shared = await Promise.race([
       pending.read.catch(() => null),
@@ -49,28 +64,30 @@ export async function seatMapCopy(env: Env, ctx: ExecutionContext, showId: Id, o
     ]);
     if (shared) return shared;
   }
-  const read = readThrough(
-    env,
-    ctx,
-    showId,
-    new Request(`${origin}/api/shows/${encodeURIComponent(showId)}/seats`),
-    maxAge,
-  );
-  const entry = { read, startedAt: now };
-  inFlight.set(showId, entry);
+  const copyRead = readThrough(ctx, showId, new Request(`${origin}${path}`), maxAge, read);
+  const entry = { read: copyRead, startedAt: now };
+  inFlight.set(path, entry);
   try {
-    const copy = await read;
-    if (maxAge > 0) {
-      if (copies.size >= MAX_COPIES) copies.clear();
-      copies.set(showId, copy);
-    }
+    const copy = await copyRead;
+    if (maxAge > 0) hold(path, copy);
     return copy;
   } finally {
-    if (inFlight.get(showId) === entry) inFlight.delete(showId);
+    if (inFlight.get(path) === entry) inFlight.delete(path);
   }
 }
 
-async function readThrough(env: Env, ctx: ExecutionContext, showId: Id, key: Request, maxAge: number): Promise<Copy> {
+function hold(path: string, copy: Copy): void {
+  const size = copy.body.byteLength;
+  if (size > MAX_COPY_BYTES_EACH) return;
+  if (copies.size >= MAX_COPIES || heldBytes + size > MAX_COPY_BYTES) {
+    copies.clear();
+    heldBytes = 0;
+  }
+  heldBytes += size - (copies.get(path)?.body.byteLength ?? 0);
+  copies.set(path, copy);
+}
+
+async function readThrough(ctx: ExecutionContext, showId: Id, key: Request, maxAge: number, read: Read): Promise<Copy> {
   const cache = maxAge > 0 ? await caches.open("seat-maps") : null;
   const cached = await cache?.match(key);
   if (cached) {
@@ -78,7 +95,7 @@ async function readThrough(env: Env, ctx: ExecutionContext, showId: Id, key: Req
     const body = new Uint8Array(await cached.arrayBuffer());
     return { body, etag: cached.headers.get("etag") ?? "", freshUntil: age + maxAge * 1000 };
   }
-  const result = await callShow(env, showId, (show) => show.seatMapJson());
+  const result = await read();
   if (!result.ok) throw failureToHttp(result, { showId });
   const storedAt = Date.now();
   if (cache) {

@@ -2,7 +2,8 @@ import { HttpError, json } from "../http/responses";
 import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
 import { catalogObject, requireShow } from "./directory";
-import { seatMapCopy } from "./seat-map-cache";
+import { sharedCopy, type Copy } from "./seat-map-cache";
+import { callShow } from "./stubs";
 
 /**
  * `GET /api/shows?limit=&cursor=`: shows with their name, capacity and free seats, a page at a
@@ -13,16 +14,61 @@ export const listShows: Handler<"listShows"> = async ({ query }, env) => {
 };
 
 /**
- * `GET /api/shows/:show_id/seats`: the seat map, at most `SEAT_MAP_MAX_AGE_SECONDS` old, with an
- * ETag (layout version and last change); `If-None-Match` with that tag gets 304.
+ * `GET /api/shows/:show_id/seats?category=&zone=`: the seat map, or the part of it in one
+ * category and zone, at most `SEAT_MAP_MAX_AGE_SECONDS` old, with an ETag (layout version and last
+ * change); `If-None-Match` with that tag gets 304.
  */
-export const seatMap: Handler<"seatMap"> = async ({ params: { show_id: showId }, ifNoneMatch, request }, env, ctx) => {
-  const copy = await seatMapCopy(env, ctx, showId, new URL(request.url).origin);
-  // Clients may keep the map, but must ask again before using it; the ETag makes asking cheap.
+export const seatMap: Handler<"seatMap"> = async (
+  { params: { show_id: showId }, query, ifNoneMatch, request },
+  env,
+  ctx,
+) => {
+  const filter = new URLSearchParams();
+  if (query.category !== undefined) filter.set("category", query.category);
+  if (query.zone !== undefined) filter.set("zone", query.zone);
+  const path = `${showPath(showId)}/seats${filter.size > 0 ? `?${filter}` : ""}`;
+  const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
+    callShow(env, showId, (show) => show.seatMapJson(query)),
+  );
+  return serveCopy(copy, ifNoneMatch);
+};
+
+/** `GET /api/shows/:show_id/statuses`: one character per seat in plan order, cached like the seat map. */
+export const seatStatuses: Handler<"seatStatuses"> = async (
+  { params: { show_id: showId }, ifNoneMatch, request },
+  env,
+  ctx,
+) => {
+  const path = `${showPath(showId)}/statuses`;
+  const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
+    callShow(env, showId, (show) => show.statusesJson()),
+  );
+  return serveCopy(copy, ifNoneMatch);
+};
+
+/** `GET /api/shows/:show_id/plan`: the seating plan, tagged with its layout version. */
+export const showPlan: Handler<"showPlan"> = async (
+  { params: { show_id: showId }, ifNoneMatch, request },
+  env,
+  ctx,
+) => {
+  const path = `${showPath(showId)}/plan`;
+  const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
+    callShow(env, showId, (show) => show.plan()),
+  );
+  return serveCopy(copy, ifNoneMatch);
+};
+
+function showPath(showId: string): string {
+  return `/api/shows/${encodeURIComponent(showId)}`;
+}
+
+/** A copy with its ETag; 304 when the client has it. Clients may keep it, but must ask before using it. */
+function serveCopy(copy: Copy, ifNoneMatch: string | null): Response {
   const headers = { etag: copy.etag, "cache-control": "no-cache" };
   if (etagMatches(ifNoneMatch, copy.etag)) return new Response(null, { status: 304, headers });
   return new Response(copy.body, { headers: { ...headers, "content-type": "application/json" } });
-};
+}
 
 /** Whether an If-None-Match header names this ETag (or is `*`). */
 function etagMatches(header: string | null, etag: string): boolean {

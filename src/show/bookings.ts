@@ -25,3 +25,19 @@ export function recordBooking(
     booking_token: token,
   };
 }
+
+/** Cancels a booking and logs its seat as available again (inside the caller's transaction). */
+export function cancelRecordedBooking(
+  sql: SqlStorage,
+  { id, seat, origin, at }: { id: string; seat: Id; origin: Origin; at: number },
+): void {
+  q.deleteBooking(sql, { id });
+  q.audit(sql, { seat, from: "booked", to: "available", origin, at, ref: id });
+}
+
+/** Cancels every booking of the show, logging each seat; returns how many there were. */
+export function cancelAllBookings(sql: SqlStorage, { origin, at }: { origin: Origin; at: number }): number {
+  const bookings = q.allBookings(sql);
+  for (const { id, seat_id: seat } of bookings) cancelRecordedBooking(sql, { id, seat, origin, at });
+  return bookings.length;
+}

@@ -19,6 +19,8 @@ export interface FeedHost {
   /** Every seat's status as a snapshot at `version`, built once per version. */
   snapshotMessage(version: number): SnapshotMessage;
   layoutVersion(): number;
+  /** A seat's number in plan order, or -1 when the layout no longer has it. */
+  placeOf(seat: Id): number;
 }
 
 /** The relays' namespace: each answers a batch or a reset with how many watchers it still has (0: forget me). */
@@ -105,7 +107,10 @@ export class LiveFeed {
       layout: this.host.layoutVersion(),
       since,
       version,
-      changes: rows.map((row) => ({ seat_id: publicId(row.seat_id), status: row.new_status, version: row.seq })),
+      changes: rows.flatMap((row) => {
+        const place = this.host.placeOf(row.seat_id);
+        return place < 0 ? [] : [{ seat_id: publicId(row.seat_id), place, status: row.new_status, version: row.seq }];
+      }),
     };
     for (const relay of this.subscribers) this.deliver(relay, (stub) => stub.publish(batch));
   }

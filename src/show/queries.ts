@@ -1,4 +1,5 @@
 import type { Id } from "../ids";
+import type { PlacedSeat } from "../venue/layout";
 import type { AuditEntry, Origin, SeatStatus } from "./types";
 
 /**
@@ -58,18 +59,89 @@ export function upsertShow(
 
 export function seatIds(sql: SqlStorage): Id[] {
   return sql
-    .exec<{ seat_id: string }>("SELECT seat_id FROM seats")
+    .exec<{ seat_id: string }>("SELECT seat_id FROM seats ORDER BY position")
     .toArray()
     .map((row) => row.seat_id);
 }
 
-export function placeSeat(sql: SqlStorage, { seat, position }: { seat: Id; position: number }): void {
+/** A seat as the layout places it (see `PlacedSeat`). */
+export interface SeatRow extends Record<string, SqlStorageValue> {
+  seat_id: string;
+  zone: string;
+  row_label: string;
+  seat_number: string;
+  category: string;
+  x: number;
+  y: number;
+  run: number;
+}
+
+/** Every seat in plan order, with where it is. */
+export function placedSeats(sql: SqlStorage): SeatRow[] {
+  return sql
+    .exec<SeatRow>("SELECT seat_id, zone, row_label, seat_number, category, x, y, run FROM seats ORDER BY position")
+    .toArray();
+}
+
+/** Puts a seat at its place in the layout, or moves it there; its bookings and holds stay. */
+export function placeSeat(sql: SqlStorage, { seat, position }: { seat: PlacedSeat; position: number }): void {
   sql.exec(
-    `INSERT INTO seats (seat_id, position) VALUES (?, ?)
-     ON CONFLICT (seat_id) DO UPDATE SET position = excluded.position`,
-    seat,
+    `INSERT INTO seats (seat_id, position, zone, row_label, seat_number, category, x, y, run)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (seat_id) DO UPDATE SET position = excluded.position, zone = excluded.zone,
+       row_label = excluded.row_label, seat_number = excluded.seat_number, category = excluded.category,
+       x = excluded.x, y = excluded.y, run = excluded.run`,
+    seat.id,
     position,
+    seat.zone,
+    seat.row,
+    seat.number,
+    seat.category,
+    seat.x,
+    seat.y,
+    seat.run,
   );
+}
+
+export function categories(sql: SqlStorage): { name: string; color: string }[] {
+  return sql.exec<{ name: string; color: string }>("SELECT name, color FROM categories ORDER BY position").toArray();
+}
+
+export function replaceCategories(sql: SqlStorage, { categories }: { categories: { name: string; color: string }[] }) {
+  sql.exec("DELETE FROM categories");
+  categories.forEach(({ name, color }, position) =>
+    sql.exec("INSERT INTO categories (position, name, color) VALUES (?, ?, ?)", position, name, color),
+  );
+}
+
+export function focal(sql: SqlStorage): { x: number; y: number } {
+  return sql.exec<{ x: number; y: number }>("SELECT focal_x AS x, focal_y AS y FROM show").one();
+}
+
+export function setFocal(sql: SqlStorage, { x, y }: { x: number; y: number }): void {
+  sql.exec("UPDATE show SET focal_x = ?, focal_y = ?", x, y);
+}
+
+/**
+ * The plan's JSON is kept in parts: SQLite values in a Durable Object are limited to 2 MB, and a
+ * 100,000-seat plan is larger. Each part is at most this many characters (at most 3 bytes each).
+ */
+export const PLAN_PART_CHARS = 500_000;
+
+export function replacePlan(sql: SqlStorage, { json }: { json: string }): void {
+  sql.exec("DELETE FROM plan_parts");
+  for (let part = 0; part * PLAN_PART_CHARS < json.length; part++) {
+    const text = json.slice(part * PLAN_PART_CHARS, (part + 1) * PLAN_PART_CHARS);
+    sql.exec("INSERT INTO plan_parts (part, text) VALUES (?, ?)", part, text);
+  }
+}
+
+export function planJson(sql: SqlStorage): string {
+  return sql
+    .exec<{ text: string }>("SELECT text FROM plan_parts ORDER BY part")
+    .toArray()
+    .map((row) => row.text)
+    .join("");
 }
 
 /** Removes a seat from the layout. Only expired holds can still name it; they no longer hold it. */
@@ -158,10 +230,6 @@ export function allBookings(sql: SqlStorage): { id: string; seat_id: string }[] 
 
 export function deleteBooking(sql: SqlStorage, { id }: { id: string }): void {
   sql.exec("DELETE FROM bookings WHERE id = ?", id);
-}
-
-export function deleteAllBookings(sql: SqlStorage): void {
-  sql.exec("DELETE FROM bookings");
 }
 
 // ---- Holds --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { Migration } from "../storage/migrations";
 import { sealLegacyAnswers } from "./idempotency";
+import { planLegacySeats } from "./seating";
 
 /** The Show object's schema. Append new migrations; never edit applied ones. */
 export const SHOW_MIGRATIONS: readonly Migration[] = [
@@ -112,5 +113,34 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     id: 7,
     name: "relays that hold the live seat map's watchers",
     sql: `CREATE TABLE live_relays (relay TEXT PRIMARY KEY);`,
+  },
+  {
+    id: 8,
+    name: "seating plans: where each seat is, categories, the plan itself",
+    sql: `
+      ALTER TABLE seats ADD COLUMN zone TEXT NOT NULL DEFAULT '';
+      ALTER TABLE seats ADD COLUMN row_label TEXT NOT NULL DEFAULT '';
+      ALTER TABLE seats ADD COLUMN seat_number TEXT NOT NULL DEFAULT '';
+      ALTER TABLE seats ADD COLUMN category TEXT NOT NULL DEFAULT '';
+      ALTER TABLE seats ADD COLUMN x REAL NOT NULL DEFAULT 0;
+      ALTER TABLE seats ADD COLUMN y REAL NOT NULL DEFAULT 0;
+      -- Seats next to each other in one row with no aisle between them share a run.
+      ALTER TABLE seats ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX seats_in_plan_order ON seats (position);
+      -- Where the best seats are: the stage's centre, or the front centre.
+      ALTER TABLE show ADD COLUMN focal_x REAL NOT NULL DEFAULT 0;
+      ALTER TABLE show ADD COLUMN focal_y REAL NOT NULL DEFAULT 0;
+      CREATE TABLE categories (
+        position INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        color TEXT NOT NULL
+      );
+      -- The plan as JSON, in parts of at most 500,000 characters (values are limited to 2 MB).
+      CREATE TABLE plan_parts (
+        part INTEGER PRIMARY KEY,
+        text TEXT NOT NULL
+      );
+    `,
+    data: planLegacySeats,
   },
 ];

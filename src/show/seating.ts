@@ -1,24 +1,37 @@
-import { publicId, type Id } from "../ids";
+import { publicId, type Id, type PublicId } from "../ids";
 import { STATUS_CODES, type LayoutMessage, type SnapshotMessage } from "../live/protocol";
+import { flatPlan, layoutFromPlan, seatLabel, type VenueLayout } from "../venue/layout";
 import type { FeedHost } from "./feed";
 import * as q from "./queries";
-import type { Failure, Origin, SeatCounts, SeatMap, ShowLayout, SummaryPush } from "./types";
+import { SeatIndex } from "./seat-index";
+import type {
+  Failure,
+  Origin,
+  SeatCounts,
+  SeatFilter,
+  SeatMap,
+  SeatSelection,
+  SelectedSeat,
+  ShowLayout,
+  SummaryPush,
+} from "./types";
 
 /** Seats one hold or group booking may name when the show sets no limit of its own. */
 export const DEFAULT_MAX_SEATS_PER_ORDER = 10;
 
 /**
- * A show's name, layout and seat map, as the object keeps them in memory: the row and the seat
- * ids are read on every call and change only when the layout does, and the seat map's JSON is
- * built once per change rather than once per read.
+ * A show's name, layout and seat map, as the object keeps them in memory: the show's row and the
+ * seat index (places, categories and statuses; see `SeatIndex`) are built once per layout
+ * version, and the seat map's and plan's JSON once per change rather than once per read.
  */
 export class Seating implements FeedHost {
   /** Seat-map reads served since the object started, for its `stats()`. */
   reads = 0;
   /** The show's row; null until the show is created. */
   info: q.ShowRow | null = null;
-  private seatIds = new Set<Id>();
+  private index_: SeatIndex | null = null;
   private mapCache: { version: number; json: string } | null = null;
+  private planCache: { layout: number; json: string } | null = null;
   private layoutCache: LayoutMessage | null = null;
   private snapshotCache: SnapshotMessage | null = null;
 
@@ -31,22 +44,30 @@ export class Seating implements FeedHost {
     return this.storage.sql;
   }
 
+  /** The seat index, current up to the last logged change (the show exists). */
+  private get index(): SeatIndex {
+    this.index_!.sync();
+    return this.index_!;
+  }
+
   /** Reads the show and its layout again, after start-up or a layout change. */
   load(): void {
     this.info = q.readShow(this.sql);
-    this.seatIds = new Set(q.seatIds(this.sql));
+    this.index_ = this.info === null ? null : new SeatIndex(this.sql, this.clock());
     this.mapCache = null;
+    this.planCache = null;
     this.layoutCache = null;
     this.snapshotCache = null;
   }
 
   /**
-   * Creates the show or changes its name, layout and order limit. Seats keep their bookings; a
+   * Creates the show or changes its name, plan and order limit. Seats keep their bookings; a
    * layout that leaves out a booked or held seat is refused as a whole. A block on a dropped seat
    * goes, and the log says so.
    */
   apply(layout: ShowLayout, origin: Origin, now: number): Failure | null {
-    const wanted = new Set(layout.seatIds);
+    const { venue } = layout;
+    const wanted = new Set(venue.seats.map((seat) => seat.id));
     const statuses = q.seatStatuses(this.sql, { now });
     const inUse = statuses
       .filter((seat) => !wanted.has(seat.seat_id) && (seat.status === "booked" || seat.status === "held"))
@@ -64,7 +85,7 @@ export class Seating implements FeedHost {
         }
         q.dropSeat(this.sql, { seat });
       }
-      layout.seatIds.forEach((seat, position) => q.placeSeat(this.sql, { seat, position }));
+      storeVenue(this.sql, venue);
     });
     this.load();
     return null;
@@ -72,7 +93,7 @@ export class Seating implements FeedHost {
 
   /** Failure naming the seats the layout does not have, or null when it has them all. */
   unknownSeats(seatIds: Id[]): Failure | null {
-    const unknown = seatIds.filter((seatId) => !this.seatIds.has(seatId));
+    const unknown = seatIds.filter((seatId) => !this.index_!.has(seatId));
     return unknown.length > 0 ? { ok: false, reason: "unknown_seats", seat_ids: unknown.map(publicId) } : null;
   }
 
@@ -91,33 +112,97 @@ export class Seating implements FeedHost {
     return this.refuseUnlessAvailable(seatIds, now);
   }
 
-  /** Every seat in layout order with its status, and the counts (the show exists). */
-  map(): SeatMap {
-    const seats = q
-      .seatStatuses(this.sql, { now: this.clock() })
-      .map((seat) => ({ seat_id: publicId(seat.seat_id), status: seat.status }));
-    const counts: SeatCounts = { total: seats.length, available: 0, held: 0, booked: 0, blocked: 0 };
-    for (const seat of seats) counts[seat.status]++;
-    return { show_id: publicId(this.info!.show_id), name: this.info!.name, seats, counts };
+  /**
+   * The seats a hold asks for: the ones it names, if all are free, or the best block of adjacent
+   * free seats (see `bestBlock`). Either way the caller writes them in the same synchronous call,
+   * and the database checks each seat again as it does.
+   */
+  choose(selection: SeatSelection, now: number): Id[] | Failure {
+    if ("seatIds" in selection) return this.refuseOrder(selection.seatIds, now) ?? selection.seatIds;
+    const { count, category, zone } = selection.best;
+    const limit = this.info!.max_seats_per_order;
+    if (count > limit) return { ok: false, reason: "order_too_large", limit };
+    const filter = this.filterNumbers({ category, zone });
+    if ("ok" in filter) return filter;
+    return this.index.bestAvailable(count, filter.category, filter.zone) ?? { ok: false, reason: "no_adjacent_seats" };
+  }
+
+  /** Where each seat is, for a buyer: id, label, zone, row, number and category. */
+  describe(seatIds: Id[]): SelectedSeat[] {
+    return seatIds.map((seat) => {
+      const details = this.index_!.details(seat);
+      return { ...details, seat_id: publicId(seat), label: seatLabel(details) };
+    });
+  }
+
+  /** The seat map (the show exists): every seat that passes the filter, with its status, and the counts. */
+  map(filter: SeatFilter = {}): SeatMap | Failure {
+    const wanted = this.filterNumbers(filter);
+    if ("ok" in wanted) return wanted;
+    const index = this.index;
+    const seats: { seat_id: PublicId; status: SeatMap["seats"][number]["status"] }[] = [];
+    const counts: SeatCounts = { total: 0, available: 0, held: 0, booked: 0, blocked: 0 };
+    for (let place = 0; place < index.size; place++) {
+      if (!index.matches(place, wanted.category, wanted.zone)) continue;
+      const status = index.statusOf(place);
+      seats.push({ seat_id: publicId(index.ids[place]!), status });
+      counts.total++;
+      counts[status]++;
+    }
+    const { show_id, name } = this.info!;
+    return { show_id: publicId(show_id), name, seats, counts, categories: index.categoryCounts() };
   }
 
   /**
-   * The seat map as JSON text at `version` (the last change), reused until a seat changes. The
-   * caller has swept expired holds, so nothing changes a status without a new version.
+   * The seat map as JSON text at `version` (the last change); the whole map is reused until a
+   * seat changes. The caller has swept expired holds, so nothing changes a status without a new
+   * version.
    */
-  json(version: number): string {
+  json(version: number, filter: SeatFilter = {}): string | Failure {
     this.reads++;
+    if (filter.category !== undefined || filter.zone !== undefined) {
+      const map = this.map(filter);
+      return "ok" in map ? map : JSON.stringify(map);
+    }
     if (this.mapCache?.version !== version) {
       this.mapCache = { version, json: JSON.stringify(this.map()) };
     }
     return this.mapCache.json;
   }
 
+  /** The ETag of a read at `version`: the layout version and the last change. */
+  etag(version: number): string {
+    return `"${this.info!.layout_version}.${version}"`;
+  }
+
+  /** `{show_id, layout, version, statuses, categories}`: the snapshot's statuses, and the counts per category. */
+  statusesJson(version: number): string {
+    const { layout, statuses } = this.snapshotMessage(version);
+    const categories = this.index.categoryCounts();
+    return JSON.stringify({ show_id: publicId(this.info!.show_id), layout, version, statuses, categories });
+  }
+
+  /** `{show_id, layout, plan}` as JSON text, built once per layout version. */
+  planJson(): string {
+    const { show_id, layout_version } = this.info!;
+    if (this.planCache?.layout !== layout_version) {
+      const head = JSON.stringify({ show_id: publicId(show_id), layout: layout_version });
+      // The stored plan is JSON already; splicing it in saves parsing a plan of megabytes.
+      this.planCache = { layout: layout_version, json: `${head.slice(0, -1)},"plan":${q.planJson(this.sql)}}` };
+    }
+    return this.planCache.json;
+  }
+
   layoutVersion(): number {
     return this.info!.layout_version;
   }
 
-  /** The live feed's layout message: the seats in layout order; built once per layout version. */
+  /** The seat's number in plan order, or -1. */
+  placeOf(seat: Id): number {
+    return this.index_?.placeOf(seat) ?? -1;
+  }
+
+  /** The live feed's layout message: the layout version and seat count (the plan says where each seat is). */
   layoutMessage(): LayoutMessage {
     const { show_id, name, layout_version } = this.info!;
     this.layoutCache ??= {
@@ -125,29 +210,58 @@ export class Seating implements FeedHost {
       layout: layout_version,
       show_id: publicId(show_id),
       name,
-      seats: q.seatStatuses(this.sql, { now: this.clock() }).map((seat) => publicId(seat.seat_id)),
+      seat_count: this.index_!.size,
     };
     return this.layoutCache;
   }
 
-  /** Every seat's status as one character each, in layout order, at `version`; built once per version. */
+  /** Every seat's status as one character each, in plan order, at `version`; built once per version. */
   snapshotMessage(version: number): SnapshotMessage {
     if (this.snapshotCache?.version !== version) {
-      const statuses = q.seatStatuses(this.sql, { now: this.clock() }).map((seat) => STATUS_CODES[seat.status]);
       this.snapshotCache = {
         type: "snapshot",
         layout: this.info!.layout_version,
         version,
-        statuses: statuses.join(""),
+        statuses: this.index.statusString(STATUS_CODES),
       };
     }
     return this.snapshotCache;
   }
 
-  /** Name, capacity and free seats, and the state they describe (the show exists). */
+  /** Name, capacity, free seats and free seats per category, and the state they describe (the show exists). */
   summary(version: number): SummaryPush {
     const { show_id, name, layout_version } = this.info!;
-    const { total, available } = q.seatCounts(this.sql, { now: this.clock() });
-    return { showId: show_id, name, capacity: total, available, layout: layout_version, version };
+    const categories = this.index.categoryCounts();
+    const capacity = this.index.size;
+    const available = categories.reduce((sum, category) => sum + category.available, 0);
+    return { showId: show_id, name, capacity, available, categories, layout: layout_version, version };
   }
+
+  /** A `?category=`/`?zone=` filter as numbers (-1: any), or the failure naming what the plan lacks. */
+  private filterNumbers({ category, zone }: SeatFilter): { category: number; zone: number } | Failure {
+    const index = this.index_!;
+    const categoryNumber = category === undefined ? -1 : index.categoryNumber(category);
+    if (categoryNumber < 0 && category !== undefined) return { ok: false, reason: "unknown_category", category };
+    const zoneNumber = zone === undefined ? -1 : index.zoneNumber(zone);
+    if (zoneNumber < 0 && zone !== undefined) return { ok: false, reason: "unknown_zone", zone };
+    return { category: categoryNumber, zone: zoneNumber };
+  }
+}
+
+/** Writes a layout's seats, categories, plan and focal point (inside the caller's transaction). */
+function storeVenue(sql: SqlStorage, venue: VenueLayout): void {
+  venue.seats.forEach((seat, position) => q.placeSeat(sql, { seat, position }));
+  q.replaceCategories(sql, { categories: venue.categories });
+  q.replacePlan(sql, { json: JSON.stringify(venue.plan) });
+  q.setFocal(sql, venue.focal);
+}
+
+/**
+ * Migration 8's data step: a show made before plans gets the plan of its flat seat list (rows of
+ * ten in list order; see `flatPlan`), so that every show has one.
+ */
+export function planLegacySeats(sql: SqlStorage): void {
+  const show = q.readShow(sql);
+  if (show === null) return;
+  storeVenue(sql, layoutFromPlan(flatPlan(show.name, q.seatIds(sql))));
 }

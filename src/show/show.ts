@@ -3,7 +3,9 @@ import { holdPolicy, type HoldPolicy } from "../config";
 import { newRef, publicId, type Id } from "../ids";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
-import { recordBooking } from "./bookings";
+import { auditPage } from "./audit";
+import { blockSeats, unblockSeats } from "./blocks";
+import { cancelAllBookings, cancelRecordedBooking, recordBooking } from "./bookings";
 import { LiveFeed, type SubscribeResult } from "./feed";
 import { describeHold, HoldLedger } from "./holds";
 import { IdempotentAnswers } from "./idempotency";
@@ -23,8 +25,11 @@ import type {
   IdempotencyKey,
   NewHoldResult,
   Origin,
+  PlanResult,
   ReleaseResult,
+  SeatFilter,
   SeatMapResult,
+  SeatSelection,
   ShowLayout,
   SummaryPush,
   SummaryPushResult,
@@ -90,8 +95,9 @@ export class Show extends DurableObject<Env> {
     if (refused) return refused;
     this.feed.layoutChanged();
     const push = this.summaryOf();
-    const { capacity, available } = push;
-    return { ok: true, created, show: { show_id: publicId(push.showId), name: push.name, capacity, available }, push };
+    const { capacity, available, categories } = push;
+    const show = { show_id: publicId(push.showId), name: push.name, capacity, available, categories };
+    return { ok: true, created, show, push };
   }
 
   // ---- Bookings ----------------------------------------------------------------------------
@@ -119,27 +125,25 @@ export class Show extends DurableObject<Env> {
       if (!asAdmin && (token === null || !tokenMatches(token, booking.token_hash))) {
         return { ok: false, reason: "wrong_token" };
       }
-      this.ctx.storage.transactionSync(() => {
-        q.deleteBooking(this.sql, { id: bookingId });
-        q.audit(this.sql, { seat: booking.seat_id, from: "booked", to: "available", origin, at: now, ref: bookingId });
-      });
+      const cancel = { id: bookingId, seat: booking.seat_id, origin, at: now };
+      this.ctx.storage.transactionSync(() => cancelRecordedBooking(this.sql, cancel));
       return { ok: true, released: 1 };
     });
   }
 
   // ---- Holds -------------------------------------------------------------------------------
 
-  /** Holds every seat named for `ttlSeconds`, or none. */
+  /** Holds the seats named, or the best block of adjacent seats (see `Seating.choose`), for `ttlSeconds`; all or none. */
   hold(
-    seatIds: Id[],
+    selection: SeatSelection,
     userId: Id | null,
     ttlSeconds: number,
     origin: Origin,
     idempotency: IdempotencyKey | null,
   ): NewHoldResult {
     return this.change(idempotency, (now): NewHoldResult => {
-      const refused = this.seating.refuseOrder(seatIds, now);
-      if (refused) return refused;
+      const seatIds = this.seating.choose(selection, now);
+      if ("ok" in seatIds) return seatIds;
       const hold = newRef(this.seating.info!.show_id);
       const { token, hash } = newToken("ht");
       const expiresAt = now + ttlSeconds * 1000;
@@ -151,7 +155,8 @@ export class Show extends DurableObject<Env> {
         }
       });
       this.scheduleAlarm();
-      return { ok: true, hold: { ...describeHold(hold, expiresAt, seatIds), hold_token: token } };
+      const seats = this.seating.describe(seatIds);
+      return { ok: true, hold: { ...describeHold(hold, expiresAt, seatIds), hold_token: token, seats } };
     });
   }
 
@@ -217,12 +222,7 @@ export class Show extends DurableObject<Env> {
     return this.change(idempotency, (now): BlockResult => {
       const refused = this.seating.refuseUnlessAvailable(seatIds, now);
       if (refused) return refused;
-      this.ctx.storage.transactionSync(() => {
-        for (const seat of seatIds) {
-          q.insertBlock(this.sql, { seat, reason, at: now });
-          q.audit(this.sql, { seat, from: "available", to: "blocked", origin, at: now, note: reason });
-        }
-      });
+      this.ctx.storage.transactionSync(() => blockSeats(this.sql, { seats: seatIds, reason, origin, at: now }));
       return { ok: true, seat_ids: seatIds.map(publicId) };
     });
   }
@@ -233,11 +233,7 @@ export class Show extends DurableObject<Env> {
       const unknown = this.seating.unknownSeats(seatIds);
       if (unknown) return unknown;
       const unblocked = this.ctx.storage.transactionSync(() =>
-        seatIds.filter((seat) => {
-          if (!q.deleteBlock(this.sql, { seat })) return false;
-          q.audit(this.sql, { seat, from: "blocked", to: "available", origin, at: now });
-          return true;
-        }),
+        unblockSeats(this.sql, { seats: seatIds, origin, at: now }),
       );
       return { ok: true, seat_ids: unblocked.map(publicId) };
     });
@@ -253,10 +249,8 @@ export class Show extends DurableObject<Env> {
       if (unknown) return unknown;
       const booking = q.bookingOnSeat(this.sql, { seat: seatId });
       if (booking !== undefined) {
-        this.ctx.storage.transactionSync(() => {
-          q.deleteBooking(this.sql, { id: booking.id });
-          q.audit(this.sql, { seat: seatId, from: "booked", to: "available", origin, at: now, ref: booking.id });
-        });
+        const cancel = { id: booking.id, seat: seatId, origin, at: now };
+        this.ctx.storage.transactionSync(() => cancelRecordedBooking(this.sql, cancel));
         return { ok: true, released: 1 };
       }
       // Expired holds were swept by `change`, so any hold left on the seat is live.
@@ -272,13 +266,9 @@ export class Show extends DurableObject<Env> {
   resetAll(origin: Origin): ReleaseResult {
     return this.change(null, (now): ReleaseResult => {
       const released = this.ctx.storage.transactionSync(() => {
-        const bookings = q.allBookings(this.sql);
-        for (const { id, seat_id } of bookings) {
-          q.audit(this.sql, { seat: seat_id, from: "booked", to: "available", origin, at: now, ref: id });
-        }
-        q.deleteAllBookings(this.sql);
+        const cancelled = cancelAllBookings(this.sql, { origin, at: now });
         const holds = q.activeHolds(this.sql);
-        return holds.reduce((count, hold) => count + this.holds.end(hold.id, "released", origin, now), bookings.length);
+        return holds.reduce((count, hold) => count + this.holds.end(hold.id, "released", origin, now), cancelled);
       });
       this.scheduleAlarm();
       return { ok: true, released };
@@ -287,12 +277,7 @@ export class Show extends DurableObject<Env> {
 
   /** One page of the audit log, oldest first, after sequence number `after`. */
   auditLog(after: number, limit: number): AuditResult {
-    if (this.seating.info === null) return UNKNOWN_SHOW;
-    const rows = q.auditPage(this.sql, { after, limit: limit + 1 });
-    const entries = rows
-      .slice(0, limit)
-      .map((row) => ({ ...row, seat_id: publicId(row.seat_id), at: new Date(row.at).toISOString() }));
-    return { ok: true, entries, next_after: rows.length > limit ? entries.at(-1)!.seq : null };
+    return this.seating.info === null ? UNKNOWN_SHOW : { ok: true, ...auditPage(this.sql, { after, limit }) };
   }
 
   // ---- Reads -------------------------------------------------------------------------------
@@ -302,13 +287,24 @@ export class Show extends DurableObject<Env> {
    * last change. Holds whose time has come are swept first, so an expiry is a change like any
    * other and the tag always moves with the content. Built once per change, not once per read.
    */
-  seatMapJson(): SeatMapResult {
+  seatMapJson(filter: SeatFilter = {}): SeatMapResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
-    const now = this.clock();
-    this.feed.publishing(() => this.expireHolds(now));
-    const version = q.latestChange(this.sql);
-    const etag = `"${this.seating.info.layout_version}.${version}"`;
-    return { ok: true, json: this.seating.json(version), etag };
+    const version = this.sweptVersion();
+    const json = this.seating.json(version, filter);
+    return typeof json === "string" ? { ok: true, json, etag: this.seating.etag(version) } : json;
+  }
+
+  /** Every seat's status, one character each in plan order, and the counts per category; tagged like the seat map. */
+  statusesJson(): SeatMapResult {
+    if (this.seating.info === null) return UNKNOWN_SHOW;
+    const version = this.sweptVersion();
+    return { ok: true, json: this.seating.statusesJson(version), etag: this.seating.etag(version) };
+  }
+
+  /** The seating plan as JSON text, tagged with the layout version it belongs to. */
+  plan(): PlanResult {
+    if (this.seating.info === null) return UNKNOWN_SHOW;
+    return { ok: true, json: this.seating.planJson(), etag: `"${this.seating.info.layout_version}"` };
   }
 
   /** Counters since the object started, for operators and the benchmark. */
@@ -327,6 +323,7 @@ export class Show extends DurableObject<Env> {
   /** A relay starts listening: it gets the layout and a snapshot, then every batch of changes. */
   subscribe(relay: string): SubscribeResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
+    this.sweptVersion();
     return { ok: true, ...this.feed.subscribe(relay) };
   }
 
@@ -376,6 +373,12 @@ export class Show extends DurableObject<Env> {
 
   private sell(sale: Omit<Parameters<typeof recordBooking>[1], "showId">): Booking {
     return recordBooking(this.sql, { ...sale, showId: this.seating.info!.show_id });
+  }
+
+  /** Sweeps holds whose time has come, so that a read's tag moves with its content; the last change. */
+  private sweptVersion(): number {
+    this.feed.publishing(() => this.expireHolds(this.clock()));
+    return q.latestChange(this.sql);
   }
 
   private expireHolds(now: number): void {

@@ -1,4 +1,5 @@
 import type { Id, PublicId } from "../ids";
+import type { VenueLayout } from "../venue/layout";
 
 /** A sold seat, as the API returns it. The token is present only in the answer that made the booking. */
 export interface Booking {
@@ -26,6 +27,35 @@ export interface SeatMap {
   name: string;
   seats: { seat_id: PublicId; status: SeatStatus }[];
   counts: SeatCounts;
+  categories: CategoryCount[];
+}
+
+/** Seats of one price category, and how many of them are available. */
+export interface CategoryCount {
+  name: string;
+  color: string;
+  total: number;
+  available: number;
+}
+
+/** `?category=` and `?zone=` of the seat map, by name; absent means any. */
+export interface SeatFilter {
+  category?: string;
+  zone?: string;
+}
+
+/** What a hold asks for: named seats, or the best block of `count` adjacent seats. */
+export type SeatSelection = { seatIds: Id[] } | { best: { count: number } & SeatFilter };
+
+/** A held seat as its buyer is told of it. */
+export interface SelectedSeat {
+  seat_id: PublicId;
+  /** "Stalls, row C, seat 12". */
+  label: string;
+  zone: string;
+  row: string;
+  number: string;
+  category: string;
 }
 
 export interface ShowSummary {
@@ -33,6 +63,7 @@ export interface ShowSummary {
   name: string;
   capacity: number;
   available: number;
+  categories: CategoryCount[];
 }
 
 /**
@@ -44,6 +75,7 @@ export interface SummaryPush {
   name: string;
   capacity: number;
   available: number;
+  categories: CategoryCount[];
   layout: number;
   version: number;
 }
@@ -77,11 +109,11 @@ export interface IdempotencyKey {
   fingerprint: string;
 }
 
-/** The layout an admin asks for: seat ids in display order. */
+/** The layout an admin asks for: the plan, and its seats in plan order. */
 export interface ShowLayout {
   showId: Id;
   name: string;
-  seatIds: Id[];
+  venue: VenueLayout;
   /** Seats one hold or group booking may name; absent keeps the show's current limit (10 for a new show). */
   maxSeatsPerOrder?: number;
 }
@@ -105,19 +137,26 @@ export type Failure =
   /** A hold or group booking names more seats than the show allows in one order. */
   | { ok: false; reason: "order_too_large"; limit: number }
   /** The show has as many live watchers as it accepts. */
-  | { ok: false; reason: "too_many_watchers" };
+  | { ok: false; reason: "too_many_watchers" }
+  /** A filter or best-available request names a category or zone the plan does not have. */
+  | { ok: false; reason: "unknown_category"; category: string }
+  | { ok: false; reason: "unknown_zone"; zone: string }
+  /** No block of that many adjacent available seats is left (in that category or zone). */
+  | { ok: false; reason: "no_adjacent_seats" };
 
 export type Result<T> = ({ ok: true } & T) | Failure;
 
 export type BookResult = Result<{ bookings: Booking[] }>;
 export type HoldResult = Result<{ hold: Hold }>;
 /** A new hold carries its token, returned this once. */
-export type NewHoldResult = Result<{ hold: Hold & { hold_token: string } }>;
+export type NewHoldResult = Result<{ hold: Hold & { hold_token: string; seats: SelectedSeat[] } }>;
 export type ConfigureResult = Result<{ created: boolean; show: ShowSummary; push: SummaryPush }>;
 export type ReleaseResult = Result<{ released: number }>;
 export type BlockResult = Result<{ seat_ids: PublicId[] }>;
 /** The seat map as JSON text, ready to send, and its ETag (quoted, as HTTP writes it). */
 export type SeatMapResult = Result<{ json: string; etag: string }>;
+/** The plan as JSON text, ready to send, and its ETag (the layout version). */
+export type PlanResult = Result<{ json: string; etag: string }>;
 export type SummaryResult = Result<{ summary: ShowSummary }>;
 export type SummaryPushResult = Result<{ summary: SummaryPush }>;
 export type AuditResult = Result<AuditPage>;

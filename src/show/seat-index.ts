@@ -1,0 +1,157 @@
+import type { Id } from "../ids";
+import { bestBlock, type SeatGrid } from "../venue/best-available";
+import * as q from "./queries";
+import type { CategoryCount, SeatStatus } from "./types";
+
+/** A seat's status as one number, in the order of STATUS_CODES. */
+const STATUS_NUMBER: Record<SeatStatus, number> = { available: 0, held: 1, booked: 2, blocked: 3 };
+const STATUS_OF_NUMBER: readonly SeatStatus[] = ["available", "held", "booked", "blocked"];
+
+/** A seat as buyers are told of it: its id and where it is. */
+export interface SeatDetails {
+  seat_id: Id;
+  zone: string;
+  row: string;
+  number: string;
+  category: string;
+}
+
+/**
+ * The show's seats in memory, by seat number (plan order): where each is and, kept current from
+ * the audit log, what state it is in. Built once per layout version from the database; after
+ * that, `sync` applies the changes logged since it last looked, which costs only those changes.
+ * Best available, the status snapshot and the category counts read it instead of deriving every
+ * seat's status in SQL, so they cost microseconds per thousand seats.
+ *
+ * The database stays the truth: every change that sells or holds a seat checks it there, in the
+ * transaction that writes it. This index only chooses which seats to ask for.
+ */
+export class SeatIndex {
+  readonly ids: Id[] = [];
+  readonly zones: string[] = [];
+  readonly categories: { name: string; color: string }[];
+  private readonly place = new Map<Id, number>();
+  private readonly rows: string[] = [];
+  private readonly numbers: string[] = [];
+  private readonly grid: SeatGrid;
+  /** The last audit log entry applied to `grid.status`. */
+  private synced: number;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    now: number,
+  ) {
+    const rows = q.placedSeats(sql);
+    const count = rows.length;
+    this.categories = q.categories(sql);
+    const categoryNumber = new Map(this.categories.map((category, i) => [category.name, i]));
+    const zoneNumber = new Map<string, number>();
+    const runStarts: number[] = [];
+    const grid = {
+      category: new Uint16Array(count),
+      zone: new Uint16Array(count),
+      x: new Float64Array(count),
+      y: new Float64Array(count),
+      status: new Uint8Array(count),
+      focal: q.focal(sql),
+    };
+    rows.forEach((row, i) => {
+      this.ids.push(row.seat_id);
+      this.place.set(row.seat_id, i);
+      this.rows.push(row.row_label);
+      this.numbers.push(row.seat_number);
+      if (!zoneNumber.has(row.zone)) {
+        zoneNumber.set(row.zone, this.zones.length);
+        this.zones.push(row.zone);
+      }
+      grid.zone[i] = zoneNumber.get(row.zone)!;
+      grid.category[i] = categoryNumber.get(row.category) ?? 0;
+      grid.x[i] = row.x;
+      grid.y[i] = row.y;
+      if (i === 0 || row.run !== rows[i - 1]!.run) runStarts.push(i);
+    });
+    runStarts.push(count);
+    this.grid = { ...grid, runStarts: Int32Array.from(runStarts) };
+    this.synced = q.latestChange(sql);
+    for (const { seat_id, status } of q.seatStatuses(sql, { now })) {
+      this.grid.status[this.place.get(seat_id)!] = STATUS_NUMBER[status];
+    }
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  has(seat: Id): boolean {
+    return this.place.has(seat);
+  }
+
+  /** The seat's number in plan order, or -1 when the layout has no such seat. */
+  placeOf(seat: Id): number {
+    return this.place.get(seat) ?? -1;
+  }
+
+  /** Applies the seat changes logged since the last call. */
+  sync(): void {
+    const changes = q.changesSince(this.sql, { since: this.synced });
+    for (const change of changes) {
+      const place = this.place.get(change.seat_id);
+      if (place !== undefined) this.grid.status[place] = STATUS_NUMBER[change.new_status];
+      this.synced = change.seq;
+    }
+  }
+
+  statusOf(place: number): SeatStatus {
+    return STATUS_OF_NUMBER[this.grid.status[place]!]!;
+  }
+
+  /** Every seat's status, one character each in plan order, as `codes` spells them. */
+  statusString(codes: Record<SeatStatus, string>): string {
+    const letters = STATUS_OF_NUMBER.map((status) => codes[status]);
+    let text = "";
+    for (const status of this.grid.status) text += letters[status];
+    return text;
+  }
+
+  /** Seats and available seats per category, in the plan's order of categories. */
+  categoryCounts(): CategoryCount[] {
+    const counts = this.categories.map(({ name, color }) => ({ name, color, total: 0, available: 0 }));
+    const { category, status } = this.grid;
+    for (let i = 0; i < this.size; i++) {
+      const counted = counts[category[i]!]!;
+      counted.total++;
+      if (status[i] === 0) counted.available++;
+    }
+    return counts;
+  }
+
+  categoryNumber(name: string): number {
+    return this.categories.findIndex((category) => category.name === name);
+  }
+
+  zoneNumber(name: string): number {
+    return this.zones.indexOf(name);
+  }
+
+  /** Whether seat `place` passes a `?category=`/`?zone=` filter (-1: any). */
+  matches(place: number, category: number, zone: number): boolean {
+    return (category < 0 || this.grid.category[place] === category) && (zone < 0 || this.grid.zone[place] === zone);
+  }
+
+  /** The best block of `count` adjacent available seats (see `bestBlock`), or null. */
+  bestAvailable(count: number, category: number, zone: number): Id[] | null {
+    const first = bestBlock(this.grid, { count, category, zone });
+    return first < 0 ? null : this.ids.slice(first, first + count);
+  }
+
+  details(seat: Id): SeatDetails {
+    const i = this.place.get(seat)!;
+    return {
+      seat_id: seat,
+      zone: this.zones[this.grid.zone[i]!]!,
+      row: this.rows[i]!,
+      number: this.numbers[i]!,
+      category: this.categories[this.grid.category[i]!]?.name ?? "",
+    };
+  }
+}

@@ -1,0 +1,151 @@
+import type { Plan, PlanArea } from "../contract/plan";
+import type { Id } from "../ids";
+
+/**
+ * A show's layout as the object stores it, derived from a seating plan: every seat in plan order
+ * (zones, then rows, then seats along each row) with its label parts, category and place, and
+ * the run of adjacent seats it belongs to. The plan itself is kept for drawing.
+ */
+export interface VenueLayout {
+  plan: Plan;
+  seats: PlacedSeat[];
+  categories: { name: string; color: string }[];
+  /** Where the best seats are: the stage's centre, or the front centre of a plan without one. */
+  focal: { x: number; y: number };
+}
+
+export interface PlacedSeat {
+  id: Id;
+  zone: string;
+  row: string;
+  number: string;
+  category: string;
+  /** The seat's place on the plan: its zone's, row's and own positions added up. */
+  x: number;
+  y: number;
+  /**
+   * Seats next to each other in one row, with no aisle between them, share a run number; best
+   * available picks blocks within one run. Runs are numbered from 0 in plan order.
+   */
+  run: number;
+}
+
+/** Colours given to categories that have none, in order. */
+const PALETTE = ["#2f6fb3", "#b3572f", "#3f8f4f", "#8a4fb3", "#b39a2f", "#2fa3a3"];
+
+/**
+ * A gap between two seats of a row this much wider than the row's usual spacing is an aisle:
+ * the seats either side are not next to each other.
+ */
+export const AISLE_FACTOR = 1.5;
+
+/** The layout of a plan the contract has validated (distinct guids, known categories). */
+export function layoutFromPlan(plan: Plan): VenueLayout {
+  const zones = plan.zones.map((zone, i) => ({ ...zone, name: zone.name?.trim() || `Zone ${i + 1}` }));
+  const normalized: Plan = { ...plan, zones };
+  const seats: PlacedSeat[] = [];
+  let run = 0;
+  for (const zone of zones) {
+    for (const row of zone.rows) {
+      const rowX = zone.position.x + (row.position?.x ?? 0);
+      const rowY = zone.position.y + (row.position?.y ?? 0);
+      const places = row.seats.map((seat) => ({ x: rowX + seat.position.x, y: rowY + seat.position.y }));
+      const aisles = aislesOf(places);
+      row.seats.forEach((seat, i) => {
+        if (i > 0 && aisles[i - 1]) run++;
+        const { x, y } = places[i]!;
+        const { seat_guid: id, seat_number: number, category } = seat;
+        seats.push({ id, zone: zone.name, row: row.row_number, number, category, x, y, run });
+      });
+      if (row.seats.length > 0) run++;
+    }
+  }
+  const categories = plan.categories.map((category, i) => ({
+    name: category.name,
+    color: category.color ?? PALETTE[i % PALETTE.length]!,
+  }));
+  return { plan: normalized, seats, categories, focal: stageCentre(normalized) ?? frontCentre(seats) };
+}
+
+/** For each gap between consecutive seats, whether it is an aisle (wider than AISLE_FACTOR × the row's median gap). */
+function aislesOf(places: { x: number; y: number }[]): boolean[] {
+  const gaps = places.slice(1).map((place, i) => Math.hypot(place.x - places[i]!.x, place.y - places[i]!.y));
+  if (gaps.length < 2) return gaps.map(() => false);
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const usual = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return gaps.map((gap) => gap > usual * AISLE_FACTOR);
+}
+
+/** The centre of the first area whose text mentions the stage, if any. */
+function stageCentre(plan: Plan): { x: number; y: number } | null {
+  for (const zone of plan.zones) {
+    const stage = zone.areas?.find((area) => /stage/i.test(areaText(area)));
+    if (stage === undefined) continue;
+    const round = stage.shape === "ellipse" || stage.shape === "circle";
+    const x = zone.position.x + stage.position.x + (round ? 0 : (stage.width ?? 0) / 2);
+    const y = zone.position.y + stage.position.y + (round ? 0 : (stage.height ?? 0) / 2);
+    return { x, y };
+  }
+  return null;
+}
+
+export function areaText(area: PlanArea): string {
+  return typeof area.text === "string" ? area.text : (area.text?.text ?? "");
+}
+
+/** Front centre: the middle of the seats, across, at the front row's line. */
+function frontCentre(seats: PlacedSeat[]): { x: number; y: number } {
+  let minX = Infinity;
+  let maxX = -Infinity;
+  let minY = Infinity;
+  for (const { x, y } of seats) {
+    minX = Math.min(minX, x);
+    maxX = Math.max(maxX, x);
+    minY = Math.min(minY, y);
+  }
+  return { x: (minX + maxX) / 2, y: minY };
+}
+
+/** Seats a generated row holds, for shows made from a flat list of seat ids. */
+export const FLAT_ROW_LENGTH = 10;
+const FLAT_SPACING = 30;
+const FLAT_MARGIN = 40;
+const FLAT_STAGE_DEPTH = 60;
+
+/**
+ * The plan of a show made from a flat list of seat ids (the old way): one zone, "Hall", with rows
+ * of ten seats in list order, rows numbered from 1, seats from 1 in each row, one category,
+ * "General", and the stage in front. Best available and the drawn map work on it like any plan.
+ */
+export function flatPlan(name: string, seatIds: Id[]): Plan {
+  const rowCount = Math.ceil(seatIds.length / FLAT_ROW_LENGTH);
+  const width = FLAT_MARGIN * 2 + (FLAT_ROW_LENGTH - 1) * FLAT_SPACING;
+  const rows = Array.from({ length: rowCount }, (_, r) => ({
+    row_number: String(r + 1),
+    position: { x: FLAT_MARGIN, y: FLAT_MARGIN + FLAT_STAGE_DEPTH + r * FLAT_SPACING },
+    seats: seatIds.slice(r * FLAT_ROW_LENGTH, (r + 1) * FLAT_ROW_LENGTH).map((id, s) => ({
+      seat_guid: id,
+      seat_number: String(s + 1),
+      position: { x: s * FLAT_SPACING, y: 0 },
+      category: "General",
+    })),
+  }));
+  const stage = {
+    shape: "rectangle" as const,
+    position: { x: FLAT_MARGIN, y: FLAT_MARGIN / 2 },
+    width: width - FLAT_MARGIN * 2,
+    height: FLAT_STAGE_DEPTH - FLAT_MARGIN / 2,
+    text: "Stage",
+  };
+  return {
+    name,
+    size: { width, height: FLAT_MARGIN * 2 + FLAT_STAGE_DEPTH + rowCount * FLAT_SPACING },
+    categories: [{ name: "General", color: PALETTE[0] }],
+    zones: [{ name: "Hall", position: { x: 0, y: 0 }, rows, areas: [stage] }],
+  };
+}
+
+/** A seat's label for buyers: zone, row and number. */
+export function seatLabel(seat: { zone: string; row: string; number: string }): string {
+  return `${seat.zone}, row ${seat.row}, seat ${seat.number}`;
+}
