@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Show } from "../src/show/show";
@@ -45,6 +45,44 @@ describe("schema migrations", () => {
       ]);
       expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM seats").one()).toEqual({ n: 2 });
     });
+  });
+
+  it("give a show made before seating plans the plan of its seat list, keeping its bookings", async () => {
+    const stub = env.SHOW.getByName(`t-${crypto.randomUUID()}`);
+    const beforePlans = SHOW_MIGRATIONS.filter((migration) => migration.id < 8);
+    await runInDurableObject(stub, (_show, state) => {
+      applyMigrations(state.storage, beforePlans);
+      const sql = state.storage.sql;
+      sql.exec(
+        "INSERT INTO show (singleton, show_id, name, created_at, updated_at) VALUES (1, 'old', 'Old show', 0, 0)",
+      );
+      ["B7", "A1", "A2"].forEach((seat, position) => sql.exec("INSERT INTO seats VALUES (?, ?)", seat, position));
+      sql.exec("INSERT INTO bookings (id, seat_id, booked_at) VALUES ('old.booking', 'A1', 0)");
+      applyMigrations(state.storage, SHOW_MIGRATIONS);
+      expect(
+        sql.exec("SELECT seat_id, zone, row_label, seat_number, category FROM seats ORDER BY position").toArray(),
+      ).toEqual([
+        { seat_id: "B7", zone: "Hall", row_label: "1", seat_number: "1", category: "General" },
+        { seat_id: "A1", zone: "Hall", row_label: "1", seat_number: "2", category: "General" },
+        { seat_id: "A2", zone: "Hall", row_label: "1", seat_number: "3", category: "General" },
+      ]);
+    });
+    // Started again, the object reads the show it finds; its plan is served like any other.
+    await evictDurableObject(stub);
+    const plan = await stub.plan();
+    expect(plan.ok).toBe(true);
+    const served = JSON.parse((plan as { json: string }).json);
+    expect(served.plan.zones[0].rows[0].seats.map((seat: { seat_guid: string }) => seat.seat_guid)).toEqual([
+      "B7",
+      "A1",
+      "A2",
+    ]);
+    const map = await stub.seatMapJson();
+    expect(JSON.parse((map as { json: string }).json).seats).toEqual([
+      { seat_id: "B7", status: "available" },
+      { seat_id: "A1", status: "booked" },
+      { seat_id: "A2", status: "available" },
+    ]);
   });
 
   it("roll back entirely when one migration fails", async () => {

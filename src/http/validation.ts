@@ -36,7 +36,8 @@ function jsonPath(path: PropertyKey[]): string {
 /** What is wrong with a value deep in a body, in words. */
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) return "is required";
-  return `is invalid: ${issue.message.replace(/^Invalid input: /, "")}`;
+  const detail = issue.message.replace(/^Invalid \w+: /, "");
+  return detail.startsWith("must") ? detail : `is invalid: ${detail}`;
 }
 
 /** Validates a path parameter, percent-decoded, against its declaration in PATH_PARAMS. */

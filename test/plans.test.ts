@@ -1,0 +1,320 @@
+import { describe, expect, it } from "vitest";
+import { arenaPlan, type Plan } from "../scripts/venues/arena";
+import { adminHeaders, bearer, bookSeat, call, post, querySql, statuses } from "./helpers";
+
+/** Creates a show from a plan, which must be accepted; returns its id. */
+async function planShow(plan: unknown, name = "Planned show"): Promise<string> {
+  const showId = `t-${crypto.randomUUID()}`;
+  const response = await putPlan(showId, plan, name);
+  expect(response.status, await response.clone().text()).toBe(201);
+  return showId;
+}
+
+function putPlan(showId: string, plan: unknown, name = "Planned show", extra: object = {}): Promise<Response> {
+  return call(`/admin/shows/${showId}`, {
+    method: "PUT",
+    headers: adminHeaders,
+    body: JSON.stringify({ name, plan, max_seats_per_order: 20, ...extra }),
+  });
+}
+
+/** Every seat of a plan in plan order: zones, rows, seats. */
+function seatsOf(plan: Plan) {
+  return plan.zones.flatMap((zone) =>
+    zone.rows.flatMap((row) => row.seats.map((seat) => ({ ...seat, zone: zone.name, row: row.row_number }))),
+  );
+}
+
+/** A small plan: two zones, two categories, a stage. */
+function smallPlan(): Plan {
+  const seat = (guid: string, number: string, x: number, category: string) => ({
+    seat_guid: guid,
+    seat_number: number,
+    position: { x, y: 0 },
+    category,
+  });
+  return {
+    name: "Small hall",
+    size: { width: 200, height: 200 },
+    categories: [
+      { name: "Front", color: "#aa0000" },
+      { name: "Back", color: "#0000aa" },
+    ],
+    zones: [
+      {
+        name: "Stalls",
+        position: { x: 20, y: 60 },
+        areas: [{ position: { x: 0, y: -50 }, width: 160, height: 30, text: "Stage" }],
+        rows: [
+          {
+            row_number: "A",
+            position: { x: 0, y: 0 },
+            seats: [seat("s-a1", "1", 0, "Front"), seat("s-a2", "2", 20, "Front")],
+          },
+          {
+            row_number: "B",
+            position: { x: 0, y: 30 },
+            seats: [seat("s-b1", "1", 0, "Back"), seat("s-b2", "2", 20, "Back")],
+          },
+        ],
+      },
+      {
+        name: "Circle",
+        position: { x: 20, y: 150 },
+        rows: [{ row_number: "AA", seats: [seat("c-1", "1", 0, "Back"), seat("c-2", "2", 20, "Back")] }],
+      },
+    ],
+  };
+}
+
+describe("importing a seating plan", () => {
+  it("imports a plan with the keys pretix's editor adds, keeping the seats in plan order and dropping the keys", async () => {
+    const plan = arenaPlan({ seats: 300, zones: 3, editorKeys: true });
+    const showId = await planShow(plan);
+    const response = await call(`/api/shows/${showId}/plan`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("etag")).toBe('"1"');
+    const served = await response.json<{ show_id: string; layout: number; plan: Plan }>();
+    expect(served.layout).toBe(1);
+    expect(seatsOf(served.plan).map((seat) => seat.seat_guid)).toEqual(seatsOf(plan).map((seat) => seat.seat_guid));
+    const text = JSON.stringify(served.plan);
+    for (const editorKey of ["uuid", "row_label", "radius", "row_number_position", "seats_spacing", "displayed"]) {
+      expect(text).not.toContain(`"${editorKey}"`);
+    }
+    expect(served.plan.zones.map((zone) => zone.name)).toEqual(["Zone 1", "Zone 2", "Zone 3"]);
+    expect(await querySql(showId, "SELECT COUNT(*) AS n FROM seats")).toEqual([{ n: 300 }]);
+  });
+
+  it("makes every seat bookable by its seat_guid, through every route that names seats", async () => {
+    const showId = await planShow(smallPlan());
+    const book = await bookSeat(showId, "s-a1", "ann");
+    expect(book.status).toBe(200);
+    expect(await book.json()).toMatchObject({ message: "Seat booked successfully", booking: { seat_id: "s-a1" } });
+    expect((await bookSeat(showId, "s-a1")).status).toBe(409);
+
+    const group = await post(`/api/shows/${showId}/bookings`, { seat_ids: ["s-a2", "c-1"] });
+    expect(group.status).toBe(200);
+    const hold = await post(`/api/shows/${showId}/holds`, { seat_ids: ["s-b1"] });
+    expect(hold.status).toBe(201);
+    const held = await hold.json<{ hold_id: string; hold_token: string; seats: unknown[] }>();
+    expect(held.seats).toEqual([
+      { seat_id: "s-b1", label: "Stalls, row B, seat 1", zone: "Stalls", row: "B", number: "1", category: "Back" },
+    ]);
+    const confirm = await call(`/api/holds/${held.hold_id}/confirm`, {
+      method: "POST",
+      headers: bearer(held.hold_token),
+    });
+    expect(confirm.status).toBe(200);
+
+    const block = await post(`/admin/shows/${showId}/seats/block`, { seat_ids: ["c-2"], reason: "desk" }, adminHeaders);
+    expect(block.status).toBe(200);
+    const reset = await call(`/admin/shows/${showId}/seats/s-a1/booking`, { method: "DELETE", headers: adminHeaders });
+    expect(await reset.json()).toMatchObject({ message: "Seat reset", seat_id: "s-a1", released: true });
+
+    expect(await statuses(showId)).toEqual({
+      "s-a1": "available",
+      "s-a2": "booked",
+      "s-b1": "booked",
+      "s-b2": "available",
+      "c-1": "booked",
+      "c-2": "blocked",
+    });
+  });
+
+  const refusals: [string, (plan: Plan) => void, { error: string; path: string }][] = [
+    [
+      "a seat_guid used twice",
+      (plan) => (plan.zones[1]!.rows[0]!.seats[1]!.seat_guid = "s-a2"),
+      {
+        error: "plan.zones[1].rows[0].seats[1].seat_guid repeats seat 's-a2'",
+        path: "plan.zones[1].rows[0].seats[1].seat_guid",
+      },
+    ],
+    [
+      "a category missing from categories",
+      (plan) => (plan.zones[0]!.rows[1]!.seats[0]!.category = "Gallery"),
+      {
+        error:
+          "plan.zones[0].rows[1].seats[0].category names category 'Gallery', which is not in the plan's categories",
+        path: "plan.zones[0].rows[1].seats[0].category",
+      },
+    ],
+    [
+      "a seat with no position",
+      (plan) => delete (plan.zones[0]!.rows[0]!.seats[1] as Partial<Plan["zones"][0]["rows"][0]["seats"][0]>).position,
+      { error: "plan.zones[0].rows[0].seats[1].position is required", path: "plan.zones[0].rows[0].seats[1].position" },
+    ],
+    [
+      "a zone with no position",
+      (plan) => delete (plan.zones[1] as Partial<Plan["zones"][0]>).position,
+      { error: "plan.zones[1].position is required", path: "plan.zones[1].position" },
+    ],
+    [
+      "a seat_guid no route could name",
+      (plan) => (plan.zones[0]!.rows[0]!.seats[0]!.seat_guid = "A 1"),
+      {
+        error: "plan.zones[0].rows[0].seats[0].seat_guid must match pattern /^[A-Za-z0-9_-]{1,64}$/",
+        path: "plan.zones[0].rows[0].seats[0].seat_guid",
+      },
+    ],
+    [
+      "a category named twice",
+      (plan) => (plan.categories[1]!.name = "Front"),
+      { error: "plan.categories[1].name repeats category 'Front'", path: "plan.categories[1].name" },
+    ],
+    [
+      "a colour that is not a colour",
+      (plan) => (plan.categories[0]!.color = "red;}<script>"),
+      {
+        error: "plan.categories[0].color must match pattern /^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{1,20})$/",
+        path: "plan.categories[0].color",
+      },
+    ],
+  ];
+
+  it.each(refusals)("refuses %s with 400 naming its path, and changes nothing", async (_, spoil, expected) => {
+    const showId = await planShow(smallPlan());
+    const plan = smallPlan();
+    spoil(plan);
+    const response = await putPlan(showId, plan, "Spoiled");
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ ...expected, field: "plan" });
+    const served = await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number; plan: Plan }>();
+    expect(served.layout).toBe(1);
+    expect(served.plan).toEqual(smallPlan());
+  });
+
+  it("refuses a body with both a plan and seats, or neither", async () => {
+    const showId = `t-${crypto.randomUUID()}`;
+    for (const body of [{ name: "x", seats: 3, plan: smallPlan() }, { name: "x" }]) {
+      const init = { method: "PUT", headers: adminHeaders, body: JSON.stringify(body) };
+      const response = await call(`/admin/shows/${showId}`, init);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: "Give either seats or plan", field: "seats" });
+    }
+    expect((await call(`/api/shows/${showId}/plan`)).status).toBe(404);
+  });
+
+  it("refuses a new plan that leaves out a booked or held seat, and keeps the old one", async () => {
+    const showId = await planShow(smallPlan());
+    expect((await bookSeat(showId, "c-1")).status).toBe(200);
+    const smaller = smallPlan();
+    smaller.zones.pop();
+    const response = await putPlan(showId, smaller);
+    expect(response.status).toBe(409);
+    expect(await response.json()).toEqual({
+      error: "The new layout leaves out seats that are booked or held; free them first",
+      show_id: showId,
+      seat_ids: ["c-1"],
+    });
+    expect((await call(`/api/shows/${showId}/plan`)).headers.get("etag")).toBe('"1"');
+  });
+
+  it("serves the plan with its layout version as ETag, 304 for that tag, and a new tag for a new layout", async () => {
+    const showId = await planShow(smallPlan());
+    const cached = await call(`/api/shows/${showId}/plan`, { headers: { "if-none-match": '"1"' } });
+    expect(cached.status).toBe(304);
+    const moved = smallPlan();
+    moved.zones[1]!.position = { x: 40, y: 160 };
+    expect((await putPlan(showId, moved)).status).toBe(200);
+    const fresh = await call(`/api/shows/${showId}/plan`, { headers: { "if-none-match": '"1"' } });
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get("etag")).toBe('"2"');
+    expect((await fresh.json<{ plan: Plan }>()).plan.zones[1]!.position).toEqual({ x: 40, y: 160 });
+  });
+
+  it("gives a show made from a flat seat list a plan of rows of ten, in category General", async () => {
+    const showId = `t-${crypto.randomUUID()}`;
+    const put = await call(`/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Flat", seats: 12 }),
+    });
+    expect(put.status).toBe(201);
+    const { plan } = await (await call(`/api/shows/${showId}/plan`)).json<{ plan: Plan }>();
+    expect(plan.categories).toEqual([{ name: "General", color: "#2f6fb3" }]);
+    expect(plan.zones[0]!.rows.map((row) => [row.row_number, row.seats.map((seat) => seat.seat_guid)])).toEqual([
+      ["1", ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]],
+      ["2", ["11", "12"]],
+    ]);
+    expect(plan.zones[0]!.areas?.[0]).toMatchObject({ text: "Stage" });
+  });
+});
+
+describe("reading seats by category and zone", () => {
+  it("filters the seat map by ?category= and ?zone=, and counts every category", async () => {
+    const showId = await planShow(smallPlan());
+    await bookSeat(showId, "s-b2");
+    const categories = [
+      { name: "Front", color: "#aa0000", total: 2, available: 2 },
+      { name: "Back", color: "#0000aa", total: 4, available: 3 },
+    ];
+    const back = await call(`/api/shows/${showId}/seats?category=Back`);
+    expect(await back.json()).toEqual({
+      show_id: showId,
+      name: "Planned show",
+      seats: [
+        { seat_id: "s-b1", status: "available" },
+        { seat_id: "s-b2", status: "booked" },
+        { seat_id: "c-1", status: "available" },
+        { seat_id: "c-2", status: "available" },
+      ],
+      counts: { total: 4, available: 3, held: 0, booked: 1, blocked: 0 },
+      categories,
+    });
+    const stallsBack = await call(`/api/shows/${showId}/seats?category=Back&zone=Stalls`);
+    expect((await stallsBack.json<{ seats: unknown[] }>()).seats).toEqual([
+      { seat_id: "s-b1", status: "available" },
+      { seat_id: "s-b2", status: "booked" },
+    ]);
+    const unknown = await call(`/api/shows/${showId}/seats?zone=Balcony`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({
+      error: "This show's plan has no zone 'Balcony'",
+      show_id: showId,
+      field: "zone",
+    });
+  });
+
+  it("lists the show with its available seats per category", async () => {
+    const showId = await planShow(smallPlan(), "Listed plan");
+    const page = await (await call("/api/shows?limit=200")).json<{ shows: { show_id: string }[] }>();
+    expect(page.shows.find((show) => show.show_id === showId)).toEqual({
+      show_id: showId,
+      name: "Listed plan",
+      capacity: 6,
+      available: 6,
+      categories: [
+        { name: "Front", color: "#aa0000", total: 2, available: 2 },
+        { name: "Back", color: "#0000aa", total: 4, available: 4 },
+      ],
+    });
+  });
+
+  it("serves every seat's status as one character per seat, in plan order", async () => {
+    const showId = await planShow(smallPlan());
+    await bookSeat(showId, "s-a2");
+    await post(`/admin/shows/${showId}/seats/block`, { seat_ids: ["c-2"], reason: "desk" }, adminHeaders);
+    await post(`/api/shows/${showId}/holds`, { seat_ids: ["s-b1"] });
+    const response = await call(`/api/shows/${showId}/statuses`);
+    expect(response.headers.get("etag")).toBe('"1.3"');
+    expect(await response.json()).toEqual({
+      show_id: showId,
+      layout: 1,
+      version: 3,
+      statuses: "abhaax",
+      categories: [
+        { name: "Front", color: "#aa0000", total: 2, available: 1 },
+        { name: "Back", color: "#0000aa", total: 4, available: 2 },
+      ],
+    });
+  });
+
+  it("keeps a 20,000-seat show's statuses to 20 KB of statuses", async () => {
+    const showId = await planShow(arenaPlan({ seats: 20_000, zones: 4 }));
+    const body = await (await call(`/api/shows/${showId}/statuses`)).text();
+    const { statuses: text } = JSON.parse(body) as { statuses: string };
+    expect(text).toBe("a".repeat(20_000));
+    expect(body.length).toBeLessThan(21_000);
+  });
+});
