@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { arenaPlan, type Plan } from "../scripts/venues/arena";
+import { MAX_SEATS } from "../src/contract/plan";
+import { MAX_PLAN_BODY_BYTES } from "../src/contract/operations";
 import { adminHeaders, bearer, bookSeat, call, post, querySql, statuses } from "./helpers";
 
 /** Creates a show from a plan, which must be accepted; returns its id. */
@@ -83,6 +85,28 @@ describe("importing a seating plan", () => {
     }
     expect(served.plan.zones.map((zone) => zone.name)).toEqual(["Zone 1", "Zone 2", "Zone 3"]);
     expect(await querySql(showId, "SELECT COUNT(*) AS n FROM seats")).toEqual([{ n: 300 }]);
+  });
+
+  it("imports a plan of 100,000 seats, the most a show may have, and refuses one seat more by its path", async () => {
+    const plan = arenaPlan({ seats: MAX_SEATS, zones: 6, editorKeys: true });
+    const body = JSON.stringify({ name: "Stadium", plan });
+    expect(body.length).toBeLessThan(MAX_PLAN_BODY_BYTES);
+    const showId = await planShow(plan, "Stadium");
+    expect(await querySql(showId, "SELECT COUNT(*) AS n FROM seats")).toEqual([{ n: MAX_SEATS }]);
+    const { statuses: text } = await (await call(`/api/shows/${showId}/statuses`)).json<{ statuses: string }>();
+    expect(text.length).toBe(MAX_SEATS);
+
+    const lastRow = plan.zones.at(-1)!.rows.at(-1)!;
+    lastRow.seats.push({ ...lastRow.seats[0]!, seat_guid: "one-too-many" });
+    const response = await putPlan(`t-${crypto.randomUUID()}`, plan);
+    expect(response.status).toBe(400);
+    const zone = plan.zones.length - 1;
+    const rowIndex = plan.zones[zone]!.rows.length - 1;
+    expect(await response.json()).toEqual({
+      error: `plan.zones[${zone}].rows[${rowIndex}].seats[${lastRow.seats.length - 1}] is one seat too many: a plan has at most ${MAX_SEATS}`,
+      path: `plan.zones[${zone}].rows[${rowIndex}].seats[${lastRow.seats.length - 1}]`,
+      field: "plan",
+    });
   });
 
   it("makes every seat bookable by its seat_guid, through every route that names seats", async () => {
@@ -306,6 +330,10 @@ describe("reading seats by category and zone", () => {
       categories: [
         { name: "Front", color: "#aa0000", total: 2, available: 1 },
         { name: "Back", color: "#0000aa", total: 4, available: 2 },
+      ],
+      zones: [
+        { name: "Stalls", total: 4, available: 2 },
+        { name: "Circle", total: 2, available: 1 },
       ],
     });
   });

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bookSeat, newShow, withEnv } from "./helpers";
+import { adminHeaders, bookSeat, newShow, withEnv } from "./helpers";
 
-/** A SHOW namespace that counts the seat-map reads that reach an object. */
+/** A SHOW namespace that counts the reads that reach an object: seat maps, and every call by method. */
 function countingShows() {
-  const counter = { reads: 0 };
+  const counter = { reads: 0, calls: {} as Record<string, number> };
   const namespace = new Proxy(env.SHOW, {
     get(target, property, receiver) {
       if (property !== "getByName") return Reflect.get(target, property, receiver);
@@ -12,6 +12,7 @@ function countingShows() {
         new Proxy(target.getByName(name), {
           get(stub, method, stubReceiver) {
             if (method === "seatMapJson") counter.reads++;
+            if (typeof method === "string") counter.calls[method] = (counter.calls[method] ?? 0) + 1;
             return Reflect.get(stub, method, stubReceiver);
           },
         });
@@ -67,5 +68,55 @@ describe("GET /api/shows/:show_id/seats", () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await read()).counts.booked).toBe(1);
     expect(counter.reads).toBe(2);
+  });
+});
+
+describe("filtered seat maps and plans", () => {
+  it("refuses a made-up category or zone without asking the show, and caches only the names the plan has", async () => {
+    const showId = await newShow(20);
+    const { namespace, counter } = countingShows();
+    const overrides = cached({ SHOW: namespace });
+    const madeUp = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => withEnv(overrides, `/api/shows/${showId}/seats?category=made-up-${i}`)),
+    );
+    expect(madeUp.map((response) => response.status)).toEqual(Array(50).fill(404));
+    expect(await madeUp[7]!.json()).toEqual({
+      error: "This show's plan has no category 'made-up-7'",
+      show_id: showId,
+      field: "category",
+    });
+    // One shared read of the statuses told the Worker every name the plan has.
+    expect(counter.calls).toEqual({ statusesJson: 1 });
+    const general = await withEnv(overrides, `/api/shows/${showId}/seats?category=General&zone=Hall`);
+    expect(general.status).toBe(200);
+    expect((await general.json<{ seats: unknown[] }>()).seats).toHaveLength(20);
+    expect(counter.calls).toEqual({ statusesJson: 1, seatMapJson: 1 });
+  });
+
+  it("a plan leaves the show once per layout version, and a new layout is served at once", async () => {
+    const showId = await newShow(30);
+    const { namespace, counter } = countingShows();
+    const overrides = cached({ SHOW: namespace });
+    const read = () => withEnv(overrides, `/api/shows/${showId}/plan`);
+    const first = await Promise.all(Array.from({ length: 20 }, read));
+    expect(first.map((response) => response.headers.get("etag"))).toEqual(Array(20).fill('"1"'));
+    expect(counter.calls.plan).toBe(1);
+    const notModified = await withEnv(overrides, `/api/shows/${showId}/plan`, { headers: { "if-none-match": '"1"' } });
+    expect(notModified.status).toBe(304);
+    expect(counter.calls.plan).toBe(1);
+
+    const put = await withEnv({}, `/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Bigger", seats: 40 }),
+    });
+    expect(put.status).toBe(200);
+    // The statuses copy lives a second; after that the new layout's plan is read, once.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = await Promise.all(Array.from({ length: 20 }, read));
+    expect(second.map((response) => response.headers.get("etag"))).toEqual(Array(20).fill('"2"'));
+    expect(counter.calls.plan).toBe(2);
+    const { plan } = await second[0]!.json<{ plan: { name: string } }>();
+    expect(plan.name).toBe("Bigger");
   });
 });

@@ -85,6 +85,7 @@ export const SeatStatuses = z.strictObject({
   version: z.int().describe("The last change these statuses include"),
   statuses: z.string().describe("One character per seat, in plan order: a available, h held, b booked, x blocked"),
   categories: z.array(CategoryCount),
+  zones: z.array(z.strictObject({ name: z.string(), total: z.int(), available: z.int() })),
 });
 
 export const ShowPlan = z.strictObject({

@@ -45,14 +45,16 @@ const SHARED_READ_WAIT_MS = 2000;
  * the answer once per change.
  *
  * `path` is the route's path with its query (`/api/shows/1/seats?category=A`): the cache key.
+ * `maxAge` overrides SEAT_MAP_MAX_AGE_SECONDS for reads whose key names their version.
  */
 export async function sharedCopy(
   env: Env,
   ctx: ExecutionContext,
-  { showId, origin, path }: { showId: Id; origin: string; path: string },
+  { showId, origin, path, maxAge: keep }: { showId: Id; origin: string; path: string; maxAge?: number },
   read: Read,
 ): Promise<Copy> {
-  const maxAge = seatMapMaxAge(env);
+  // `keep` is for reads that never go stale (a plan at a layout version); 0 still turns caching off.
+  const maxAge = seatMapMaxAge(env) === 0 ? 0 : (keep ?? seatMapMaxAge(env));
   const now = Date.now();
   const held = copies.get(path);
   if (held && held.freshUntil > now) return held;

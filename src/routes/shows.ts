@@ -1,4 +1,6 @@
+import { failureToHttp } from "../http/failures";
 import { HttpError, json } from "../http/responses";
+import type { Id } from "../ids";
 import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
 import { catalogObject, requireShow } from "./directory";
@@ -23,6 +25,17 @@ export const seatMap: Handler<"seatMap"> = async (
   env,
   ctx,
 ) => {
+  if (query.category !== undefined || query.zone !== undefined) {
+    // Unknown names are refused here, from the shared statuses, so that made-up filters never
+    // reach the show and the filters that are cached are only those the plan has.
+    const known = namesIn(await statusesCopy(env, ctx, showId, request));
+    if (query.category !== undefined && !known.categories.has(query.category)) {
+      throw failureToHttp({ ok: false, reason: "unknown_category", category: query.category }, { showId });
+    }
+    if (query.zone !== undefined && !known.zones.has(query.zone)) {
+      throw failureToHttp({ ok: false, reason: "unknown_zone", zone: query.zone }, { showId });
+    }
+  }
   const filter = new URLSearchParams();
   if (query.category !== undefined) filter.set("category", query.category);
   if (query.zone !== undefined) filter.set("zone", query.zone);
@@ -39,12 +52,34 @@ export const seatStatuses: Handler<"seatStatuses"> = async (
   env,
   ctx,
 ) => {
+  return serveCopy(await statusesCopy(env, ctx, showId, request), ifNoneMatch);
+};
+
+function statusesCopy(env: Env, ctx: ExecutionContext, showId: Id, request: Request): Promise<Copy> {
   const path = `${showPath(showId)}/statuses`;
-  const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
+  return sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
     callShow(env, showId, (show) => show.statusesJson()),
   );
-  return serveCopy(copy, ifNoneMatch);
-};
+}
+
+/** The category and zone names in a statuses copy, read once per copy. */
+const names = new WeakMap<Copy, { categories: Set<string>; zones: Set<string> }>();
+
+function namesIn(copy: Copy): { categories: Set<string>; zones: Set<string> } {
+  let known = names.get(copy);
+  if (known === undefined) {
+    const parsed = JSON.parse(new TextDecoder().decode(copy.body)) as {
+      categories: { name: string }[];
+      zones: { name: string }[];
+    };
+    known = {
+      categories: new Set(parsed.categories.map((category) => category.name)),
+      zones: new Set(parsed.zones.map((zone) => zone.name)),
+    };
+    names.set(copy, known);
+  }
+  return known;
+}
 
 /** `GET /api/shows/:show_id/plan`: the seating plan, tagged with its layout version. */
 export const showPlan: Handler<"showPlan"> = async (
@@ -52,12 +87,25 @@ export const showPlan: Handler<"showPlan"> = async (
   env,
   ctx,
 ) => {
-  const path = `${showPath(showId)}/plan`;
-  const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
-    callShow(env, showId, (show) => show.plan()),
+  // The statuses' ETag ("<layout>.<version>") says which layout is current, at the cost of a
+  // read that is shared and cached; a plan at a layout version never changes, so it is cached
+  // under that version for long, and a plan of megabytes leaves the show once per location.
+  const layout = (await statusesCopy(env, ctx, showId, request)).etag.slice(1).split(".")[0];
+  const etag = `"${layout}"`;
+  if (etagMatches(ifNoneMatch, etag))
+    return new Response(null, { status: 304, headers: { etag, "cache-control": "no-cache" } });
+  const path = `${showPath(showId)}/plan?layout=${layout}`;
+  const copy = await sharedCopy(
+    env,
+    ctx,
+    { showId, origin: new URL(request.url).origin, path, maxAge: PLAN_MAX_AGE_SECONDS },
+    () => callShow(env, showId, (show) => show.plan()),
   );
   return serveCopy(copy, ifNoneMatch);
 };
+
+/** How long a plan at one layout version is kept by each location's cache. */
+const PLAN_MAX_AGE_SECONDS = 3600;
 
 function showPath(showId: string): string {
   return `/api/shows/${encodeURIComponent(showId)}`;

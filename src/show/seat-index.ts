@@ -125,6 +125,18 @@ export class SeatIndex {
     return counts;
   }
 
+  /** Seats and available seats per zone, in plan order. */
+  zoneCounts(): { name: string; total: number; available: number }[] {
+    const counts = this.zones.map((name) => ({ name, total: 0, available: 0 }));
+    const { zone, status } = this.grid;
+    for (let i = 0; i < this.size; i++) {
+      const counted = counts[zone[i]!]!;
+      counted.total++;
+      if (status[i] === 0) counted.available++;
+    }
+    return counts;
+  }
+
   categoryNumber(name: string): number {
     return this.categories.findIndex((category) => category.name === name);
   }

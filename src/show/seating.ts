@@ -175,11 +175,12 @@ export class Seating implements FeedHost {
     return `"${this.info!.layout_version}.${version}"`;
   }
 
-  /** `{show_id, layout, version, statuses, categories}`: the snapshot's statuses, and the counts per category. */
+  /** `{show_id, layout, version, statuses, categories, zones}`: the snapshot's statuses, and the counts per category and zone. */
   statusesJson(version: number): string {
     const { layout, statuses } = this.snapshotMessage(version);
     const categories = this.index.categoryCounts();
-    return JSON.stringify({ show_id: publicId(this.info!.show_id), layout, version, statuses, categories });
+    const zones = this.index.zoneCounts();
+    return JSON.stringify({ show_id: publicId(this.info!.show_id), layout, version, statuses, categories, zones });
   }
 
   /** `{show_id, layout, plan}` as JSON text, built once per layout version. */
