@@ -4,8 +4,8 @@
  * Every cost is printed beside its baseline from the same run, as a ratio.
  *
  *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--json]
- *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup]
- *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000]
+ *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans]
+ *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000] [--plan-seats 50000,100000]
  *
  * Every scenario creates its own shows in a fresh store, and checks its results: the hot
  * seat must have exactly one winner, and after the on-sale run every seat that got a 200
@@ -18,6 +18,7 @@ import { bookFor, withCrowd, type CrowdMode } from "./bench/crowds.ts";
 import { cpuMeter, runFor } from "./bench/load.ts";
 import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, type RunningWorker } from "./bench/runtime.ts";
+import { planScenario } from "./bench/plans.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -31,9 +32,10 @@ const { values: args } = parseArgs({
     watchers: { type: "string", default: "1000" },
     readers: { type: "string", default: "1000" },
     shows: { type: "string", default: "1000" },
+    "plan-seats": { type: "string", default: "50000,100000" },
   },
 });
-const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup";
+const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans";
 /** `--only hot,sale,…` runs just those scenarios (the floor runs where it is compared). */
 const ONLY = new Set((args.only ?? SCENARIOS).split(","));
 /** Seats of the show the crowd scenarios use, and the size of each crowd. */
@@ -41,6 +43,8 @@ const BIG_SHOW = Number(args.seats);
 const WATCHERS = Number(args.watchers);
 const READERS = Number(args.readers);
 const LISTED_SHOWS = Number(args.shows);
+/** Seats of the plans the plan scenario imports, reads and picks best seats from. */
+const PLAN_SEATS = args["plan-seats"].split(",").map(Number);
 /** Clients booking one seat at a time beside a crowd, and in the quiet baseline (100 a second in all). */
 const BOOKERS = 4;
 const DURATION = Number(args.duration);
@@ -446,6 +450,17 @@ async function cleanupScenario(): Promise<void> {
   );
 }
 
+/** Seating plans of PLAN_SEATS seats: import, statuses and best available (see bench/plans.ts). */
+async function plansScenario(worker: RunningWorker): Promise<ReturnType<typeof planScenario>> {
+  const client = new Client(worker.url, 1);
+  const results = await planScenario(worker, client, PLAN_SEATS, log);
+  await client.close();
+  for (const { scenario, samples, note, vsBaseline } of results.rows)
+    row(scenario, samples, null, NaN, note, vsBaseline);
+  for (const [ok, message] of results.checks) check(ok, message);
+  return results;
+}
+
 // ---- Main -------------------------------------------------------------------------------
 
 log(`Benchmark on ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node ${process.version}`);
@@ -470,6 +485,7 @@ if (ONLY.has("watchers")) await watchersScenario(project);
 if (ONLY.has("resync")) await resyncScenario(project);
 if (ONLY.has("readers")) await readersScenario(project);
 if (ONLY.has("list")) await listScenario(project);
+const plans = ONLY.has("plans") ? await plansScenario(project) : null;
 await project.stop();
 if (ONLY.has("cleanup")) await cleanupScenario();
 
@@ -510,7 +526,9 @@ const summary = {
     cpuPerBookingAtMost115PercentOfFloor: cpuRatio <= 1.15,
     hotSeatP99AtMost250Ms: (hot?.latency.p99 ?? Infinity) <= 250,
     seatMapP50AtMost5Ms: seatMapP50 - noopP50 <= 5,
+    bestAvailableSearchAtMost5Ms: plans?.measured.every((size) => size.searchMs <= 5) ?? null,
   },
+  plans: plans?.measured ?? null,
   failures,
 };
 
@@ -565,6 +583,11 @@ if (args.json) {
     console.log(
       `Seat map of ${MIXED_SEATS} seats, one client: p50 ${fmt(seatMapP50, 2)} ms end to end, ${fmt(noopP50, 2)} ms for a no-op request, so about ${fmt(Math.max(0, seatMapP50 - noopP50), 2)} ms to build (target: at most 5 ms)`,
     );
+  for (const size of plans?.measured ?? []) {
+    console.log(
+      `Plan of ${size.seats} seats: imported in ${fmt(size.importMs / 1000, 1)} s; statuses ${fmt(size.statusesBytes / 1024, 0)} KB; best available: the search ${fmt(size.searchMs, 2)} ms, ~${fmt(size.bestAvailableMs, 2)} ms of object CPU per hold beyond a plain hold (target: at most 5 ms)`,
+    );
+  }
   console.log(
     "Client CPU is the load generator's own use, as a percentage of one core: near 100% means the client, not the server, is the limit.",
   );

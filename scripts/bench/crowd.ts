@@ -21,13 +21,8 @@ const finished = new Promise<void>((resolve) =>
   createInterface({ input: process.stdin }).once("line", () => resolve()),
 );
 
-/** Layouts the watchers were sent, by layout version: the seat order and each seat's place in it. */
-const layouts = new Map<number, { order: string[]; places: Map<string, number> }>();
-
 /** One live watcher: keeps every seat's status as the protocol tells it. */
 class Watcher {
-  order: string[] = [];
-  places = new Map<string, number>();
   statuses: string[] = [];
   version = 0;
   layout = 0;
@@ -48,14 +43,6 @@ class Watcher {
       const message = JSON.parse(String(event.data));
       if (message.type === "layout") {
         this.layout = message.layout;
-        // Every watcher gets the same layout: read it once for all of them.
-        let known = layouts.get(message.layout);
-        if (known === undefined) {
-          const order: string[] = message.seats.map(String);
-          layouts.set(message.layout, (known = { order, places: new Map(order.map((id, place) => [id, place])) }));
-        }
-        this.order = known.order;
-        this.places = known.places;
       } else if (message.type === "snapshot" && message.layout === this.layout) {
         this.version = message.version;
         this.statuses = [...message.statuses];
@@ -68,7 +55,7 @@ class Watcher {
         }
         for (const change of message.changes) {
           if (change.version <= this.version) continue;
-          this.statuses[this.places.get(String(change.seat_id))!] = STATUS[change.status]!;
+          this.statuses[change.place] = STATUS[change.status]!;
         }
         this.version = Math.max(this.version, message.version);
         greeted();

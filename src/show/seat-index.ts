@@ -1,5 +1,5 @@
 import type { Id } from "../ids";
-import { bestBlock, type SeatGrid } from "../venue/best-available";
+import { bestBlock, seatGrid, type SeatGrid } from "../venue/best-available";
 import * as q from "./queries";
 import type { CategoryCount, SeatStatus } from "./types";
 
@@ -28,7 +28,7 @@ export interface SeatDetails {
  */
 export class SeatIndex {
   readonly ids: Id[] = [];
-  readonly zones: string[] = [];
+  readonly zones: string[];
   readonly categories: { name: string; color: string }[];
   private readonly place = new Map<Id, number>();
   private readonly rows: string[] = [];
@@ -42,36 +42,20 @@ export class SeatIndex {
     now: number,
   ) {
     const rows = q.placedSeats(sql);
-    const count = rows.length;
     this.categories = q.categories(sql);
-    const categoryNumber = new Map(this.categories.map((category, i) => [category.name, i]));
-    const zoneNumber = new Map<string, number>();
-    const runStarts: number[] = [];
-    const grid = {
-      category: new Uint16Array(count),
-      zone: new Uint16Array(count),
-      x: new Float64Array(count),
-      y: new Float64Array(count),
-      status: new Uint8Array(count),
-      focal: q.focal(sql),
-    };
+    const built = seatGrid(
+      rows,
+      this.categories.map((category) => category.name),
+      q.focal(sql),
+    );
+    this.grid = built.grid;
+    this.zones = built.zones;
     rows.forEach((row, i) => {
       this.ids.push(row.seat_id);
       this.place.set(row.seat_id, i);
       this.rows.push(row.row_label);
       this.numbers.push(row.seat_number);
-      if (!zoneNumber.has(row.zone)) {
-        zoneNumber.set(row.zone, this.zones.length);
-        this.zones.push(row.zone);
-      }
-      grid.zone[i] = zoneNumber.get(row.zone)!;
-      grid.category[i] = categoryNumber.get(row.category) ?? 0;
-      grid.x[i] = row.x;
-      grid.y[i] = row.y;
-      if (i === 0 || row.run !== rows[i - 1]!.run) runStarts.push(i);
     });
-    runStarts.push(count);
-    this.grid = { ...grid, runStarts: Int32Array.from(runStarts) };
     this.synced = q.latestChange(sql);
     for (const { seat_id, status } of q.seatStatuses(sql, { now })) {
       this.grid.status[this.place.get(seat_id)!] = STATUS_NUMBER[status];

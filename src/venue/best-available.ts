@@ -29,7 +29,7 @@ export interface BestAvailableRequest {
   zone: number;
 }
 
-/** Distances this close count as equal rank, so that the tie rule below decides. */
+/** Squared distances this close count as equal rank, so that the tie rule below decides. */
 const SAME_RANK = 1e-6;
 
 /**
@@ -62,7 +62,10 @@ export function bestBlock(grid: SeatGrid, { count, category, zone }: BestAvailab
         sumY -= y[leaving]!;
       }
       if (first < start || fit < count) continue;
-      const distance = Math.hypot(sumX / count - focal.x, sumY / count - focal.y);
+      // Squared: the order is the same, and no square root is taken per window.
+      const dx = sumX / count - focal.x;
+      const dy = sumY / count - focal.y;
+      const distance = dx * dx + dy * dy;
       if (distance > bestDistance + SAME_RANK) continue;
       const strands = strandsOne(status, start, end, first - 1, -1) || strandsOne(status, start, end, i + 1, 1);
       if (distance < bestDistance - SAME_RANK || (bestStrands && !strands)) {
@@ -91,4 +94,37 @@ function strandsOne(status: Uint8Array, start: number, end: number, seat: number
   if (seat < start || seat >= end || status[seat] !== 0) return false;
   const beyond = seat + step;
   return beyond < start || beyond >= end || status[beyond] !== 0;
+}
+
+/**
+ * The grid of a layout's seats (in plan order, each with its zone, category, place and run), with
+ * every seat available; zones are numbered in the order they first appear.
+ */
+export function seatGrid(
+  seats: readonly { zone: string; category: string; x: number; y: number; run: number }[],
+  categories: readonly string[],
+  focal: { x: number; y: number },
+): { grid: SeatGrid; zones: string[] } {
+  const count = seats.length;
+  const categoryNumber = new Map(categories.map((name, i) => [name, i]));
+  const zoneNumber = new Map<string, number>();
+  const runStarts: number[] = [];
+  const grid = {
+    category: new Uint16Array(count),
+    zone: new Uint16Array(count),
+    x: new Float64Array(count),
+    y: new Float64Array(count),
+    status: new Uint8Array(count),
+    focal,
+  };
+  seats.forEach((seat, i) => {
+    if (!zoneNumber.has(seat.zone)) zoneNumber.set(seat.zone, zoneNumber.size);
+    grid.zone[i] = zoneNumber.get(seat.zone)!;
+    grid.category[i] = categoryNumber.get(seat.category) ?? 0;
+    grid.x[i] = seat.x;
+    grid.y[i] = seat.y;
+    if (i === 0 || seat.run !== seats[i - 1]!.run) runStarts.push(i);
+  });
+  runStarts.push(count);
+  return { grid: { ...grid, runStarts: Int32Array.from(runStarts) }, zones: [...zoneNumber.keys()] };
 }

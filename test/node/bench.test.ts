@@ -32,6 +32,8 @@ describe("npm run bench", () => {
         "20",
         "--shows",
         "30",
+        "--plan-seats",
+        "2000",
       ],
       { cwd: PROJECT_ROOT, maxBuffer: 10 * 1024 * 1024 },
     );
@@ -48,6 +50,9 @@ describe("npm run bench", () => {
       "readers: bookings beside 20 readers",
       "list: a page of 200 of 30 shows",
       "cleanup: 100 unknown shows",
+      "plans: import a 2,000-seat plan",
+      "plans: statuses of 2,000 seats",
+      "plans: best available of 2 in 2,000 seats",
     ]) {
       expect(stdout).toMatch(new RegExp(`^${scenario.replace(/[()]/g, "\\$&")}\\s+\\d+`, "m"));
     }
@@ -56,6 +61,9 @@ describe("npm run bench", () => {
     expect(stdout).toMatch(/^on-sale 1 .* CPU [\d.]+× floor/m);
     expect(stdout).toMatch(/^watchers: bookings beside 20 watchers .* p99 [\d.]+× quiet/m);
     expect(stdout).toMatch(/Hot seat p99: [\d.]+ ms/);
+    expect(stdout).toMatch(/^plans: import a 2,000-seat plan .* [\d.]+× a flat list of 2,000 seats/m);
+    expect(stdout).toMatch(/^plans: best available of 2 in 2,000 seats .* CPU [\d.]+× a hold of 2 named seats/m);
+    expect(stdout).toMatch(/Plan of 2000 seats: imported in [\d.]+ s; statuses 2 KB; best available: the search [\d.]+ ms/);
     expect(stdout).toContain("All correctness checks passed.");
   });
 
