@@ -2,7 +2,7 @@
  * `npm start`: runs the Worker with `wrangler dev` on port 8787 (or $PORT),
  * storage persisted under .wrangler/state, and makes sure the demo show exists.
  */
-import { seedDemoShow, DEMO_SHOW } from "./lib/demo.ts";
+import { seedDemoShow, DEMO_SHOW, DEMO_VENUE } from "./lib/demo.ts";
 import { DEV_ADMIN_TOKEN, startDevServer } from "./lib/dev-server.ts";
 
 const port = Number(process.env.PORT ?? 8787);
@@ -15,6 +15,7 @@ console.log(`
 Seat booking is running at http://localhost:${port}
   Seat map page: http://localhost:${port}/
   Demo show ${DEMO_SHOW.id}: ${DEMO_SHOW.seats} seats
+  Demo venue, show ${DEMO_VENUE.id}: a theatre of about 1,000 seats (stalls, circle, boxes), from ${DEMO_VENUE.plan}
   Try:   curl -X POST localhost:${port}/api/book-seat/ -H 'content-type: application/json' -d '{"seat_id":10,"show_id":1}'
   Admin token (local only): ${adminToken === DEV_ADMIN_TOKEN ? DEV_ADMIN_TOKEN : "from $ADMIN_TOKEN"}
   Rate limiting is off locally; the API is described at http://localhost:${port}/openapi.json
