@@ -107,7 +107,7 @@ describe("importing a seating plan", () => {
       path: `plan.zones[${zone}].rows[${rowIndex}].seats[${lastRow.seats.length - 1}]`,
       field: "plan",
     });
-  });
+  }, 60_000);
 
   it("makes every seat bookable by its seat_guid, through every route that names seats", async () => {
     const showId = await planShow(smallPlan());

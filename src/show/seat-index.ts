@@ -100,21 +100,22 @@ export class SeatIndex {
   /** Seats and available seats per category, in the plan's order of categories. */
   categoryCounts(): CategoryCount[] {
     const counts = this.categories.map(({ name, color }) => ({ name, color, total: 0, available: 0 }));
-    const { category, status } = this.grid;
-    for (let i = 0; i < this.size; i++) {
-      const counted = counts[category[i]!]!;
-      counted.total++;
-      if (status[i] === 0) counted.available++;
-    }
-    return counts;
+    return this.countInto(counts, this.grid.category);
   }
 
   /** Seats and available seats per zone, in plan order. */
   zoneCounts(): { name: string; total: number; available: number }[] {
-    const counts = this.zones.map((name) => ({ name, total: 0, available: 0 }));
-    const { zone, status } = this.grid;
+    return this.countInto(
+      this.zones.map((name) => ({ name, total: 0, available: 0 })),
+      this.grid.zone,
+    );
+  }
+
+  /** Adds each seat to the count of its group (`groupOf[seat]`), and to the group's available ones if it is. */
+  private countInto<C extends { total: number; available: number }>(counts: C[], groupOf: Uint16Array): C[] {
+    const { status } = this.grid;
     for (let i = 0; i < this.size; i++) {
-      const counted = counts[zone[i]!]!;
+      const counted = counts[groupOf[i]!]!;
       counted.total++;
       if (status[i] === 0) counted.available++;
     }
