@@ -1,10 +1,12 @@
 // @ts-check
-// The seat map page: pick a show, watch its seats live, hold or book them.
+// The seat map page: pick a show, watch its seating plan live, hold or book seats.
 // Talks only to this Worker's own API; nothing is loaded from anywhere else. Typed with JSDoc
 // against the server's own message and answer types, and checked by `npm run typecheck`.
 
 import { ID_PATTERN } from "./ids.js";
 import { STATUS_OF_CODE } from "./protocol.js";
+import { SeatMap } from "./seat-map.js";
+import { seatLabel, seatsInWords, venueOf } from "./venue.js";
 
 /** @typedef {import("../src/live/protocol").ServerMessage} ServerMessage */
 /** @typedef {import("../src/live/protocol").SeatEvent} SeatEvent */
@@ -13,14 +15,19 @@ import { STATUS_OF_CODE } from "./protocol.js";
 /** @typedef {import("zod").output<typeof import("../src/contract/answers").NewHold>} NewHold */
 /** @typedef {import("zod").output<typeof import("../src/contract/answers").Booking>} Booking */
 /** @typedef {import("zod").output<typeof import("../src/contract/answers").ShowList>} ShowList */
+/** @typedef {import("zod").output<typeof import("../src/contract/answers").ShowPlan>} ShowPlan */
+/** @typedef {import("./venue.js").Venue} Venue */
+/** @typedef {import("./seat-map.js").Look} Look */
 /**
  * Every answer the page reads, success or error, as one loose shape: which fields are there
  * depends on the status, which the callers check first.
  * @typedef {Partial<NewHold> & { error?: string; seat_ids?: PublicId[]; bookings?: Booking[] } & Partial<ShowList>} Answer
  */
 
-/** @type {Record<SeatStatus, string>} */
-const STATUS_WORDS = { available: "available", held: "held", booked: "booked", blocked: "blocked" };
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Attempts at fetching a plan whose layout is the live feed's, before the page gives up. */
+const PLAN_ATTEMPTS = 8;
 
 /**
  * The element with this id, which the page's HTML always has.
@@ -35,7 +42,19 @@ function $(id) {
 const ui = {
   show: /** @type {HTMLSelectElement} */ ($("show")),
   name: /** @type {HTMLInputElement} */ ($("name")),
-  seats: $("seats"),
+  map: $("map"),
+  plan: /** @type {SVGSVGElement} */ (/** @type {unknown} */ ($("plan"))),
+  seatInfo: $("seat-info"),
+  zoomIn: $("zoom-in"),
+  zoomOut: $("zoom-out"),
+  zoomFit: $("zoom-fit"),
+  categories: $("categories"),
+  availableSwatch: $("available-swatch"),
+  best: /** @type {HTMLFormElement} */ ($("best")),
+  bestCount: /** @type {HTMLInputElement} */ ($("best-count")),
+  bestCategory: /** @type {HTMLSelectElement} */ ($("best-category")),
+  bestSubmit: /** @type {HTMLButtonElement} */ ($("best-submit")),
+  bestHint: $("best-hint"),
   connection: $("connection"),
   selection: $("selection"),
   hold: /** @type {HTMLButtonElement} */ ($("hold")),
@@ -50,23 +69,31 @@ const ui = {
 
 /**
  * Everything the page knows about the show it shows. Seat ids are kept as the strings the
- * server's ids are (never turned into numbers: `"99999999999999999999"` is no JSON number).
+ * plan has (never turned into numbers: `"99999999999999999999"` is no JSON number); statuses
+ * are kept by place, the seat's index in plan order.
  */
 const state = {
   /** @type {string | null} */
   showId: null,
-  /** @type {Map<string, SeatStatus>} seat id -> status from the server */
-  seats: new Map(),
-  /** @type {string[]} the order seats were laid out in, as the server sent them */
-  order: [],
-  version: 0,
+  /** @type {Venue | null} the plan drawn */
+  venue: null,
+  /** the layout version of the plan drawn, and of the statuses */
   layout: 0,
+  /** @type {SeatStatus[]} by place */
+  statuses: [],
+  version: 0,
+  /** @type {number[]} available seats of each category, by the category's index in the plan */
+  available: [],
+  /** @type {number[]} seats of each category */
+  totals: [],
   /** @type {Set<string>} */
   selected: new Set(),
   /** @type {Set<string>} seats this page booked, so they can be shown as "yours" */
   mine: new Set(),
   /** @type {NewHold | null} this page's live hold */
   hold: null,
+  /** @type {Set<string>} the live hold's seats */
+  holdIds: new Set(),
   /** @type {WebSocket | null} */
   socket: null,
   reconnectDelay: 500,
@@ -76,16 +103,29 @@ const state = {
   pending: new Set(),
   /** a request is in flight; the action buttons wait for it */
   busy: false,
+  /** @type {Promise<void>} live messages, handled one after another (a layout waits for its plan) */
+  inbox: Promise.resolve(),
+  /** @type {Map<string, Map<string, string>>} category colours from the show list, by show */
+  listColors: new Map(),
 };
+
+const map = new SeatMap({
+  frame: ui.map,
+  svg: ui.plan,
+  info: ui.seatInfo,
+  describe: (place) => describe(place),
+  activate: (place) => toggle(place),
+});
 
 // ---- Talking to the API -----------------------------------------------------------------
 
 /**
+ * @template [T=Answer]
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
  * @param {string} [token]
- * @returns {Promise<{ status: number; data: Answer }>}
+ * @returns {Promise<{ status: number; data: T & { error?: string } }>}
  */
 async function api(method, path, body, token) {
   /** @type {Record<string, string>} */
@@ -103,18 +143,60 @@ function userId() {
   return name;
 }
 
-/** @param {PublicId[]} ids */
-const seatLabel = (ids) => (ids.length === 1 ? `Seat ${ids[0]}` : `Seats ${ids.join(", ")}`);
+/** @param {string} path */
+const showPath = (path) => `/api/shows/${encodeURIComponent(currentShow())}${path}`;
+
+// ---- Seats in words -----------------------------------------------------------------------
+
+/**
+ * Seats in words, in plan order: "Zone 1, row 3, seat 5", or "Zone 1, row 3, seats 5 and 6; Zone 1,
+ * row 4, seat 5".
+ * @param {PublicId[]} ids
+ */
+function labelsOf(ids) {
+  const venue = state.venue;
+  if (venue === null) return ids.map((id) => `Seat ${id}`).join("; ");
+  const placeOf = (/** @type {string} */ id) => venue.placeOf.get(id) ?? Infinity;
+  return seatsInWords(
+    venue,
+    ids.map(String).sort((a, b) => placeOf(a) - placeOf(b)),
+  );
+}
+
+/** @param {number} place */
+function lookOf(place) {
+  const id = state.venue?.ids[place] ?? "";
+  const status = state.statuses[place] ?? "available";
+  if ((status === "booked" && state.mine.has(id)) || (status === "held" && state.holdIds.has(id))) return "mine";
+  if (status === "available" && state.selected.has(id)) return "selected";
+  return status;
+}
+
+/**
+ * The focused seat, in words: "Zone 1, row 3, seat 5, available, category A"; with no seat
+ * focused (-1), the plan's size and how to explore it.
+ * @param {number} place
+ */
+function describe(place) {
+  const venue = state.venue;
+  if (venue === null) return "";
+  if (place < 0) {
+    return `${venue.ids.length.toLocaleString("en")} seats. Point at one, or use the arrow keys, to see where it is.`;
+  }
+  const look = lookOf(place);
+  const status = state.statuses[place] ?? "available";
+  const words = look === "mine" ? `${status} by you` : look;
+  const category = venue.categories[venue.categoryOf[place] ?? 0]?.name;
+  return `${seatLabel(venue, place)}, ${words}${venue.categories.length > 1 ? `, category ${category}` : ""}`;
+}
 
 // ---- Live updates -----------------------------------------------------------------------
 
 function connect() {
   if (state.socket) state.socket.close();
   const protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  const resume = state.version > 0 ? `?since=${state.version}&layout=${state.layout}` : "";
-  const socket = new WebSocket(
-    `${protocol}//${location.host}/api/shows/${encodeURIComponent(currentShow())}/live${resume}`,
-  );
+  const resume = state.venue !== null ? `?since=${state.version}&layout=${state.layout}` : "";
+  const socket = new WebSocket(`${protocol}//${location.host}${showPath("/live")}${resume}`);
   state.socket = socket;
   ui.connection.textContent = "Connecting…";
   ui.connection.classList.remove("live");
@@ -124,7 +206,13 @@ function connect() {
     ui.connection.textContent = "Live";
     ui.connection.classList.add("live");
   });
-  socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
+  socket.addEventListener("message", (event) => {
+    /** @type {ServerMessage} */
+    const message = JSON.parse(event.data);
+    state.inbox = state.inbox
+      .then(() => (state.socket === socket ? handle(message, socket) : undefined))
+      .catch((error) => say(error instanceof Error ? error.message : String(error), true));
+  });
   socket.addEventListener("close", () => {
     if (state.socket !== socket) return;
     ui.connection.textContent = "Reconnecting…";
@@ -134,37 +222,34 @@ function connect() {
   });
 }
 
-/** @param {ServerMessage} message */
-function receive(message) {
-  handle(message);
-  renderShowOption();
-}
-
-/** @param {ServerMessage} message */
-function handle(message) {
+/**
+ * @param {ServerMessage} message
+ * @param {WebSocket} socket
+ */
+async function handle(message, socket) {
   switch (message.type) {
     case "layout":
-      // The seats, in order; their statuses follow in the snapshot.
-      state.layout = message.layout;
-      state.order = message.seats.map(String);
+      // Where the seats are comes from the plan; their statuses follow in the snapshot.
+      if (message.layout !== state.layout || state.venue === null) {
+        ui.map.setAttribute("aria-busy", "true");
+        await loadPlan(message.layout, socket);
+      }
       break;
-    case "snapshot": {
-      if (message.layout !== state.layout) break;
-      state.version = message.version;
-      const codes = message.statuses;
-      state.seats = new Map(state.order.map((id, place) => [id, STATUS_OF_CODE[codes[place] ?? "a"] ?? "available"]));
-      for (const id of [...state.selected]) if (state.seats.get(id) !== "available") state.selected.delete(id);
-      renderSeats();
+    case "snapshot":
+      if (message.layout !== state.layout || state.venue === null) break;
+      applySnapshot(message.version, message.statuses);
+      ui.map.setAttribute("aria-busy", "false");
       break;
-    }
     case "changes":
       if (message.layout !== state.layout || message.since > state.version) {
         // Some changes, or a new layout, never reached this page: ask for them rather than guess.
-        state.socket?.send(JSON.stringify({ type: "resync", since: state.version, layout: state.layout }));
+        socket.send(JSON.stringify({ type: "resync", since: state.version, layout: state.layout }));
         break;
       }
       message.changes.filter((change) => change.version > state.version).forEach(applyChange);
       state.version = Math.max(state.version, message.version);
+      renderCounts();
+      renderActions();
       break;
     case "error":
       console.warn("live seat map:", message.error);
@@ -172,96 +257,197 @@ function handle(message) {
   }
 }
 
+/**
+ * Fetches and draws the plan of layout `layout`. A copy of the plan may lag the live feed by a
+ * moment, so an older one is asked for again; a newer one is drawn (its own layout message follows).
+ * @param {number} layout
+ * @param {WebSocket} socket
+ */
+async function loadPlan(layout, socket) {
+  for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt++) {
+    /** @type {{ status: number; data: ShowPlan & { error?: string } }} */
+    const { status, data } = await api("GET", showPath("/plan"));
+    if (state.socket !== socket) return;
+    if (status === 200 && data.layout >= layout) return drawPlan(data);
+    if (status !== 200 && attempt === PLAN_ATTEMPTS) {
+      throw new Error(data.error ?? `Could not load the seating plan (${status}).`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+  }
+  throw new Error("The seating plan did not catch up with the live seat map; reload the page.");
+}
+
+/** @param {ShowPlan} answer */
+function drawPlan(answer) {
+  const venue = venueOf(answer.plan, state.listColors.get(currentShow()));
+  state.venue = venue;
+  state.layout = answer.layout;
+  state.version = 0;
+  state.statuses = venue.ids.map(() => "available");
+  state.totals = venue.categories.map(() => 0);
+  venue.categoryOf.forEach((category) => (state.totals[category] = (state.totals[category] ?? 0) + 1));
+  state.available = [...state.totals];
+  // Seats of an earlier layout may be gone; a live hold keeps its own.
+  for (const id of [...state.selected]) if (!venue.placeOf.has(id)) state.selected.delete(id);
+  map.draw(venue, lookOf);
+  drawLegend(venue);
+  ui.seatInfo.textContent = describe(-1);
+}
+
+/**
+ * @param {number} version
+ * @param {string} codes one character per seat, in plan order
+ */
+function applySnapshot(version, codes) {
+  const venue = /** @type {Venue} */ (state.venue);
+  if (codes.length !== venue.ids.length) {
+    console.warn(`live seat map: the snapshot has ${codes.length} seats, the plan ${venue.ids.length}`);
+  }
+  state.version = version;
+  state.available = venue.categories.map(() => 0);
+  venue.ids.forEach((id, place) => {
+    const status = STATUS_OF_CODE[codes[place] ?? "a"] ?? "available";
+    state.statuses[place] = status;
+    if (status === "available") countAvailable(place, 1);
+    else state.selected.delete(id);
+    map.paint(place, lookOf(place));
+  });
+  renderCounts();
+  renderActions();
+}
+
 /** @param {SeatEvent} change */
 function applyChange(change) {
   const id = String(change.seat_id);
   state.version = Math.max(state.version, change.version);
-  state.seats.set(id, change.status);
+  const place = state.venue?.ids[change.place] === id ? change.place : state.venue?.placeOf.get(id);
+  if (place === undefined) return;
+  setStatus(place, change.status);
   if (change.status !== "available" && state.selected.delete(id) && !state.pending.has(id)) {
-    say(`Seat ${id} was just taken by someone else.`, true);
+    say(`${labelsOf([id])} was just taken by someone else.`, true);
   }
   if (change.status === "available") state.mine.delete(id);
-  renderSeat(id);
-  renderActions();
+  map.paint(place, lookOf(place));
+}
+
+/**
+ * Records a seat's status, keeping its category's count of available seats.
+ * @param {number} place
+ * @param {SeatStatus} status
+ */
+function setStatus(place, status) {
+  const before = state.statuses[place];
+  if (before === "available" && status !== "available") countAvailable(place, -1);
+  if (before !== "available" && status === "available") countAvailable(place, 1);
+  state.statuses[place] = status;
+}
+
+/**
+ * @param {number} place
+ * @param {1 | -1} change
+ */
+function countAvailable(place, change) {
+  const category = state.venue?.categoryOf[place] ?? 0;
+  state.available[category] = (state.available[category] ?? 0) + change;
 }
 
 // ---- Drawing ----------------------------------------------------------------------------
 
 /**
- * Rows by a seat id's letters ("A12" is in row A); plain numbers in rows of 10 or 20.
- * @param {string[]} ids
+ * Repaints these seats (ids), after something of this page's own changed how they look.
+ * @param {Iterable<PublicId>} ids
  */
-function rowsOf(ids) {
-  const lettered = ids.every((id) => /^[A-Za-z]+\d+$/.test(id));
-  /** @type {Map<string, string[]>} */
-  const rows = new Map();
-  ids.forEach((id, index) => {
-    const row = lettered ? id.replace(/\d+$/, "") : `Row ${Math.floor(index / (ids.length > 120 ? 20 : 10)) + 1}`;
-    const seats = rows.get(row) ?? [];
-    seats.push(id);
-    rows.set(row, seats);
-  });
-  return rows;
-}
-
-function renderSeats() {
-  ui.seats.replaceChildren();
-  for (const [row, ids] of rowsOf(state.order)) {
-    const line = document.createElement("div");
-    line.className = "row";
-    line.setAttribute("role", "group");
-    line.setAttribute("aria-label", row.startsWith("Row") ? row : `Row ${row}`);
-    const label = document.createElement("span");
-    label.className = "row-label";
-    label.setAttribute("aria-hidden", "true");
-    label.textContent = row.replace("Row ", "");
-    line.append(label);
-    for (const id of ids) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.dataset.seat = id;
-      button.textContent = id;
-      button.addEventListener("click", () => toggle(id));
-      line.append(button);
-    }
-    ui.seats.append(line);
+function repaint(ids) {
+  for (const id of ids) {
+    const place = state.venue?.placeOf.get(String(id));
+    if (place !== undefined) map.paint(place, lookOf(place));
   }
-  state.order.forEach(renderSeat);
-  renderActions();
 }
 
-/** @param {string} id */
-function renderSeat(id) {
-  const button = ui.seats.querySelector(`[data-seat="${CSS.escape(id)}"]`);
-  if (!button) return;
-  const status = state.seats.get(id) ?? "available";
-  const mine = state.mine.has(id) || (status === "held" && state.hold?.seat_ids.map(String).includes(id));
-  const selected = state.selected.has(id);
-  button.className = `seat ${mine ? "mine" : status}`;
-  button.setAttribute("aria-pressed", String(selected));
-  button.setAttribute("aria-disabled", String(status !== "available"));
-  const words = mine ? `${STATUS_WORDS[status]} by you` : STATUS_WORDS[status];
-  button.setAttribute("aria-label", `Seat ${id}, ${selected ? "selected" : words}`);
+/** @type {Element[]} each category's "N of M available", in the plan's order */
+let categoryCounts = [];
+
+/** @param {Venue} venue */
+function drawLegend(venue) {
+  ui.categories.replaceChildren(
+    ...venue.categories.map((category) => {
+      const item = document.createElement("li");
+      item.dataset.category = category.name;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = category.name;
+      const count = document.createElement("span");
+      count.className = "count";
+      item.append(swatch([category.color]), name, count);
+      return item;
+    }),
+  );
+  categoryCounts = [...ui.categories.querySelectorAll(".count")];
+  ui.availableSwatch.replaceChildren(swatch(venue.categories.slice(0, 3).map((category) => category.color)));
+  const chosen = ui.bestCategory.value;
+  ui.bestCategory.replaceChildren(new Option("Any category", ""));
+  for (const category of venue.categories) ui.bestCategory.append(new Option(category.name, category.name));
+  ui.bestCategory.value = venue.categories.some((category) => category.name === chosen) ? chosen : "";
+  renderCounts();
+}
+
+/**
+ * A legend swatch: one seat in each of these colours, side by side.
+ * @param {string[]} colors
+ */
+function swatch(colors) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("class", "swatch");
+  svg.setAttribute("viewBox", `-12 -12 ${24 * colors.length} 24`);
+  svg.setAttribute("aria-hidden", "true");
+  colors.forEach((color, i) => {
+    const seat = document.createElementNS(SVG_NS, "circle");
+    seat.setAttribute("cx", String(24 * i));
+    seat.setAttribute("r", "9");
+    seat.setAttribute("fill", color);
+    seat.setAttribute("class", "seat");
+    svg.append(seat);
+  });
+  return svg;
+}
+
+/** Each category's "N of M available", and the show list's "N of M free". */
+function renderCounts() {
+  const venue = state.venue;
+  if (venue === null) return;
+  categoryCounts.forEach((cell, i) => {
+    const [free, total] = [state.available[i] ?? 0, state.totals[i] ?? 0].map((n) => n.toLocaleString("en"));
+    cell.textContent = `${free} of ${total} available`;
+  });
+  const option = ui.show.selectedOptions[0];
+  if (!option) return;
+  const free = state.available.reduce((sum, n) => sum + n, 0);
+  option.textContent = `${option.dataset.name} (${free} of ${venue.ids.length} free)`;
 }
 
 function renderActions() {
   const ids = [...state.selected];
   ui.selection.textContent =
-    ids.length === 0 ? "No seats selected. Click available seats to pick them." : `Selected: ${ids.join(", ")}`;
+    ids.length === 0 ? "No seats selected. Click available seats to pick them." : `Selected: ${labelsOf(ids)}`;
   ui.hold.disabled = state.busy || ids.length === 0 || state.hold !== null;
   ui.book.disabled = state.busy || ids.length === 0;
   ui.confirm.disabled = state.busy;
   ui.release.disabled = state.busy;
+  ui.bestSubmit.disabled = state.busy || state.hold !== null || state.venue === null;
+  ui.bestHint.textContent =
+    state.hold === null
+      ? "The best block of seats side by side, held for you at once."
+      : "Book or release your held seats first.";
   ui.yourHold.hidden = state.hold === null;
-  if (state.hold) ui.holdSeats.textContent = seatLabel(state.hold.seat_ids);
-}
-
-/** Keeps the show list's "N of M free" current as seats change. */
-function renderShowOption() {
-  const option = ui.show.selectedOptions[0];
-  if (!option) return;
-  const free = [...state.seats.values()].filter((status) => status === "available").length;
-  option.textContent = `${option.dataset.name} (${free} of ${state.seats.size} free)`;
+  if (state.hold) {
+    ui.holdSeats.replaceChildren(
+      ...state.hold.seats.map((seat) => {
+        const item = document.createElement("li");
+        item.textContent = seat.label;
+        return item;
+      }),
+    );
+  }
 }
 
 /**
@@ -275,14 +461,17 @@ function say(text, isError = false) {
 
 // ---- Acting -----------------------------------------------------------------------------
 
-/** @param {string} id */
-function toggle(id) {
-  if (state.seats.get(id) !== "available") {
-    say(`Seat ${id} is ${state.seats.get(id)}.`, true);
+/** @param {number} place */
+function toggle(place) {
+  const id = state.venue?.ids[place];
+  if (id === undefined) return;
+  const status = state.statuses[place];
+  if (status !== "available") {
+    say(`${labelsOf([id])} is ${lookOf(place) === "mine" ? `${status} by you` : status}.`, true);
     return;
   }
   if (!state.selected.delete(id)) state.selected.add(id);
-  renderSeat(id);
+  map.paint(place, lookOf(place));
   renderActions();
 }
 
@@ -314,35 +503,54 @@ async function act(work, seats = []) {
 function explain(status, data) {
   if (status === 409 && data.seat_ids) {
     data.seat_ids.forEach((id) => state.selected.delete(String(id)));
-    state.order.forEach(renderSeat);
+    repaint(data.seat_ids);
     renderActions();
-    return `${seatLabel(data.seat_ids)} ${data.seat_ids.length === 1 ? "is" : "are"} no longer available. Pick others.`;
+    return `${labelsOf(data.seat_ids)} ${data.seat_ids.length === 1 ? "is" : "are"} no longer available. Pick others.`;
   }
   return data.error ?? `Something went wrong (${status}).`;
 }
 
-ui.hold.addEventListener("click", () =>
-  act(async () => {
-    // Ids go back as the strings they are; the API reads "10" and 10 as the same seat.
-    const { status, data } = await api("POST", `/api/shows/${encodeURIComponent(currentShow())}/holds`, {
-      seat_ids: [...state.selected],
-      user_id: userId(),
-    });
-    if (status !== 201) return say(explain(status, data), true);
-    state.hold = /** @type {NewHold} */ (data);
-    // The server has said so; its live batch, a moment later, will only confirm it.
-    for (const id of state.hold.seat_ids) state.seats.set(String(id), "held");
-    state.selected.clear();
-    state.order.forEach(renderSeat);
-    renderActions();
-    startCountdown();
-    say(`${seatLabel(state.hold.seat_ids)} held for you. Book them before the time runs out.`);
-  }, [...state.selected]),
-);
+/**
+ * Asks for a hold (of these seats, or of the best ones), and shows it with its countdown.
+ * @param {{ seat_ids: string[] } | { best_available: { count: number; category?: string } }} what
+ */
+async function holdSeats(what) {
+  const { status, data } = await api("POST", showPath("/holds"), { ...what, user_id: userId() });
+  if (status !== 201) return say(explain(status, data), true);
+  const hold = /** @type {NewHold} */ (data);
+  state.hold = hold;
+  state.holdIds = new Set(hold.seat_ids.map(String));
+  // The server has said so; its live batch, a moment later, will only confirm it.
+  for (const id of state.holdIds) {
+    state.selected.delete(id);
+    const place = state.venue?.placeOf.get(id);
+    if (place !== undefined) setStatus(place, "held");
+  }
+  repaint(state.holdIds);
+  renderCounts();
+  renderActions();
+  startCountdown();
+  map.reveal([...state.holdIds].flatMap((id) => state.venue?.placeOf.get(id) ?? []));
+  say(`Held for you: ${labelsOf(hold.seat_ids)}. Book before the time runs out.`);
+}
+
+ui.hold.addEventListener("click", () => {
+  // Ids go back as the strings they are; the API reads "10" and 10 as the same seat.
+  const seatIds = [...state.selected];
+  act(() => holdSeats({ seat_ids: seatIds }), seatIds);
+});
+
+ui.best.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const count = ui.bestCount.valueAsNumber;
+  const category = ui.bestCategory.value;
+  // The best seats may be ones this page has selected: their live events are its own doing.
+  act(() => holdSeats({ best_available: category === "" ? { count } : { count, category } }), [...state.selected]);
+});
 
 ui.book.addEventListener("click", () =>
   act(async () => {
-    const { status, data } = await api("POST", `/api/shows/${encodeURIComponent(currentShow())}/bookings`, {
+    const { status, data } = await api("POST", showPath("/bookings"), {
       seat_ids: [...state.selected],
       user_id: userId(),
     });
@@ -357,7 +565,7 @@ ui.confirm.addEventListener("click", () =>
     if (hold === null) return;
     const { status, data } = await api("POST", `/api/holds/${hold.hold_id}/confirm`, undefined, hold.hold_token);
     if (status !== 200) return endHold(data.error ?? "Could not book the held seats.", true);
-    state.hold = null;
+    endHold("", false);
     booked(data.bookings ?? []);
   }),
 );
@@ -374,13 +582,16 @@ ui.release.addEventListener("click", () =>
 /** @param {Booking[]} bookings */
 function booked(bookings) {
   for (const booking of bookings) {
-    state.selected.delete(String(booking.seat_id));
-    state.mine.add(String(booking.seat_id));
-    state.seats.set(String(booking.seat_id), "booked");
+    const id = String(booking.seat_id);
+    state.selected.delete(id);
+    state.mine.add(id);
+    const place = state.venue?.placeOf.get(id);
+    if (place !== undefined) setStatus(place, "booked");
   }
-  state.order.forEach(renderSeat);
+  repaint(bookings.map((booking) => booking.seat_id));
+  renderCounts();
   renderActions();
-  say(`Booked: ${bookings.map((b) => b.seat_id).join(", ")}. Enjoy the show!`);
+  say(`Booked: ${labelsOf(bookings.map((booking) => booking.seat_id))}. Enjoy the show!`);
 }
 
 /**
@@ -388,10 +599,12 @@ function booked(bookings) {
  * @param {boolean} isError
  */
 function endHold(text, isError) {
+  const seats = state.holdIds;
   state.hold = null;
-  state.order.forEach(renderSeat);
+  state.holdIds = new Set();
+  repaint(seats);
   renderActions();
-  say(text, isError);
+  if (text !== "") say(text, isError);
 }
 
 /** Counts the hold down once a second; at zero the seats are gone. */
@@ -409,6 +622,10 @@ function startCountdown() {
   state.countdown = setInterval(tick, 1000);
 }
 
+ui.zoomIn.addEventListener("click", () => map.zoomBy(1.6));
+ui.zoomOut.addEventListener("click", () => map.zoomBy(1 / 1.6));
+ui.zoomFit.addEventListener("click", () => map.fit());
+
 // ---- Choosing a show --------------------------------------------------------------------
 
 /** The show the page has open; the action buttons exist only once one is. */
@@ -420,15 +637,20 @@ function currentShow() {
 /** @param {string} showId */
 function openShow(showId) {
   state.showId = showId;
+  state.venue = null;
   state.version = 0;
   state.layout = 0;
   state.selected.clear();
   state.mine.clear();
-  state.hold = null;
+  endHold("", false);
+  ui.plan.replaceChildren();
+  ui.map.setAttribute("aria-busy", "true");
+  ui.seatInfo.textContent = "Loading the seating plan…";
   const url = new URL(location.href);
   url.searchParams.set("show", showId);
   history.replaceState(null, "", url);
   say("");
+  renderActions();
   connect();
 }
 
@@ -445,6 +667,7 @@ async function start() {
     option.dataset.name = show.name;
     option.textContent = `${show.name} (${show.available} of ${show.capacity} free)`;
     ui.show.append(option);
+    state.listColors.set(String(show.show_id), new Map(show.categories.map((c) => [c.name, c.color])));
   }
   const wanted = new URL(location.href).searchParams.get("show");
   if (wanted && shows.some((show) => String(show.show_id) === wanted)) ui.show.value = wanted;

@@ -1,14 +1,17 @@
 /**
  * The seat map page in real headless Chromium (Debian's package, driven by
  * playwright-core; no browser is ever downloaded), against a real `wrangler dev`.
+ * Most tests draw a 2,400-seat arena plan in three zones, each on a show of its own.
  * Saves a screenshot to artifacts/seat-map.png.
  */
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT, type DevServer } from "../../scripts/lib/dev-server.ts";
+import { arenaPlan, type Plan } from "../../scripts/venues/arena.ts";
 import { useDevServer } from "./dev-server.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -21,6 +24,17 @@ if (!haveChromium) {
   if (process.env.CI) throw new Error(`CI must run the browser test, but there is no Chromium at ${CHROMIUM}`);
   console.warn(`Skipping the browser test: no Chromium at ${CHROMIUM} (apt-get install chromium).`);
 }
+
+/** The arena every plan test draws: 2,400 seats in three zones, categories A, B and C. */
+const ARENA_SEATS = 2400;
+/** How seats look on the page (public/style.css), as getComputedStyle reports them. */
+const BOOKED_FILL = "rgb(185, 185, 185)";
+const YOURS_FILL = "rgb(255, 179, 0)";
+const SELECTED_FILL = "rgb(17, 17, 17)";
+const HELD_FILL = "rgb(255, 255, 255)";
+
+/** How long a page may take to show a change (a live update, an answer): generous, for a loaded machine. */
+const UPDATE = { timeout: 15_000 };
 
 let browser: Browser;
 
@@ -38,96 +52,425 @@ async function launchChromium(): Promise<void> {
   });
 }
 
-async function openSeatMap(viewport = { width: 1000, height: 900 }, show = "1", firstSeat = "1"): Promise<Page> {
+// ---- Shows and their plans ------------------------------------------------------------------
+
+/** A seat as the test works it out from the plan on its own: where it is and what it is called. */
+interface PlacedSeat {
+  id: string;
+  /** "Zone 2, row 17, seat 4" */
+  label: string;
+  /** "Zone 2, row 17" */
+  where: string;
+  number: string;
+  category: string;
+  x: number;
+  y: number;
+  /** Its row's index among all rows, in plan order. */
+  row: number;
+}
+
+/** Every seat of a plan in plan order (zones, rows, seats), placed at zone + row + seat. */
+function placedSeats(plan: Plan): PlacedSeat[] {
+  const seats: PlacedSeat[] = [];
+  let rowIndex = 0;
+  for (const zone of plan.zones) {
+    for (const row of zone.rows) {
+      for (const seat of row.seats) {
+        seats.push({
+          id: seat.seat_guid,
+          label: `${zone.name}, row ${row.row_number}, seat ${seat.seat_number}`,
+          where: `${zone.name}, row ${row.row_number}`,
+          number: seat.seat_number,
+          category: seat.category,
+          x: zone.position.x + (row.position?.x ?? 0) + seat.position.x,
+          y: zone.position.y + (row.position?.y ?? 0) + seat.position.y,
+          row: rowIndex,
+        });
+      }
+      rowIndex++;
+    }
+  }
+  return seats;
+}
+
+async function admin(method: string, path: string, body: unknown): Promise<Response> {
+  return fetch(`${devServer().url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+async function post(path: string, body: unknown): Promise<Response> {
+  return fetch(`${devServer().url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+/** A new show with the 2,400-seat arena plan. */
+async function newArena(): Promise<{ show: string; plan: Plan; seats: PlacedSeat[] }> {
+  const show = `arena-${randomUUID()}`;
+  const plan = arenaPlan({ seats: ARENA_SEATS, zones: 3 });
+  const created = await admin("PUT", `/admin/shows/${show}`, { name: "Arena", plan });
+  expect(created.status).toBe(201);
+  return { show, plan, seats: placedSeats(plan) };
+}
+
+/** The seats' statuses as the server has them, one character each in plan order. */
+async function serverStatuses(show: string): Promise<string> {
+  const answer = (await (await fetch(`${devServer().url}/api/shows/${show}/statuses`)).json()) as { statuses: string };
+  return answer.statuses;
+}
+
+// ---- The page ------------------------------------------------------------------------------
+
+async function openSeatMap(show: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
   const page = await (await browser.newContext({ viewport })).newPage();
-  await page.goto(`${devServer().url}/?show=${show}`);
-  await expect.poll(() => page.locator("#connection").textContent()).toBe("Live");
-  await page.getByRole("button", { name: `Seat ${firstSeat}, available` }).waitFor();
+  await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+  await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+  // Busy until the plan is drawn and the first snapshot has painted it.
+  await page.locator('#map[aria-busy="false"]').waitFor();
   // A marker that a reload would wipe: updates must arrive without one.
   await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
   return page;
 }
 
-const seat = (page: Page, id: number | string) => page.locator(`[data-seat="${id}"]`);
-const labelOf = (page: Page, id: number | string) => seat(page, id).getAttribute("aria-label");
+const seat = (page: Page, id: string) => page.locator(`#plan circle[data-seat="${id}"]`);
+const fillOf = (circle: Locator) => circle.evaluate((element) => getComputedStyle(element).fill);
+const lookOf = (circle: Locator) => circle.getAttribute("class");
+const info = (page: Page) => page.locator("#seat-info").textContent();
+const message = (page: Page) => page.locator("#message").textContent();
+const available = (page: Page, category: string) =>
+  page.locator(`#categories li[data-category="${category}"] .count`).textContent();
+const notReloaded = (page: Page) => page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded);
+
+async function viewBox(page: Page): Promise<{ x: number; y: number; width: number; height: number }> {
+  const [x, y, width, height] = ((await page.locator("#plan").getAttribute("viewBox")) ?? "").split(" ").map(Number);
+  return { x: x!, y: y!, width: width!, height: height! };
+}
+
+/** `#rrggbb` as getComputedStyle writes it. */
+function rgb(hex: string): string {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `rgb(${r}, ${g}, ${b})`;
+}
 
 describe.skipIf(!haveChromium)("the seat map page", () => {
   devServer = useDevServer(TOKEN);
   beforeAll(launchChromium);
   afterAll(() => browser?.close());
 
-  it("two pages watch one show: a booking on one turns the seat booked on the other, live", async () => {
-    const buyer = await openSeatMap();
-    const watcher = await openSeatMap();
+  it("draws a 2,400-seat plan in three zones: every seat at its place, zone names, row labels and the stage", async () => {
+    const { show, plan, seats } = await newArena();
+    const page = await openSeatMap(show);
+
+    const circles = page.locator("#plan circle.seat");
+    expect(await circles.count()).toBe(ARENA_SEATS);
+    const drawn = await circles.evaluateAll((elements) =>
+      elements.map((e) => ({
+        id: e.getAttribute("data-seat"),
+        x: Number(e.getAttribute("cx")),
+        y: Number(e.getAttribute("cy")),
+      })),
+    );
+    expect(drawn).toEqual(seats.map(({ id, x, y }) => ({ id, x, y })));
+
+    // Available seats wear their category's colour.
+    const colors = new Map(plan.categories.map((category) => [category.name, rgb(category.color!)]));
+    const fills = await circles.evaluateAll((elements) => elements.map((e) => getComputedStyle(e).fill));
+    expect(fills).toEqual(seats.map((s) => colors.get(s.category)));
+
+    // Zone names, the stage and a label per row, on screen; the whole plan fits the map.
+    const zoneLabels = page.locator("#plan text.zone-label");
+    expect(await zoneLabels.allTextContents()).toEqual(["Zone 1", "Zone 2", "Zone 3"]);
+    for (const label of await zoneLabels.all()) expect(await label.isVisible()).toBe(true);
+    const stage = page.locator("#plan text.area-text");
+    expect(await stage.allTextContents()).toEqual(["Stage"]);
+    expect(await stage.isVisible()).toBe(true);
+    const rows = plan.zones.flatMap((zone) => zone.rows);
+    expect(await page.locator("#plan .row-labels text").allTextContents()).toEqual(rows.map((r) => r.row_number));
+    // No zone name or area text lies over a seat, nor a zone name over the stage.
+    const overlaps = await page.locator("#plan").evaluate((svg) => {
+      const boxesOf = (selector: string) =>
+        [...svg.querySelectorAll(selector)].map((e) => (e as SVGGraphicsElement).getBBox());
+      const seatBoxes = boxesOf("circle.seat");
+      const areaBoxes = boxesOf(".area rect");
+      const meet = (a: DOMRect, b: DOMRect) =>
+        a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+      return [...svg.querySelectorAll("text.zone-label, text.area-text")].flatMap((text) => {
+        const box = (text as SVGTextElement).getBBox();
+        const under = [...seatBoxes, ...(text.classList.contains("zone-label") ? areaBoxes : [])];
+        const hits = under.filter((other) => meet(box, other)).length;
+        return hits > 0 ? [`${text.textContent} over ${hits}`] : [];
+      });
+    });
+    expect(overlaps).toEqual([]);
+    const frame = (await page.locator("#map").boundingBox())!;
+    const all = (await page.locator("#plan g.plan").boundingBox())!;
+    expect(all.x).toBeGreaterThanOrEqual(frame.x);
+    expect(all.y).toBeGreaterThanOrEqual(frame.y);
+    expect(all.x + all.width).toBeLessThanOrEqual(frame.x + frame.width);
+    expect(all.y + all.height).toBeLessThanOrEqual(frame.y + frame.height);
+
+    // The legend: each category's swatch, name and availability.
+    const legend = await page
+      .locator("#categories li")
+      .evaluateAll((items) =>
+        items.map((li) => [
+          getComputedStyle(li.querySelector("circle")!).fill,
+          li.querySelector(".name")?.textContent,
+          li.querySelector(".count")?.textContent,
+        ]),
+      );
+    expect(legend).toEqual([
+      [rgb("#c0392b"), "A", "800 of 800 available"],
+      [rgb("#2980b9"), "B", "800 of 800 available"],
+      [rgb("#27ae60"), "C", "800 of 800 available"],
+    ]);
+  });
+
+  it("a booking made through the API recolours that seat at once, and its category's count drops", async () => {
+    const { show, seats } = await newArena();
+    const page = await openSeatMap(show);
+    const target = seats.find((s) => s.category === "A" && s.row === 3)!;
+    expect(await fillOf(seat(page, target.id))).toBe(rgb("#c0392b"));
+
+    const booking = await post(`/api/shows/${show}/bookings`, { seat_ids: [target.id], user_id: "erin" });
+    expect(booking.status).toBe(200);
+
+    await expect.poll(() => fillOf(seat(page, target.id)), UPDATE).toBe(BOOKED_FILL);
+    expect(await lookOf(seat(page, target.id))).toBe("seat booked");
+    await expect.poll(() => available(page, "A"), UPDATE).toBe("799 of 800 available");
+    expect(await available(page, "B")).toBe("800 of 800 available");
+    expect(await page.locator("#plan circle.seat.booked").count()).toBe(1);
+    expect(await notReloaded(page)).toBe(true);
+  });
+
+  it("picks seats by keyboard (arrow keys, Enter, Space), says where each is, and holds them", async () => {
+    const { show, seats } = await newArena();
+    const page = await openSeatMap(show);
+    await page.getByLabel("Your name").fill("carol");
+
+    // The map is one tab stop; the keyboard lands on the first available seat.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("map");
+    expect(await info(page)).toBe(`${seats[0]!.label}, available, category ${seats[0]!.category}`);
+    const ring = page.locator("#plan .focus-ring");
+    expect(await ring.evaluate((e) => getComputedStyle(e).visibility)).toBe("visible");
+
+    // Right along the row; Left at a row's start stays put.
+    await page.keyboard.press("ArrowLeft");
+    expect(await info(page)).toBe(`${seats[0]!.label}, available, category ${seats[0]!.category}`);
+    await page.keyboard.press("ArrowRight");
+    const first = seats[1]!;
+    expect(await info(page)).toBe(`${first.label}, available, category ${first.category}`);
+    await page.keyboard.press("Enter");
+    expect(await info(page)).toBe(`${first.label}, selected, category ${first.category}`);
+    expect(await fillOf(seat(page, first.id))).toBe(SELECTED_FILL);
+
+    // Down to the nearest seat across in the next row.
+    await page.keyboard.press("ArrowDown");
+    const nextRow = seats.filter((s) => s.row === first.row + 1);
+    const second = nextRow.reduce((best, s) => (Math.abs(s.x - first.x) < Math.abs(best.x - first.x) ? s : best));
+    expect(await info(page)).toBe(`${second.label}, available, category ${second.category}`);
+    expect(await ring.getAttribute("transform")).toBe(`translate(${second.x} ${second.y})`);
+    await page.keyboard.press("Space");
+    expect(await page.locator("#selection").textContent()).toBe(`Selected: ${first.label}; ${second.label}`);
+
+    await page.getByRole("button", { name: "Hold selected seats" }).click();
+    await expect.poll(() => page.locator("#countdown").textContent(), UPDATE).toMatch(/^(10:00|9:[0-5]\d)$/);
+    expect(await page.locator("#hold-seats li").allTextContents()).toEqual([first.label, second.label]);
+    expect(await lookOf(seat(page, first.id))).toBe("seat mine");
+    expect(await lookOf(seat(page, second.id))).toBe("seat mine");
+    expect(await fillOf(seat(page, second.id))).toBe(YOURS_FILL);
+
+    // The keyboard's seat is now held by you, and the server holds both.
+    expect(await info(page)).toBe(`${second.label}, held by you, category ${second.category}`);
+    const places = [first, second].map((s) => seats.indexOf(s));
+    await expect
+      .poll(async () => [...(await serverStatuses(show))].flatMap((c, i) => (c === "h" ? [i] : [])))
+      .toEqual(places);
+  });
+
+  it("the best-seats control holds 2 adjacent seats in a category: yours here, held elsewhere, counted in the legend", async () => {
+    const { show, seats } = await newArena();
+    const buyer = await openSeatMap(show);
+    const watcher = await openSeatMap(show);
+    expect(await buyer.locator("#best-category option").allTextContents()).toEqual(["Any category", "A", "B", "C"]);
+
+    await buyer.locator("#best-count").fill("2");
+    await buyer.locator("#best-category").selectOption("B");
+    await buyer.getByRole("button", { name: "Hold best seats" }).click();
+    await expect.poll(() => buyer.locator("#countdown").textContent(), UPDATE).toMatch(/^(10:00|9:[0-5]\d)$/);
+
+    const mine = await buyer
+      .locator("#plan circle.seat.mine")
+      .evaluateAll((e) => e.map((c) => c.getAttribute("data-seat")));
+    expect(mine).toHaveLength(2);
+    const [left, right] = mine.map((id) => seats.findIndex((s) => s.id === id));
+    const [a, b] = [seats[left!]!, seats[right!]!];
+    // Side by side: next to each other in plan order, one row, no aisle between (24 apart).
+    expect(right).toBe(left! + 1);
+    expect([a.category, b.category]).toEqual(["B", "B"]);
+    expect(b.row).toBe(a.row);
+    expect(Math.hypot(b.x - a.x, b.y - a.y)).toBe(24);
+    expect(await buyer.locator("#hold-seats li").allTextContents()).toEqual([a.label, b.label]);
+    expect(await message(buyer)).toBe(
+      `Held for you: ${a.where}, seats ${a.number} and ${b.number}. Book before the time runs out.`,
+    );
+    expect(await fillOf(seat(buyer, a.id))).toBe(YOURS_FILL);
+    expect(await available(buyer, "B")).toBe("798 of 800 available");
+    expect(await buyer.getByRole("button", { name: "Hold best seats" }).isDisabled()).toBe(true);
+
+    await expect.poll(() => lookOf(seat(watcher, a.id)), UPDATE).toBe("seat held");
+    expect(await lookOf(seat(watcher, b.id))).toBe("seat held");
+    expect(await fillOf(seat(watcher, b.id))).toBe(HELD_FILL);
+    await expect.poll(() => available(watcher, "B"), UPDATE).toBe("798 of 800 available");
+    expect(await available(watcher, "A")).toBe("800 of 800 available");
+
+    // Released, they are available again everywhere.
+    await buyer.getByRole("button", { name: "Release" }).click();
+    await expect.poll(() => message(buyer), UPDATE).toBe("Hold released.");
+    await expect.poll(() => lookOf(seat(watcher, a.id)), UPDATE).toBe("seat available");
+    await expect.poll(() => available(buyer, "B"), UPDATE).toBe("800 of 800 available");
+  });
+
+  it("zooms with the buttons, the wheel and the keyboard, pans by dragging, and fits the plan again", async () => {
+    const { show } = await newArena();
+    const page = await openSeatMap(show);
+    const whole = await viewBox(page);
+
+    await page.getByRole("button", { name: "Zoom in" }).click();
+    const zoomed = await viewBox(page);
+    expect(zoomed.width).toBeCloseTo(whole.width / 1.6, 1);
+    expect(zoomed.x + zoomed.width / 2).toBeCloseTo(whole.x + whole.width / 2, 1);
+
+    const frame = (await page.locator("#map").boundingBox())!;
+    await page.mouse.move(frame.x + frame.width / 2, frame.y + frame.height / 2);
+    await page.mouse.wheel(0, -200);
+    await expect.poll(async () => (await viewBox(page)).width, UPDATE).toBeLessThan(zoomed.width);
+    const wheeled = await viewBox(page);
+
+    await page.mouse.down();
+    await page.mouse.move(frame.x + frame.width / 2 + 120, frame.y + frame.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const dragged = await viewBox(page);
+    expect(dragged.width).toBe(wheeled.width);
+    expect(dragged.x).toBeLessThan(wheeled.x);
+
+    await page.locator("#map").focus();
+    await page.keyboard.press("-");
+    expect((await viewBox(page)).width).toBeGreaterThan(dragged.width);
+    await page.keyboard.press("+");
+    await page.keyboard.press("+");
+    expect((await viewBox(page)).width).toBeLessThan(dragged.width);
+
+    await page.getByRole("button", { name: "Show the whole plan" }).click();
+    expect(await viewBox(page)).toEqual(whole);
+  });
+
+  it("two pages watch one show: bookings, holds and blocks on one show live on the other (the README's picture)", async () => {
+    const { show, seats } = await newArena();
+    const buyer = await openSeatMap(show);
+    const watcher = await openSeatMap(show);
+    const inRow = (row: number) => seats.filter((s) => s.row === row);
 
     await buyer.getByLabel("Your name").fill("alice");
-    await seat(buyer, 5).click();
-    expect(await labelOf(buyer, 5)).toBe("Seat 5, selected");
+    const booked = inRow(2)[4]!;
+    await seat(buyer, booked.id).click();
+    expect(await info(buyer)).toBe(`${booked.label}, selected, category ${booked.category}`);
     await buyer.getByRole("button", { name: "Book selected seats now" }).click();
-    await expect.poll(() => buyer.locator("#message").textContent()).toBe("Booked: 5. Enjoy the show!");
-    expect(await labelOf(buyer, 5)).toBe("Seat 5, booked by you");
-
-    await expect.poll(() => labelOf(watcher, 5)).toBe("Seat 5, booked");
-    expect(await watcher.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await expect.poll(() => message(buyer), UPDATE).toBe(`Booked: ${booked.label}. Enjoy the show!`);
+    expect(await lookOf(seat(buyer, booked.id))).toBe("seat mine");
+    await expect.poll(() => lookOf(seat(watcher, booked.id)), UPDATE).toBe("seat booked");
+    expect(await notReloaded(watcher)).toBe(true);
 
     // A hold shows a countdown to its holder, and "held" to everyone else.
     await watcher.getByLabel("Your name").fill("bob");
-    await seat(watcher, 6).click();
-    await seat(watcher, 7).click();
+    const [h1, h2] = inRow(40).slice(3, 5) as [PlacedSeat, PlacedSeat];
+    await seat(watcher, h1.id).click();
+    await seat(watcher, h2.id).click();
     await watcher.getByRole("button", { name: "Hold selected seats" }).click();
-    await expect.poll(() => watcher.locator("#countdown").textContent()).toMatch(/^(10:00|9:[0-5]\d)$/);
-    expect(await labelOf(watcher, 6)).toBe("Seat 6, held by you");
-    await expect.poll(() => labelOf(buyer, 7)).toBe("Seat 7, held");
+    await expect.poll(() => watcher.locator("#countdown").textContent(), UPDATE).toMatch(/^(10:00|9:[0-5]\d)$/);
+    expect(await lookOf(seat(watcher, h1.id))).toBe("seat mine");
+    await expect.poll(() => lookOf(seat(buyer, h2.id)), UPDATE).toBe("seat held");
 
     // A seat someone else takes while you have it selected: a clear message, no reload.
-    await seat(buyer, 8).click();
-    await watcher.evaluate(() =>
-      fetch("/api/book-seat/", { method: "POST", body: JSON.stringify({ show_id: 1, seat_id: 8 }) }),
-    );
-    await expect.poll(() => buyer.locator("#message").textContent()).toBe("Seat 8 was just taken by someone else.");
-    expect(await labelOf(buyer, 8)).toBe("Seat 8, booked");
+    const taken = inRow(2)[8]!;
+    await seat(buyer, taken.id).click();
+    expect(await post("/api/book-seat/", { show_id: show, seat_id: taken.id })).toHaveProperty("status", 200);
+    await expect.poll(() => message(buyer), UPDATE).toBe(`${taken.label} was just taken by someone else.`);
+    expect(await lookOf(seat(buyer, taken.id))).toBe("seat booked");
 
-    // Clicking a taken seat explains itself rather than doing nothing. (It is aria-disabled, which
-    // Playwright will not click by default, though a person can.)
-    await seat(buyer, 8).click({ force: true });
-    await expect.poll(() => buyer.locator("#message").textContent()).toBe("Seat 8 is booked.");
+    // Clicking a taken seat explains itself rather than doing nothing.
+    await seat(buyer, taken.id).click();
+    await expect.poll(() => message(buyer), UPDATE).toBe(`${taken.label} is booked.`);
 
     // Every status on one screen: the buyer's picture is the one the README shows.
-    const block = await fetch(`${devServer().url}/admin/shows/1/seats/block`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ seat_ids: [95, 96, 97, 98, 99, 100], reason: "sound desk" }),
+    const block = await admin("POST", `/admin/shows/${show}/seats/block`, {
+      seat_ids: inRow(30)
+        .slice(0, 6)
+        .map((s) => s.id),
+      reason: "sound desk",
     });
     expect(block.status).toBe(200);
-    await expect.poll(() => labelOf(buyer, 100)).toBe("Seat 100, blocked");
-    await seat(buyer, 23).click();
-    await seat(buyer, 24).click();
-    await expect.poll(() => buyer.locator("#show option:checked").textContent()).toBe("Demo show (90 of 100 free)");
+    for (const row of [5, 6, 7, 30, 31, 55, 56]) {
+      const group = await post(`/api/shows/${show}/bookings`, {
+        seat_ids: inRow(row)
+          .slice(6, 14)
+          .map((s) => s.id),
+      });
+      expect(group.status).toBe(200);
+    }
+    const otherHold = await post(`/api/shows/${show}/holds`, {
+      seat_ids: inRow(60)
+        .slice(2, 8)
+        .map((s) => s.id),
+    });
+    expect(otherHold.status).toBe(201);
+    await buyer.locator("#best-category").selectOption("A");
+    await buyer.locator("#best-count").fill("4");
+    await buyer.getByRole("button", { name: "Hold best seats" }).click();
+    await expect.poll(() => buyer.locator("#hold-seats li").count(), UPDATE).toBe(4);
+    for (const s of inRow(20).slice(10, 13)) await seat(buyer, s.id).click();
+    await expect.poll(() => buyer.locator("#plan circle.seat.blocked").count(), UPDATE).toBe(6);
+    await expect.poll(() => buyer.locator("#plan circle.seat.held").count(), UPDATE).toBe(2 + 6);
+    expect(await buyer.locator("#plan circle.seat.mine").count()).toBe(1 + 4);
+    expect(await buyer.locator("#plan circle.seat.selected").count()).toBe(3);
+    await expect.poll(() => buyer.locator("#plan circle.seat.booked").count(), UPDATE).toBe(1 + 7 * 8);
+    await expect
+      .poll(() => buyer.locator("#show option:checked").textContent())
+      .toBe(`Arena (${ARENA_SEATS - 58 - 12 - 6} of ${ARENA_SEATS} free)`);
     await mkdir(join(PROJECT_ROOT, "artifacts"), { recursive: true });
+    await buyer.mouse.move(0, 0);
     await buyer.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
 
     // The holder books the held seats.
     await watcher.getByRole("button", { name: "Book held seats" }).click();
-    await expect.poll(() => watcher.locator("#message").textContent()).toBe("Booked: 6, 7. Enjoy the show!");
-    await expect.poll(() => labelOf(buyer, 6)).toBe("Seat 6, booked");
+    await expect
+      .poll(() => message(watcher))
+      .toBe(`Booked: ${h1.where}, seats ${h1.number} and ${h2.number}. Enjoy the show!`);
+    await expect.poll(() => lookOf(seat(buyer, h1.id)), UPDATE).toBe("seat booked");
+    expect(await lookOf(seat(watcher, h1.id))).toBe("seat mine");
   });
 
   it("books a seat whose id is 20 digits, which no JSON number can carry", async () => {
     const longId = "99999999999999999999";
-    const show = `long-ids-${Date.now()}`;
-    const created = await fetch(`${devServer().url}/admin/shows/${show}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ name: "Long ids", seats: [longId, "12345678901234567"] }),
+    const show = `long-ids-${randomUUID()}`;
+    const created = await admin("PUT", `/admin/shows/${show}`, {
+      name: "Long ids",
+      seats: [longId, "12345678901234567"],
     });
     expect(created.status).toBe(201);
-    const page = await openSeatMap(undefined, show, longId);
+    const page = await openSeatMap(show);
     await page.getByLabel("Your name").fill("dana");
     await seat(page, longId).click();
     await page.getByRole("button", { name: "Book selected seats now" }).click();
-    await expect.poll(() => page.locator("#message").textContent()).toBe(`Booked: ${longId}. Enjoy the show!`);
-    expect(await labelOf(page, longId)).toBe(`Seat ${longId}, booked by you`);
+    await expect.poll(() => message(page), UPDATE).toBe("Booked: Hall, row 1, seat 1. Enjoy the show!");
+    expect(await lookOf(seat(page, longId))).toBe("seat mine");
     const map = (await (await fetch(`${devServer().url}/api/shows/${show}/seats`)).json()) as {
       seats: { seat_id: number | string; status: string }[];
     };
@@ -135,23 +478,28 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
       { seat_id: longId, status: "booked" },
       { seat_id: "12345678901234567", status: "available" },
     ]);
+
+    // Two seats side by side are no longer to be had: the page says so, and holds nothing.
+    await page.getByRole("button", { name: "Hold best seats" }).click();
+    await expect.poll(() => message(page), UPDATE).toBe("No block of that many adjacent available seats is left");
+    expect(await page.locator("#your-hold").isHidden()).toBe(true);
+    expect(await lookOf(seat(page, "12345678901234567"))).toBe("seat available");
   });
 
-  it("seats are buttons a keyboard can reach and press", async () => {
-    const page = await openSeatMap();
-    await seat(page, 20).focus();
-    await page.keyboard.press("Enter");
-    expect(await labelOf(page, 20)).toBe("Seat 20, selected");
-    await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => document.activeElement?.getAttribute("data-seat"))).toBe("21");
-    await page.keyboard.press("Space");
-    expect(await page.locator("#selection").textContent()).toBe("Selected: 20, 21");
-  });
-
-  it("fits a phone's width", async () => {
-    const page = await openSeatMap({ width: 375, height: 740 });
+  it("fits a phone's width, with the whole plan and the zoom buttons in view", async () => {
+    const { show } = await newArena();
+    const page = await openSeatMap(show, { width: 360, height: 740 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
-    await expect.poll(() => labelOf(page, 5)).toBe("Seat 5, booked");
+    expect(await page.locator("#plan circle.seat").count()).toBe(ARENA_SEATS);
+    const frame = (await page.locator("#map").boundingBox())!;
+    expect(frame.x).toBeGreaterThanOrEqual(0);
+    expect(frame.x + frame.width).toBeLessThanOrEqual(360);
+    const all = (await page.locator("#plan g.plan").boundingBox())!;
+    expect(all.x + all.width).toBeLessThanOrEqual(frame.x + frame.width);
+    for (const name of ["Zoom in", "Zoom out", "Show the whole plan"]) {
+      const button = (await page.getByRole("button", { name }).boundingBox())!;
+      expect(button.x + button.width).toBeLessThanOrEqual(360);
+    }
   });
 });
