@@ -127,7 +127,7 @@ describe("best available", () => {
     });
     const tooMany = await best(showId, { count: 5 });
     expect(tooMany.status).toBe(400);
-    expect(await tooMany.json()).toMatchObject({ limit: 4 });
+    expect(await tooMany.json()).toMatchObject({ limit: 4, field: "best_available.count" });
     expect(await querySql(showId, "SELECT COUNT(*) AS n FROM held_seats")).toEqual([{ n: 0 }]);
   });
 });

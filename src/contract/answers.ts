@@ -91,6 +91,7 @@ export const SeatStatuses = z.strictObject({
 export const ShowPlan = z.strictObject({
   show_id: PublicId,
   layout: z.int().describe("The layout version; the plan changes only with it"),
+  max_seats_per_order: z.int().describe("The most seats one hold or booking may have"),
   plan: PlanSchema,
 });
 
@@ -126,6 +127,46 @@ export const SeatsBlocked = z.strictObject({
 });
 
 export const SeatsUnblocked = z.strictObject({ message: z.string(), show_id: PublicId, seat_ids: z.array(PublicId) });
+
+export const WaitingRoom = z
+  .strictObject({
+    show_id: PublicId,
+    on: z.boolean(),
+    opens_at: Timestamp.optional(),
+    admit_per_minute: z.int().optional(),
+    session_minutes: z.int().optional(),
+    shards: z.int().optional().describe("Objects the queue's tickets are spread over"),
+  })
+  .describe("Whether the show's waiting room is on, and its settings when it is");
+
+export const WaitingRoomWritten = z.strictObject({ message: z.string(), waiting_room: WaitingRoom });
+
+export const WaitingRoomOff = z.strictObject({ message: z.string(), show_id: PublicId });
+
+const Waiting = {
+  ticket_id: z.string(),
+  state: z.literal("waiting"),
+  position: z.int().nullable().describe("1 for the next buyer in; null before opening, when the order is drawn"),
+  estimated_wait_seconds: z.int(),
+  retry_after: z.int().describe("Seconds until the next poll is welcome (also the Retry-After header)"),
+};
+
+export const QueueJoined = z.strictObject({
+  ...Waiting,
+  ticket_token: z.string().describe("Secret every later call on the ticket needs; returned once"),
+});
+
+export const QueueStatus = z.union([
+  z.strictObject(Waiting),
+  z.strictObject({
+    ticket_id: z.string(),
+    state: z.literal("admitted"),
+    pass: z.string().describe("Send as the Admission-Pass header with holds and bookings of this show"),
+    pass_expires_at: Timestamp,
+  }),
+]);
+
+export const QueueLeft = z.strictObject({ message: z.string(), ticket_id: z.string() });
 
 export const AuditPage = z.strictObject({
   show_id: PublicId,

@@ -49,9 +49,15 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
     case "order_too_large":
       return new HttpError(400, `This show allows at most ${failure.limit} seats in one hold or booking`, {
         ...show,
-        field: "seat_ids",
+        field: failure.field ?? "seat_ids",
         limit: failure.limit,
       });
+    case "pass_used_up":
+      return new HttpError(
+        403,
+        `This admission pass has held or booked ${failure.used} of the ${failure.limit} seats one buyer may have`,
+        { ...show, limit: failure.limit, used: failure.used },
+      );
     case "unknown_category":
       return new HttpError(404, `This show's plan has no category '${failure.category}'`, {
         ...show,

@@ -105,11 +105,20 @@ export class Seating implements FeedHost {
     return unavailable.length > 0 ? { ok: false, reason: "unavailable", seat_ids: unavailable.map(publicId) } : null;
   }
 
-  /** Like `refuseUnlessAvailable`, for a buyer's order: no more seats than the show's limit. */
-  refuseOrder(seatIds: Id[], now: number): Failure | null {
+  /**
+   * Like `refuseUnlessAvailable`, for a buyer's order: no more seats than the show's limit, and,
+   * with an admission pass, no more than the limit under that pass in all (held or booked).
+   */
+  refuseOrder(seatIds: Id[], now: number, pass?: string | null): Failure | null {
+    return this.refuseSize(seatIds.length, now, pass) ?? this.refuseUnlessAvailable(seatIds, now);
+  }
+
+  private refuseSize(count: number, now: number, pass?: string | null): Failure | null {
     const limit = this.info!.max_seats_per_order;
-    if (seatIds.length > limit) return { ok: false, reason: "order_too_large", limit };
-    return this.refuseUnlessAvailable(seatIds, now);
+    if (count > limit) return { ok: false, reason: "order_too_large", limit };
+    if (pass == null) return null;
+    const used = q.seatsUnderPass(this.sql, { pass, now });
+    return used + count > limit ? { ok: false, reason: "pass_used_up", limit, used } : null;
   }
 
   /**
@@ -117,11 +126,11 @@ export class Seating implements FeedHost {
    * free seats (see `bestBlock`). Either way the caller writes them in the same synchronous call,
    * and the database checks each seat again as it does.
    */
-  choose(selection: SeatSelection, now: number): Id[] | Failure {
-    if ("seatIds" in selection) return this.refuseOrder(selection.seatIds, now) ?? selection.seatIds;
+  choose(selection: SeatSelection, now: number, pass?: string | null): Id[] | Failure {
+    if ("seatIds" in selection) return this.refuseOrder(selection.seatIds, now, pass) ?? selection.seatIds;
     const { count, category, zone } = selection.best;
-    const limit = this.info!.max_seats_per_order;
-    if (count > limit) return { ok: false, reason: "order_too_large", limit };
+    const refused = this.refuseSize(count, now, pass);
+    if (refused) return refused.reason === "order_too_large" ? { ...refused, field: "best_available.count" } : refused;
     const filter = this.filterNumbers({ category, zone });
     if ("ok" in filter) return filter;
     return this.index.bestAvailable(count, filter.category, filter.zone) ?? { ok: false, reason: "no_adjacent_seats" };
@@ -187,7 +196,8 @@ export class Seating implements FeedHost {
   planJson(): string {
     const { show_id, layout_version } = this.info!;
     if (this.planCache?.layout !== layout_version) {
-      const head = JSON.stringify({ show_id: publicId(show_id), layout: layout_version });
+      const { max_seats_per_order } = this.info!;
+      const head = JSON.stringify({ show_id: publicId(show_id), layout: layout_version, max_seats_per_order });
       // The stored plan is JSON already; splicing it in saves parsing a plan of megabytes.
       this.planCache = { layout: layout_version, json: `${head.slice(0, -1)},"plan":${q.planJson(this.sql)}}` };
     }

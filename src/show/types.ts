@@ -94,6 +94,11 @@ export interface Origin {
   route: string;
   /** A user id, `"admin"`, or `"anonymous"`. */
   actor: string;
+  /**
+   * The queue ticket whose admission pass came with a hold or booking, while the show's waiting
+   * room is on: the seats it holds or books count against that pass's budget.
+   */
+  pass?: string | null;
 }
 
 /**
@@ -135,7 +140,9 @@ export type Failure =
   /** A layout change would drop seats that are booked or held. */
   | { ok: false; reason: "seats_in_use"; seat_ids: PublicId[] }
   /** A hold or group booking names more seats than the show allows in one order. */
-  | { ok: false; reason: "order_too_large"; limit: number }
+  | { ok: false; reason: "order_too_large"; limit: number; field?: string }
+  /** The admission pass has held or booked as many seats as one order may have. */
+  | { ok: false; reason: "pass_used_up"; limit: number; used: number }
   /** The show has as many live watchers as it accepts. */
   | { ok: false; reason: "too_many_watchers" }
   /** A filter or best-available request names a category or zone the plan does not have. */

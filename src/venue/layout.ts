@@ -42,7 +42,12 @@ export const AISLE_FACTOR = 1.5;
 /** The layout of a plan the contract has validated (distinct guids, known categories). */
 export function layoutFromPlan(plan: Plan): VenueLayout {
   const zones = plan.zones.map((zone, i) => ({ ...zone, name: zone.name?.trim() || `Zone ${i + 1}` }));
-  const normalized: Plan = { ...plan, zones };
+  // Every category gets a colour, so that the plan and the counts agree on it.
+  const categories = plan.categories.map((category, i) => ({
+    name: category.name,
+    color: category.color ?? PALETTE[i % PALETTE.length]!,
+  }));
+  const normalized: Plan = { ...plan, categories, zones };
   const seats: PlacedSeat[] = [];
   let run = 0;
   for (const zone of zones) {
@@ -60,10 +65,6 @@ export function layoutFromPlan(plan: Plan): VenueLayout {
       if (row.seats.length > 0) run++;
     }
   }
-  const categories = plan.categories.map((category, i) => ({
-    name: category.name,
-    color: category.color ?? PALETTE[i % PALETTE.length]!,
-  }));
   return { plan: normalized, seats, categories, focal: stageCentre(normalized) ?? frontCentre(seats) };
 }
 
@@ -136,6 +137,7 @@ export function flatPlan(name: string, seatIds: Id[]): Plan {
     width: width - FLAT_MARGIN * 2,
     height: FLAT_STAGE_DEPTH - FLAT_MARGIN / 2,
     text: "Stage",
+    color: "#3a3a3a",
   };
   return {
     name,
