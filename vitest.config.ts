@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 /** The admin token the in-runtime tests use. */
 export const TEST_ADMIN_TOKEN = "test-admin-token";
+/** The key the in-runtime tests sign admission passes with. */
+export const TEST_QUEUE_SECRET = "test-queue-secret-0123456789abcdefghij";
 
 export default defineConfig({
   test: {
@@ -24,6 +26,8 @@ export default defineConfig({
                 LIVE_RELAYS: "2",
                 LIVE_WATCHERS_PER_RELAY: "30",
                 SEAT_MAP_MAX_AGE_SECONDS: "0",
+                QUEUE_SECRET: TEST_QUEUE_SECRET,
+                QUEUE_SHARDS: "1",
               },
             },
           }),

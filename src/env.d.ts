@@ -2,6 +2,8 @@
 interface Secrets {
   /** Bearer token for the admin routes. Unset: admin routes refuse every request. */
   ADMIN_TOKEN?: string;
+  /** Key of the HMAC that signs admission passes (32 characters or more). Unset: no waiting room can be turned on. */
+  QUEUE_SECRET?: string;
 }
 interface Env extends Secrets {}
 declare namespace Cloudflare {

@@ -4,6 +4,8 @@ import { createRouter } from "./routes";
 
 export { Catalog } from "./catalog/catalog";
 export { LiveRelay } from "./live/relay";
+export { QueueShard } from "./queue/shard";
+export { WaitingRoom } from "./queue/room";
 export { Show } from "./show/show";
 
 const router = createRouter();

@@ -4,11 +4,13 @@
  * schema), and the copy kept in the repo checked to be the same document.
  */
 import { Validator } from "@cfworker/json-schema";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import committed from "../openapi.json";
 import { openApiDocument } from "../src/contract/openapi";
 import { OPERATIONS } from "../src/contract/operations";
+import type { QueueShard } from "../src/queue/shard";
 import { adminHeaders, bearer, call, newShow } from "./helpers";
 
 interface Operation {
@@ -68,6 +70,35 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
 });
 
 const admin = (body?: unknown) => (body === undefined ? { headers: adminHeaders } : json(body, adminHeaders));
+
+/** A waiting room that opens in a year: joining works, nobody is admitted, and no alarm fires. */
+const FAR_ROOM = {
+  opens_at: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+  admit_per_minute: 60,
+  session_minutes: 10,
+};
+
+async function turnRoomOn(showId: string): Promise<void> {
+  const response = await call(`/admin/shows/${showId}/waiting-room`, { method: "PUT", ...admin(FAR_ROOM) });
+  expect(response.status).toBe(201);
+}
+
+/** A ticket made outside the contract checks. */
+async function newTicket(): Promise<{ ticket_id: string; ticket_token: string }> {
+  const showId = await newShow(3);
+  await turnRoomOn(showId);
+  const response = await call(`/api/shows/${showId}/queue`, { method: "POST" });
+  expect(response.status).toBe(201);
+  return response.json();
+}
+
+/** Lets a ticket poll again at once: its shard's clock moves on past the Retry-After it gave. */
+async function movePastRetry(ticketId: string): Promise<void> {
+  const [showId, shard] = ticketId.split(".");
+  await runInDurableObject(env.QUEUE_SHARD.getByName(`${showId}#${shard}`), (instance: QueueShard) => {
+    instance.clock = () => Date.now() + 366 * 86_400_000;
+  });
+}
 
 /** A hold made outside the contract checks, for the operations that act on one. */
 async function newHold(showId: string, seatIds: number[]) {
@@ -151,6 +182,9 @@ describe("every operation answers as the OpenAPI document says", () => {
     expect((await book({ show_id: showId, seat_id: 1 })).status).toBe(409);
     expect((await book({ show_id: showId, seat_id: 99 })).status).toBe(404);
     expect((await book({ show_id: showId })).status).toBe(400);
+    const roomed = await newShow(3);
+    await turnRoomOn(roomed);
+    expect((await book({ show_id: roomed, seat_id: 1 })).status).toBe(403);
     expect((await contract("POST", "/api/book-seat", {}, { body: "x".repeat(17_000) })).status).toBe(413);
     const key = { "idempotency-key": crypto.randomUUID() };
     expect((await book({ show_id: showId, seat_id: 2 }, key)).status).toBe(200);
@@ -291,6 +325,76 @@ describe("every operation answers as the OpenAPI document says", () => {
     expect((await contract("GET", "/admin/shows/{show_id}/log", s, admin())).status).toBe(200);
     expect((await contract("GET", "/admin/shows/{show_id}/log", s, {})).status).toBe(401);
     expect((await contract("GET", "/admin/shows/{show_id}/log", s, admin(), "?limit=0")).status).toBe(400);
+  });
+
+  it("waitingRoom: GET /api/shows/{show_id}/waiting-room", async () => {
+    const s = { show_id: await newShow(3) };
+    const answer = await contract("GET", "/api/shows/{show_id}/waiting-room", s);
+    expect(answer.body).toEqual({ show_id: s.show_id, on: false });
+    expect((await contract("GET", "/api/shows/{show_id}/waiting-room", { show_id: "nobody" })).status).toBe(404);
+    expect((await contract("GET", "/api/shows/{show_id}/waiting-room", { show_id: "bad%20id" })).status).toBe(400);
+  });
+
+  it("putWaitingRoom: PUT /admin/shows/{show_id}/waiting-room", async () => {
+    const s = { show_id: await newShow(3) };
+    const put = (init: RequestInit) =>
+      contract("PUT", "/admin/shows/{show_id}/waiting-room", s, { ...init, method: "PUT" });
+    expect((await put(admin(FAR_ROOM))).status).toBe(201);
+    expect((await put(admin({ ...FAR_ROOM, admit_per_minute: 30 }))).status).toBe(200);
+    expect((await put(admin({ ...FAR_ROOM, session_minutes: 0 }))).status).toBe(400);
+    expect((await put(json(FAR_ROOM))).status).toBe(401);
+    const unknown = { show_id: "nobody" };
+    expect((await contract("PUT", "/admin/shows/{show_id}/waiting-room", unknown, admin(FAR_ROOM))).status).toBe(404);
+  });
+
+  it("deleteWaitingRoom: DELETE /admin/shows/{show_id}/waiting-room", async () => {
+    const s = { show_id: await newShow(3) };
+    const remove = (params: Record<string, string>, init: RequestInit = admin()) =>
+      contract("DELETE", "/admin/shows/{show_id}/waiting-room", params, { ...init, method: "DELETE" });
+    expect((await remove(s)).status).toBe(200);
+    expect((await remove(s, {})).status).toBe(401);
+    expect((await remove({ show_id: "nobody" })).status).toBe(404);
+    expect((await remove({ show_id: "bad%20id" })).status).toBe(400);
+  });
+
+  it("joinQueue: POST /api/shows/{show_id}/queue", async () => {
+    const s = { show_id: await newShow(3) };
+    const join = (params: Record<string, string>) =>
+      contract("POST", "/api/shows/{show_id}/queue", params, { method: "POST" });
+    expect((await join(s)).status).toBe(409);
+    await turnRoomOn(s.show_id);
+    expect((await join(s)).status).toBe(201);
+    expect((await join({ show_id: "nobody" })).status).toBe(404);
+    expect((await join({ show_id: "bad%20id" })).status).toBe(400);
+  });
+
+  it("queueTicket: GET /api/queue/{ticket_id}", async () => {
+    const ticket = await newTicket();
+    const t = { ticket_id: ticket.ticket_id };
+    const read = (params: Record<string, string>, headers: Record<string, string>) =>
+      contract("GET", "/api/queue/{ticket_id}", params, { headers });
+    expect((await read(t, bearer(ticket.ticket_token))).status).toBe(429);
+    await movePastRetry(ticket.ticket_id);
+    expect((await read(t, bearer(ticket.ticket_token))).status).toBe(200);
+    expect((await read(t, {})).status).toBe(401);
+    expect((await read(t, bearer("qt_not-this-one"))).status).toBe(403);
+    expect((await read({ ticket_id: `${ticket.ticket_id.slice(0, -4)}AAAA` }, bearer("x"))).status).toBe(404);
+    expect((await read({ ticket_id: "nope" }, bearer("x"))).status).toBe(400);
+    await call(`/api/queue/${ticket.ticket_id}`, { method: "DELETE", headers: bearer(ticket.ticket_token) });
+    expect((await read(t, bearer(ticket.ticket_token))).status).toBe(410);
+  });
+
+  it("leaveQueue: DELETE /api/queue/{ticket_id}", async () => {
+    const ticket = await newTicket();
+    const t = { ticket_id: ticket.ticket_id };
+    const leave = (params: Record<string, string>, headers: Record<string, string>) =>
+      contract("DELETE", "/api/queue/{ticket_id}", params, { method: "DELETE", headers });
+    expect((await leave(t, {})).status).toBe(401);
+    expect((await leave(t, bearer("qt_not-this-one"))).status).toBe(403);
+    expect((await leave(t, bearer(ticket.ticket_token))).status).toBe(200);
+    expect((await leave(t, bearer(ticket.ticket_token))).status).toBe(410);
+    expect((await leave({ ticket_id: `${ticket.ticket_id.slice(0, -4)}AAAA` }, bearer("x"))).status).toBe(404);
+    expect((await leave({ ticket_id: "nope" }, bearer("x"))).status).toBe(400);
   });
 });
 

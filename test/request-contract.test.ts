@@ -82,6 +82,12 @@ const PATH_VALUES: Record<string, string[]> = {
   seat_id: ["1", "A1", "a".repeat(65), "bad id"],
   hold_id: [REF, "nope", `${SHOW}.short`, `bad id.AAAAAAAAAAAAAAAAAAAAAA`],
   booking_id: [REF, "nope", `${SHOW}.AAAA`],
+  ticket_id: [
+    `${SHOW}.0.AAAAAAAAAAAAAAAAAAAAAA`,
+    "nope",
+    `${SHOW}.AAAAAAAAAAAAAAAAAAAAAA`,
+    `${SHOW}.123.AAAAAAAAAAAAAAAAAAAAAA`,
+  ],
 };
 
 const QUERY_VALUES = ["0", "1", "500", "501", "-1", "007", "1.5", "1e2", "0x10", "abc", ""];
@@ -102,7 +108,9 @@ function baseline(path: string, operation: Operation): Sample {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const scheme = Object.keys(operation.security[0] ?? {})[0];
   if (scheme === "adminToken") Object.assign(headers, adminHeaders);
-  if (scheme === "holdToken" || scheme === "bookingToken") Object.assign(headers, bearer("tok_someone"));
+  if (scheme === "holdToken" || scheme === "bookingToken" || scheme === "ticketToken") {
+    Object.assign(headers, bearer("tok_someone"));
+  }
   const body = operation.requestBody ? validBody(path) : undefined;
   return { label: "the baseline", params, query: {}, headers, body };
 }
@@ -111,6 +119,8 @@ function validBody(path: string): unknown {
   if (path === "/api/book-seat") return { show_id: SHOW, seat_id: 1 };
   if (path.endsWith("/seats/block")) return { seat_ids: [1], reason: "desk" };
   if (path === "/admin/shows/{show_id}") return { name: "Sampled", seats: 20 };
+  if (path.endsWith("/waiting-room"))
+    return { opens_at: "2026-12-01T10:00:00Z", admit_per_minute: 60, session_minutes: 10 };
   if (path.endsWith("/extend")) return {};
   return { seat_ids: [1] };
 }

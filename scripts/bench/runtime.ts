@@ -14,6 +14,7 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { freePort, PROJECT_ROOT, wranglerBin } from "../lib/dev-server.ts";
 
 export const BENCH_ADMIN_TOKEN = "bench-admin-token";
+export const BENCH_QUEUE_SECRET = "bench-queue-secret-0123456789abcdefghij";
 
 export interface RunningWorker {
   url: string;
@@ -70,7 +71,12 @@ export async function startProject({ persist = false }: { persist?: boolean } = 
       compatibilityFlags,
       durableObjects,
       // The load comes from one address: rate limiting would measure the limiter, not the service.
-      bindings: { ...(bindings as Record<string, unknown>), ADMIN_TOKEN: BENCH_ADMIN_TOKEN, RATE_LIMITING: "off" },
+      bindings: {
+        ...(bindings as Record<string, unknown>),
+        ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+        QUEUE_SECRET: BENCH_QUEUE_SECRET,
+        RATE_LIMITING: "off",
+      },
     },
     () => rm(outdir, { recursive: true, force: true }),
     persist,

@@ -10,6 +10,8 @@ import { fileURLToPath } from "node:url";
 
 /** The admin token `npm start` uses locally. Never the production one. */
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
+/** The key `npm start` signs admission passes with: local only, never deployed. */
+export const DEV_QUEUE_SECRET = "dev-queue-secret-local-only-0123456789";
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -66,6 +68,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     "--show-interactive-dev-session=false",
     "--var",
     `ADMIN_TOKEN:${options.adminToken}`,
+    // Signs waiting-room passes; a local-only key, like the admin token (production: wrangler secret put).
+    "--var",
+    `QUEUE_SECRET:${DEV_QUEUE_SECRET}`,
     // All local traffic comes from one address, and the concurrency tester is a burst by design.
     "--var",
     `RATE_LIMITING:${options.rateLimiting ?? "off"}`,

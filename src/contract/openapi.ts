@@ -3,7 +3,7 @@ import { holdPolicy } from "../config";
 import * as answers from "./answers";
 import { pathParamNames, type Auth, type Operation } from "./operation";
 import { EVERY_ROUTE, MAX_URL_BYTES, OPERATIONS } from "./operations";
-import { IdempotencyKeyHeader, PATH_PARAMS } from "./requests";
+import { AdmissionPassHeader, IdempotencyKeyHeader, PATH_PARAMS } from "./requests";
 
 const STATUS_TEXT: Record<string, string> = {
   101: "Switching Protocols: the WebSocket is open",
@@ -12,7 +12,7 @@ const STATUS_TEXT: Record<string, string> = {
   304: "Not Modified: the If-None-Match header names the current ETag",
   400: "Invalid input; the message names the field",
   401: "Missing or invalid token",
-  403: "A token that does not grant access to this hold or booking",
+  403: "A token that does not grant access to this hold, booking or ticket; or, while the show's waiting room is on, no valid admission pass",
   404: "No such show, seat, hold or booking",
   409: "Conflict: seats not available, no adjacent block left, or a hold already confirmed",
   410: "Gone: the hold expired or was released",
@@ -29,6 +29,7 @@ const STATUS_TEXT: Record<string, string> = {
 const SECURITY: Record<Auth, unknown[]> = {
   admin: [{ adminToken: [] }],
   hold: [{ holdToken: [] }],
+  ticket: [{ ticketToken: [] }],
   "booking or admin": [{ bookingToken: [] }, { adminToken: [] }],
 };
 
@@ -88,6 +89,15 @@ function parameters(route: Operation): unknown[] {
       required: false,
       description: "The ETag of the copy the client has; answered 304 while it is current",
       schema: { type: "string" },
+    });
+  }
+  if (route.admission) {
+    list.push({
+      name: "Admission-Pass",
+      in: "header",
+      required: false,
+      description: AdmissionPassHeader.description,
+      schema: jsonSchema(AdmissionPassHeader, "input"),
     });
   }
   if (route.idempotent) {
@@ -160,6 +170,7 @@ export function openApiDocument(env: Parameters<typeof holdPolicy>[0]) {
       { name: "Booking", description: "Booking and cancelling seats" },
       { name: "Holds", description: "Holding seats while a buyer pays" },
       { name: "Reading", description: "Shows and seat maps" },
+      { name: "Queue", description: "Waiting rooms: joining, waiting, admission passes" },
       { name: "Admin", description: "Operator routes; need the admin token" },
       { name: "Service", description: "The service itself" },
     ],
@@ -170,6 +181,7 @@ export function openApiDocument(env: Parameters<typeof holdPolicy>[0]) {
         adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN, a Worker secret" },
         holdToken: { type: "http", scheme: "bearer", description: "The hold_token returned when the hold was made" },
         bookingToken: { type: "http", scheme: "bearer", description: "The booking_token returned with the booking" },
+        ticketToken: { type: "http", scheme: "bearer", description: "The ticket_token returned on joining the queue" },
       },
     },
   };

@@ -4,7 +4,7 @@ import type { IdempotencyKey } from "../show/types";
 import { PATH_PARAMS, type PathParamName } from "./requests";
 
 /** The token a route needs, checked by the router before anything else of the request is read. */
-export type Auth = "admin" | "hold" | "booking or admin";
+export type Auth = "admin" | "hold" | "booking or admin" | "ticket";
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -20,7 +20,7 @@ export interface Operation {
   /** itty-router pattern; matches with or without a trailing slash. Its `:names` are in PATH_PARAMS. */
   path: string;
   summary: string;
-  tag: "Booking" | "Holds" | "Reading" | "Admin" | "Service";
+  tag: "Booking" | "Holds" | "Reading" | "Queue" | "Admin" | "Service";
   /** The bearer token the route needs. "admin" is checked against ADMIN_TOKEN by the router. */
   auth?: Auth;
   /** Limited per client address by the rate-limit binding, before anything else is read. */
@@ -32,6 +32,11 @@ export interface Operation {
   /** An empty body reads as `{}`. */
   bodyOptional?: boolean;
   query?: z.ZodObject;
+  /**
+   * A hold or booking of a show: while the show's waiting room is on, it needs a valid
+   * `Admission-Pass` for that show, checked by the router with QUEUE_SECRET alone (403 without).
+   */
+  admission?: boolean;
   /** Accepts an `Idempotency-Key` header. */
   idempotent?: boolean;
   /** Answers with an ETag, and `If-None-Match` naming it with 304. */
@@ -65,7 +70,7 @@ type BodyOf<B> = B extends (policy: HoldPolicy) => infer S
     : undefined;
 
 /** What the token check leaves the handler: the token itself, and whether it was the admin's. */
-type TokenOf<A> = A extends "hold"
+type TokenOf<A> = A extends "hold" | "ticket"
   ? string
   : A extends "booking or admin"
     ? { token: string; asAdmin: boolean }
@@ -77,6 +82,8 @@ export interface Input<O extends Operation> {
   body: BodyOf<O["body"]>;
   query: O["query"] extends z.ZodObject ? z.output<O["query"]> : undefined;
   idempotency: O["idempotent"] extends true ? IdempotencyKey | null : null;
+  /** The queue ticket whose admission pass came with the request, while the show's waiting room is on; else null. */
+  pass: O["admission"] extends true ? string | null : null;
   /** The `If-None-Match` header of a conditional operation. */
   ifNoneMatch: O["conditional"] extends true ? string | null : null;
   token: TokenOf<O["auth"]>;

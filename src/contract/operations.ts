@@ -12,6 +12,7 @@ import {
   ShowListQuery,
   ShowLayoutBody,
   UnblockBody,
+  WaitingRoomBody,
 } from "./requests";
 
 /**
@@ -25,6 +26,8 @@ const SHOW_CALL = { 500: E, 503: E } as const;
 const BODY = { 400: E, 413: E } as const;
 const LIMITED = { 429: E } as const;
 const ADMIN = { 401: E } as const;
+/** Holds and bookings while the show's waiting room is on: no pass, or a bad one. */
+const PASS = { 403: E } as const;
 
 /** The largest body `PUT /admin/shows/:show_id` accepts: a plan of 100,000 seats fits. Other routes take 16 KiB. */
 export const MAX_PLAN_BODY_BYTES = 16 * 1024 * 1024;
@@ -57,8 +60,9 @@ export const OPERATIONS = {
     summary: "Book one seat (the old system's route, same body, statuses and messages)",
     tag: "Booking",
     body: BookSeatBody,
+    admission: true,
     idempotent: true,
-    responses: { 200: answers.BookSeatAnswer, ...BODY, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 200: answers.BookSeatAnswer, ...BODY, ...PASS, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL },
   }),
   listShows: operation({
     method: "GET",
@@ -113,8 +117,9 @@ export const OPERATIONS = {
     summary: "Book several seats, all or none",
     tag: "Booking",
     body: GroupBookingBody,
+    admission: true,
     idempotent: true,
-    responses: { 200: answers.BookingsAnswer, ...BODY, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 200: answers.BookingsAnswer, ...BODY, ...PASS, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL },
   }),
   createHold: operation({
     method: "POST",
@@ -123,8 +128,9 @@ export const OPERATIONS = {
     summary: "Hold the seats named, or the best block of adjacent seats, for a while; all or none",
     tag: "Holds",
     body: holdBody,
+    admission: true,
     idempotent: true,
-    responses: { 201: answers.NewHold, ...BODY, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 201: answers.NewHold, ...BODY, ...PASS, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL },
   }),
   releaseHold: operation({
     method: "DELETE",
@@ -222,6 +228,61 @@ export const OPERATIONS = {
     body: UnblockBody,
     idempotent: true,
     responses: { 200: answers.SeatsUnblocked, ...BODY, ...ADMIN, 404: E, 422: E, ...SHOW_CALL },
+  }),
+  waitingRoom: operation({
+    method: "GET",
+    path: "/api/shows/:show_id/waiting-room",
+    summary: "Whether the show's waiting room is on, and its settings",
+    tag: "Queue",
+    responses: { 200: answers.WaitingRoom, 400: E, 404: E, ...SHOW_CALL },
+  }),
+  joinQueue: operation({
+    method: "POST",
+    path: "/api/shows/:show_id/queue",
+    rateLimited: true,
+    summary: "Join the show's waiting room: a ticket, its position and the estimated wait",
+    tag: "Queue",
+    responses: { 201: answers.QueueJoined, 400: E, 404: E, 409: E, ...LIMITED, ...SHOW_CALL },
+  }),
+  queueTicket: operation({
+    method: "GET",
+    path: "/api/queue/:ticket_id",
+    summary: "Where a ticket stands; once admitted, its admission pass. Poll no sooner than Retry-After",
+    tag: "Queue",
+    auth: "ticket",
+    responses: { 200: answers.QueueStatus, 400: E, 401: E, 403: E, 404: E, 410: E, ...LIMITED, ...SHOW_CALL },
+  }),
+  leaveQueue: operation({
+    method: "DELETE",
+    path: "/api/queue/:ticket_id",
+    summary: "Leave the queue, or end an admitted session early: the slot goes to the next buyer",
+    tag: "Queue",
+    auth: "ticket",
+    responses: { 200: answers.QueueLeft, 400: E, 401: E, 403: E, 404: E, 410: E, ...SHOW_CALL },
+  }),
+  putWaitingRoom: operation({
+    method: "PUT",
+    path: "/admin/shows/:show_id/waiting-room",
+    summary: "Turn the show's waiting room on, or change its settings",
+    tag: "Admin",
+    auth: "admin",
+    body: WaitingRoomBody,
+    responses: {
+      200: answers.WaitingRoomWritten,
+      201: answers.WaitingRoomWritten,
+      ...BODY,
+      ...ADMIN,
+      404: E,
+      ...SHOW_CALL,
+    },
+  }),
+  deleteWaitingRoom: operation({
+    method: "DELETE",
+    path: "/admin/shows/:show_id/waiting-room",
+    summary: "Turn the show's waiting room off: bookings need no pass, and every ticket is forgotten",
+    tag: "Admin",
+    auth: "admin",
+    responses: { 200: answers.WaitingRoomOff, 400: E, ...ADMIN, 404: E, ...SHOW_CALL },
   }),
   auditLog: operation({
     method: "GET",

@@ -146,6 +146,20 @@ function exactlyOne(first: string, second: string) {
   };
 }
 
+/** A show's waiting room, as an admin turns it on. */
+export const WaitingRoomBody = z.object({
+  opens_at: z.iso
+    .datetime({ offset: true })
+    .transform((value) => Date.parse(value))
+    .describe("an ISO 8601 time, e.g. 2026-12-01T10:00:00Z: when admission starts"),
+  admit_per_minute: z.int().min(1).max(100_000).describe("a whole number from 1 to 100000: buyers let in a minute"),
+  session_minutes: z
+    .int()
+    .min(1)
+    .max(240)
+    .describe("a whole number from 1 to 240: how long an admission pass lasts, in minutes"),
+});
+
 /** `?category=` and `?zone=` of the seat map: only the seats of that category and zone. */
 export const SeatMapQuery = z.object({
   category: z.string().min(1).max(64).optional().describe("a category name from the show's plan; optional"),
@@ -216,6 +230,9 @@ function refuseRepeats(field: string) {
 
 // ---- Path parameters ----------------------------------------------------------------------
 
+/** A queue ticket: its show, its shard, and 22 random characters. */
+const TICKET_PATTERN = /^([A-Za-z0-9_-]{1,64})\.([0-9]{1,2})\.[A-Za-z0-9_-]{22}$/;
+
 const IdInPath = z.string().regex(ID_PATTERN);
 
 /** A hold or booking id in the path, read as the id and the show it belongs to. */
@@ -236,11 +253,27 @@ export const PATH_PARAMS = {
   seat_id: { schema: IdInPath, about: "A seat id", invalid: `seat_id in the path must be ${ID_RULE}` },
   hold_id: { schema: refInPath("hold id"), about: "A hold id, as creating the hold returned it" },
   booking_id: { schema: refInPath("booking id"), about: "A booking id, as booking returned it" },
+  ticket_id: {
+    schema: z
+      .string()
+      .regex(TICKET_PATTERN, { error: "ticket_id in the path is not a valid queue ticket id" })
+      .transform((ref) => {
+        const [, showId, shard] = TICKET_PATTERN.exec(ref)!;
+        return { ref, showId: showId!, shard: Number(shard) };
+      }),
+    about: "A queue ticket id, as joining the queue returned it",
+  },
 } satisfies Record<string, { schema: z.ZodType<unknown, string>; about: string; invalid?: string }>;
 
 export type PathParamName = keyof typeof PATH_PARAMS;
 
 // ---- Headers ------------------------------------------------------------------------------
+
+/** The pass a waiting room gave the buyer; needed by holds and bookings while the show's room is on. */
+export const AdmissionPassHeader = z
+  .string()
+  .max(512)
+  .describe("The admission pass from the show's waiting room; required while the room is on (403 without)");
 
 /** Long enough that two clients do not pick the same key by chance: a UUID is 36 characters. */
 export const IdempotencyKeyHeader = z

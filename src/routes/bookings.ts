@@ -7,11 +7,11 @@ import { callShow } from "./stubs";
 
 /** `POST /api/book-seat/`: the old system's route, with its body, statuses and messages. */
 export const bookSeat: Handler<"bookSeat"> = async (
-  { body: { show_id, seat_id, user_id }, idempotency, route },
+  { body: { show_id, seat_id, user_id }, idempotency, route, pass },
   env,
 ) => {
   const result = await callShow(env, show_id, (show) =>
-    show.book([seat_id], user_id, originOf(route, user_id), idempotency),
+    show.book([seat_id], user_id, originOf(route, user_id, pass), idempotency),
   );
   if (result.ok) return json({ message: "Seat booked successfully", booking: result.bookings[0] });
   if (result.reason === "unavailable") {
@@ -25,9 +25,9 @@ export const bookSeat: Handler<"bookSeat"> = async (
 };
 
 /** `POST /api/shows/:show_id/bookings`: books every seat named, or none. */
-export const bookSeats: Handler<"bookSeats"> = async ({ params, body, idempotency, route }, env) => {
+export const bookSeats: Handler<"bookSeats"> = async ({ params, body, idempotency, route, pass }, env) => {
   const result = await callShow(env, params.show_id, (show) =>
-    show.book(body.seat_ids, body.user_id, originOf(route, body.user_id), idempotency),
+    show.book(body.seat_ids, body.user_id, originOf(route, body.user_id, pass), idempotency),
   );
   if (!result.ok) throw failureToHttp(result, { showId: params.show_id });
   return json({ message: "Seats booked successfully", bookings: result.bookings });

@@ -3,6 +3,7 @@ import { auditLog, blockSeats, putShow, resetSeat, resetShow, unblockSeats } fro
 import { bookSeat, bookSeats, cancelBooking } from "./bookings";
 import { confirmHold, createHold, extendHold, releaseHold } from "./holds";
 import { buildRouter, type Handlers } from "./router";
+import { deleteWaitingRoom, joinQueue, leaveQueue, putWaitingRoom, queueTicket, waitingRoom } from "./queue";
 import { listShows, liveSeatMap, seatMap, seatStatuses, showPlan } from "./shows";
 
 /** Each operation declared in `src/contract/operations.ts`, bound to the handler that serves it. */
@@ -26,6 +27,12 @@ export const HANDLERS: Handlers = {
   blockSeats,
   unblockSeats,
   auditLog,
+  waitingRoom,
+  joinQueue,
+  queueTicket,
+  leaveQueue,
+  putWaitingRoom,
+  deleteWaitingRoom,
 };
 
 export function createRouter() {

@@ -7,6 +7,7 @@ import { pathParamNames } from "../contract/operation";
 import { MAX_URL_BYTES, OPERATIONS, type OperationName, type Operations } from "../contract/operations";
 import type { PathParamName } from "../contract/requests";
 import { isAdminToken, requireAdmin, requireBearer } from "../http/auth";
+import { admissionOf } from "./admission";
 import { readJsonObject } from "../http/body";
 import { idempotencyKey } from "../http/idempotency";
 import { rateLimited } from "../http/rate-limit";
@@ -31,8 +32,8 @@ type AnyHandler = (input: Input<Operation>, env: Env, ctx: ExecutionContext) => 
 /**
  * Builds the router from the declarations in `OPERATIONS` and one handler for each. For every
  * request it enforces the declaration in a fixed order: URL size, method (405 with `Allow`),
- * admin token, rate limit, path parameters, hold or booking token, body, query, and the
- * `Idempotency-Key`; each failure is the 4xx JSON error the document lists. Only then does the
+ * admin token, rate limit, path parameters, hold, booking or ticket token, body, query, the
+ * admission pass (while the show's waiting room is on), and the `Idempotency-Key`; each failure is the 4xx JSON error the document lists. Only then does the
  * handler run, with typed input it never has to parse again.
  */
 export function buildRouter(handlers: Handlers) {
@@ -92,6 +93,9 @@ async function validatedInput(
     : undefined;
   const query = operation.query ? parseBody(operation.query, { ...request.query }) : undefined;
 
+  // While the show's waiting room is on, a hold or booking needs its pass (checked with the secret alone).
+  const pass = operation.admission ? await admissionOf(env, showIdOf(params, body)!, request) : null;
+
   const route = `${operation.method} ${operation.path}`;
   const idempotency = operation.idempotent
     ? await idempotencyKey(request, route, { ...meaningOf(params), ...(body as object) })
@@ -99,7 +103,7 @@ async function validatedInput(
 
   const ifNoneMatch = operation.conditional ? request.headers.get("if-none-match") : null;
   request.logShowId = showIdOf(params, body);
-  return { params, body, query, token, idempotency, ifNoneMatch, route, request } as unknown as Input<Operation>;
+  return { params, body, query, token, pass, idempotency, ifNoneMatch, route, request } as unknown as Input<Operation>;
 }
 
 /** The token a hold or booking route needs; admin routes were checked already. */
@@ -107,6 +111,8 @@ async function tokenFor(operation: Operation, request: IRequest, env: Env) {
   switch (operation.auth) {
     case "hold":
       return requireBearer(request, "hold_token");
+    case "ticket":
+      return requireBearer(request, "ticket_token");
     case "booking or admin": {
       const token = requireBearer(request, "booking_token");
       return { token, asAdmin: await isAdminToken(token, env) };

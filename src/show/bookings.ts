@@ -14,7 +14,8 @@ export function recordBooking(
 ): Booking {
   const id = newRef(sale.showId);
   const { token, hash } = newToken("bt");
-  q.insertBooking(sql, { id, seat: sale.seat, user: sale.user, at: sale.at, tokenHash: hash, hold: sale.hold });
+  const pass = sale.origin.pass ?? null;
+  q.insertBooking(sql, { id, seat: sale.seat, user: sale.user, at: sale.at, tokenHash: hash, hold: sale.hold, pass });
   q.audit(sql, { seat: sale.seat, from: sale.from, to: "booked", origin: sale.origin, at: sale.at, ref: id });
   return {
     id,

@@ -1,6 +1,6 @@
-import { publicId, type Id } from "../ids";
+import { newRef, publicId, type Id } from "../ids";
 import * as q from "./queries";
-import { tokenMatches } from "./tokens";
+import { newToken, tokenMatches } from "./tokens";
 import type { Failure, Hold, Origin } from "./types";
 
 /** The audit log's origin for changes the object makes by itself. */
@@ -24,6 +24,35 @@ export class HoldLedger {
   /** Reads when the next live hold expires; call after any change to a hold. */
   refresh(): void {
     this.nextExpiry = q.earliestHoldExpiry(this.sql);
+  }
+
+  /** Writes a new hold of seats the caller has checked are free, logging each, in one transaction. */
+  create(hold: { showId: Id; seats: Id[]; user: Id | null; origin: Origin; at: number; expiresAt: number }): {
+    hold: string;
+    token: string;
+  } {
+    const { seats, user, origin, at, expiresAt } = hold;
+    const id = newRef(hold.showId);
+    const { token, hash } = newToken("ht");
+    this.storage.transactionSync(() => {
+      q.insertHold(this.sql, { id, tokenHash: hash, user, at, expiresAt, pass: origin.pass ?? null });
+      for (const seat of seats) {
+        q.holdSeat(this.sql, { seat, hold: id });
+        q.audit(this.sql, { seat, from: "available", to: "held", origin, at, ref: id });
+      }
+    });
+    return { hold: id, token };
+  }
+
+  /**
+   * Pushes a live hold's expiry to `ttlSeconds` from now, but never past `maxLifetime` seconds
+   * after it was made, and never earlier than it was. Returns the new expiry.
+   */
+  extend(row: q.HoldRow, ttlSeconds: number, maxLifetime: number, now: number): number {
+    const latest = row.created_at + maxLifetime * 1000;
+    const expiresAt = Math.max(row.expires_at, Math.min(now + ttlSeconds * 1000, latest));
+    q.setHoldExpiry(this.sql, { hold: row.id, expiresAt });
+    return expiresAt;
   }
 
   /** Null when the hold exists and the token is its own. */

@@ -24,6 +24,8 @@ export interface HoldRow extends Record<string, SqlStorageValue> {
   state: "active" | "confirmed" | "released" | "expired";
   created_at: number;
   expires_at: number;
+  /** The queue ticket whose admission pass made it, if any. */
+  pass: string | null;
 }
 
 /** An audit entry as stored: the seat id as text, the time in ms. */
@@ -198,16 +200,25 @@ export function seatCounts(sql: SqlStorage, { now }: { now: number }): { total: 
 
 export function insertBooking(
   sql: SqlStorage,
-  booking: { id: string; seat: Id; user: Id | null; at: number; tokenHash: string; hold: string | null },
+  booking: {
+    id: string;
+    seat: Id;
+    user: Id | null;
+    at: number;
+    tokenHash: string;
+    hold: string | null;
+    pass: string | null;
+  },
 ): void {
   sql.exec(
-    "INSERT INTO bookings (id, seat_id, user_id, booked_at, token_hash, hold_id) VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT INTO bookings (id, seat_id, user_id, booked_at, token_hash, hold_id, pass) VALUES (?, ?, ?, ?, ?, ?, ?)",
     booking.id,
     booking.seat,
     booking.user,
     booking.at,
     booking.tokenHash,
     booking.hold,
+    booking.pass,
   );
 }
 
@@ -236,17 +247,32 @@ export function deleteBooking(sql: SqlStorage, { id }: { id: string }): void {
 
 export function insertHold(
   sql: SqlStorage,
-  hold: { id: string; tokenHash: string; user: Id | null; at: number; expiresAt: number },
+  hold: { id: string; tokenHash: string; user: Id | null; at: number; expiresAt: number; pass: string | null },
 ): void {
   sql.exec(
-    `INSERT INTO holds (id, token_hash, user_id, state, created_at, expires_at)
-     VALUES (?, ?, ?, 'active', ?, ?)`,
+    `INSERT INTO holds (id, token_hash, user_id, state, created_at, expires_at, pass)
+     VALUES (?, ?, ?, 'active', ?, ?, ?)`,
     hold.id,
     hold.tokenHash,
     hold.user,
     hold.at,
     hold.expiresAt,
+    hold.pass,
   );
+}
+
+/** Seats an admission pass holds (in live holds) or has booked. */
+export function seatsUnderPass(sql: SqlStorage, { pass, now }: { pass: string; now: number }): number {
+  return sql
+    .exec<{ n: number }>(
+      `SELECT (SELECT COUNT(*) FROM bookings WHERE pass = ?)
+            + (SELECT COUNT(*) FROM held_seats hs JOIN holds h ON h.id = hs.hold_id
+                WHERE h.pass = ? AND h.state = 'active' AND h.expires_at > ?) AS n`,
+      pass,
+      pass,
+      now,
+    )
+    .one().n;
 }
 
 export function holdSeat(sql: SqlStorage, { seat, hold }: { seat: Id; hold: string }): void {

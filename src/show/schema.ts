@@ -143,4 +143,14 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     `,
     data: planLegacySeats,
   },
+  {
+    id: 9,
+    name: "the admission pass each hold and booking came with",
+    sql: `
+      ALTER TABLE holds ADD COLUMN pass TEXT;
+      ALTER TABLE bookings ADD COLUMN pass TEXT;
+      CREATE INDEX holds_by_pass ON holds (pass) WHERE pass IS NOT NULL;
+      CREATE INDEX bookings_by_pass ON bookings (pass) WHERE pass IS NOT NULL;
+    `,
+  },
 ];

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { holdPolicy, type HoldPolicy } from "../config";
-import { newRef, publicId, type Id } from "../ids";
+import { publicId, type Id } from "../ids";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
 import { auditPage } from "./audit";
@@ -13,7 +13,7 @@ import * as q from "./queries";
 import { SHOW_MIGRATIONS } from "./schema";
 import { Seating } from "./seating";
 import { SummaryPublisher } from "./summary";
-import { newToken, tokenMatches } from "./tokens";
+import { tokenMatches } from "./tokens";
 import type {
   AuditResult,
   BlockResult,
@@ -38,9 +38,9 @@ import type {
 const UNKNOWN_SHOW: Failure = { ok: false, reason: "unknown_show" };
 
 /**
- * One show: its seats, holds, bookings, blocks and audit log, in this object's own SQLite
- * database. The object keeps its RPC surface and the orchestration of each change, and holds a
- * helper for each subsystem: `Seating` (layout and seat map), `HoldLedger` (hold lifetimes),
+ * One show: its seats, holds, bookings, blocks and audit log, in its own SQLite database. The
+ * object keeps its RPC surface and the orchestration of each change, and holds a helper for
+ * each subsystem: `Seating` (plan, seat index and seat map), `HoldLedger` (hold lifetimes),
  * `IdempotentAnswers` (sealed answers to Idempotency-Keys), `LiveFeed` (batches of changes for the
  * relays that hold the live seat map's sockets) and `SummaryPublisher`. All SQL is in `queries.ts`.
  *
@@ -61,6 +61,7 @@ export class Show extends DurableObject<Env> {
   private readonly feed: LiveFeed;
   private readonly alarm_: AlarmSchedule;
   private readonly summaries: SummaryPublisher;
+  private readonly orders = { orders: 0, ordersWithPass: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -104,8 +105,9 @@ export class Show extends DurableObject<Env> {
 
   /** Books every seat named, or none. No `await` may ever stand between the checks and the inserts. */
   book(seatIds: Id[], userId: Id | null, origin: Origin, idempotency: IdempotencyKey | null): BookResult {
+    this.countOrder(origin);
     return this.change(idempotency, (now): BookResult => {
-      const refused = this.seating.refuseOrder(seatIds, now);
+      const refused = this.seating.refuseOrder(seatIds, now, origin.pass);
       if (refused) return refused;
       const bookings = this.ctx.storage.transactionSync(() =>
         seatIds.map((seat) => this.sell({ seat, user: userId, hold: null, from: "available", origin, at: now })),
@@ -141,19 +143,13 @@ export class Show extends DurableObject<Env> {
     origin: Origin,
     idempotency: IdempotencyKey | null,
   ): NewHoldResult {
+    this.countOrder(origin);
     return this.change(idempotency, (now): NewHoldResult => {
-      const seatIds = this.seating.choose(selection, now);
+      const seatIds = this.seating.choose(selection, now, origin.pass);
       if ("ok" in seatIds) return seatIds;
-      const hold = newRef(this.seating.info!.show_id);
-      const { token, hash } = newToken("ht");
       const expiresAt = now + ttlSeconds * 1000;
-      this.ctx.storage.transactionSync(() => {
-        q.insertHold(this.sql, { id: hold, tokenHash: hash, user: userId, at: now, expiresAt });
-        for (const seat of seatIds) {
-          q.holdSeat(this.sql, { seat, hold });
-          q.audit(this.sql, { seat, from: "available", to: "held", origin, at: now, ref: hold });
-        }
-      });
+      const showId = this.seating.info!.show_id;
+      const { hold, token } = this.holds.create({ showId, seats: seatIds, user: userId, origin, at: now, expiresAt });
       this.scheduleAlarm();
       const seats = this.seating.describe(seatIds);
       return { ok: true, hold: { ...describeHold(hold, expiresAt, seatIds), hold_token: token, seats } };
@@ -170,8 +166,9 @@ export class Show extends DurableObject<Env> {
         const seats = q.heldSeats(this.sql, { hold: holdId });
         const bookings = this.ctx.storage.transactionSync(() => {
           q.endHold(this.sql, { hold: holdId, state: "confirmed" });
-          const user = live.row.user_id;
-          return seats.map((seat) => this.sell({ seat, user, hold: holdId, from: "held", origin, at: now }));
+          // The bookings count against the pass the hold was made with, as its seats did.
+          const sale = { user: live.row.user_id, hold: holdId, from: "held" as const, at: now };
+          return seats.map((seat) => this.sell({ ...sale, seat, origin: { ...origin, pass: live.row.pass } }));
         });
         this.scheduleAlarm();
         return { ok: true, bookings };
@@ -195,19 +192,14 @@ export class Show extends DurableObject<Env> {
     );
   }
 
-  /**
-   * Pushes a live hold's expiry to `ttlSeconds` from now, but never past the policy's
-   * maximum lifetime counted from when the hold was made, and never earlier than it was.
-   */
+  /** Lengthens a live hold, up to the policy's maximum lifetime (see `HoldLedger.extend`). */
   extendHold(holdId: string, token: string, ttlSeconds: number, idempotency: IdempotencyKey | null): HoldResult {
     return this.change(
       idempotency,
       (now): HoldResult => {
         const live = this.holds.live(holdId);
         if (!live.ok) return live;
-        const latest = live.row.created_at + this.policy.maxLifetime * 1000;
-        const expiresAt = Math.max(live.row.expires_at, Math.min(now + ttlSeconds * 1000, latest));
-        q.setHoldExpiry(this.sql, { hold: holdId, expiresAt });
+        const expiresAt = this.holds.extend(live.row, ttlSeconds, this.policy.maxLifetime, now);
         this.scheduleAlarm();
         return { ok: true, hold: describeHold(holdId, expiresAt, q.heldSeats(this.sql, { hold: holdId })) };
       },
@@ -308,8 +300,8 @@ export class Show extends DurableObject<Env> {
   }
 
   /** Counters since the object started, for operators and the benchmark. */
-  stats(): { seatMapReads: number } {
-    return { seatMapReads: this.seating.reads };
+  stats(): { seatMapReads: number; orders: number; ordersWithPass: number } {
+    return { seatMapReads: this.seating.reads, ...this.orders };
   }
 
   /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */
@@ -369,6 +361,12 @@ export class Show extends DurableObject<Env> {
       if (summaryNewlyDue || idempotency !== null) this.scheduleAlarm();
       return result;
     });
+  }
+
+  /** Counts holds and bookings asked of this object (`orders`), and those that came with an admission pass. */
+  private countOrder(origin: Origin): void {
+    this.orders.orders++;
+    if (origin.pass) this.orders.ordersWithPass++;
   }
 
   private sell(sale: Omit<Parameters<typeof recordBooking>[1], "showId">): Booking {

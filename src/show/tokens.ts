@@ -7,7 +7,7 @@ import { randomBase64Url } from "../ids";
  * see `idempotency.ts`). Only their SHA-256 is stored. Hashing is synchronous (node:crypto), so
  * checking a token never puts an `await` inside the object's check-then-write sequences.
  */
-export function newToken(prefix: "ht" | "bt"): { token: string; hash: string } {
+export function newToken(prefix: "ht" | "bt" | "qt"): { token: string; hash: string } {
   const token = `${prefix}_${randomBase64Url(32)}`;
   return { token, hash: hashToken(token) };
 }

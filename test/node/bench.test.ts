@@ -63,7 +63,9 @@ describe("npm run bench", () => {
     expect(stdout).toMatch(/Hot seat p99: [\d.]+ ms/);
     expect(stdout).toMatch(/^plans: import a 2,000-seat plan .* [\d.]+× a flat list of 2,000 seats/m);
     expect(stdout).toMatch(/^plans: best available of 2 in 2,000 seats .* CPU [\d.]+× a hold of 2 named seats/m);
-    expect(stdout).toMatch(/Plan of 2000 seats: imported in [\d.]+ s; statuses 2 KB; best available: the search [\d.]+ ms/);
+    expect(stdout).toMatch(
+      /Plan of 2000 seats: imported in [\d.]+ s; statuses 2 KB; best available: the search [\d.]+ ms/,
+    );
     expect(stdout).toContain("All correctness checks passed.");
   });
 

@@ -1,0 +1,152 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Id } from "../ids";
+import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
+import { ROOM_MIGRATIONS } from "./schema";
+import type { RoomConfig, RoomStatus } from "./types";
+
+/** How often the room lets buyers in, in ms: `admit_per_minute` is spread over the minute this finely. */
+export const TICK_MS = 1000;
+
+interface RoomRow extends Record<string, SqlStorageValue> {
+  show_id: string;
+  opens_at: number;
+  admit_per_minute: number;
+  session_minutes: number;
+  shards: number;
+  watermark: number;
+  last_tick: number;
+  carry: number;
+  admitted: number;
+}
+
+/** The name of shard `k` of a show's queue. */
+export function shardName(showId: Id, shard: number): string {
+  return `${showId}#${shard}`;
+}
+
+/**
+ * A show's waiting room: its settings, and admission. Tickets live in the queue's shards
+ * (`QueueShard`); the room keeps one number, the watermark, and every ticket whose order key is at
+ * most that is admitted. On an alarm every TICK_MS it works out how many buyers the rate allows
+ * since the last tick (plus the slots of admitted buyers who left), asks every shard for its first
+ * waiting keys, merges them, and moves the watermark to the n-th smallest: so admission follows
+ * the order across all shards, and never runs faster than `admit_per_minute`.
+ */
+export class WaitingRoom extends DurableObject<Env> {
+  /** Where the object reads the time. Tests replace it to drive opening and admission. */
+  clock: () => number = Date.now;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      if (hasBeenMigrated(ctx.storage)) applyMigrations(ctx.storage, ROOM_MIGRATIONS);
+    });
+  }
+
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  private row(): RoomRow | null {
+    if (!hasBeenMigrated(this.ctx.storage)) return null;
+    return this.sql.exec<RoomRow>("SELECT * FROM room").toArray()[0] ?? null;
+  }
+
+  /** Whether the room is on, and how. */
+  status(): RoomStatus {
+    const row = this.row();
+    if (row === null) return { on: false };
+    return {
+      on: true,
+      opensAt: row.opens_at,
+      admitPerMinute: row.admit_per_minute,
+      sessionMinutes: row.session_minutes,
+      shards: row.shards,
+    };
+  }
+
+  /**
+   * Turns the room on, or changes its settings. A room that was off starts empty; one that is on
+   * keeps its queue and where admission has got to (the shard count stays as it was).
+   */
+  async configure(showId: Id, config: RoomConfig, shards: number): Promise<{ created: boolean; status: RoomStatus }> {
+    applyMigrations(this.ctx.storage, ROOM_MIGRATIONS);
+    const existing = this.row();
+    if (existing === null) {
+      this.sql.exec(
+        `INSERT INTO room (singleton, show_id, opens_at, admit_per_minute, session_minutes, shards, last_tick)
+         VALUES (1, ?, ?, ?, ?, ?, ?)`,
+        showId,
+        config.opensAt,
+        config.admitPerMinute,
+        config.sessionMinutes,
+        shards,
+        config.opensAt,
+      );
+    } else {
+      this.sql.exec(
+        "UPDATE room SET opens_at = ?, admit_per_minute = ?, session_minutes = ?",
+        config.opensAt,
+        config.admitPerMinute,
+        config.sessionMinutes,
+      );
+    }
+    await this.ctx.storage.setAlarm(Math.max(this.clock(), config.opensAt));
+    return { created: existing === null, status: this.status() };
+  }
+
+  /** Turns the room off: bookings need no pass any more, and every ticket is forgotten. */
+  async disable(): Promise<boolean> {
+    const row = this.row();
+    if (row === null) return false;
+    this.sql.exec("DELETE FROM room");
+    await this.ctx.storage.deleteAlarm();
+    await Promise.all(this.shards(row.show_id, row.shards).map((shard) => shard.clear()));
+    return true;
+  }
+
+  /** How many buyers the room has let in, and where the watermark is, for tests and the benchmark. */
+  stats(): { admitted: number; watermark: number } | null {
+    const row = this.row();
+    return row === null ? null : { admitted: row.admitted, watermark: row.watermark };
+  }
+
+  /** One tick of admission (see the class comment); sets the next while the room is on. */
+  override async alarm(): Promise<void> {
+    const row = this.row();
+    if (row === null) return;
+    const now = this.clock();
+    if (now < row.opens_at) {
+      await this.ctx.storage.setAlarm(row.opens_at);
+      return;
+    }
+    const shards = this.shards(row.show_id, row.shards);
+    const owed = row.carry + (row.admit_per_minute * (now - row.last_tick)) / 60_000;
+    const quota = Math.floor(owed);
+    let carry = owed - quota;
+    let watermark = row.watermark;
+    let admitted = 0;
+    if (quota > 0) {
+      const heads = (await Promise.all(shards.map((shard) => shard.heads(quota)))).flat().sort((a, b) => a - b);
+      if (heads.length > 0) watermark = heads[Math.min(quota, heads.length) - 1]!;
+      // Unused quota is not saved up: a quiet minute does not let a burst in later.
+      if (heads.length < quota) carry = 0;
+    }
+    const results = await Promise.all(shards.map((shard) => shard.admit(watermark, now)));
+    for (const result of results) admitted += result.admitted;
+    // A buyer who left early gives their slot to the next buyer, at the next tick.
+    const freed = results.reduce((sum, result) => sum + result.freed, 0);
+    this.sql.exec(
+      "UPDATE room SET watermark = ?, last_tick = ?, carry = ?, admitted = admitted + ?",
+      watermark,
+      now,
+      carry + freed,
+      admitted,
+    );
+    await this.ctx.storage.setAlarm(now + TICK_MS);
+  }
+
+  private shards(showId: Id, count: number) {
+    return Array.from({ length: count }, (_, k) => this.env.QUEUE_SHARD.getByName(shardName(showId, k)));
+  }
+}

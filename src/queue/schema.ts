@@ -1,0 +1,55 @@
+import type { Migration } from "../storage/migrations";
+
+/** A queue shard's schema: its tickets. Append new migrations; never edit applied ones. */
+export const SHARD_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: "tickets",
+    sql: `
+      CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL,
+        -- The ticket's place in the order: random in [0, 1) when it joined before opening, so
+        -- the pre-queue is drawn at random; 1 + ms after opening for the others, first come
+        -- first served.
+        ord REAL NOT NULL,
+        joined_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('waiting', 'admitted', 'left')),
+        admitted_at INTEGER,
+        -- Polls before this (less some slack) are refused with 429.
+        next_poll_at INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX tickets_in_order ON tickets (state, ord);
+      CREATE TABLE shard (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        -- Admitted buyers who left before their pass ran out, not yet reported to the room.
+        freed INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO shard (singleton) VALUES (1);
+    `,
+  },
+];
+
+/** A waiting room's schema: its settings and where admission has got to. */
+export const ROOM_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: "room",
+    sql: `
+      CREATE TABLE room (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        show_id TEXT NOT NULL,
+        opens_at INTEGER NOT NULL,
+        admit_per_minute INTEGER NOT NULL,
+        session_minutes INTEGER NOT NULL,
+        shards INTEGER NOT NULL,
+        -- Every ticket whose ord is at most this is admitted.
+        watermark REAL NOT NULL DEFAULT -1,
+        -- Admission up to the last tick, and the fraction of a buyer owed from it.
+        last_tick INTEGER NOT NULL,
+        carry REAL NOT NULL DEFAULT 0,
+        admitted INTEGER NOT NULL DEFAULT 0
+      );
+    `,
+  },
+];

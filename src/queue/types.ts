@@ -1,0 +1,46 @@
+import type { Id } from "../ids";
+
+/** A show's waiting room, as an admin sets it. Times in ms since the epoch. */
+export interface RoomConfig {
+  /** When admission starts. Everyone who joins before is put in random order at this moment. */
+  opensAt: number;
+  /** Buyers let in a minute, spread evenly over it. */
+  admitPerMinute: number;
+  /** How long a pass admits its buyer. */
+  sessionMinutes: number;
+}
+
+/** The room as the Worker needs it: off, or on with its config and how many shards hold its tickets. */
+export type RoomStatus = { on: false } | ({ on: true; shards: number } & RoomConfig);
+
+/** A new place in the queue: its id and its secret, returned once. */
+export interface NewTicket {
+  ticket_id: string;
+  ticket_token: string;
+}
+
+/** A waiting buyer's place. */
+export interface Waiting {
+  state: "waiting";
+  /** 1 for the next buyer in; null before opening, when the order is not drawn yet. */
+  position: number | null;
+  estimated_wait_seconds: number;
+  /** Seconds until the next poll is welcome; earlier polls get 429. */
+  retry_after: number;
+}
+
+/** What a buyer polling the queue is told. */
+export type TicketStatus = Waiting | { state: "admitted"; pass: string; pass_expires_at: string };
+
+export type TicketFailure =
+  | { ok: false; reason: "ticket_not_found" | "wrong_token" | "ticket_left" | "pass_expired" | "queue_full" }
+  | { ok: false; reason: "too_early"; retry_after: number };
+
+export type TicketResult<T> = ({ ok: true } & T) | TicketFailure;
+
+/** Where a ticket's shard is: `<show>.<shard>.<22 random characters>`. */
+export interface TicketRef {
+  ref: string;
+  showId: Id;
+  shard: number;
+}

@@ -1,0 +1,69 @@
+import { HttpError } from "../http/responses";
+import { publicId, type Id } from "../ids";
+import { checkPass, MIN_SECRET_LENGTH } from "../queue/pass";
+import type { RoomStatus } from "../queue/types";
+import { requireShow } from "./directory";
+
+/**
+ * Whether each show's waiting room is on, as this isolate last heard, and until when to believe
+ * it. Asking the room costs one call per isolate and show every ROOM_STATUS_MAX_AGE_MS; a booking
+ * itself never waits on any object to have its pass checked.
+ */
+const rooms = new Map<Id, { status: RoomStatus; until: number }>();
+const MAX_ROOMS = 10_000;
+/** How long an isolate trusts what it heard: turning a room on or off reaches every isolate within this. */
+export const ROOM_STATUS_MAX_AGE_MS = 2000;
+
+export function roomObject(env: Env, showId: Id) {
+  return env.WAITING_ROOM.getByName(showId);
+}
+
+/** The room's status, from this isolate's memo when fresh. */
+export async function roomStatus(env: Env, showId: Id): Promise<RoomStatus> {
+  const known = rooms.get(showId);
+  if (known && known.until > Date.now()) return known.status;
+  const status = await roomObject(env, showId).status();
+  rememberRoom(showId, status);
+  return status;
+}
+
+/** Notes what an admin route just did to a room, so this isolate acts on it at once. */
+export function rememberRoom(showId: Id, status: RoomStatus): void {
+  if (rooms.size >= MAX_ROOMS) rooms.clear();
+  rooms.set(showId, { status, until: Date.now() + ROOM_STATUS_MAX_AGE_MS });
+}
+
+/** The secret passes are signed with, or a 503 that says it is missing. */
+export function queueSecret(env: Env): string {
+  const secret = env.QUEUE_SECRET;
+  if (!secret || secret.length < MIN_SECRET_LENGTH) {
+    throw new HttpError(
+      503,
+      "Waiting rooms need QUEUE_SECRET (32 characters or more); set it with wrangler secret put",
+    );
+  }
+  return secret;
+}
+
+const REFUSALS = {
+  missing:
+    "This show's on-sale has a waiting room: join the queue (POST /api/shows/:show_id/queue) and send the pass it gives you in the Admission-Pass header",
+  forged: "This admission pass is not valid",
+  expired: "This admission pass has expired; join the queue again",
+  other_show: "This admission pass is for another show",
+} as const;
+
+/**
+ * For a hold or booking of `showId`: null while the show's room is off; the ticket its pass was
+ * issued to while it is on; and 403 without a valid pass for this show. Checked here, with the
+ * secret alone.
+ */
+export async function admissionOf(env: Env, showId: Id, request: Request): Promise<string | null> {
+  // An unknown show is refused first, so that no made-up id ever wakes a room.
+  await requireShow(env, showId);
+  const status = await roomStatus(env, showId);
+  if (!status.on) return null;
+  const check = await checkPass(queueSecret(env), request.headers.get("admission-pass"), showId, Date.now());
+  if (!check.ok) throw new HttpError(403, REFUSALS[check.reason], { show_id: publicId(showId) });
+  return check.claims.ticket;
+}

@@ -1,0 +1,119 @@
+import { HttpError, json } from "../http/responses";
+import { publicId, type Id } from "../ids";
+import { shardName } from "../queue/room";
+import type { RoomStatus, TicketFailure } from "../queue/types";
+import { queueSecret, rememberRoom, roomObject, roomStatus } from "./admission";
+import { requireShow } from "./directory";
+import type { Handler } from "./router";
+
+/** Shards of a show's queue, for rooms turned on from now (QUEUE_SHARDS, 1-16; 4 by default). */
+function queueShards(env: Env): number {
+  const shards = Number(env.QUEUE_SHARDS);
+  return Number.isInteger(shards) && shards >= 1 && shards <= 16 ? shards : 4;
+}
+
+function describeRoom(showId: Id, status: RoomStatus) {
+  if (!status.on) return { show_id: publicId(showId), on: false };
+  return {
+    show_id: publicId(showId),
+    on: true,
+    opens_at: new Date(status.opensAt).toISOString(),
+    admit_per_minute: status.admitPerMinute,
+    session_minutes: status.sessionMinutes,
+    shards: status.shards,
+  };
+}
+
+/** `PUT /admin/shows/:show_id/waiting-room`: turns the room on, or changes its settings. */
+export const putWaitingRoom: Handler<"putWaitingRoom"> = async ({ params: { show_id: showId }, body }, env) => {
+  await requireShow(env, showId);
+  queueSecret(env);
+  const config = {
+    opensAt: body.opens_at,
+    admitPerMinute: body.admit_per_minute,
+    sessionMinutes: body.session_minutes,
+  };
+  const { created, status } = await roomObject(env, showId).configure(showId, config, queueShards(env));
+  rememberRoom(showId, status);
+  return json(
+    { message: created ? "Waiting room on" : "Waiting room updated", waiting_room: describeRoom(showId, status) },
+    created ? 201 : 200,
+  );
+};
+
+/** `DELETE /admin/shows/:show_id/waiting-room`: turns the room off and forgets its queue. */
+export const deleteWaitingRoom: Handler<"deleteWaitingRoom"> = async ({ params: { show_id: showId } }, env) => {
+  await requireShow(env, showId);
+  const wasOn = await roomObject(env, showId).disable();
+  rememberRoom(showId, { on: false });
+  return json({ message: wasOn ? "Waiting room off" : "The waiting room was not on", show_id: publicId(showId) });
+};
+
+/** `GET /api/shows/:show_id/waiting-room`: whether the room is on, and its settings. */
+export const waitingRoom: Handler<"waitingRoom"> = async ({ params: { show_id: showId } }, env) => {
+  await requireShow(env, showId);
+  return json(describeRoom(showId, await roomStatus(env, showId)));
+};
+
+/** `POST /api/shows/:show_id/queue`: a ticket in a random shard of the show's queue, and where it stands. */
+export const joinQueue: Handler<"joinQueue"> = async ({ params: { show_id: showId } }, env) => {
+  await requireShow(env, showId);
+  const status = await roomStatus(env, showId);
+  if (!status.on)
+    throw new HttpError(409, "This show has no waiting room on; book directly", { show_id: publicId(showId) });
+  queueSecret(env);
+  const shard = Math.floor(Math.random() * status.shards);
+  const result = await env.QUEUE_SHARD.getByName(shardName(showId, shard)).join(showId, shard, status);
+  if (!result.ok) throw ticketFailure(result, null);
+  const { ok: _, ...ticket } = result;
+  return json(ticket, 201, { "retry-after": String(ticket.retry_after) });
+};
+
+/** `GET /api/queue/:ticket_id`: where the ticket stands, or its admission pass. */
+export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id: ticket }, token }, env) => {
+  const status = await roomStatus(env, ticket.showId);
+  if (!status.on || ticket.shard >= status.shards)
+    throw ticketFailure({ ok: false, reason: "ticket_not_found" }, ticket.ref);
+  const shard = env.QUEUE_SHARD.getByName(shardName(ticket.showId, ticket.shard));
+  const result = await shard.poll(ticket.ref, token, status);
+  if (!result.ok) throw ticketFailure(result, ticket.ref);
+  const { ok: _, ...answer } = result;
+  const headers = answer.state === "waiting" ? { "retry-after": String(answer.retry_after) } : undefined;
+  return json({ ticket_id: ticket.ref, ...answer }, 200, headers);
+};
+
+/** `DELETE /api/queue/:ticket_id`: leaves the queue, or ends an admitted session early. */
+export const leaveQueue: Handler<"leaveQueue"> = async ({ params: { ticket_id: ticket }, token }, env) => {
+  const status = await roomStatus(env, ticket.showId);
+  if (!status.on || ticket.shard >= status.shards)
+    throw ticketFailure({ ok: false, reason: "ticket_not_found" }, ticket.ref);
+  const result = await env.QUEUE_SHARD.getByName(shardName(ticket.showId, ticket.shard)).leave(ticket.ref, token);
+  if (!result.ok) throw ticketFailure(result, ticket.ref);
+  return json({
+    message: result.was === "admitted" ? "Session ended; your slot goes to the next buyer" : "Left the queue",
+    ticket_id: ticket.ref,
+  });
+};
+
+function ticketFailure(failure: TicketFailure, ticketId: string | null): HttpError {
+  const ticket = ticketId === null ? {} : { ticket_id: ticketId };
+  switch (failure.reason) {
+    case "ticket_not_found":
+      return new HttpError(404, "Ticket not found", ticket);
+    case "wrong_token":
+      return new HttpError(403, "That token does not grant access to this ticket", ticket);
+    case "ticket_left":
+      return new HttpError(410, "This ticket has left the queue", ticket);
+    case "pass_expired":
+      return new HttpError(410, "This ticket's admission has expired; join the queue again", ticket);
+    case "queue_full":
+      return new HttpError(503, "The queue is full; retry shortly", {}, { "retry-after": "30" });
+    case "too_early":
+      return new HttpError(
+        429,
+        `Poll again in ${failure.retry_after} seconds`,
+        { ...ticket, retry_after: failure.retry_after },
+        { "retry-after": String(failure.retry_after) },
+      );
+  }
+}

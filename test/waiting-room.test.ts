@@ -1,0 +1,343 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { signPass } from "../src/queue/pass";
+import type { QueueShard } from "../src/queue/shard";
+import type { WaitingRoom } from "../src/queue/room";
+import type { Show } from "../src/show/show";
+import { adminHeaders, bearer, bookSeat, call, newShow, post, showStub } from "./helpers";
+
+interface Ticket {
+  ticket_id: string;
+  ticket_token: string;
+  position: number | null;
+  retry_after: number;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * The queue's objects read the time from a clock the tests set. Rooms that are "open" open an
+ * hour from now by the real clock, so that the room's own alarms (set by the real clock) never
+ * fire during a test: every tick is one the test runs.
+ */
+const LATER = () => Date.now() + 60 * MINUTE;
+
+function room(showId: string) {
+  return env.WAITING_ROOM.getByName(showId);
+}
+
+function shard(showId: string, k = 0) {
+  return env.QUEUE_SHARD.getByName(`${showId}#${k}`);
+}
+
+function putRoom(showId: string, settings: Record<string, unknown>, headers: Record<string, string> = adminHeaders) {
+  return call(`/admin/shows/${showId}/waiting-room`, { method: "PUT", headers, body: JSON.stringify(settings) });
+}
+
+/** Turns a room on that opens at `opensAt` and lets `perMinute` in a minute. */
+async function openRoom(showId: string, opensAt: number, perMinute = 60, sessionMinutes = 10): Promise<void> {
+  const response = await putRoom(showId, {
+    opens_at: new Date(opensAt).toISOString(),
+    admit_per_minute: perMinute,
+    session_minutes: sessionMinutes,
+  });
+  expect(response.status, await response.clone().text()).toBe(201);
+}
+
+/** Sets the time the room and its shard read (the tests' rooms have one shard). */
+async function setQueueClock(showId: string, now: number): Promise<void> {
+  await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+    instance.clock = () => now;
+  });
+  await runInDurableObject(shard(showId), (instance: QueueShard) => {
+    instance.clock = () => now;
+  });
+}
+
+/** One tick of admission. */
+async function tick(showId: string): Promise<void> {
+  expect(await runDurableObjectAlarm(room(showId))).toBe(true);
+}
+
+async function join(showId: string): Promise<Ticket> {
+  const response = await call(`/api/shows/${showId}/queue`, { method: "POST" });
+  expect(response.status, await response.clone().text()).toBe(201);
+  return response.json<Ticket>();
+}
+
+function poll(ticket: Ticket): Promise<Response> {
+  return call(`/api/queue/${ticket.ticket_id}`, { headers: bearer(ticket.ticket_token) });
+}
+
+/** A ticket's pass, once it is admitted. */
+async function passOf(ticket: Ticket): Promise<string> {
+  const response = await poll(ticket);
+  const body = await response.json<{ state: string; pass: string }>();
+  expect(body.state).toBe("admitted");
+  return body.pass;
+}
+
+/** A show whose room opened a minute ago, and an admitted buyer's pass for it. */
+async function showWithPass(maxSeatsPerOrder = 100): Promise<{ showId: string; pass: string; ticket: Ticket }> {
+  const showId = await newShow(20, "Rush", maxSeatsPerOrder);
+  const now = LATER();
+  await openRoom(showId, now - MINUTE, 60);
+  await setQueueClock(showId, now);
+  const ticket = await join(showId);
+  await tick(showId);
+  // A few seconds on, so that the ticket may poll again.
+  await setQueueClock(showId, now + 5000);
+  return { showId, pass: await passOf(ticket), ticket };
+}
+
+async function orders(showId: string) {
+  return runInDurableObject(showStub(showId), (show: Show) => show.stats());
+}
+
+describe("turning a waiting room on and off", () => {
+  it("needs the admin token, a show that exists and sound settings; a second PUT changes them", async () => {
+    const showId = await newShow(5);
+    const settings = { opens_at: "2026-12-01T10:00:00Z", admit_per_minute: 100, session_minutes: 15 };
+    expect((await putRoom(showId, settings, {})).status).toBe(401);
+    expect((await putRoom("no-such-show", settings)).status).toBe(404);
+    const bad = await putRoom(showId, { ...settings, opens_at: "tomorrow" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({
+      error: "opens_at must be an ISO 8601 time, e.g. 2026-12-01T10:00:00Z: when admission starts",
+      field: "opens_at",
+    });
+    expect((await putRoom(showId, { ...settings, admit_per_minute: 0 })).status).toBe(400);
+    const on = await putRoom(showId, settings);
+    expect(on.status).toBe(201);
+    expect(await on.json()).toEqual({
+      message: "Waiting room on",
+      waiting_room: {
+        show_id: showId,
+        on: true,
+        opens_at: "2026-12-01T10:00:00.000Z",
+        admit_per_minute: 100,
+        session_minutes: 15,
+        shards: 1,
+      },
+    });
+    const changed = await putRoom(showId, { ...settings, admit_per_minute: 200 });
+    expect(changed.status).toBe(200);
+    expect(await (await call(`/api/shows/${showId}/waiting-room`)).json()).toMatchObject({
+      on: true,
+      admit_per_minute: 200,
+    });
+  });
+
+  it("while it is off, bookings answer 200 and 409 as they always did, and joining is refused", async () => {
+    const showId = await newShow(5);
+    expect((await bookSeat(showId, 1)).status).toBe(200);
+    expect((await bookSeat(showId, 1)).status).toBe(409);
+    const joined = await call(`/api/shows/${showId}/queue`, { method: "POST" });
+    expect(joined.status).toBe(409);
+    expect(await joined.json()).toEqual({ error: "This show has no waiting room on; book directly", show_id: showId });
+  });
+
+  it("DELETE turns it off: bookings need no pass again, and its tickets are forgotten", async () => {
+    const { showId, ticket } = await showWithPass();
+    expect((await bookSeat(showId, 2)).status).toBe(403);
+    const off = await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders });
+    expect(await off.json()).toEqual({ message: "Waiting room off", show_id: showId });
+    expect((await bookSeat(showId, 2)).status).toBe(200);
+    expect((await poll(ticket)).status).toBe(404);
+    expect(await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets())).toEqual([]);
+  });
+});
+
+describe("admission passes, checked at the edge", () => {
+  it("refuse a hold or booking with no pass, a forged, an expired or another show's pass with 403, and the show hears nothing", async () => {
+    const { showId, pass, ticket } = await showWithPass();
+    const other = await showWithPass();
+    const before = await orders(showId);
+    const forged = `${pass.slice(0, -6)}${pass.endsWith("AAAAAA") ? "BBBBBB" : "AAAAAA"}`;
+    const expired = await signPass(env.QUEUE_SECRET!, { show: showId, ticket: ticket.ticket_id, exp: Date.now() - 1 });
+    const cases: [string | null, string][] = [
+      [
+        null,
+        "This show's on-sale has a waiting room: join the queue (POST /api/shows/:show_id/queue) and send the pass it gives you in the Admission-Pass header",
+      ],
+      [forged, "This admission pass is not valid"],
+      ["ap1.e30.AAAA", "This admission pass is not valid"],
+      [expired, "This admission pass has expired; join the queue again"],
+      [other.pass, "This admission pass is for another show"],
+    ];
+    for (const [header, error] of cases) {
+      const headers: Record<string, string> = header === null ? {} : { "admission-pass": header };
+      for (const response of [
+        await post("/api/book-seat/", { show_id: showId, seat_id: 3 }, headers),
+        await post(`/api/shows/${showId}/bookings`, { seat_ids: [3] }, headers),
+        await post(`/api/shows/${showId}/holds`, { seat_ids: [3] }, headers),
+      ]) {
+        expect(response.status).toBe(403);
+        expect(await response.json()).toEqual({ error, show_id: showId });
+      }
+    }
+    expect(await orders(showId)).toEqual(before);
+
+    const booked = await post("/api/book-seat/", { show_id: showId, seat_id: 3 }, { "admission-pass": pass });
+    expect(booked.status).toBe(200);
+    expect(await orders(showId)).toEqual({
+      ...before,
+      orders: before.orders + 1,
+      ordersWithPass: before.ordersWithPass + 1,
+    });
+  });
+
+  it("cover one buyer's order: at most max_seats_per_order seats held or booked under one pass", async () => {
+    const { showId, pass } = await showWithPass(4);
+    const withPass = { "admission-pass": pass };
+    const hold = await post(`/api/shows/${showId}/holds`, { seat_ids: [1, 2, 3] }, withPass);
+    expect(hold.status).toBe(201);
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 4 }, withPass)).status).toBe(200);
+    const more = await post(`/api/shows/${showId}/holds`, { seat_ids: [5] }, withPass);
+    expect(more.status).toBe(403);
+    expect(await more.json()).toEqual({
+      error: "This admission pass has held or booked 4 of the 4 seats one buyer may have",
+      show_id: showId,
+      limit: 4,
+      used: 4,
+    });
+    // Confirming the hold books the same three seats: they are not counted twice.
+    const { hold_id, hold_token } = await hold.json<{ hold_id: string; hold_token: string }>();
+    const release = await call(`/api/holds/${hold_id}`, { method: "DELETE", headers: bearer(hold_token) });
+    expect(release.status).toBe(200);
+    expect((await post(`/api/shows/${showId}/holds`, { seat_ids: [5, 6, 7] }, withPass)).status).toBe(201);
+  });
+});
+
+describe("the queue", () => {
+  it("draws the pre-queue in random order at opening: the order is not the join order", async () => {
+    const showId = await newShow(5);
+    const opensAt = Date.now() + 10 * MINUTE;
+    await openRoom(showId, opensAt);
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 30; i++) tickets.push(await join(showId));
+    expect(tickets.map((ticket) => ticket.position)).toEqual(Array(30).fill(null));
+    await setQueueClock(showId, opensAt + 1000);
+    const positions = [];
+    for (const ticket of tickets) {
+      positions.push((await (await poll(ticket)).json<{ position: number }>()).position);
+    }
+    const joinOrder = Array.from({ length: 30 }, (_, i) => i + 1);
+    expect([...positions].sort((a, b) => a - b)).toEqual(joinOrder);
+    expect(positions).not.toEqual(joinOrder);
+  });
+
+  it("after opening, admits in join order at the configured rate, and polls learn their pass", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 120);
+    await setQueueClock(showId, opensAt + 1000);
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 25; i++) tickets.push(await join(showId));
+    expect(tickets.map((ticket) => ticket.position)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+
+    // 120 a minute: 5 seconds after opening, 10 are in; 5 more seconds, 20.
+    await setQueueClock(showId, opensAt + 5000);
+    await tick(showId);
+    expect(await runInDurableObject(room(showId), (instance: WaitingRoom) => instance.stats())).toMatchObject({
+      admitted: 10,
+    });
+    await setQueueClock(showId, opensAt + 10_000);
+    await tick(showId);
+    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    expect(rows.map((row) => row.admitted_at)).toEqual([
+      ...Array(10).fill(opensAt + 5000),
+      ...Array(10).fill(opensAt + 10_000),
+      ...Array(5).fill(null),
+    ]);
+    // The first ten joined are the first ten in.
+    await setQueueClock(showId, opensAt + 20_000);
+    const states = [];
+    for (const ticket of tickets) states.push((await (await poll(ticket)).json<{ state: string }>()).state);
+    expect(states).toEqual([...Array(20).fill("admitted"), ...Array(5).fill("waiting")]);
+  });
+
+  it("tells each buyer to come back later the further back they are, and answers an early poll 429", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 6);
+    await setQueueClock(showId, opensAt + 1000);
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 40; i++) tickets.push(await join(showId));
+    // 6 a minute: position 40 waits 400 s and may poll every 100 s; position 1 every few seconds.
+    expect(tickets[0]!.retry_after).toBe(3);
+    expect(tickets[39]!.retry_after).toBe(100);
+    const early = await poll(tickets[39]!);
+    expect(early.status).toBe(429);
+    expect(early.headers.get("retry-after")).toBe(
+      String((await early.clone().json<{ retry_after: number }>()).retry_after),
+    );
+    expect(await early.json()).toMatchObject({ error: expect.stringMatching(/^Poll again in \d+ seconds$/) });
+  });
+
+  it("gives the slot of an admitted buyer who leaves early to the next buyer", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 12);
+    await setQueueClock(showId, opensAt + 1000);
+    const [first, , third] = [await join(showId), await join(showId), await join(showId)];
+    await setQueueClock(showId, opensAt + 5000);
+    await tick(showId);
+    await passOf(first!);
+    const left = await call(`/api/queue/${first!.ticket_id}`, {
+      method: "DELETE",
+      headers: bearer(first!.ticket_token),
+    });
+    expect(await left.json()).toEqual({
+      message: "Session ended; your slot goes to the next buyer",
+      ticket_id: first!.ticket_id,
+    });
+    // No time has passed, so only the freed slot lets anyone in: the second buyer, not the third.
+    await tick(showId);
+    await setQueueClock(showId, opensAt + 6000);
+    await tick(showId);
+    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    expect(rows.map((row) => row.state)).toEqual(["left", "admitted", "waiting"]);
+    expect((await poll(third!)).status).toBe(200);
+    expect((await poll(first!)).status).toBe(410);
+  });
+
+  it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    const put = await call(`/admin/shows/${showId}/waiting-room`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 }),
+    });
+    expect(put.status).toBe(201);
+    // The room keeps the shard count it was made with; this one is made with three.
+    await runInDurableObject(room(showId), (_instance, state) => state.storage.sql.exec("UPDATE room SET shards = 3"));
+    const ords: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      for (let i = 0; i < 4; i++) {
+        const joined = await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
+          instance.clock = () => opensAt + 1000 + i;
+          return instance.join(showId, k, { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 3 });
+        });
+        expect(joined.ok).toBe(true);
+      }
+    }
+    for (let k = 0; k < 3; k++) {
+      ords.push(
+        ...(await runInDurableObject(shard(showId, k), (instance: QueueShard) => instance.tickets())).map((t) => t.ord),
+      );
+    }
+    await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+      instance.clock = () => opensAt + 5000;
+    });
+    await tick(showId);
+    const admitted: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const rows = await runInDurableObject(shard(showId, k), (instance: QueueShard) => instance.tickets());
+      admitted.push(...rows.filter((row) => row.state === "admitted").map((row) => row.ord));
+    }
+    expect(admitted.sort((a, b) => a - b)).toEqual([...ords].sort((a, b) => a - b).slice(0, 5));
+  });
+});
