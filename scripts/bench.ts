@@ -4,8 +4,9 @@
  * Every cost is printed beside its baseline from the same run, as a ratio.
  *
  *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--json]
- *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans]
+ *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush]
  *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000] [--plan-seats 50000,100000]
+ *     [--rush-buyers 5000] [--rush-rate 600] [--rush-seconds 20]
  *
  * Every scenario creates its own shows in a fresh store, and checks its results: the hot
  * seat must have exactly one winner, and after the on-sale run every seat that got a 200
@@ -19,6 +20,7 @@ import { cpuMeter, runFor } from "./bench/load.ts";
 import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
+import { rushScenario } from "./bench/rush.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -33,9 +35,12 @@ const { values: args } = parseArgs({
     readers: { type: "string", default: "1000" },
     shows: { type: "string", default: "1000" },
     "plan-seats": { type: "string", default: "50000,100000" },
+    "rush-buyers": { type: "string", default: "5000" },
+    "rush-rate": { type: "string", default: "600" },
+    "rush-seconds": { type: "string", default: "20" },
   },
 });
-const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans";
+const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush";
 /** `--only hot,sale,…` runs just those scenarios (the floor runs where it is compared). */
 const ONLY = new Set((args.only ?? SCENARIOS).split(","));
 /** Seats of the show the crowd scenarios use, and the size of each crowd. */
@@ -461,6 +466,21 @@ async function plansScenario(worker: RunningWorker): Promise<ReturnType<typeof p
   return results;
 }
 
+/** The waiting room's rush (see bench/rush.ts). */
+async function rush(worker: RunningWorker): Promise<ReturnType<typeof rushScenario>> {
+  const options = {
+    buyers: Number(args["rush-buyers"]),
+    admitPerMinute: Number(args["rush-rate"]),
+    seconds: Number(args["rush-seconds"]),
+    impatient: 20,
+  };
+  const results = await rushScenario(worker, options, log);
+  for (const { scenario, samples, note, vsBaseline } of results.rows)
+    row(scenario, samples, null, NaN, note, vsBaseline);
+  for (const [ok, message] of results.checks) check(ok, message);
+  return results;
+}
+
 // ---- Main -------------------------------------------------------------------------------
 
 log(`Benchmark on ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node ${process.version}`);
@@ -486,6 +506,7 @@ if (ONLY.has("resync")) await resyncScenario(project);
 if (ONLY.has("readers")) await readersScenario(project);
 if (ONLY.has("list")) await listScenario(project);
 const plans = ONLY.has("plans") ? await plansScenario(project) : null;
+const rushed = ONLY.has("rush") ? await rush(project) : null;
 await project.stop();
 if (ONLY.has("cleanup")) await cleanupScenario();
 
@@ -529,6 +550,7 @@ const summary = {
     bestAvailableSearchAtMost5Ms: plans?.measured.every((size) => size.searchMs <= 5) ?? null,
   },
   plans: plans?.measured ?? null,
+  rush: rushed?.measured ?? null,
   failures,
 };
 
@@ -586,6 +608,12 @@ if (args.json) {
   for (const size of plans?.measured ?? []) {
     console.log(
       `Plan of ${size.seats} seats: imported in ${fmt(size.importMs / 1000, 1)} s; statuses ${fmt(size.statusesBytes / 1024, 0)} KB; best available: the search ${fmt(size.searchMs, 2)} ms, ~${fmt(size.bestAvailableMs, 2)} ms of object CPU per hold beyond a plain hold (target: at most 5 ms)`,
+    );
+  }
+  if (rushed) {
+    const { buyers, joinSeconds, admittedPerMinute, pollsPerSecond } = rushed.measured;
+    console.log(
+      `Waiting room: ${buyers} buyers' joins, sent at once at opening, all answered in ${fmt(joinSeconds, 2)} s; admitted ${fmt(admittedPerMinute, 0)} a minute (set: ${args["rush-rate"]}); ${fmt(pollsPerSecond, 0)} polls a second while they waited`,
     );
   }
   console.log(

@@ -105,10 +105,10 @@ export class WaitingRoom extends DurableObject<Env> {
     return true;
   }
 
-  /** How many buyers the room has let in, and where the watermark is, for tests and the benchmark. */
-  stats(): { admitted: number; watermark: number } | null {
+  /** How many buyers the room has let in, as of which tick, and where the watermark is: for tests and the benchmark. */
+  stats(): { admitted: number; lastTick: number; watermark: number } | null {
     const row = this.row();
-    return row === null ? null : { admitted: row.admitted, watermark: row.watermark };
+    return row === null ? null : { admitted: row.admitted, lastTick: row.last_tick, watermark: row.watermark };
   }
 
   /** One tick of admission (see the class comment); sets the next while the room is on. */

@@ -6,10 +6,10 @@ import { queueSecret, rememberRoom, roomObject, roomStatus } from "./admission";
 import { requireShow } from "./directory";
 import type { Handler } from "./router";
 
-/** Shards of a show's queue, for rooms turned on from now (QUEUE_SHARDS, 1-16; 4 by default). */
+/** Shards of a show's queue, for rooms turned on from now (QUEUE_SHARDS, 1-16; 8 by default). */
 function queueShards(env: Env): number {
   const shards = Number(env.QUEUE_SHARDS);
-  return Number.isInteger(shards) && shards >= 1 && shards <= 16 ? shards : 4;
+  return Number.isInteger(shards) && shards >= 1 && shards <= 16 ? shards : 8;
 }
 
 function describeRoom(showId: Id, status: RoomStatus) {

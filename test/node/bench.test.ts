@@ -34,6 +34,10 @@ describe("npm run bench", () => {
         "30",
         "--plan-seats",
         "2000",
+        "--rush-buyers",
+        "300",
+        "--rush-seconds",
+        "4",
       ],
       { cwd: PROJECT_ROOT, maxBuffer: 10 * 1024 * 1024 },
     );
@@ -53,6 +57,9 @@ describe("npm run bench", () => {
       "plans: import a 2,000-seat plan",
       "plans: statuses of 2,000 seats",
       "plans: best available of 2 in 2,000 seats",
+      "rush: 300 buyers join at opening",
+      "rush: polls while 300 wait",
+      "rush: bookings with a pass",
     ]) {
       expect(stdout).toMatch(new RegExp(`^${scenario.replace(/[()]/g, "\\$&")}\\s+\\d+`, "m"));
     }
@@ -65,6 +72,9 @@ describe("npm run bench", () => {
     expect(stdout).toMatch(/^plans: best available of 2 in 2,000 seats .* CPU [\d.]+× a hold of 2 named seats/m);
     expect(stdout).toMatch(
       /Plan of 2000 seats: imported in [\d.]+ s; statuses 2 KB; best available: the search [\d.]+ ms/,
+    );
+    expect(stdout).toMatch(
+      /Waiting room: 300 buyers' joins, sent at once at opening, all answered in [\d.]+ s; admitted \d+ a minute/,
     );
     expect(stdout).toContain("All correctness checks passed.");
   });
