@@ -247,6 +247,7 @@ export const OPERATIONS = {
   queueTicket: operation({
     method: "GET",
     path: "/api/queue/:ticket_id",
+    rateLimited: true,
     summary: "Where a ticket stands; once admitted, its admission pass. Poll no sooner than Retry-After",
     tag: "Queue",
     auth: "ticket",
@@ -255,10 +256,11 @@ export const OPERATIONS = {
   leaveQueue: operation({
     method: "DELETE",
     path: "/api/queue/:ticket_id",
+    rateLimited: true,
     summary: "Leave the queue, or end an admitted session early: the slot goes to the next buyer",
     tag: "Queue",
     auth: "ticket",
-    responses: { 200: answers.QueueLeft, 400: E, 401: E, 403: E, 404: E, 410: E, ...SHOW_CALL },
+    responses: { 200: answers.QueueLeft, 400: E, 401: E, 403: E, 404: E, 410: E, ...LIMITED, ...SHOW_CALL },
   }),
   putWaitingRoom: operation({
     method: "PUT",

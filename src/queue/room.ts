@@ -81,14 +81,16 @@ export class WaitingRoom extends DurableObject<Env> {
         config.admitPerMinute,
         config.sessionMinutes,
         shards,
-        config.opensAt,
+        // A room turned on after its opening time admits from now on, not for the time before.
+        Math.max(config.opensAt, this.clock()),
       );
     } else {
       this.sql.exec(
-        "UPDATE room SET opens_at = ?, admit_per_minute = ?, session_minutes = ?",
+        "UPDATE room SET opens_at = ?, admit_per_minute = ?, session_minutes = ?, last_tick = MAX(last_tick, ?)",
         config.opensAt,
         config.admitPerMinute,
         config.sessionMinutes,
+        config.opensAt,
       );
     }
     await this.ctx.storage.setAlarm(Math.max(this.clock(), config.opensAt));
