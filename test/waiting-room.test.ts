@@ -276,6 +276,26 @@ describe("the queue", () => {
     expect(await early.json()).toMatchObject({ error: expect.stringMatching(/^Poll again in \d+ seconds$/) });
   });
 
+  it("a buyer who polls past their budget gets 429, changes nothing, and does not hold up another buyer", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 6);
+    await setQueueClock(showId, opensAt + 1000);
+    const [spammer, patient] = [await join(showId), await join(showId)];
+    await setQueueClock(showId, opensAt + 1000 + patient!.retry_after * 1000);
+    const before = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const [spam, answer] = await Promise.all([
+      Promise.all(Array.from({ length: 100 }, () => poll(spammer!))),
+      poll(patient!),
+    ]);
+    // The spammer's first poll was due; every other one came too early.
+    expect(spam.filter((response) => response.status === 429).length).toBeGreaterThanOrEqual(99);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ state: "waiting", position: 2 });
+    const after = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    expect(after.map((row) => [row.ord, row.state])).toEqual(before.map((row) => [row.ord, row.state]));
+  });
+
   it("gives the slot of an admitted buyer who leaves early to the next buyer", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;
@@ -301,6 +321,20 @@ describe("the queue", () => {
     expect(rows.map((row) => row.state)).toEqual(["left", "admitted", "waiting"]);
     expect((await poll(third!)).status).toBe(200);
     expect((await poll(first!)).status).toBe(410);
+  });
+
+  it("admits from the moment it is turned on when that is after its opening time, not for the time before", async () => {
+    const showId = await newShow(5);
+    const now = LATER();
+    await setQueueClock(showId, now);
+    await openRoom(showId, now - 10 * MINUTE, 60);
+    for (let i = 0; i < 20; i++) await join(showId);
+    await setQueueClock(showId, now + 3000);
+    await tick(showId);
+    // Three seconds at one a second: three in, not the ten minutes' worth since opening.
+    expect(await runInDurableObject(room(showId), (instance: WaitingRoom) => instance.stats())).toMatchObject({
+      admitted: 3,
+    });
   });
 
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
