@@ -155,7 +155,13 @@ describe("admission passes, checked at the edge", () => {
     const other = await showWithPass();
     const before = await orders(showId);
     const forged = `${pass.slice(0, -6)}${pass.endsWith("AAAAAA") ? "BBBBBB" : "AAAAAA"}`;
-    const expired = await signPass(env.QUEUE_SECRET!, { show: showId, ticket: ticket.ticket_id, exp: Date.now() - 1 });
+    const { session } = await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+      const status = instance.status();
+      return { session: status.on ? status.session : 0 };
+    });
+    const claims = { show: showId, ticket: ticket.ticket_id, room: session };
+    const expired = await signPass(env.QUEUE_SECRET!, { ...claims, exp: Date.now() - 1 });
+    const earlier = await signPass(env.QUEUE_SECRET!, { ...claims, room: session - 1, exp: Date.now() + MINUTE });
     const cases: [string | null, string][] = [
       [
         null,
@@ -165,6 +171,7 @@ describe("admission passes, checked at the edge", () => {
       ["ap1.e30.AAAA", "This admission pass is not valid"],
       [expired, "This admission pass has expired; join the queue again"],
       [other.pass, "This admission pass is for another show"],
+      [earlier, "This admission pass is from an earlier on-sale of this show; join the queue again"],
     ];
     for (const [header, error] of cases) {
       const headers: Record<string, string> = header === null ? {} : { "admission-pass": header };

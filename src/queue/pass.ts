@@ -14,6 +14,8 @@ export interface PassClaims {
   ticket: string;
   /** When it stops admitting, ms since the epoch. */
   exp: number;
+  /** When the room that issued it was turned on: it admits to no later time the room is on. */
+  room: number;
 }
 
 const PREFIX = "ap1";
@@ -43,10 +45,15 @@ export async function signPass(secret: string, claims: PassClaims): Promise<stri
 }
 
 export type PassCheck =
-  { ok: true; claims: PassClaims } | { ok: false; reason: "missing" | "forged" | "expired" | "other_show" };
+  | { ok: true; claims: PassClaims }
+  | { ok: false; reason: "missing" | "forged" | "expired" | "other_show" | "other_room" };
 
-/** Checks a pass for a show at `now`: its MAC first (in constant time), then what it claims. */
-export async function checkPass(secret: string, pass: string | null, showId: Id, now: number): Promise<PassCheck> {
+/** Checks a pass for a show's room (turned on at `room`) at `now`: its MAC first (in constant time), then what it claims. */
+export async function checkPass(
+  secret: string,
+  pass: string | null,
+  { showId, room, now }: { showId: Id; room: number; now: number },
+): Promise<PassCheck> {
   if (pass === null || pass === "") return { ok: false, reason: "missing" };
   const parts = pass.length <= MAX_PASS_LENGTH ? pass.split(".") : [];
   if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: "forged" };
@@ -57,6 +64,7 @@ export async function checkPass(secret: string, pass: string | null, showId: Id,
   }
   const claims = JSON.parse(new TextDecoder().decode(fromBase64Url(parts[1]!)!)) as PassClaims;
   if (claims.show !== showId) return { ok: false, reason: "other_show" };
+  if (claims.room !== room) return { ok: false, reason: "other_room" };
   if (claims.exp <= now) return { ok: false, reason: "expired" };
   return { ok: true, claims };
 }

@@ -13,6 +13,7 @@ interface RoomRow extends Record<string, SqlStorageValue> {
   admit_per_minute: number;
   session_minutes: number;
   shards: number;
+  session: number;
   watermark: number;
   last_tick: number;
   carry: number;
@@ -62,6 +63,7 @@ export class WaitingRoom extends DurableObject<Env> {
       admitPerMinute: row.admit_per_minute,
       sessionMinutes: row.session_minutes,
       shards: row.shards,
+      session: row.session,
     };
   }
 
@@ -74,8 +76,8 @@ export class WaitingRoom extends DurableObject<Env> {
     const existing = this.row();
     if (existing === null) {
       this.sql.exec(
-        `INSERT INTO room (singleton, show_id, opens_at, admit_per_minute, session_minutes, shards, last_tick)
-         VALUES (1, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO room (singleton, show_id, opens_at, admit_per_minute, session_minutes, shards, last_tick, session)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
         showId,
         config.opensAt,
         config.admitPerMinute,
@@ -83,6 +85,7 @@ export class WaitingRoom extends DurableObject<Env> {
         shards,
         // A room turned on after its opening time admits from now on, not for the time before.
         Math.max(config.opensAt, this.clock()),
+        this.clock(),
       );
     } else {
       this.sql.exec(

@@ -52,4 +52,9 @@ export const ROOM_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 2,
+    name: "which time the room was turned on",
+    sql: `ALTER TABLE room ADD COLUMN session INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -83,7 +83,7 @@ export class QueueShard extends DurableObject<Env> {
   async poll(
     ticketId: string,
     token: string,
-    room: RoomConfig & { shards: number },
+    room: RoomConfig & { shards: number; session: number },
   ): Promise<TicketResult<TicketStatus>> {
     const now = this.clock();
     const row = this.ticket(ticketId);
@@ -99,7 +99,8 @@ export class QueueShard extends DurableObject<Env> {
       // An admitted buyer needs their pass once; asking again is allowed once a second.
       this.sql.exec("UPDATE tickets SET next_poll_at = ? WHERE id = ?", now + 1000, ticketId);
       const showId = ticketId.slice(0, ticketId.indexOf("."));
-      const pass = await signPass(this.env.QUEUE_SECRET!, { show: showId, ticket: ticketId, exp });
+      const claims = { show: showId, ticket: ticketId, exp, room: room.session };
+      const pass = await signPass(this.env.QUEUE_SECRET!, claims);
       return { ok: true, state: "admitted", pass, pass_expires_at: new Date(exp).toISOString() };
     }
     return { ok: true, ...this.waiting(ticketId, row.ord, now, room) };

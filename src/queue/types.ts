@@ -10,8 +10,12 @@ export interface RoomConfig {
   sessionMinutes: number;
 }
 
-/** The room as the Worker needs it: off, or on with its config and how many shards hold its tickets. */
-export type RoomStatus = { on: false } | ({ on: true; shards: number } & RoomConfig);
+/**
+ * The room as the Worker needs it: off, or on with its config, how many shards hold its tickets,
+ * and which time it was turned on (`session`, ms): passes name it, so that a pass from an earlier
+ * time the room was on admits to no later one.
+ */
+export type RoomStatus = { on: false } | ({ on: true; shards: number; session: number } & RoomConfig);
 
 /** A new place in the queue: its id and its secret, returned once. */
 export interface NewTicket {

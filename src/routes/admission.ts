@@ -51,6 +51,7 @@ const REFUSALS = {
   forged: "This admission pass is not valid",
   expired: "This admission pass has expired; join the queue again",
   other_show: "This admission pass is for another show",
+  other_room: "This admission pass is from an earlier on-sale of this show; join the queue again",
 } as const;
 
 /**
@@ -63,7 +64,8 @@ export async function admissionOf(env: Env, showId: Id, request: Request): Promi
   await requireShow(env, showId);
   const status = await roomStatus(env, showId);
   if (!status.on) return null;
-  const check = await checkPass(queueSecret(env), request.headers.get("admission-pass"), showId, Date.now());
+  const pass = request.headers.get("admission-pass");
+  const check = await checkPass(queueSecret(env), pass, { showId, room: status.session, now: Date.now() });
   if (!check.ok) throw new HttpError(403, REFUSALS[check.reason], { show_id: publicId(showId) });
   return check.claims.ticket;
 }

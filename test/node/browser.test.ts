@@ -2,13 +2,13 @@
  * The seat map page in real headless Chromium (Debian's package, driven by
  * playwright-core; no browser is ever downloaded), against a real `wrangler dev`.
  * Most tests draw a 2,400-seat arena plan in three zones, each on a show of its own.
- * Saves a screenshot to artifacts/seat-map.png.
+ * Saves screenshots to artifacts/seat-map.png and, of the waiting room's queue, artifacts/queue.png.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT, type DevServer } from "../../scripts/lib/dev-server.ts";
 import { arenaPlan, type Plan } from "../../scripts/venues/arena.ts";
@@ -18,6 +18,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TOKEN = "browser-test-token";
 let devServer: () => DevServer;
 export const SCREENSHOT = join(PROJECT_ROOT, "artifacts", "seat-map.png");
+const QUEUE_SCREENSHOT = join(PROJECT_ROOT, "artifacts", "queue.png");
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
@@ -93,7 +94,7 @@ function placedSeats(plan: Plan): PlacedSeat[] {
   return seats;
 }
 
-async function admin(method: string, path: string, body: unknown): Promise<Response> {
+async function admin(method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${devServer().url}${path}`, {
     method,
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
@@ -122,6 +123,53 @@ async function newArena(): Promise<{ show: string; plan: Plan; seats: PlacedSeat
 async function serverStatuses(show: string): Promise<string> {
   const answer = (await (await fetch(`${devServer().url}/api/shows/${show}/statuses`)).json()) as { statuses: string };
   return answer.statuses;
+}
+
+/** A ticket in a show's queue, joined by fetch: someone else ahead of the page. */
+async function joinQueue(show: string): Promise<void> {
+  const joined = await fetch(`${devServer().url}/api/shows/${show}/queue`, { method: "POST" });
+  expect(joined.status).toBe(201);
+}
+
+/** A request the page made to the queue: when it went (ms), and what it was told. */
+interface QueueCall {
+  method: string;
+  at: number;
+  status?: number;
+  state?: string;
+  retryAfter?: number;
+}
+
+/**
+ * Records every request the page makes to its show's queue (joining, and polling
+ * /api/queue/:ticket_id), across reloads. `settled()` waits until every answer has been read.
+ */
+function watchQueueCalls(page: Page, show: string): { calls: QueueCall[]; settled: () => Promise<unknown> } {
+  const calls: QueueCall[] = [];
+  const reading: Promise<void>[] = [];
+  const sent = new Map<Request, QueueCall>();
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (!path.startsWith("/api/queue/") && path !== `/api/shows/${show}/queue`) return;
+    const call = { method: request.method(), at: Date.now() };
+    calls.push(call);
+    sent.set(request, call);
+  });
+  page.on("response", (response) => {
+    const call = sent.get(response.request());
+    if (call === undefined) return;
+    call.status = response.status();
+    reading.push(
+      response.json().then(
+        (body: { state?: string; retry_after?: number }) => {
+          call.state = body.state;
+          call.retryAfter = body.retry_after;
+        },
+        () => undefined,
+      ),
+    );
+  });
+  return { calls, settled: () => Promise.all(reading) };
 }
 
 // ---- The page ------------------------------------------------------------------------------
@@ -484,6 +532,137 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await expect.poll(() => message(page), UPDATE).toBe("No block of that many adjacent available seats is left");
     expect(await page.locator("#your-hold").isHidden()).toBe(true);
     expect(await lookOf(seat(page, "12345678901234567"))).toBe("seat available");
+  });
+
+  it("queues for a show whose waiting room is on: position, wait and progress, polled as told; admitted, it holds with its pass", async () => {
+    const show = `queue-${randomUUID()}`;
+    const seats = Array.from({ length: 12 }, (_, i) => `q${i + 1}`);
+    expect((await admin("PUT", `/admin/shows/${show}`, { name: "Queued", seats })).status).toBe(201);
+    // Open since a second ago, one buyer in every 2 seconds.
+    const room = await admin("PUT", `/admin/shows/${show}/waiting-room`, {
+      opens_at: new Date(Date.now() - 1000).toISOString(),
+      admit_per_minute: 30,
+      session_minutes: 10,
+    });
+    expect(room.status).toBe(201);
+    try {
+      // The room is really on: a booking without a pass is refused.
+      const refused = await post(`/api/shows/${show}/bookings`, { seat_ids: ["q1"] });
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({
+        error:
+          "This show's on-sale has a waiting room: join the queue (POST /api/shows/:show_id/queue) and send the pass it gives you in the Admission-Pass header",
+        show_id: show,
+      });
+
+      const page = await openSeatMap(show, { width: 360, height: 740 });
+      const { calls, settled } = watchQueueCalls(page, show);
+      const controls = () =>
+        page.evaluate(() =>
+          ["hold", "book", "best-submit"].map((id) => (document.getElementById(id) as HTMLButtonElement).disabled),
+        );
+      const heading = () => page.locator("#queue-heading").textContent();
+      await page.locator("#queue").waitFor();
+      expect(await heading()).toBe("This on-sale has a waiting room");
+      expect(await page.locator("#queue-intro").textContent()).toBe(
+        "Buyers are let in a few at a time (30 a minute), in the order they joined. You can look at the seat map meanwhile; holding and booking open when it is your turn.",
+      );
+      expect(await controls()).toEqual([true, true, true]);
+      expect(await page.locator("#gate-hint").isVisible()).toBe(true);
+
+      // Two buyers join just before the page does.
+      await joinQueue(show);
+      await joinQueue(show);
+      const answer = page.waitForResponse((r) => r.url().endsWith(`/api/shows/${show}/queue`));
+      await page.getByRole("button", { name: "Join the queue" }).click();
+      const joined = (await (await answer).json()) as { position: number; retry_after: number };
+      const joinedAt = Date.now();
+      // The position is the server's estimate (ahead in the ticket's shard x shards, + 1).
+      const place =
+        joined.position === 1 ? "You are next in the queue" : `You are number ${joined.position} in the queue`;
+      await expect.poll(() => page.locator("#queue-position").textContent()).toBe(place);
+      expect(await page.locator("#queue-wait").textContent()).toMatch(
+        /^Estimated wait: (a few seconds|about \d+ seconds|about a minute)$/,
+      );
+      expect(
+        await page.locator("#queue-progress").evaluate((bar: HTMLProgressElement) => [bar.max, bar.value]),
+      ).toEqual([joined.position, 0]);
+      expect(await page.locator("#queue-next").textContent()).toMatch(
+        /^Next check at .+ \(in [1-9]\d* s\)\. Keep this page open/,
+      );
+      expect(await controls()).toEqual([true, true, true]);
+      expect(await page.locator("#gate-hint").textContent()).toContain("Holding and booking open when it is your turn");
+      // The map is there to look at, not to pick from, while waiting.
+      await seat(page, "q3").click();
+      expect(await message(page)).toBe("You can pick seats once it is your turn in the queue.");
+      expect(await lookOf(seat(page, "q3"))).toBe("seat available");
+
+      // A reload keeps the place: no second ticket, and the next poll still waits as it was told.
+      await page.reload();
+      await page.locator("#queue-waiting").waitFor();
+      expect(await page.locator("#queue-position").textContent()).toMatch(/^You are (next|number \d+) in the queue$/);
+      expect(await page.getByRole("button", { name: "Leave the queue" }).isVisible()).toBe(true);
+      expect(await controls()).toEqual([true, true, true]);
+      await mkdir(join(PROJECT_ROOT, "artifacts"), { recursive: true });
+      await page.locator("#queue").screenshot({ path: QUEUE_SCREENSHOT });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+
+      // Admitted in turn: said so, with the session's time; the controls open.
+      await expect.poll(heading, { timeout: 15_000 }).toBe("It's your turn");
+      const admittedAfter = Date.now() - joinedAt;
+      expect(await page.locator("#queue-status").textContent()).toMatch(
+        /^It's your turn! You can hold and book seats until /,
+      );
+      expect(await page.locator("#pass-left").textContent()).toMatch(/^(10:00|9:[0-5]\d)$/);
+      expect(await page.locator("#gate-hint").isHidden()).toBe(true);
+      await page.locator('#map[aria-busy="false"]').waitFor();
+      await seat(page, "q3").click();
+      expect(await controls()).toEqual([false, false, false]);
+
+      // Holding through the page works: it sends the pass.
+      const holdRequest = page.waitForRequest((r) => r.url().endsWith(`/api/shows/${show}/holds`));
+      await page.getByRole("button", { name: "Hold selected seats" }).click();
+      const pass = await page.evaluate(
+        (key) => JSON.parse(sessionStorage.getItem(key)!).pass as string,
+        `waiting-room:${show}`,
+      );
+      expect(pass).toMatch(/^ap1\./);
+      expect((await holdRequest).headers()["admission-pass"]).toBe(pass);
+      await expect.poll(() => page.locator("#countdown").textContent(), UPDATE).toMatch(/^(10:00|9:[0-5]\d)$/);
+      await expect.poll(async () => (await serverStatuses(show))[2]).toBe("h");
+
+      // Ending the session gives the slot up: the pass is forgotten, the held seats can still be booked.
+      await page.getByRole("button", { name: "End my session" }).click();
+      await expect
+        .poll(() => page.locator("#queue-status").textContent())
+        .toBe("Session ended: your slot goes to the next buyer.");
+      expect(await page.getByRole("button", { name: "Join the queue" }).isVisible()).toBe(true);
+      expect(await page.evaluate((key) => sessionStorage.getItem(key), `waiting-room:${show}`)).toBeNull();
+      expect(await page.getByRole("button", { name: "Book held seats" }).isEnabled()).toBe(true);
+
+      // One ticket, polled never sooner than the server said, and not at all once admitted.
+      await settled();
+      const polls = calls.filter((call) => call.method === "GET");
+      expect(calls[0]).toMatchObject({ method: "POST", status: 201 });
+      expect(calls.filter((call) => call.method === "POST")).toHaveLength(1);
+      expect(calls.at(-1)).toMatchObject({ method: "DELETE", status: 200 });
+      expect(polls.map((call) => call.status).filter((status) => status !== 200)).toEqual([]);
+      expect(polls.at(-1)?.state).toBe("admitted");
+      expect(polls.filter((call) => call.state === "admitted")).toHaveLength(1);
+      let told = 0;
+      const gaps: { gap: number; told: number }[] = [];
+      for (const [i, call] of calls.entries()) {
+        if (i > 0 && call.method === "GET") gaps.push({ gap: call.at - calls[i - 1]!.at, told });
+        // A poll that a reload cut off has no answer: the wait told before it still holds.
+        told = call.retryAfter ?? told;
+      }
+      expect(gaps.length).toBe(polls.length);
+      for (const { gap, told } of gaps) expect(gap).toBeGreaterThanOrEqual(told * 1000 - 250);
+      console.log(`queue: admitted ${admittedAfter} ms after joining; polls ${JSON.stringify(gaps)}`);
+    } finally {
+      expect((await admin("DELETE", `/admin/shows/${show}/waiting-room`)).status).toBe(200);
+    }
   });
 
   it("fits a phone's width, with the whole plan and the zoom buttons in view", async () => {
