@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ShowLayoutBody } from "../src/contract/requests";
+import { ShowLayoutBody, WaitingRoomBody } from "../src/contract/requests";
 import { adminHeaders, call, querySql } from "./helpers";
 
 /** The show under attack. Its seat ids are unguessable, so no random input can name one. */
@@ -205,6 +205,9 @@ describe("hostile input gets a 4xx JSON error, never a 500 and never a change", 
           ["POST", "/api/holds/{id}/extend"],
           ["DELETE", "/api/holds/{id}"],
           ["DELETE", "/api/bookings/{id}"],
+          ["GET", "/api/queue/{id}"],
+          ["DELETE", "/api/queue/{id}"],
+          ["POST", "/api/shows/{id}/queue"],
         ),
         fc.oneof(
           fc.constant(undefined),
@@ -227,13 +230,13 @@ describe("hostile input gets a 4xx JSON error, never a 500 and never a change", 
     await fc.assert(
       fc.asyncProperty(
         pathParam.filter((p) => p !== victim),
-        fc.constantFrom("seats", "live"),
+        fc.constantFrom("seats", "live", "statuses", "plan", "waiting-room"),
         fc.string({ maxLength: 40 }).map(encodeURIComponent),
         fc.boolean(),
         async (show, route, query, upgrade) =>
           expectRefused({
             method: "GET",
-            path: `/api/shows/${show}/${route}?since=${query}&layout=${query}`,
+            path: `/api/shows/${show}/${route}?since=${query}&layout=${query}&category=${query}&zone=${query}`,
             headers: upgrade ? { upgrade: "websocket" } : {},
           }),
       ),
@@ -249,6 +252,13 @@ describe("hostile input gets a 4xx JSON error, never a 500 and never a change", 
         return true;
       }
     });
+    const invalidRoom = hostileBody.filter((body) => {
+      try {
+        return !WaitingRoomBody.safeParse(JSON.parse(typeof body === "string" ? body : "")).success;
+      } catch {
+        return true;
+      }
+    });
     await fc.assert(
       fc.asyncProperty(
         pathParam,
@@ -259,6 +269,9 @@ describe("hostile input gets a 4xx JSON error, never a 500 and never a change", 
           fc.constant(["DELETE", "/admin/shows/{p}/bookings", ""] as const),
           fc.constant(["DELETE", `/admin/shows/${victim}/seats/{p}/booking`, ""] as const),
           fc.constant(["GET", "/admin/shows/{p}/log", ""] as const),
+          invalidRoom.map((body) => ["PUT", "/admin/shows/{p}/waiting-room", body] as const),
+          invalidRoom.map((body) => ["PUT", `/admin/shows/${victim}/waiting-room`, body] as const),
+          fc.constant(["DELETE", "/admin/shows/{p}/waiting-room", ""] as const),
         ),
         fc.string({ maxLength: 30 }).map(encodeURIComponent),
         async (p, [method, template, body], query) =>
@@ -281,5 +294,7 @@ describe("hostile input gets a 4xx JSON error, never a 500 and never a change", 
               (SELECT COUNT(*) FROM seats) AS seats`,
     );
     expect(counts).toEqual([{ bookings: 0, holds: 0, blocks: 0, changes: 0, seats: 5 }]);
+    const room = await call(`/api/shows/${victim}/waiting-room`);
+    expect(await room.json()).toEqual({ show_id: victim, on: false });
   });
 });
