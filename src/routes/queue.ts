@@ -71,6 +71,8 @@ export const joinQueue: Handler<"joinQueue"> = async ({ params: { show_id: showI
 
 /** `GET /api/queue/:ticket_id`: where the ticket stands, or its admission pass. */
 export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id: ticket }, token }, env) => {
+  // A made-up ticket for a show that does not exist wakes no room.
+  await requireShow(env, ticket.showId);
   const status = await roomStatus(env, ticket.showId);
   if (!status.on || ticket.shard >= status.shards)
     throw ticketFailure({ ok: false, reason: "ticket_not_found" }, ticket.ref);
@@ -84,6 +86,8 @@ export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id:
 
 /** `DELETE /api/queue/:ticket_id`: leaves the queue, or ends an admitted session early. */
 export const leaveQueue: Handler<"leaveQueue"> = async ({ params: { ticket_id: ticket }, token }, env) => {
+  // A made-up ticket for a show that does not exist wakes no room.
+  await requireShow(env, ticket.showId);
   const status = await roomStatus(env, ticket.showId);
   if (!status.on || ticket.shard >= status.shards)
     throw ticketFailure({ ok: false, reason: "ticket_not_found" }, ticket.ref);
