@@ -1,5 +1,6 @@
 // @ts-check
-// The seat map page: pick a show, watch its seating plan live, hold or book seats.
+// The seat map page: pick a show, watch its seating plan live, wait your turn in its waiting room
+// when it has one, hold or book seats.
 // Talks only to this Worker's own API; nothing is loaded from anywhere else. Typed with JSDoc
 // against the server's own message and answer types, and checked by `npm run typecheck`.
 
@@ -7,6 +8,7 @@ import { ID_PATTERN } from "./ids.js";
 import { STATUS_OF_CODE } from "./protocol.js";
 import { SeatMap } from "./seat-map.js";
 import { seatLabel, seatsInWords, venueOf } from "./venue.js";
+import { WaitingRoomPanel } from "./waiting-room.js";
 
 /** @typedef {import("../src/live/protocol").ServerMessage} ServerMessage */
 /** @typedef {import("../src/live/protocol").SeatEvent} SeatEvent */
@@ -21,7 +23,7 @@ import { seatLabel, seatsInWords, venueOf } from "./venue.js";
 /**
  * Every answer the page reads, success or error, as one loose shape: which fields are there
  * depends on the status, which the callers check first.
- * @typedef {Partial<NewHold> & { error?: string; seat_ids?: PublicId[]; bookings?: Booking[] } & Partial<ShowList>} Answer
+ * @typedef {Partial<NewHold> & { error?: string; seat_ids?: PublicId[]; bookings?: Booking[]; limit?: number } & Partial<ShowList>} Answer
  */
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -65,6 +67,7 @@ const ui = {
   confirm: /** @type {HTMLButtonElement} */ ($("confirm")),
   release: /** @type {HTMLButtonElement} */ ($("release")),
   message: $("message"),
+  gateHint: $("gate-hint"),
 };
 
 /**
@@ -109,6 +112,26 @@ const state = {
   listColors: new Map(),
 };
 
+const waitingRoom = new WaitingRoomPanel(
+  {
+    panel: $("queue"),
+    heading: $("queue-heading"),
+    intro: $("queue-intro"),
+    waiting: $("queue-waiting"),
+    position: $("queue-position"),
+    wait: $("queue-wait"),
+    progress: /** @type {HTMLProgressElement} */ ($("queue-progress")),
+    next: $("queue-next"),
+    admitted: $("queue-admitted"),
+    passLeft: $("pass-left"),
+    join: /** @type {HTMLButtonElement} */ ($("queue-join")),
+    leave: /** @type {HTMLButtonElement} */ ($("queue-leave")),
+    end: /** @type {HTMLButtonElement} */ ($("queue-end")),
+    status: $("queue-status"),
+  },
+  { onChange: () => renderActions(), say: (text, isError) => say(text, isError) },
+);
+
 const map = new SeatMap({
   frame: ui.map,
   svg: ui.plan,
@@ -124,13 +147,15 @@ const map = new SeatMap({
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
- * @param {string} [token]
+ * @param {{ token?: string; pass?: string }} [credentials] a hold's token; the waiting room's
+ *   admission pass, which holds and bookings of a show whose room is on must carry
  * @returns {Promise<{ status: number; data: T & { error?: string } }>}
  */
-async function api(method, path, body, token) {
+async function api(method, path, body, { token, pass } = {}) {
   /** @type {Record<string, string>} */
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
+  if (pass) headers["admission-pass"] = pass;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await response.json().catch(() => ({ error: "The server sent an unreadable answer" }));
   return { status: response.status, data };
@@ -427,15 +452,21 @@ function renderCounts() {
 
 function renderActions() {
   const ids = [...state.selected];
+  // While the show's waiting room keeps the buyer out, nothing new may be held or booked; a hold
+  // made before needs only its own token to be booked or released.
+  const queued = !waitingRoom.mayOrder;
   ui.selection.textContent =
     ids.length === 0 ? "No seats selected. Click available seats to pick them." : `Selected: ${labelsOf(ids)}`;
-  ui.hold.disabled = state.busy || ids.length === 0 || state.hold !== null;
-  ui.book.disabled = state.busy || ids.length === 0;
+  ui.hold.disabled = queued || state.busy || ids.length === 0 || state.hold !== null;
+  ui.book.disabled = queued || state.busy || ids.length === 0;
   ui.confirm.disabled = state.busy;
   ui.release.disabled = state.busy;
-  ui.bestSubmit.disabled = state.busy || state.hold !== null || state.venue === null;
-  ui.bestHint.textContent =
-    state.hold === null
+  ui.bestSubmit.disabled = queued || state.busy || state.hold !== null || state.venue === null;
+  ui.gateHint.hidden = !queued || waitingRoom.gate === "checking";
+  ui.gateHint.textContent = QUEUED_HINT;
+  ui.bestHint.textContent = !ui.gateHint.hidden
+    ? QUEUED_HINT
+    : state.hold === null
       ? "The best block of seats side by side, held for you at once."
       : "Book or release your held seats first.";
   ui.yourHold.hidden = state.hold === null;
@@ -461,6 +492,9 @@ function say(text, isError = false) {
 
 // ---- Acting -----------------------------------------------------------------------------
 
+/** Why holding and booking are off while the buyer waits in the show's queue. */
+const QUEUED_HINT = "Holding and booking open when it is your turn in the waiting room's queue (above).";
+
 /** @param {number} place */
 function toggle(place) {
   const id = state.venue?.ids[place];
@@ -468,6 +502,10 @@ function toggle(place) {
   const status = state.statuses[place];
   if (status !== "available") {
     say(`${labelsOf([id])} is ${lookOf(place) === "mine" ? `${status} by you` : status}.`, true);
+    return;
+  }
+  if (!waitingRoom.mayOrder && !state.selected.has(id)) {
+    say("You can pick seats once it is your turn in the queue.", true);
     return;
   }
   if (!state.selected.delete(id)) state.selected.add(id);
@@ -499,8 +537,11 @@ async function act(work, seats = []) {
 /**
  * @param {number} status
  * @param {Answer} data
+ * @returns {Promise<string>}
  */
-function explain(status, data) {
+async function explain(status, data) {
+  // Holds and bookings get 403 only about the admission pass: missing, expired, or used up.
+  if (status === 403) return waitingRoom.refused(data);
   if (status === 409 && data.seat_ids) {
     data.seat_ids.forEach((id) => state.selected.delete(String(id)));
     repaint(data.seat_ids);
@@ -515,8 +556,13 @@ function explain(status, data) {
  * @param {{ seat_ids: string[] } | { best_available: { count: number; category?: string } }} what
  */
 async function holdSeats(what) {
-  const { status, data } = await api("POST", showPath("/holds"), { ...what, user_id: userId() });
-  if (status !== 201) return say(explain(status, data), true);
+  const { status, data } = await api(
+    "POST",
+    showPath("/holds"),
+    { ...what, user_id: userId() },
+    { pass: waitingRoom.pass },
+  );
+  if (status !== 201) return say(await explain(status, data), true);
   const hold = /** @type {NewHold} */ (data);
   state.hold = hold;
   state.holdIds = new Set(hold.seat_ids.map(String));
@@ -550,11 +596,13 @@ ui.best.addEventListener("submit", (event) => {
 
 ui.book.addEventListener("click", () =>
   act(async () => {
-    const { status, data } = await api("POST", showPath("/bookings"), {
-      seat_ids: [...state.selected],
-      user_id: userId(),
-    });
-    if (status !== 200) return say(explain(status, data), true);
+    const { status, data } = await api(
+      "POST",
+      showPath("/bookings"),
+      { seat_ids: [...state.selected], user_id: userId() },
+      { pass: waitingRoom.pass },
+    );
+    if (status !== 200) return say(await explain(status, data), true);
     booked(data.bookings ?? []);
   }, [...state.selected]),
 );
@@ -563,7 +611,9 @@ ui.confirm.addEventListener("click", () =>
   act(async () => {
     const hold = state.hold;
     if (hold === null) return;
-    const { status, data } = await api("POST", `/api/holds/${hold.hold_id}/confirm`, undefined, hold.hold_token);
+    const { status, data } = await api("POST", `/api/holds/${hold.hold_id}/confirm`, undefined, {
+      token: hold.hold_token,
+    });
     if (status !== 200) return endHold(data.error ?? "Could not book the held seats.", true);
     endHold("", false);
     booked(data.bookings ?? []);
@@ -574,7 +624,7 @@ ui.release.addEventListener("click", () =>
   act(async () => {
     const hold = state.hold;
     if (hold === null) return;
-    const { status, data } = await api("DELETE", `/api/holds/${hold.hold_id}`, undefined, hold.hold_token);
+    const { status, data } = await api("DELETE", `/api/holds/${hold.hold_id}`, undefined, { token: hold.hold_token });
     endHold(status === 200 ? "Hold released." : (data.error ?? "Could not release the hold."), status !== 200);
   }),
 );
@@ -652,6 +702,7 @@ function openShow(showId) {
   say("");
   renderActions();
   connect();
+  waitingRoom.open(showId);
 }
 
 async function start() {
