@@ -5,7 +5,7 @@ import { signPass } from "../src/queue/pass";
 import type { QueueShard } from "../src/queue/shard";
 import type { WaitingRoom } from "../src/queue/room";
 import type { Show } from "../src/show/show";
-import { adminHeaders, bearer, bookSeat, call, newShow, post, showStub } from "./helpers";
+import { adminHeaders, bearer, bookSeat, call, newShow, post, showStub, withEnv } from "./helpers";
 
 interface Ticket {
   ticket_id: string;
@@ -162,18 +162,19 @@ describe("admission passes, checked at the edge", () => {
     const claims = { show: showId, ticket: ticket.ticket_id, room: session };
     const expired = await signPass(env.QUEUE_SECRET!, { ...claims, exp: Date.now() - 1 });
     const earlier = await signPass(env.QUEUE_SECRET!, { ...claims, room: session - 1, exp: Date.now() + MINUTE });
-    const cases: [string | null, string][] = [
+    const cases: [string | null, string, string][] = [
       [
         null,
+        "missing",
         "This show's on-sale has a waiting room: join the queue (POST /api/shows/:show_id/queue) and send the pass it gives you in the Admission-Pass header",
       ],
-      [forged, "This admission pass is not valid"],
-      ["ap1.e30.AAAA", "This admission pass is not valid"],
-      [expired, "This admission pass has expired; join the queue again"],
-      [other.pass, "This admission pass is for another show"],
-      [earlier, "This admission pass is from an earlier on-sale of this show; join the queue again"],
+      [forged, "forged", "This admission pass is not valid"],
+      ["ap1.e30.AAAA", "forged", "This admission pass is not valid"],
+      [expired, "expired", "This admission pass has expired; join the queue again"],
+      [other.pass, "other_show", "This admission pass is for another show"],
+      [earlier, "other_room", "This admission pass is from an earlier on-sale of this show; join the queue again"],
     ];
-    for (const [header, error] of cases) {
+    for (const [header, reason, error] of cases) {
       const headers: Record<string, string> = header === null ? {} : { "admission-pass": header };
       for (const response of [
         await post("/api/book-seat/", { show_id: showId, seat_id: 3 }, headers),
@@ -181,7 +182,7 @@ describe("admission passes, checked at the edge", () => {
         await post(`/api/shows/${showId}/holds`, { seat_ids: [3] }, headers),
       ]) {
         expect(response.status).toBe(403);
-        expect(await response.json()).toEqual({ error, show_id: showId });
+        expect(await response.json()).toEqual({ error, show_id: showId, reason });
       }
     }
     expect(await orders(showId)).toEqual(before);
@@ -206,6 +207,7 @@ describe("admission passes, checked at the edge", () => {
     expect(await more.json()).toEqual({
       error: "This admission pass has held or booked 4 of the 4 seats one buyer may have",
       show_id: showId,
+      reason: "pass_used_up",
       limit: 4,
       used: 4,
     });
@@ -342,6 +344,60 @@ describe("the queue", () => {
     expect(await runInDurableObject(room(showId), (instance: WaitingRoom) => instance.stats())).toMatchObject({
       admitted: 3,
     });
+  });
+
+  it("with several shards, tells each waiting buyer their exact position across all of them", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    const settings = { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 };
+    const init = { method: "PUT", headers: adminHeaders, body: JSON.stringify(settings) };
+    expect((await withEnv({ QUEUE_SHARDS: "3" }, `/admin/shows/${showId}/waiting-room`, init)).status).toBe(201);
+    const clockAll = async (now: number) => {
+      for (let k = 0; k < 3; k++) {
+        await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
+          instance.clock = () => now;
+        });
+      }
+    };
+    await clockAll(opensAt + 1000);
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 12; i++) tickets.push(await join(showId));
+    await clockAll(opensAt + 60_000);
+    const positions = new Map<string, number>();
+    for (const ticket of tickets) {
+      const answer = await (await poll(ticket)).json<{ ticket_id: string; position: number }>();
+      positions.set(answer.ticket_id, answer.position);
+    }
+    // Every ticket's place, from the shards themselves: the positions are their ranks, 1 to 12.
+    const places: { id: string; ord: number }[] = [];
+    for (let k = 0; k < 3; k++) {
+      const rows = await runInDurableObject(shard(showId, k), (instance: QueueShard) => instance.tickets());
+      places.push(...rows.map((row) => ({ id: row.id, ord: row.ord })));
+    }
+    places.sort((a, b) => a.ord - b.ord);
+    expect(places.map((place) => positions.get(place.id))).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  it("does not spend admissions on buyers who stopped polling, and keeps their place for when they come back", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 60);
+    await setQueueClock(showId, opensAt + 1000);
+    const [gone, present] = [await join(showId), await join(showId)];
+    // Two minutes on: the first buyer has not polled since joining; the second polls now.
+    await setQueueClock(showId, opensAt + 121_000);
+    expect((await poll(present!)).status).toBe(200);
+    await runInDurableObject(room(showId), (_instance, state) =>
+      state.storage.sql.exec("UPDATE room SET last_tick = ?", opensAt + 120_000),
+    );
+    await tick(showId);
+    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    expect(rows.map((row) => row.state)).toEqual(["waiting", "admitted"]);
+    // Back again, the first buyer is let in at the next tick: its place was kept.
+    expect((await poll(gone!)).status).toBe(200);
+    await tick(showId);
+    const after = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    expect(after.map((row) => row.state)).toEqual(["admitted", "admitted"]);
   });
 
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {

@@ -56,7 +56,7 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
       return new HttpError(
         403,
         `This admission pass has held or booked ${failure.used} of the ${failure.limit} seats one buyer may have`,
-        { ...show, limit: failure.limit, used: failure.used },
+        { ...show, reason: "pass_used_up", limit: failure.limit, used: failure.used },
       );
     case "unknown_category":
       return new HttpError(404, `This show's plan has no category '${failure.category}'`, {

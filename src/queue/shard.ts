@@ -4,15 +4,21 @@ import { newToken, tokenMatches } from "../show/tokens";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { signPass } from "./pass";
 import { SHARD_MIGRATIONS } from "./schema";
-import type { NewTicket, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
+import type { Counting, NewTicket, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
+import { waitingAt } from "./waiting";
+
+/** With several shards, a new ticket's first poll comes within this, to learn its exact position. */
+const FIRST_POLL_WITHIN_SECONDS = 5;
 
 /** Tickets one shard holds at most; past that, joining gets 503. */
 export const MAX_TICKETS_PER_SHARD = 250_000;
 /** A poll this much earlier than its Retry-After allowed is still answered (clocks and networks drift). */
 const POLL_SLACK = 0.2;
-/** Polls while waiting: about this many before the buyer's turn, however far back they are. */
-const POLLS_BEFORE_TURN = 4;
-const MAX_RETRY_AFTER_SECONDS = 600;
+/**
+ * A waiting ticket that has not polled for this long after it was due is taken for gone: it is
+ * not admitted (nor counted against the rate) until it polls again, when it finds its place kept.
+ */
+export const GONE_AFTER_MS = 60_000;
 
 interface TicketRow extends Record<string, SqlStorageValue> {
   token_hash: string;
@@ -84,7 +90,7 @@ export class QueueShard extends DurableObject<Env> {
     ticketId: string,
     token: string,
     room: RoomConfig & { shards: number; session: number },
-  ): Promise<TicketResult<TicketStatus>> {
+  ): Promise<TicketResult<TicketStatus | Counting>> {
     const now = this.clock();
     const row = this.ticket(ticketId);
     if (row === undefined) return { ok: false, reason: "ticket_not_found" };
@@ -103,32 +109,44 @@ export class QueueShard extends DurableObject<Env> {
       const pass = await signPass(this.env.QUEUE_SECRET!, claims);
       return { ok: true, state: "admitted", pass, pass_expires_at: new Date(exp).toISOString() };
     }
-    return { ok: true, ...this.waiting(ticketId, row.ord, now, room) };
+    if (now < room.opensAt || room.shards === 1) return { ok: true, ...this.waiting(ticketId, row.ord, now, room) };
+    // The Worker counts the tickets ahead in the other shards, then says when to poll (`told`).
+    return { ok: true, state: "counting", ord: row.ord, ahead: this.aheadOf(row.ord) };
   }
 
   /**
-   * A waiting ticket's position, wait, and when it may poll next: a quarter of its wait, so about
-   * POLLS_BEFORE_TURN polls before its turn wherever it stands. Before opening, everyone is told
-   * to come back at opening, spread over a few seconds so that the pre-queue does not poll at once.
+   * A waiting ticket's answer from this shard alone. Before opening it is final: everyone is
+   * told to come back at opening, spread over a few seconds so that the pre-queue does not poll at
+   * once. After opening, with one shard, the count of tickets ahead here is the position; with
+   * more, it is an estimate (this shard's share, times the shards), used when joining, with the
+   * first poll at most a few seconds on so that the exact position follows soon.
    */
   private waiting(ticketId: string, ord: number, now: number, room: RoomConfig & { shards: number }): Waiting {
-    let position: number | null = null;
-    let wait: number;
-    let retry: number;
+    let answer: Waiting;
     if (now < room.opensAt) {
-      wait = Math.ceil((room.opensAt - now) / 1000);
-      retry = wait + 1 + Math.floor(Math.random() * Math.min(30, 1 + wait));
+      const wait = Math.ceil((room.opensAt - now) / 1000);
+      const retry = wait + 1 + Math.floor(Math.random() * Math.min(30, 1 + wait));
+      answer = { state: "waiting", position: null, estimated_wait_seconds: wait, retry_after: retry };
     } else {
-      const ahead = this.sql
-        .exec<{ n: number }>("SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting' AND ord < ?", ord)
-        .one().n;
-      position = ahead * room.shards + 1;
-      wait = Math.ceil((position * 60) / room.admitPerMinute);
-      retry = Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(wait / POLLS_BEFORE_TURN)));
+      answer = waitingAt(this.aheadOf(ord) * room.shards + 1, room);
+      if (room.shards > 1) answer.retry_after = Math.min(answer.retry_after, FIRST_POLL_WITHIN_SECONDS);
     }
-    // The next poll is welcome a little before the time it is told, but not much.
-    this.sql.exec("UPDATE tickets SET next_poll_at = ? WHERE id = ?", now + retry * 1000 * (1 - POLL_SLACK), ticketId);
-    return { state: "waiting", position, estimated_wait_seconds: wait, retry_after: retry };
+    this.told(ticketId, answer.retry_after, now);
+    return answer;
+  }
+
+  /** Waiting tickets in this shard ahead of the place `ord`. */
+  aheadOf(ord: number): number {
+    if (this.held === null) return 0;
+    return this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting' AND ord < ?", ord)
+      .one().n;
+  }
+
+  /** Records when a ticket may poll next: a little before the time it was told, but not much. */
+  told(ticketId: string, retryAfterSeconds: number, now = this.clock()): void {
+    const next = now + retryAfterSeconds * 1000 * (1 - POLL_SLACK);
+    this.sql.exec("UPDATE tickets SET next_poll_at = ? WHERE id = ?", next, ticketId);
   }
 
   /** The buyer leaves the queue, or gives up their pass; an admitted buyer's slot goes to the next. */
@@ -144,11 +162,18 @@ export class QueueShard extends DurableObject<Env> {
     return { ok: true, was: row.state };
   }
 
-  /** The order keys of the first `limit` waiting tickets, for the room to merge with the other shards'. */
+  /**
+   * The places of the first `limit` waiting tickets that are still there (they polled when they
+   * were due, or not long after), for the room to merge with the other shards'.
+   */
   heads(limit: number): number[] {
     if (this.held === null) return [];
     return this.sql
-      .exec<{ ord: number }>("SELECT ord FROM tickets WHERE state = 'waiting' ORDER BY ord LIMIT ?", limit)
+      .exec<{ ord: number }>(
+        "SELECT ord FROM tickets WHERE state = 'waiting' AND next_poll_at >= ? ORDER BY ord LIMIT ?",
+        this.clock() - GONE_AFTER_MS,
+        limit,
+      )
       .toArray()
       .map((row) => row.ord);
   }
@@ -159,9 +184,11 @@ export class QueueShard extends DurableObject<Env> {
     return this.ctx.storage.transactionSync(() => {
       const admitted = this.sql
         .exec(
-          "UPDATE tickets SET state = 'admitted', admitted_at = ? WHERE state = 'waiting' AND ord <= ? RETURNING 1",
+          `UPDATE tickets SET state = 'admitted', admitted_at = ?
+            WHERE state = 'waiting' AND ord <= ? AND next_poll_at >= ? RETURNING 1`,
           at,
           watermark,
+          at - GONE_AFTER_MS,
         )
         .toArray().length;
       const freed = this.sql.exec<{ freed: number }>("SELECT freed FROM shard").one().freed;
@@ -178,11 +205,11 @@ export class QueueShard extends DurableObject<Env> {
   }
 
   /** Every ticket's order key, join and admission time, for tests and the benchmark. */
-  tickets(): { ord: number; joined_at: number; admitted_at: number | null; state: string }[] {
+  tickets(): { id: string; ord: number; joined_at: number; admitted_at: number | null; state: string }[] {
     if (this.held === null) return [];
     return this.sql
-      .exec<{ ord: number; joined_at: number; admitted_at: number | null; state: string }>(
-        "SELECT ord, joined_at, admitted_at, state FROM tickets ORDER BY ord",
+      .exec<{ id: string; ord: number; joined_at: number; admitted_at: number | null; state: string }>(
+        "SELECT id, ord, joined_at, admitted_at, state FROM tickets ORDER BY ord",
       )
       .toArray();
   }

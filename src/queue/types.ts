@@ -33,6 +33,16 @@ export interface Waiting {
   retry_after: number;
 }
 
+/**
+ * A waiting ticket's shard, when the queue has several: the ticket's place and the tickets ahead
+ * of it there. The Worker adds those ahead in the other shards to make the position.
+ */
+export interface Counting {
+  state: "counting";
+  ord: number;
+  ahead: number;
+}
+
 /** What a buyer polling the queue is told. */
 export type TicketStatus = Waiting | { state: "admitted"; pass: string; pass_expires_at: string };
 

@@ -66,6 +66,9 @@ export async function admissionOf(env: Env, showId: Id, request: Request): Promi
   if (!status.on) return null;
   const pass = request.headers.get("admission-pass");
   const check = await checkPass(queueSecret(env), pass, { showId, room: status.session, now: Date.now() });
-  if (!check.ok) throw new HttpError(403, REFUSALS[check.reason], { show_id: publicId(showId) });
+  // `reason` lets a client tell a pass to replace (expired, earlier on-sale) from one it never had.
+  if (!check.ok) {
+    throw new HttpError(403, REFUSALS[check.reason], { show_id: publicId(showId), reason: check.reason });
+  }
   return check.claims.ticket;
 }

@@ -1,7 +1,8 @@
 import { HttpError, json } from "../http/responses";
 import { publicId, type Id } from "../ids";
 import { shardName } from "../queue/room";
-import type { RoomStatus, TicketFailure } from "../queue/types";
+import type { RoomStatus, TicketFailure, TicketStatus } from "../queue/types";
+import { waitingAt } from "../queue/waiting";
 import { queueSecret, rememberRoom, roomObject, roomStatus } from "./admission";
 import { requireShow } from "./directory";
 import type { Handler } from "./router";
@@ -79,7 +80,19 @@ export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id:
   const shard = env.QUEUE_SHARD.getByName(shardName(ticket.showId, ticket.shard));
   const result = await shard.poll(ticket.ref, token, status);
   if (!result.ok) throw ticketFailure(result, ticket.ref);
-  const { ok: _, ...answer } = result;
+  const { ok: _, ...found } = result;
+  let answer: TicketStatus;
+  if (found.state === "counting") {
+    // The exact position: the tickets ahead in this shard and in every other one.
+    const others = Array.from({ length: status.shards }, (_, k) => k).filter((k) => k !== ticket.shard);
+    const counts = await Promise.all(
+      others.map((k) => env.QUEUE_SHARD.getByName(shardName(ticket.showId, k)).aheadOf(found.ord)),
+    );
+    answer = waitingAt(1 + found.ahead + counts.reduce((sum, n) => sum + n, 0), status);
+    await shard.told(ticket.ref, answer.retry_after);
+  } else {
+    answer = found;
+  }
   const headers = answer.state === "waiting" ? { "retry-after": String(answer.retry_after) } : undefined;
   return json({ ticket_id: ticket.ref, ...answer }, 200, headers);
 };

@@ -553,6 +553,7 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
         error:
           "This show's on-sale has a waiting room: join the queue (POST /api/shows/:show_id/queue) and send the pass it gives you in the Admission-Pass header",
         show_id: show,
+        reason: "missing",
       });
 
       const page = await openSeatMap(show, { width: 360, height: 740 });
