@@ -1,7 +1,7 @@
 import { HttpError, json } from "../http/responses";
 import { publicId, type Id } from "../ids";
 import { shardName } from "../queue/room";
-import type { RoomStatus, TicketFailure, TicketStatus } from "../queue/types";
+import type { RoomStatus, TicketFailure, TicketRef, TicketStatus } from "../queue/types";
 import { waitingAt } from "../queue/waiting";
 import { queueSecret, rememberRoom, roomObject, roomStatus } from "./admission";
 import { requireShow } from "./directory";
@@ -72,12 +72,7 @@ export const joinQueue: Handler<"joinQueue"> = async ({ params: { show_id: showI
 
 /** `GET /api/queue/:ticket_id`: where the ticket stands, or its admission pass. */
 export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id: ticket }, token }, env) => {
-  // A made-up ticket for a show that does not exist wakes no room.
-  await requireShow(env, ticket.showId);
-  const status = await roomStatus(env, ticket.showId);
-  if (!status.on || ticket.shard >= status.shards)
-    throw ticketFailure({ ok: false, reason: "ticket_not_found" }, ticket.ref);
-  const shard = env.QUEUE_SHARD.getByName(shardName(ticket.showId, ticket.shard));
+  const { status, shard } = await ticketShard(env, ticket);
   const result = await shard.poll(ticket.ref, token, status);
   if (!result.ok) throw ticketFailure(result, ticket.ref);
   const { ok: _, ...found } = result;
@@ -99,18 +94,27 @@ export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id:
 
 /** `DELETE /api/queue/:ticket_id`: leaves the queue, or ends an admitted session early. */
 export const leaveQueue: Handler<"leaveQueue"> = async ({ params: { ticket_id: ticket }, token }, env) => {
-  // A made-up ticket for a show that does not exist wakes no room.
-  await requireShow(env, ticket.showId);
-  const status = await roomStatus(env, ticket.showId);
-  if (!status.on || ticket.shard >= status.shards)
-    throw ticketFailure({ ok: false, reason: "ticket_not_found" }, ticket.ref);
-  const result = await env.QUEUE_SHARD.getByName(shardName(ticket.showId, ticket.shard)).leave(ticket.ref, token);
+  const { shard } = await ticketShard(env, ticket);
+  const result = await shard.leave(ticket.ref, token);
   if (!result.ok) throw ticketFailure(result, ticket.ref);
   return json({
     message: result.was === "admitted" ? "Session ended; your slot goes to the next buyer" : "Left the queue",
     ticket_id: ticket.ref,
   });
 };
+
+/**
+ * The room a ticket belongs to (on) and the shard that holds it; 404 when the room is off or the
+ * ticket names a shard it does not have. A made-up ticket for a show that does not exist wakes no room.
+ */
+async function ticketShard(env: Env, ticket: TicketRef) {
+  await requireShow(env, ticket.showId);
+  const status = await roomStatus(env, ticket.showId);
+  if (!status.on || ticket.shard >= status.shards) {
+    throw ticketFailure({ ok: false, reason: "ticket_not_found" }, ticket.ref);
+  }
+  return { status, shard: env.QUEUE_SHARD.getByName(shardName(ticket.showId, ticket.shard)) };
+}
 
 function ticketFailure(failure: TicketFailure, ticketId: string | null): HttpError {
   const ticket = ticketId === null ? {} : { ticket_id: ticketId };
