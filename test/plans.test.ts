@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { arenaPlan, type Plan } from "../scripts/venues/arena";
 import { MAX_SEATS } from "../src/contract/plan";
@@ -262,6 +263,47 @@ describe("importing a seating plan", () => {
       ["2", ["11", "12"]],
     ]);
     expect(plan.zones[0]!.areas?.[0]).toMatchObject({ text: "Stage" });
+  });
+});
+
+describe("hostile plans", () => {
+  /** Every path into a JSON value: object keys and array indexes, down to the leaves. */
+  function pathsOf(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+    if (typeof value !== "object" || value === null) return [at];
+    const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+    return [at, ...keys.flatMap((key) => pathsOf((value as Record<string | number, unknown>)[key], [...at, key]))];
+  }
+
+  const hostile = fc.oneof(
+    fc.constantFrom(null, true, 0, -1, 1e308, -1e308, 0.5, "", "x".repeat(300), [], {}, [[[[[]]]]]),
+    fc.constantFrom({ __proto__: { x: 1 } }, { constructor: "x" }, { x: 1, y: "2" }, "ünï 💺", "A 1"),
+    fc.string({ maxLength: 40 }),
+    fc.integer(),
+    fc.double({ noNaN: true }),
+  );
+
+  it("a plan with any one part replaced by something else gets 400 naming a path, or imports; never a 500, never a half change", async () => {
+    const showId = await planShow(smallPlan());
+    const paths = pathsOf(smallPlan()).filter((path) => path.length > 0);
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...paths), hostile, async (path, value) => {
+        const plan = smallPlan() as unknown as Record<string | number, unknown>;
+        let parent = plan;
+        for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+        parent[path.at(-1)!] = value;
+        const before = (await call(`/api/shows/${showId}/plan`)).headers.get("etag");
+        const response = await putPlan(showId, plan);
+        const body = await response.json<{ error?: string; path?: string }>();
+        expect([200, 400, 409], JSON.stringify(body)).toContain(response.status);
+        if (response.status === 200) return;
+        refused++;
+        expect(JSON.stringify(body)).not.toMatch(/stack|at .*\.ts/);
+        expect((await call(`/api/shows/${showId}/plan`)).headers.get("etag")).toBe(before);
+      }),
+      { numRuns: 80 },
+    );
+    expect(refused).toBeGreaterThan(0);
   });
 });
 
