@@ -91,6 +91,22 @@ describe("best available", () => {
     expect(AISLE_FACTOR).toBe(1.5);
   });
 
+  it("never joins seats across a wide gap, however unevenly a row is spaced or listed", async () => {
+    // Row A: a wide gap in the middle of a row whose median gap is wide too; row B: listed out of order.
+    const showId = await planShow(hall([row("A", 0, [0, 500, 1000, 1030]), row("B", 30, [0, 90, 30, 60])]));
+    const seen: string[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await best(showId, { count: 2 });
+      if (response.status !== 201) break;
+      seen.push((await response.json<{ seat_ids: string[] }>()).seat_ids);
+    }
+    // Only the seats 30 apart are next to each other: B-3 and B-4 (x 30 and 60), A-3 and A-4.
+    expect(seen).toEqual([
+      ["B-3", "B-4"],
+      ["A-3", "A-4"],
+    ]);
+  });
+
   it("among blocks of equal rank, takes the one that strands no single seat", async () => {
     // Left row: three seats; taking the two nearer the centre would strand the outer one. Right
     // row: two seats, exactly as far from the stage. The left row comes first in plan order.
@@ -188,9 +204,9 @@ describe("best available under contention", () => {
     for (const zone of plan.zones) {
       for (const r of zone.rows) {
         const gaps = r.seats.slice(1).map((seat, i) => seat.position.x - r.seats[i]!.position.x);
-        const usual = [...gaps].sort((a, b) => a - b)[Math.floor((gaps.length - 1) / 2)]!;
+        const closest = Math.min(...gaps);
         gaps.forEach((gap, i) => {
-          if (gap <= usual * AISLE_FACTOR) pairs.add(`${r.seats[i]!.seat_guid}|${r.seats[i + 1]!.seat_guid}`);
+          if (gap <= closest * AISLE_FACTOR) pairs.add(`${r.seats[i]!.seat_guid}|${r.seats[i + 1]!.seat_guid}`);
         });
       }
     }

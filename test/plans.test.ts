@@ -191,7 +191,8 @@ describe("importing a seating plan", () => {
       "a colour that is not a colour",
       (plan) => (plan.categories[0]!.color = "red;}<script>"),
       {
-        error: "plan.categories[0].color must match pattern /^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{1,20})$/",
+        error:
+          "plan.categories[0].color must match pattern /^(#([0-9A-Fa-f]{3,4}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})|[A-Za-z]{1,20})$/",
         path: "plan.categories[0].color",
       },
     ],

@@ -393,11 +393,81 @@ describe("the queue", () => {
     await tick(showId);
     const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
     expect(rows.map((row) => row.state)).toEqual(["waiting", "admitted"]);
-    // Back again, the first buyer is let in at the next tick: its place was kept.
+    // Back again, the first buyer is let in at the next tick that lets anyone in: its place was kept.
     expect((await poll(gone!)).status).toBe(200);
+    await setQueueClock(showId, opensAt + 122_000);
     await tick(showId);
     const after = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
     expect(after.map((row) => row.state)).toEqual(["admitted", "admitted"]);
+  });
+
+  it("a new opening time starts admission again from the first place: no old watermark lets anyone in", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 60);
+    await setQueueClock(showId, opensAt + 1000);
+    for (let i = 0; i < 3; i++) await join(showId);
+    await setQueueClock(showId, opensAt + 5000);
+    await tick(showId);
+    // Five minutes in, the watermark stands past the first three; the opening moves to now, and five join.
+    const now = opensAt + 300_000;
+    await setQueueClock(showId, now);
+    const moved = await putRoom(showId, {
+      opens_at: new Date(now).toISOString(),
+      admit_per_minute: 60,
+      session_minutes: 10,
+    });
+    expect(moved.status).toBe(200);
+    for (let i = 0; i < 5; i++) await join(showId);
+    await tick(showId);
+    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    expect(rows.map((row) => row.state).sort()).toEqual([...Array(3).fill("admitted"), ...Array(5).fill("waiting")]);
+  });
+
+  it("does not pass over buyers who joined long before opening and come back when told", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER();
+    await openRoom(showId, opensAt, 600);
+    await setQueueClock(showId, opensAt - 30 * MINUTE);
+    await join(showId);
+    await setQueueClock(showId, opensAt - MINUTE);
+    await join(showId);
+    await setQueueClock(showId, opensAt + 1000);
+    await tick(showId);
+    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    expect(rows.map((row) => row.state)).toEqual(["admitted", "admitted"]);
+  });
+
+  it("with several shards, simultaneous polls of one ticket get one answer and 429s, not one count each", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    const settings = { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 };
+    const init = { method: "PUT", headers: adminHeaders, body: JSON.stringify(settings) };
+    expect((await withEnv({ QUEUE_SHARDS: "3" }, `/admin/shows/${showId}/waiting-room`, init)).status).toBe(201);
+    const ticket = await join(showId);
+    const [, k] = ticket.ticket_id.split(".");
+    await runInDurableObject(shard(showId, Number(k)), (instance: QueueShard) => {
+      instance.clock = () => opensAt + 60_000;
+    });
+    const answers = await Promise.all(Array.from({ length: 30 }, () => poll(ticket)));
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([200, ...Array(29).fill(429)]);
+  });
+
+  it("an admitted buyer who leaves gives up their pass: the show refuses it from then on", async () => {
+    const { showId, pass, ticket } = await showWithPass();
+    const left = await call(`/api/queue/${ticket.ticket_id}`, {
+      method: "DELETE",
+      headers: bearer(ticket.ticket_token),
+    });
+    expect(left.status).toBe(200);
+    const refused = await post(`/api/shows/${showId}/holds`, { seat_ids: [1] }, { "admission-pass": pass });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({
+      error: "This admission pass was given up when its buyer left; join the queue again",
+      show_id: showId,
+      reason: "pass_revoked",
+    });
   });
 
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {

@@ -15,7 +15,8 @@ import { ID_PATTERN } from "../ids";
 /** The most seats one show may have. */
 export const MAX_SEATS = 100_000;
 export const MAX_ZONES = 1000;
-export const MAX_ROWS_PER_ZONE = 5000;
+/** Enough for a flat list of MAX_SEATS seats in its generated plan (rows of ten, one zone). */
+export const MAX_ROWS_PER_ZONE = 10_000;
 export const MAX_AREAS_PER_ZONE = 200;
 export const MAX_CATEGORIES = 100;
 export const MAX_POLYGON_POINTS = 500;
@@ -26,7 +27,7 @@ const Coordinate = z.number().min(-MAX_COORDINATE).max(MAX_COORDINATE);
 const Position = z.object({ x: Coordinate, y: Coordinate });
 const Label = (max: number) => z.string().max(max);
 /** Colours end up in the page's SVG, so only plain forms are accepted: `#rgb`, `#rrggbb(aa)` or a name. */
-const Color = z.string().regex(/^(#[0-9A-Fa-f]{3,8}|[A-Za-z]{1,20})$/);
+const Color = z.string().regex(/^(#([0-9A-Fa-f]{3,4}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})|[A-Za-z]{1,20})$/);
 
 const Seat = z.object({
   seat_guid: z.string().regex(ID_PATTERN),

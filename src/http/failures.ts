@@ -58,6 +58,11 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
         `This admission pass has held or booked ${failure.used} of the ${failure.limit} seats one buyer may have`,
         { ...show, reason: "pass_used_up", limit: failure.limit, used: failure.used },
       );
+    case "pass_revoked":
+      return new HttpError(403, "This admission pass was given up when its buyer left; join the queue again", {
+        ...show,
+        reason: "pass_revoked",
+      });
     case "unknown_category":
       return new HttpError(404, `This show's plan has no category '${failure.category}'`, {
         ...show,

@@ -88,11 +88,14 @@ export class WaitingRoom extends DurableObject<Env> {
         this.clock(),
       );
     } else {
+      // A new opening time puts places on a new scale: admission starts again from the first.
       this.sql.exec(
-        "UPDATE room SET opens_at = ?, admit_per_minute = ?, session_minutes = ?, last_tick = MAX(last_tick, ?)",
-        config.opensAt,
+        `UPDATE room SET admit_per_minute = ?, session_minutes = ?, last_tick = MAX(last_tick, ?),
+                         watermark = CASE WHEN opens_at = ? THEN watermark ELSE -1 END, opens_at = ?`,
         config.admitPerMinute,
         config.sessionMinutes,
+        config.opensAt,
+        config.opensAt,
         config.opensAt,
       );
     }
@@ -130,17 +133,26 @@ export class WaitingRoom extends DurableObject<Env> {
     const quota = Math.floor(owed);
     let carry = owed - quota;
     let watermark = row.watermark;
+    // Only a watermark chosen this tick admits: an old one could cover places given out since.
+    let admitUpTo = -1;
     let admitted = 0;
     if (quota > 0) {
       const heads = (await Promise.all(shards.map((shard) => shard.heads(quota)))).flat().sort((a, b) => a - b);
-      if (heads.length > 0) watermark = heads[Math.min(quota, heads.length) - 1]!;
+      if (heads.length > 0) watermark = admitUpTo = Math.max(watermark, heads[Math.min(quota, heads.length) - 1]!);
       // Unused quota is not saved up: a quiet minute does not let a burst in later.
       if (heads.length < quota) carry = 0;
     }
-    const results = await Promise.all(shards.map((shard) => shard.admit(watermark, now)));
+    const results = await Promise.all(shards.map((shard) => shard.admit(admitUpTo, now)));
     for (const result of results) admitted += result.admitted;
     // A buyer who left early gives their slot to the next buyer, at the next tick.
     const freed = results.reduce((sum, result) => sum + result.freed, 0);
+    // The room may have been turned off, on again or changed while the shards answered.
+    const current = this.row();
+    if (current === null || current.session !== row.session) return;
+    if (current.opens_at !== row.opens_at || current.watermark !== row.watermark) {
+      await this.ctx.storage.setAlarm(now + TICK_MS);
+      return;
+    }
     this.sql.exec(
       "UPDATE room SET watermark = ?, last_tick = ?, carry = ?, admitted = admitted + ?",
       watermark,

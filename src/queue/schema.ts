@@ -28,6 +28,15 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
       INSERT INTO shard (singleton) VALUES (1);
     `,
   },
+  {
+    id: 2,
+    name: "when each ticket was told to come back",
+    sql: `
+      -- The time the ticket was told to poll again (next_poll_at is a little earlier, to allow for
+      -- drift). A ticket that has not polled well after this is taken for gone.
+      ALTER TABLE tickets ADD COLUMN due_at INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** A waiting room's schema: its settings and where admission has got to. */

@@ -40,7 +40,7 @@ export class QueueShard extends DurableObject<Env> {
 
   /** Breaks ties between tickets that join in the same millisecond, in the order they came. */
   private sequence = 0;
-  /** How many tickets the shard holds; null until its schema exists (nobody has joined yet). */
+  /** How many tickets wait in the shard (the cap counts these); null until its schema exists (nobody has joined yet). */
   private held: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -53,7 +53,7 @@ export class QueueShard extends DurableObject<Env> {
 
   private migrate(): number {
     applyMigrations(this.ctx.storage, SHARD_MIGRATIONS);
-    this.held = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM tickets").one().n;
+    this.held = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting'").one().n;
     return this.held;
   }
 
@@ -110,7 +110,9 @@ export class QueueShard extends DurableObject<Env> {
       return { ok: true, state: "admitted", pass, pass_expires_at: new Date(exp).toISOString() };
     }
     if (now < room.opensAt || room.shards === 1) return { ok: true, ...this.waiting(ticketId, row.ord, now, room) };
-    // The Worker counts the tickets ahead in the other shards, then says when to poll (`told`).
+    // The Worker counts the tickets ahead in the other shards, then says when to poll (`told`);
+    // meanwhile a second poll of this ticket is refused, as if it had been told a second.
+    this.told(ticketId, 1, now);
     return { ok: true, state: "counting", ord: row.ord, ahead: this.aheadOf(row.ord) };
   }
 
@@ -143,22 +145,29 @@ export class QueueShard extends DurableObject<Env> {
       .one().n;
   }
 
-  /** Records when a ticket may poll next: a little before the time it was told, but not much. */
+  /**
+   * Records when a ticket was told to come back (`due_at`), and from when it may (a little before,
+   * for drift; earlier polls get 429).
+   */
   told(ticketId: string, retryAfterSeconds: number, now = this.clock()): void {
     const next = now + retryAfterSeconds * 1000 * (1 - POLL_SLACK);
-    this.sql.exec("UPDATE tickets SET next_poll_at = ? WHERE id = ?", next, ticketId);
+    const due = now + retryAfterSeconds * 1000;
+    this.sql.exec("UPDATE tickets SET next_poll_at = ?, due_at = ? WHERE id = ?", next, due, ticketId);
   }
 
   /** The buyer leaves the queue, or gives up their pass; an admitted buyer's slot goes to the next. */
-  leave(ticketId: string, token: string): TicketResult<{ was: "waiting" | "admitted" }> {
+  leave(ticketId: string, token: string, sessionMinutes: number): TicketResult<{ was: "waiting" | "admitted" }> {
     const row = this.ticket(ticketId);
     if (row === undefined) return { ok: false, reason: "ticket_not_found" };
     if (!tokenMatches(token, row.token_hash)) return { ok: false, reason: "wrong_token" };
     if (row.state === "left") return { ok: false, reason: "ticket_left" };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE tickets SET state = 'left' WHERE id = ?", ticketId);
-      if (row.state === "admitted") this.sql.exec("UPDATE shard SET freed = freed + 1");
+      // Only a session still running frees a slot: leaving after the pass ran out gives nothing back.
+      const running = row.admitted_at !== null && row.admitted_at + sessionMinutes * 60_000 > this.clock();
+      if (row.state === "admitted" && running) this.sql.exec("UPDATE shard SET freed = freed + 1");
     });
+    if (row.state === "waiting") this.held!--;
     return { ok: true, was: row.state };
   }
 
@@ -170,7 +179,7 @@ export class QueueShard extends DurableObject<Env> {
     if (this.held === null) return [];
     return this.sql
       .exec<{ ord: number }>(
-        "SELECT ord FROM tickets WHERE state = 'waiting' AND next_poll_at >= ? ORDER BY ord LIMIT ?",
+        "SELECT ord FROM tickets WHERE state = 'waiting' AND due_at >= ? ORDER BY ord LIMIT ?",
         this.clock() - GONE_AFTER_MS,
         limit,
       )
@@ -185,12 +194,13 @@ export class QueueShard extends DurableObject<Env> {
       const admitted = this.sql
         .exec(
           `UPDATE tickets SET state = 'admitted', admitted_at = ?
-            WHERE state = 'waiting' AND ord <= ? AND next_poll_at >= ? RETURNING 1`,
+            WHERE state = 'waiting' AND ord <= ? AND due_at >= ? RETURNING 1`,
           at,
           watermark,
           at - GONE_AFTER_MS,
         )
         .toArray().length;
+      this.held! -= admitted;
       const freed = this.sql.exec<{ freed: number }>("SELECT freed FROM shard").one().freed;
       this.sql.exec("UPDATE shard SET freed = 0");
       return { admitted, freed };

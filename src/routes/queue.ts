@@ -6,6 +6,7 @@ import { waitingAt } from "../queue/waiting";
 import { queueSecret, rememberRoom, roomObject, roomStatus } from "./admission";
 import { requireShow } from "./directory";
 import type { Handler } from "./router";
+import { callShow } from "./stubs";
 
 /** Shards of a show's queue, for rooms turned on from now (QUEUE_SHARDS, 1-16; 8 by default). */
 function queueShards(env: Env): number {
@@ -94,9 +95,11 @@ export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id:
 
 /** `DELETE /api/queue/:ticket_id`: leaves the queue, or ends an admitted session early. */
 export const leaveQueue: Handler<"leaveQueue"> = async ({ params: { ticket_id: ticket }, token }, env) => {
-  const { shard } = await ticketShard(env, ticket);
-  const result = await shard.leave(ticket.ref, token);
+  const { status, shard } = await ticketShard(env, ticket);
+  const result = await shard.leave(ticket.ref, token, status.sessionMinutes);
   if (!result.ok) throw ticketFailure(result, ticket.ref);
+  // The slot goes to the next buyer, so the pass stops working: the show refuses it from now on.
+  if (result.was === "admitted") await callShow(env, ticket.showId, (show) => show.revokePass(ticket.ref));
   return json({
     message: result.was === "admitted" ? "Session ended; your slot goes to the next buyer" : "Left the queue",
     ticket_id: ticket.ref,

@@ -81,6 +81,17 @@ export class HoldLedger {
     return seats.length;
   }
 
+  /** Releases the live hold that has the seat, if any; returns how many seats it freed. */
+  releaseSeat(seat: Id, origin: Origin, now: number): number {
+    const hold = q.holdOnSeat(this.sql, { seat });
+    return hold === undefined ? 0 : this.end(hold.hold_id, "released", origin, now);
+  }
+
+  /** Releases every live hold; returns how many seats they freed. */
+  releaseAll(origin: Origin, now: number): number {
+    return q.activeHolds(this.sql).reduce((count, hold) => count + this.end(hold.id, "released", origin, now), 0);
+  }
+
   /** Expires every hold whose time has come; false when none could have. */
   expireDue(now: number): boolean {
     if (now < this.nextExpiry) return false;

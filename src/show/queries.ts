@@ -261,6 +261,14 @@ export function insertHold(
   );
 }
 
+export function revokePass(sql: SqlStorage, { ticket, at }: { ticket: string; at: number }): void {
+  sql.exec("INSERT INTO revoked_passes (ticket, at) VALUES (?, ?) ON CONFLICT (ticket) DO NOTHING", ticket, at);
+}
+
+export function passRevoked(sql: SqlStorage, { ticket }: { ticket: string }): boolean {
+  return sql.exec("SELECT 1 FROM revoked_passes WHERE ticket = ?", ticket).toArray().length > 0;
+}
+
 /** Seats an admission pass holds (in live holds) or has booked. */
 export function seatsUnderPass(sql: SqlStorage, { pass, now }: { pass: string; now: number }): number {
   return sql

@@ -153,4 +153,9 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX bookings_by_pass ON bookings (pass) WHERE pass IS NOT NULL;
     `,
   },
+  {
+    id: 10,
+    name: "admission passes given up by buyers who left the queue",
+    sql: `CREATE TABLE revoked_passes (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
+  },
 ];

@@ -117,6 +117,7 @@ export class Seating implements FeedHost {
     const limit = this.info!.max_seats_per_order;
     if (count > limit) return { ok: false, reason: "order_too_large", limit };
     if (pass == null) return null;
+    if (q.passRevoked(this.sql, { ticket: pass })) return { ok: false, reason: "pass_revoked" };
     const used = q.seatsUnderPass(this.sql, { pass, now });
     return used + count > limit ? { ok: false, reason: "pass_used_up", limit, used } : null;
   }
@@ -133,7 +134,10 @@ export class Seating implements FeedHost {
     if (refused) return refused.reason === "order_too_large" ? { ...refused, field: "best_available.count" } : refused;
     const filter = this.filterNumbers({ category, zone });
     if ("ok" in filter) return filter;
-    return this.index.bestAvailable(count, filter.category, filter.zone) ?? { ok: false, reason: "no_adjacent_seats" };
+    const chosen = this.index.bestAvailable(count, filter.category, filter.zone);
+    if (chosen === null) return { ok: false, reason: "no_adjacent_seats" };
+    // The index chose them; the database, the truth, checks them as for any named seats.
+    return this.refuseUnlessAvailable(chosen, now) ?? chosen;
   }
 
   /** Where each seat is, for a buyer: id, label, zone, row, number and category. */

@@ -246,9 +246,7 @@ export class Show extends DurableObject<Env> {
         return { ok: true, released: 1 };
       }
       // Expired holds were swept by `change`, so any hold left on the seat is live.
-      const hold = q.holdOnSeat(this.sql, { seat: seatId });
-      if (hold === undefined) return { ok: true, released: 0 };
-      const released = this.holds.end(hold.hold_id, "released", origin, now);
+      const released = this.holds.releaseSeat(seatId, origin, now);
       this.scheduleAlarm();
       return { ok: true, released };
     });
@@ -257,11 +255,9 @@ export class Show extends DurableObject<Env> {
   /** Frees every booking and every live hold of the show. Blocks stay. */
   resetAll(origin: Origin): ReleaseResult {
     return this.change(null, (now): ReleaseResult => {
-      const released = this.ctx.storage.transactionSync(() => {
-        const cancelled = cancelAllBookings(this.sql, { origin, at: now });
-        const holds = q.activeHolds(this.sql);
-        return holds.reduce((count, hold) => count + this.holds.end(hold.id, "released", origin, now), cancelled);
-      });
+      const released = this.ctx.storage.transactionSync(
+        () => cancelAllBookings(this.sql, { origin, at: now }) + this.holds.releaseAll(origin, now),
+      );
       this.scheduleAlarm();
       return { ok: true, released };
     });
@@ -297,6 +293,11 @@ export class Show extends DurableObject<Env> {
   plan(): PlanResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
     return { ok: true, json: this.seating.planJson(), etag: `"${this.seating.info.layout_version}"` };
+  }
+
+  /** Stops an admission pass from holding or booking more: its buyer left the queue early. */
+  revokePass(ticket: string): void {
+    if (this.seating.info !== null) q.revokePass(this.sql, { ticket, at: this.clock() });
   }
 
   /** Counters since the object started, for operators and the benchmark. */

@@ -143,6 +143,8 @@ export type Failure =
   | { ok: false; reason: "order_too_large"; limit: number; field?: string }
   /** The admission pass has held or booked as many seats as one order may have. */
   | { ok: false; reason: "pass_used_up"; limit: number; used: number }
+  /** The admission pass's buyer left the queue: their slot went to the next buyer. */
+  | { ok: false; reason: "pass_revoked" }
   /** The show has as many live watchers as it accepts. */
   | { ok: false; reason: "too_many_watchers" }
   /** A filter or best-available request names a category or zone the plan does not have. */

@@ -34,8 +34,10 @@ export interface PlacedSeat {
 const PALETTE = ["#2f6fb3", "#b3572f", "#3f8f4f", "#8a4fb3", "#b39a2f", "#2fa3a3"];
 
 /**
- * A gap between two seats of a row this much wider than the row's usual spacing is an aisle:
- * the seats either side are not next to each other.
+ * A gap between two seats of a row more than this many times the row's closest spacing is an
+ * aisle: the seats either side are not next to each other. Measured from the closest pair (not a
+ * median), so a row of unevenly spaced seats is split wherever a gap is wide, never joined across
+ * one. A row of two seats is measured against the plan's usual spacing.
  */
 export const AISLE_FACTOR = 1.5;
 
@@ -49,32 +51,38 @@ export function layoutFromPlan(plan: Plan): VenueLayout {
   }));
   const normalized: Plan = { ...plan, categories, zones };
   const seats: PlacedSeat[] = [];
-  let run = 0;
-  for (const zone of zones) {
-    for (const row of zone.rows) {
+  const rows = zones.flatMap((zone) =>
+    zone.rows.map((row) => {
       const rowX = zone.position.x + (row.position?.x ?? 0);
       const rowY = zone.position.y + (row.position?.y ?? 0);
       const places = row.seats.map((seat) => ({ x: rowX + seat.position.x, y: rowY + seat.position.y }));
-      const aisles = aislesOf(places);
-      row.seats.forEach((seat, i) => {
-        if (i > 0 && aisles[i - 1]) run++;
-        const { x, y } = places[i]!;
-        const { seat_guid: id, seat_number: number, category } = seat;
-        seats.push({ id, zone: zone.name, row: row.row_number, number, category, x, y, run });
-      });
-      if (row.seats.length > 0) run++;
-    }
+      return { zone, row, places, gaps: gapsOf(places) };
+    }),
+  );
+  const closestOf = (gaps: number[]) => gaps.reduce((least, gap) => Math.min(least, gap), Infinity);
+  const usual = median(rows.filter(({ gaps }) => gaps.length >= 2).map(({ gaps }) => closestOf(gaps)));
+  let run = 0;
+  for (const { zone, row, places, gaps } of rows) {
+    const closest = gaps.length >= 2 ? closestOf(gaps) : usual;
+    row.seats.forEach((seat, i) => {
+      if (i > 0 && closest !== undefined && gaps[i - 1]! > closest * AISLE_FACTOR) run++;
+      const { x, y } = places[i]!;
+      const { seat_guid: id, seat_number: number, category } = seat;
+      seats.push({ id, zone: zone.name, row: row.row_number, number, category, x, y, run });
+    });
+    if (row.seats.length > 0) run++;
   }
   return { plan: normalized, seats, categories, focal: stageCentre(normalized) ?? frontCentre(seats) };
 }
 
-/** For each gap between consecutive seats, whether it is an aisle (wider than AISLE_FACTOR × the row's median gap). */
-function aislesOf(places: { x: number; y: number }[]): boolean[] {
-  const gaps = places.slice(1).map((place, i) => Math.hypot(place.x - places[i]!.x, place.y - places[i]!.y));
-  if (gaps.length < 2) return gaps.map(() => false);
-  const sorted = [...gaps].sort((a, b) => a - b);
-  const usual = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  return gaps.map((gap) => gap > usual * AISLE_FACTOR);
+/** The distance between each two consecutive seats of a row. */
+function gapsOf(places: { x: number; y: number }[]): number[] {
+  return places.slice(1).map((place, i) => Math.hypot(place.x - places[i]!.x, place.y - places[i]!.y));
+}
+
+function median(values: number[]): number | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 /** The centre of the first area whose text mentions the stage, if any. */
