@@ -7,8 +7,13 @@ import { SHARD_MIGRATIONS } from "./schema";
 import type { Counting, NewTicket, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
 import { waitingAt } from "./waiting";
 
-/** With several shards, a new ticket's first poll comes within this, to learn its exact position. */
+/**
+ * With several shards, a new ticket with fewer than ROUGH_BELOW tickets ahead in its own shard
+ * (where the estimate of its position is rough) polls within FIRST_POLL_WITHIN_SECONDS, to learn
+ * its exact one. Further back, the estimate is good to about a tenth, and its wait stands.
+ */
 const FIRST_POLL_WITHIN_SECONDS = 5;
+const ROUGH_BELOW = 100;
 
 /** Tickets one shard holds at most; past that, joining gets 503. */
 export const MAX_TICKETS_PER_SHARD = 250_000;
@@ -130,8 +135,11 @@ export class QueueShard extends DurableObject<Env> {
       const retry = wait + 1 + Math.floor(Math.random() * Math.min(30, 1 + wait));
       answer = { state: "waiting", position: null, estimated_wait_seconds: wait, retry_after: retry };
     } else {
-      answer = waitingAt(this.aheadOf(ord) * room.shards + 1, room);
-      if (room.shards > 1) answer.retry_after = Math.min(answer.retry_after, FIRST_POLL_WITHIN_SECONDS);
+      const ahead = this.aheadOf(ord);
+      answer = waitingAt(ahead * room.shards + 1, room);
+      // Few ahead in this shard: the estimate may be far off, so the exact position comes soon.
+      const rough = room.shards > 1 && ahead < ROUGH_BELOW;
+      if (rough) answer.retry_after = Math.min(answer.retry_after, FIRST_POLL_WITHIN_SECONDS);
     }
     this.told(ticketId, answer.retry_after, now);
     return answer;
