@@ -38,6 +38,19 @@ describe("rate limiting", () => {
     expect([...limiter.keys.keys()]).toEqual(["203.0.113.5", "198.51.100.7"]);
   });
 
+  it("limits filtered seat-map reads (each filter is its own read of the show), not plain ones", async () => {
+    const showId = await newShow(10);
+    const limiter = countingLimiter(2);
+    const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit };
+    const read = (query: string) =>
+      withEnv(on, `/api/shows/${showId}/seats${query}`, { headers: { "cf-connecting-ip": "203.0.113.9" } });
+    const filtered = [];
+    for (const category of ["General", "General", "General"])
+      filtered.push((await read(`?category=${category}`)).status);
+    expect(filtered).toEqual([200, 200, 429]);
+    expect((await read("")).status).toBe(200);
+  });
+
   it("uses the Workers Rate Limiting binding from wrangler.toml: a burst past 60 per 10 s is cut off", async () => {
     const showId = await newShow(140);
     const ip = `203.0.113.${100 + Math.floor(Math.random() * 100)}`;

@@ -76,11 +76,11 @@ export const OPERATIONS = {
     method: "GET",
     path: "/api/shows/:show_id/seats",
     summary:
-      "The seat map: every seat's status, or those of one ?category= or ?zone=, and the counts (at most SEAT_MAP_MAX_AGE_SECONDS old)",
+      "The seat map: every seat's status, or those of one ?category= or ?zone= (rate limited), and the counts (at most SEAT_MAP_MAX_AGE_SECONDS old)",
     tag: "Reading",
     query: SeatMapQuery,
     conditional: true,
-    responses: { 200: answers.SeatMap, 304: null, 400: E, 404: E, ...SHOW_CALL },
+    responses: { 200: answers.SeatMap, 304: null, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
   }),
   seatStatuses: operation({
     method: "GET",

@@ -1,4 +1,6 @@
+import type { IRequest } from "itty-router";
 import { failureToHttp } from "../http/failures";
+import { rateLimited } from "../http/rate-limit";
 import { HttpError, json } from "../http/responses";
 import type { Id } from "../ids";
 import type { Handler } from "./router";
@@ -26,6 +28,10 @@ export const seatMap: Handler<"seatMap"> = async (
   ctx,
 ) => {
   if (query.category !== undefined || query.zone !== undefined) {
+    // A filtered map is its own read of the show (one per filter, per location and second), so
+    // filtered reads count against the client's rate limit: cycling through a plan's category and
+    // zone pairs cannot turn into a stream of reads of the show.
+    await rateLimited(request as IRequest, env);
     // Unknown names are refused here, from the shared statuses, so that made-up filters never
     // reach the show and the filters that are cached are only those the plan has.
     const known = namesIn(await statusesCopy(env, ctx, showId, request));
