@@ -125,8 +125,8 @@ export class QueueShard extends DurableObject<Env> {
    * A waiting ticket's answer from this shard alone. Before opening it is final: everyone is
    * told to come back at opening, spread over a few seconds so that the pre-queue does not poll at
    * once. After opening, with one shard, the count of tickets ahead here is the position; with
-   * more, it is an estimate (this shard's share, times the shards), used when joining, with the
-   * first poll at most a few seconds on so that the exact position follows soon.
+   * more, it is an estimate (this shard's share, times the shards), used when joining; where it is
+   * rough (few ahead in this shard), the first poll comes within seconds to learn the exact one.
    */
   private waiting(ticketId: string, ord: number, now: number, room: RoomConfig & { shards: number }): Waiting {
     let answer: Waiting;
