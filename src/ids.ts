@@ -50,9 +50,12 @@ export function showOfRef(ref: string): Id | null {
 
 /** `bytes` random bytes as unpadded base64url. */
 export function randomBase64Url(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...buffer))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
+  return base64Url(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+/** Bytes as unpadded base64url. */
+export function base64Url(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }

@@ -1,4 +1,4 @@
-import type { Id } from "../ids";
+import { base64Url, type Id } from "../ids";
 
 /**
  * Admission passes: what a buyer who has waited their turn in a show's waiting room shows with
@@ -39,9 +39,9 @@ function keyFor(secret: string): Promise<CryptoKey> {
 }
 
 export async function signPass(secret: string, claims: PassClaims): Promise<string> {
-  const body = `${PREFIX}.${toBase64Url(new TextEncoder().encode(JSON.stringify(claims)))}`;
+  const body = `${PREFIX}.${base64Url(new TextEncoder().encode(JSON.stringify(claims)))}`;
   const mac = await crypto.subtle.sign("HMAC", await keyFor(secret), new TextEncoder().encode(body));
-  return `${body}.${toBase64Url(new Uint8Array(mac))}`;
+  return `${body}.${base64Url(new Uint8Array(mac))}`;
 }
 
 export type PassCheck =
@@ -67,12 +67,6 @@ export async function checkPass(
   if (claims.room !== room) return { ok: false, reason: "other_room" };
   if (claims.exp <= now) return { ok: false, reason: "expired" };
   return { ok: true, claims };
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
