@@ -18,8 +18,12 @@ export function roomObject(env: Env, showId: Id) {
   return env.WAITING_ROOM.getByName(showId);
 }
 
-/** The room's status, from this isolate's memo when fresh. */
+/**
+ * The room's status, from this isolate's memo when fresh. A show that does not exist is refused
+ * with its 404 first, so that no made-up id ever wakes a room.
+ */
 export async function roomStatus(env: Env, showId: Id): Promise<RoomStatus> {
+  await requireShow(env, showId);
   const known = rooms.get(showId);
   if (known && known.until > Date.now()) return known.status;
   const status = await roomObject(env, showId).status();
@@ -60,8 +64,6 @@ const REFUSALS = {
  * secret alone.
  */
 export async function admissionOf(env: Env, showId: Id, request: Request): Promise<string | null> {
-  // An unknown show is refused first, so that no made-up id ever wakes a room.
-  await requireShow(env, showId);
   const status = await roomStatus(env, showId);
   if (!status.on) return null;
   const pass = request.headers.get("admission-pass");
