@@ -31,6 +31,7 @@ export class Seating implements FeedHost {
   info: q.ShowRow | null = null;
   private index_: SeatIndex | null = null;
   private mapCache: { version: number; json: string } | null = null;
+  private statusesCache: { version: number; json: string } | null = null;
   private planCache: { layout: number; json: string } | null = null;
   private layoutCache: LayoutMessage | null = null;
   private snapshotCache: SnapshotMessage | null = null;
@@ -55,6 +56,7 @@ export class Seating implements FeedHost {
     this.info = q.readShow(this.sql);
     this.index_ = this.info === null ? null : new SeatIndex(this.sql, this.clock());
     this.mapCache = null;
+    this.statusesCache = null;
     this.planCache = null;
     this.layoutCache = null;
     this.snapshotCache = null;
@@ -188,12 +190,23 @@ export class Seating implements FeedHost {
     return `"${this.info!.layout_version}.${version}"`;
   }
 
-  /** `{show_id, layout, version, statuses, categories, zones}`: the snapshot's statuses, and the counts per category and zone. */
+  /** `{show_id, layout, version, statuses, categories, zones}`: the snapshot's statuses and the counts per category and zone; built once per version. */
   statusesJson(version: number): string {
-    const { layout, statuses } = this.snapshotMessage(version);
-    const categories = this.index.categoryCounts();
-    const zones = this.index.zoneCounts();
-    return JSON.stringify({ show_id: publicId(this.info!.show_id), layout, version, statuses, categories, zones });
+    if (this.statusesCache?.version !== version) {
+      const { layout, statuses } = this.snapshotMessage(version);
+      const categories = this.index.categoryCounts();
+      const zones = this.index.zoneCounts();
+      const json = JSON.stringify({
+        show_id: publicId(this.info!.show_id),
+        layout,
+        version,
+        statuses,
+        categories,
+        zones,
+      });
+      this.statusesCache = { version, json };
+    }
+    return this.statusesCache.json;
   }
 
   /** `{show_id, layout, plan}` as JSON text, built once per layout version. */
