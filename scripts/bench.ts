@@ -16,7 +16,7 @@ import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { bookFor, withCrowd, type CrowdMode } from "./bench/crowds.ts";
-import { cpuMeter, runFor } from "./bench/load.ts";
+import { cpuMeter, ratio, runFor } from "./bench/load.ts";
 import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
@@ -104,8 +104,6 @@ function row(
   rows.push(result);
   return result;
 }
-
-const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;
 
 async function createShow(client: Client, showId: string, seats: number): Promise<void> {
   const response = await client.send(

@@ -47,3 +47,8 @@ export async function runFor(
   clearInterval(ticker);
   return { samples, ...meter() };
 }
+
+/** A cost beside its baseline, as the benchmark prints it: "1.23×". */
+export function ratio(value: number, baseline: number): string {
+  return `${(value / baseline).toFixed(2)}×`;
+}

@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { arenaPlan } from "../venues/arena.ts";
 import "../lib/source-imports.ts";
 import type { Client, Sample } from "../lib/http-client.ts";
+import { ratio } from "./load.ts";
 import { BENCH_ADMIN_TOKEN, type RunningWorker } from "./runtime.ts";
 
 export interface PlanRow {
@@ -223,5 +224,4 @@ interface Search {
   bestBlock(grid: { status: Uint8Array }, request: { count: number; category: number; zone: number }): number;
 }
 
-const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;

@@ -13,6 +13,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { Client, latencyStats, type Sample } from "../lib/http-client.ts";
+import { ratio } from "./load.ts";
 import { BENCH_ADMIN_TOKEN, type RunningWorker } from "./runtime.ts";
 
 export interface RushOptions {
@@ -220,5 +221,3 @@ export async function rushScenario(
   await client.close();
   return results;
 }
-
-const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;
