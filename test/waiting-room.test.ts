@@ -45,6 +45,19 @@ async function openRoom(showId: string, opensAt: number, perMinute = 60, session
   expect(response.status, await response.clone().text()).toBe(201);
 }
 
+/** Turns a room on (60 a minute) whose queue is spread over `shards` shards. */
+async function openShardedRoom(showId: string, opensAt: number, shards: number): Promise<void> {
+  const settings = { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 };
+  const init = { method: "PUT", headers: adminHeaders, body: JSON.stringify(settings) };
+  const response = await withEnv({ QUEUE_SHARDS: String(shards) }, `/admin/shows/${showId}/waiting-room`, init);
+  expect(response.status).toBe(201);
+}
+
+/** Every ticket of a shard of the show's queue, in queue order. */
+function ticketRows(showId: string, k = 0) {
+  return runInDurableObject(shard(showId, k), (instance: QueueShard) => instance.tickets());
+}
+
 /** Sets the time the room and its shard read (the tests' rooms have one shard). */
 async function setQueueClock(showId: string, now: number): Promise<void> {
   await runInDurableObject(room(showId), (instance: WaitingRoom) => {
@@ -145,7 +158,7 @@ describe("turning a waiting room on and off", () => {
     expect(await off.json()).toEqual({ message: "Waiting room off", show_id: showId });
     expect((await bookSeat(showId, 2)).status).toBe(200);
     expect((await poll(ticket)).status).toBe(404);
-    expect(await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets())).toEqual([]);
+    expect(await ticketRows(showId)).toEqual([]);
   });
 });
 
@@ -254,7 +267,7 @@ describe("the queue", () => {
     });
     await setQueueClock(showId, opensAt + 10_000);
     await tick(showId);
-    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const rows = await ticketRows(showId);
     expect(rows.map((row) => row.admitted_at)).toEqual([
       ...Array(10).fill(opensAt + 5000),
       ...Array(10).fill(opensAt + 10_000),
@@ -292,7 +305,7 @@ describe("the queue", () => {
     await setQueueClock(showId, opensAt + 1000);
     const [spammer, patient] = [await join(showId), await join(showId)];
     await setQueueClock(showId, opensAt + 1000 + patient!.retry_after * 1000);
-    const before = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const before = await ticketRows(showId);
     const [spam, answer] = await Promise.all([
       Promise.all(Array.from({ length: 100 }, () => poll(spammer!))),
       poll(patient!),
@@ -301,7 +314,7 @@ describe("the queue", () => {
     expect(spam.filter((response) => response.status === 429).length).toBeGreaterThanOrEqual(99);
     expect(answer.status).toBe(200);
     expect(await answer.json()).toMatchObject({ state: "waiting", position: 2 });
-    const after = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const after = await ticketRows(showId);
     expect(after.map((row) => [row.ord, row.state])).toEqual(before.map((row) => [row.ord, row.state]));
   });
 
@@ -326,7 +339,7 @@ describe("the queue", () => {
     await tick(showId);
     await setQueueClock(showId, opensAt + 6000);
     await tick(showId);
-    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const rows = await ticketRows(showId);
     expect(rows.map((row) => row.state)).toEqual(["left", "admitted", "waiting"]);
     expect((await poll(third!)).status).toBe(200);
     expect((await poll(first!)).status).toBe(410);
@@ -349,9 +362,7 @@ describe("the queue", () => {
   it("with several shards, tells each waiting buyer their exact position across all of them", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;
-    const settings = { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 };
-    const init = { method: "PUT", headers: adminHeaders, body: JSON.stringify(settings) };
-    expect((await withEnv({ QUEUE_SHARDS: "3" }, `/admin/shows/${showId}/waiting-room`, init)).status).toBe(201);
+    await openShardedRoom(showId, opensAt, 3);
     const clockAll = async (now: number) => {
       for (let k = 0; k < 3; k++) {
         await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
@@ -371,7 +382,7 @@ describe("the queue", () => {
     // Every ticket's place, from the shards themselves: the positions are their ranks, 1 to 12.
     const places: { id: string; ord: number }[] = [];
     for (let k = 0; k < 3; k++) {
-      const rows = await runInDurableObject(shard(showId, k), (instance: QueueShard) => instance.tickets());
+      const rows = await ticketRows(showId, k);
       places.push(...rows.map((row) => ({ id: row.id, ord: row.ord })));
     }
     places.sort((a, b) => a.ord - b.ord);
@@ -391,13 +402,13 @@ describe("the queue", () => {
       state.storage.sql.exec("UPDATE room SET last_tick = ?", opensAt + 120_000),
     );
     await tick(showId);
-    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const rows = await ticketRows(showId);
     expect(rows.map((row) => row.state)).toEqual(["waiting", "admitted"]);
     // Back again, the first buyer is let in at the next tick that lets anyone in: its place was kept.
     expect((await poll(gone!)).status).toBe(200);
     await setQueueClock(showId, opensAt + 122_000);
     await tick(showId);
-    const after = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const after = await ticketRows(showId);
     expect(after.map((row) => row.state)).toEqual(["admitted", "admitted"]);
   });
 
@@ -420,7 +431,7 @@ describe("the queue", () => {
     expect(moved.status).toBe(200);
     for (let i = 0; i < 5; i++) await join(showId);
     await tick(showId);
-    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const rows = await ticketRows(showId);
     expect(rows.map((row) => row.state).sort()).toEqual([...Array(3).fill("admitted"), ...Array(5).fill("waiting")]);
   });
 
@@ -434,16 +445,14 @@ describe("the queue", () => {
     await join(showId);
     await setQueueClock(showId, opensAt + 1000);
     await tick(showId);
-    const rows = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.tickets());
+    const rows = await ticketRows(showId);
     expect(rows.map((row) => row.state)).toEqual(["admitted", "admitted"]);
   });
 
   it("with several shards, simultaneous polls of one ticket get one answer and 429s, not one count each", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;
-    const settings = { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 };
-    const init = { method: "PUT", headers: adminHeaders, body: JSON.stringify(settings) };
-    expect((await withEnv({ QUEUE_SHARDS: "3" }, `/admin/shows/${showId}/waiting-room`, init)).status).toBe(201);
+    await openShardedRoom(showId, opensAt, 3);
     const ticket = await join(showId);
     const [, k] = ticket.ticket_id.split(".");
     await runInDurableObject(shard(showId, Number(k)), (instance: QueueShard) => {
@@ -492,9 +501,7 @@ describe("the queue", () => {
       }
     }
     for (let k = 0; k < 3; k++) {
-      ords.push(
-        ...(await runInDurableObject(shard(showId, k), (instance: QueueShard) => instance.tickets())).map((t) => t.ord),
-      );
+      ords.push(...(await ticketRows(showId, k)).map((t) => t.ord));
     }
     await runInDurableObject(room(showId), (instance: WaitingRoom) => {
       instance.clock = () => opensAt + 5000;
@@ -502,7 +509,7 @@ describe("the queue", () => {
     await tick(showId);
     const admitted: number[] = [];
     for (let k = 0; k < 3; k++) {
-      const rows = await runInDurableObject(shard(showId, k), (instance: QueueShard) => instance.tickets());
+      const rows = await ticketRows(showId, k);
       admitted.push(...rows.filter((row) => row.state === "admitted").map((row) => row.ord));
     }
     expect(admitted.sort((a, b) => a - b)).toEqual([...ords].sort((a, b) => a - b).slice(0, 5));
