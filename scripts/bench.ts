@@ -345,8 +345,9 @@ async function readersScenario(worker: RunningWorker): Promise<void> {
   const after = await worker.callObject<{ seatMapReads: number }>("SHOW", showId, "stats");
   const seconds = (performance.now() - started) / 1000;
   const reads = after.seatMapReads - (before?.seatMapReads ?? 0);
-  const { full, notModified } = crowd.result as { full: number; notModified: number };
-  loaded.note = `${full} maps and ${notModified} 304s served; the object read ${reads} times in ${seconds.toFixed(0)} s`;
+  const { full, notModified, bytes } = crowd.result as { full: number; notModified: number; bytes: number };
+  const perMap = full > 0 ? `${(bytes / full / 1024).toFixed(0)} KB gzip each` : "none";
+  loaded.note = `${full} maps (${perMap}) and ${notModified} 304s served; the object read ${reads} times in ${seconds.toFixed(0)} s`;
   check(
     reads <= Math.ceil(seconds) * 2,
     `readers: the show's object served about one read a second (${reads} in ${seconds.toFixed(0)} s)`,

@@ -71,6 +71,47 @@ describe("GET /api/shows/:show_id/seats", () => {
   });
 });
 
+describe("compressed reads", () => {
+  const gunzip = async (response: Response) =>
+    new Response(response.body!.pipeThrough(new DecompressionStream("gzip"))).text();
+
+  it("gives a client that accepts gzip the copy's gzip form, which holds exactly the JSON others get", async () => {
+    const showId = await newShow(2000);
+    await bookSeat(showId, 17);
+    const overrides = cached();
+    const plain = await withEnv(overrides, `/api/shows/${showId}/seats`);
+    const zipped = await withEnv(overrides, `/api/shows/${showId}/seats`, {
+      headers: { "accept-encoding": "br, gzip" },
+    });
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    expect(zipped.headers.get("content-encoding")).toBe("gzip");
+    expect(zipped.headers.get("vary")).toBe("accept-encoding");
+    expect(zipped.headers.get("etag")).toBe(plain.headers.get("etag"));
+    const json = await plain.text();
+    const bytes = new Uint8Array(await zipped.clone().arrayBuffer());
+    // A 2,000-seat map of one repeated shape compresses to a small part of its size.
+    expect(bytes.byteLength).toBeLessThan(json.length / 5);
+    expect(await gunzip(zipped)).toBe(json);
+    expect(JSON.parse(json)).toMatchObject({ counts: { total: 2000, booked: 1 } });
+  });
+
+  it("compresses a copy once, and answers gzip;q=0 or identity with plain JSON", async () => {
+    const showId = await newShow(300);
+    const overrides = cached();
+    const read = (encoding: string) =>
+      withEnv(overrides, `/api/shows/${showId}/statuses`, { headers: { "accept-encoding": encoding } });
+    const [first, second] = await Promise.all([read("gzip"), read("gzip, deflate")]);
+    const [a, b] = await Promise.all([first.arrayBuffer(), second.arrayBuffer()]);
+    // The same bytes: one gzip form of the copy, not one compression per response.
+    expect(new Uint8Array(a)).toEqual(new Uint8Array(b));
+    for (const encoding of ["gzip;q=0", "identity", "br"]) {
+      const response = await read(encoding);
+      expect(response.headers.get("content-encoding")).toBeNull();
+      expect(await response.json()).toMatchObject({ statuses: "a".repeat(300), version: 0 });
+    }
+  });
+});
+
 describe("filtered seat maps and plans", () => {
   it("refuses a made-up category or zone without asking the show, and caches only the names the plan has", async () => {
     const showId = await newShow(20);

@@ -5,12 +5,26 @@ import type { Failure } from "../show/types";
 /**
  * A read of a show as served (its seat map, statuses or plan): the JSON, encoded once (a
  * 10,000-seat map is about 380 KB, which no reader should pay to encode again), its ETag, and
- * when this copy stops being fresh (ms).
+ * when this copy stops being fresh (ms). Its gzip form is made once, the first time a reader
+ * accepts it (`gzipped`), and served as it is to every reader after.
  */
 export interface Copy {
   body: Uint8Array;
   etag: string;
   freshUntil: number;
+}
+
+const gzipForms = new WeakMap<Copy, Promise<Uint8Array>>();
+
+/** The copy's body compressed with gzip, made once per copy however many readers ask. */
+export function gzipped(copy: Copy): Promise<Uint8Array> {
+  let form = gzipForms.get(copy);
+  if (form === undefined) {
+    const stream = new Blob([copy.body]).stream().pipeThrough(new CompressionStream("gzip"));
+    form = new Response(stream).bytes();
+    gzipForms.set(copy, form);
+  }
+  return form;
 }
 
 /** What the show's object answers a read with. */
