@@ -41,10 +41,12 @@ function failingShows(errors: Error[]) {
   return namespace;
 }
 
-async function bookThrough(namespace: ReturnType<typeof failingShows>): Promise<Response> {
+/** A booking through the Worker, with an Idempotency-Key when `key` is given. */
+async function bookThrough(namespace: ReturnType<typeof failingShows>, key?: string): Promise<Response> {
   const request = new Request(`${BASE}/api/book-seat/`, {
     method: "POST",
     body: JSON.stringify({ show_id: s, seat_id: 1 }),
+    headers: key === undefined ? {} : { "idempotency-key": key },
   });
   return worker.fetch(
     request as Request<unknown, IncomingRequestCfProperties>,
@@ -66,24 +68,38 @@ describe("when a show's object fails", () => {
     expect(shows.stubs).toBe(1);
   });
 
-  it("a retryable error is retried with a new stub each time, and the retry's answer is used", async () => {
+  it("a retryable error on a booking with an Idempotency-Key is retried with a new stub each time, and the retry's answer is used", async () => {
     const shows = failingShows([
       platformError("Network connection lost", { retryable: true }),
       platformError("Durable Object reset because its code was updated", { retryable: true }),
     ]);
-    const response = await bookThrough(shows);
+    const response = await bookThrough(shows, crypto.randomUUID());
     expect(response.status).toBe(200);
     expect(shows.stubs).toBe(3);
   });
 
-  it(`gives up after ${MAX_ATTEMPTS} calls with a 503`, async () => {
+  it(`gives up on a keyed booking after ${MAX_ATTEMPTS} calls with a 503`, async () => {
     const shows = failingShows(
       Array.from({ length: 10 }, () => platformError("Network connection lost", { retryable: true })),
     );
-    const response = await bookThrough(shows);
+    const response = await bookThrough(shows, crypto.randomUUID());
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(shows.stubs).toBe(MAX_ATTEMPTS);
+  });
+
+  it("never sends a booking without a key twice: a retryable error is a 503 saying the booking may have been made", async () => {
+    // The reply may have been lost after the seat was sold: a second call would answer this buyer 409.
+    const shows = failingShows([platformError("Network connection lost", { retryable: true })]);
+    const response = await bookThrough(shows);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(await response.json()).toEqual({
+      error:
+        "This show did not answer, and the change may or may not have been made; check before trying again, or send an Idempotency-Key so that a retry is safe",
+      show_id: s,
+    });
+    expect(shows.stubs).toBe(1);
   });
 
   it("any other error is a generic 500 that reveals nothing, and is not retried", async () => {

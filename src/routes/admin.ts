@@ -14,6 +14,8 @@ export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId },
   const layout = { showId, name: body.name, venue, maxSeatsPerOrder: body.max_seats_per_order };
   const result = await callShow(env, showId, (show) => show.configure(layout, originOf(route, "admin")), {
     create: true,
+    // A PUT: the same layout applied twice leaves the show as once.
+    repeatable: true,
   });
   if (!result.ok) throw failureToHttp(result, { showId });
   // Registering is idempotent, so a PUT that failed here can simply be repeated.
@@ -27,7 +29,9 @@ export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId },
 
 /** `DELETE /admin/shows/:show_id/seats/:seat_id/booking`: frees one seat, booked or held. */
 export const resetSeat: Handler<"resetSeat"> = async ({ params: { show_id: showId, seat_id: seatId }, route }, env) => {
-  const result = await callShow(env, showId, (show) => show.resetSeat(seatId, originOf(route, "admin")));
+  const result = await callShow(env, showId, (show) => show.resetSeat(seatId, originOf(route, "admin")), {
+    repeatable: false,
+  });
   if (!result.ok) throw failureToHttp(result, { showId, seatId });
   const released = result.released > 0;
   return json({
@@ -40,7 +44,9 @@ export const resetSeat: Handler<"resetSeat"> = async ({ params: { show_id: showI
 
 /** `DELETE /admin/shows/:show_id/bookings`: frees every booking and hold of a show. */
 export const resetShow: Handler<"resetShow"> = async ({ params: { show_id: showId }, route }, env) => {
-  const result = await callShow(env, showId, (show) => show.resetAll(originOf(route, "admin")));
+  const result = await callShow(env, showId, (show) => show.resetAll(originOf(route, "admin")), {
+    repeatable: false,
+  });
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Show reset", show_id: publicId(showId), released: result.released });
 };
@@ -50,8 +56,11 @@ export const blockSeats: Handler<"blockSeats"> = async (
   { params: { show_id: showId }, body, idempotency, route },
   env,
 ) => {
-  const result = await callShow(env, showId, (show) =>
-    show.block(body.seat_ids, body.reason, originOf(route, "admin"), idempotency),
+  const result = await callShow(
+    env,
+    showId,
+    (show) => show.block(body.seat_ids, body.reason, originOf(route, "admin"), idempotency),
+    { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Seats blocked", show_id: publicId(showId), seat_ids: result.seat_ids, reason: body.reason });
@@ -62,8 +71,11 @@ export const unblockSeats: Handler<"unblockSeats"> = async (
   { params: { show_id: showId }, body, idempotency, route },
   env,
 ) => {
-  const result = await callShow(env, showId, (show) =>
-    show.unblock(body.seat_ids, originOf(route, "admin"), idempotency),
+  const result = await callShow(
+    env,
+    showId,
+    (show) => show.unblock(body.seat_ids, originOf(route, "admin"), idempotency),
+    { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Seats unblocked", show_id: publicId(showId), seat_ids: result.seat_ids });
@@ -71,7 +83,9 @@ export const unblockSeats: Handler<"unblockSeats"> = async (
 
 /** `GET /admin/shows/:show_id/log?after=0&limit=100`: the audit log, oldest first, a page at a time. */
 export const auditLog: Handler<"auditLog"> = async ({ params: { show_id: showId }, query }, env) => {
-  const result = await callShow(env, showId, (show) => show.auditLog(query.after, query.limit));
+  const result = await callShow(env, showId, (show) => show.auditLog(query.after, query.limit), {
+    repeatable: true,
+  });
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ show_id: publicId(showId), entries: result.entries, next_after: result.next_after });
 };

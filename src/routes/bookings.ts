@@ -10,8 +10,11 @@ export const bookSeat: Handler<"bookSeat"> = async (
   { body: { show_id, seat_id, user_id }, idempotency, route, pass },
   env,
 ) => {
-  const result = await callShow(env, show_id, (show) =>
-    show.book([seat_id], user_id, originOf(route, user_id, pass), idempotency),
+  const result = await callShow(
+    env,
+    show_id,
+    (show) => show.book([seat_id], user_id, originOf(route, user_id, pass), idempotency),
+    { repeatable: idempotency !== null },
   );
   if (result.ok) return json({ message: "Seat booked successfully", booking: result.bookings[0] });
   if (result.reason === "unavailable") {
@@ -26,8 +29,11 @@ export const bookSeat: Handler<"bookSeat"> = async (
 
 /** `POST /api/shows/:show_id/bookings`: books every seat named, or none. */
 export const bookSeats: Handler<"bookSeats"> = async ({ params, body, idempotency, route, pass }, env) => {
-  const result = await callShow(env, params.show_id, (show) =>
-    show.book(body.seat_ids, body.user_id, originOf(route, body.user_id, pass), idempotency),
+  const result = await callShow(
+    env,
+    params.show_id,
+    (show) => show.book(body.seat_ids, body.user_id, originOf(route, body.user_id, pass), idempotency),
+    { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId: params.show_id });
   return json({ message: "Seats booked successfully", bookings: result.bookings });
@@ -39,13 +45,18 @@ export const bookSeats: Handler<"bookSeats"> = async ({ params, body, idempotenc
  */
 export const cancelBooking: Handler<"cancelBooking"> = async ({ params, token, route }, env) => {
   const { ref: bookingId, showId } = params.booking_id;
-  const result = await callShow(env, showId, (show) =>
-    show.cancelBooking(
-      bookingId,
-      token.asAdmin ? null : token.token,
-      token.asAdmin,
-      originOf(route, token.asAdmin ? "admin" : null),
-    ),
+  const result = await callShow(
+    env,
+    showId,
+    (show) =>
+      show.cancelBooking(
+        bookingId,
+        token.asAdmin ? null : token.token,
+        token.asAdmin,
+        originOf(route, token.asAdmin ? "admin" : null),
+      ),
+    // A repeat of a cancellation that was made would answer 404.
+    { repeatable: false },
   );
   if (!result.ok) throw failureToHttp(result, { showId, bookingId });
   return json({ message: "Booking cancelled", booking_id: bookingId });

@@ -9,8 +9,11 @@ export const createHold: Handler<"createHold"> = async ({ params, body, idempote
   const { seat_ids, best_available, user_id, ttl_seconds } = body;
   // The body has exactly one of the two (the contract says so).
   const selection = seat_ids ? { seatIds: seat_ids } : { best: best_available! };
-  const result = await callShow(env, params.show_id, (show) =>
-    show.hold(selection, user_id, ttl_seconds, originOf(route, user_id, pass), idempotency),
+  const result = await callShow(
+    env,
+    params.show_id,
+    (show) => show.hold(selection, user_id, ttl_seconds, originOf(route, user_id, pass), idempotency),
+    { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId: params.show_id });
   return json(result.hold, 201);
@@ -19,8 +22,11 @@ export const createHold: Handler<"createHold"> = async ({ params, body, idempote
 /** `POST /api/holds/:hold_id/confirm`: turns a live hold into bookings. */
 export const confirmHold: Handler<"confirmHold"> = async ({ params, token, idempotency, route }, env) => {
   const { ref: holdId, showId } = params.hold_id;
-  const result = await callShow(env, showId, (show) =>
-    show.confirmHold(holdId, token, originOf(route, null), idempotency),
+  const result = await callShow(
+    env,
+    showId,
+    (show) => show.confirmHold(holdId, token, originOf(route, null), idempotency),
+    { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId, holdId });
   return json({ message: "Seats booked successfully", hold_id: holdId, bookings: result.bookings });
@@ -29,7 +35,9 @@ export const confirmHold: Handler<"confirmHold"> = async ({ params, token, idemp
 /** `DELETE /api/holds/:hold_id`: gives the seats back. */
 export const releaseHold: Handler<"releaseHold"> = async ({ params, token, route }, env) => {
   const { ref: holdId, showId } = params.hold_id;
-  const result = await callShow(env, showId, (show) => show.releaseHold(holdId, token, originOf(route, null)));
+  const result = await callShow(env, showId, (show) => show.releaseHold(holdId, token, originOf(route, null)), {
+    repeatable: false,
+  });
   if (!result.ok) throw failureToHttp(result, { showId, holdId });
   return json({ message: "Hold released", hold_id: holdId, released: result.released });
 };
@@ -37,7 +45,9 @@ export const releaseHold: Handler<"releaseHold"> = async ({ params, token, route
 /** `POST /api/holds/:hold_id/extend`: pushes the expiry out, up to the hold's maximum lifetime. */
 export const extendHold: Handler<"extendHold"> = async ({ params, body, token, idempotency }, env) => {
   const { ref: holdId, showId } = params.hold_id;
-  const result = await callShow(env, showId, (show) => show.extendHold(holdId, token, body.ttl_seconds, idempotency));
+  const result = await callShow(env, showId, (show) => show.extendHold(holdId, token, body.ttl_seconds, idempotency), {
+    repeatable: idempotency !== null,
+  });
   if (!result.ok) throw failureToHttp(result, { showId, holdId });
   return json(result.hold);
 };

@@ -101,7 +101,8 @@ export const leaveQueue: Handler<"leaveQueue"> = async ({ params: { ticket_id: t
   const result = await shard.leave(ticket.ref, token, status.sessionMinutes);
   if (!result.ok) throw ticketFailure(result, ticket.ref);
   // The slot goes to the next buyer, so the pass stops working: the show refuses it from now on.
-  if (result.was === "admitted") await callShow(env, ticket.showId, (show) => show.revokePass(ticket.ref));
+  if (result.was === "admitted")
+    await callShow(env, ticket.showId, (show) => show.revokePass(ticket.ref), { repeatable: true });
   return json({
     message: result.was === "admitted" ? "Session ended; your slot goes to the next buyer" : "Left the queue",
     ticket_id: ticket.ref,

@@ -14,16 +14,20 @@ type ShowStub = ReturnType<Env["SHOW"]["getByName"]>;
  * shows).
  *
  * An object that reports itself overloaded gets a 503 with Retry-After at once: retrying
- * would only add to its load. Errors the platform marks `retryable` are retried with a new
- * stub each time (a broken stub stays broken), at most MAX_ATTEMPTS calls in all, with
- * exponential backoff and full jitter; if they keep failing, the answer is a 503 too.
- * Anything else is a bug and goes to the router's generic 500.
+ * would only add to its load. An error the platform marks `retryable` may come after the object
+ * did the work (the answer was lost on its way back), so it is retried only when `repeatable`
+ * says that doing the call twice changes nothing: a read, or a change under an Idempotency-Key,
+ * whose repeat the object answers with the first answer. Then it is retried with a new stub each
+ * time (a broken stub stays broken), at most MAX_ATTEMPTS calls in all, with exponential backoff
+ * and full jitter, and a 503 if they keep failing. A change without a key is never sent twice: a
+ * retried booking could answer 409 to the buyer who got the seat. It gets a 503 saying that it
+ * may or may not have been made. Anything else is a bug and goes to the router's generic 500.
  */
 export async function callShow<R extends PromiseLike<unknown>>(
   env: Env,
   showId: Id,
   call: (show: ShowStub) => R,
-  { create = false }: { create?: boolean } = {},
+  { create = false, repeatable }: { create?: boolean; repeatable: boolean },
 ): Promise<Awaited<R>> {
   if (!create) await requireShow(env, showId);
   for (let attempt = 1; ; attempt++) {
@@ -33,6 +37,7 @@ export async function callShow<R extends PromiseLike<unknown>>(
       const flags = error as { overloaded?: unknown; retryable?: unknown };
       if (flags?.overloaded === true) throw busy(showId, "This show is receiving more requests than it can handle");
       if (flags?.retryable !== true) throw error;
+      if (!repeatable) throw outcomeUnknown(showId);
       if (attempt >= MAX_ATTEMPTS) throw busy(showId, "This show is briefly unavailable");
       await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_BASE_MS * 2 ** (attempt - 1)));
     }
@@ -41,4 +46,14 @@ export async function callShow<R extends PromiseLike<unknown>>(
 
 function busy(showId: Id, message: string): HttpError {
   return new HttpError(503, `${message}; retry shortly`, { show_id: publicId(showId) }, { "retry-after": "1" });
+}
+
+/** A change that failed in a way that does not tell whether the object made it. */
+function outcomeUnknown(showId: Id): HttpError {
+  return new HttpError(
+    503,
+    "This show did not answer, and the change may or may not have been made; check before trying again, or send an Idempotency-Key so that a retry is safe",
+    { show_id: publicId(showId) },
+    { "retry-after": "1" },
+  );
 }
