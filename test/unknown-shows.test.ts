@@ -1,7 +1,7 @@
 import { listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminHeaders, bearer, call, post } from "./helpers";
+import { adminHeaders, bearer, call, newShow, post, withEnv } from "./helpers";
 
 describe("shows that do not exist", () => {
   it("answer 404 on every route and leave no database behind: 100 requests, no new show storage", async () => {
@@ -25,5 +25,42 @@ describe("shows that do not exist", () => {
     }
     expect([...statuses]).toEqual([404]);
     expect((await listDurableObjectIds(env.SHOW)).length).toBe(before);
+  });
+
+  it("cost the catalog a lookup each, charged to the client's rate limit; known shows are never charged", async () => {
+    const known = await newShow(5);
+    let lookups = 0;
+    const catalog = new Proxy(env.CATALOG, {
+      get(target, property, receiver) {
+        if (property !== "getByName") return Reflect.get(target, property, receiver);
+        return (name: string) =>
+          new Proxy(target.getByName(name), {
+            get(stub, method, stubReceiver) {
+              if (method === "exists") lookups++;
+              return Reflect.get(stub, method, stubReceiver);
+            },
+          });
+      },
+    });
+    const allowance = new Map<string, number>();
+    const limiter = {
+      async limit({ key }: { key: string }) {
+        allowance.set(key, (allowance.get(key) ?? 0) + 1);
+        return { success: allowance.get(key)! <= 5 };
+      },
+    };
+    const overrides = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit, CATALOG: catalog };
+    const read = (showId: string, ip: string) =>
+      withEnv(overrides, `/api/shows/${showId}/seats`, { headers: { "cf-connecting-ip": ip } });
+
+    const flood = [];
+    for (let i = 0; i < 20; i++) flood.push((await read(`made-up-${crypto.randomUUID()}`, "203.0.113.66")).status);
+    expect(flood).toEqual([...Array(5).fill(404), ...Array(15).fill(429)]);
+    expect(lookups).toBe(5);
+    // The flooding address is out of allowance, yet its reads of a show the isolate knows still pass,
+    // and another address is served as before.
+    expect((await read(known, "203.0.113.66")).status).toBe(200);
+    expect((await read(`made-up-${crypto.randomUUID()}`, "198.51.100.20")).status).toBe(404);
+    expect(lookups).toBe(6);
   });
 });

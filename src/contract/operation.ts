@@ -39,6 +39,11 @@ export interface Operation {
   admission?: boolean;
   /** Accepts an `Idempotency-Key` header. */
   idempotent?: boolean;
+  /**
+   * Creates the show it names. Every other operation that names a show is refused with 404 when
+   * the show does not exist, before its handler runs (see `requireShow`).
+   */
+  createsShow?: boolean;
   /** Answers with an ETag, and `If-None-Match` naming it with 304. */
   conditional?: boolean;
   /** Every status the route can answer, with the answer's shape (null: no JSON body). */

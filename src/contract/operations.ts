@@ -191,6 +191,7 @@ export const OPERATIONS = {
     auth: "admin",
     body: ShowLayoutBody,
     maxBodyBytes: MAX_PLAN_BODY_BYTES,
+    createsShow: true,
     responses: { 200: answers.ShowWritten, 201: answers.ShowWritten, ...BODY, ...ADMIN, 409: E, ...SHOW_CALL },
   }),
   resetShow: operation({

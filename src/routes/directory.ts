@@ -1,4 +1,6 @@
+import type { IRequest } from "itty-router";
 import { Catalog } from "../catalog/catalog";
+import { rateLimited } from "../http/rate-limit";
 import { failureToHttp } from "../http/failures";
 import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
@@ -16,10 +18,13 @@ export function catalogObject(env: Env) {
  * Refuses a show that was never created with its 404. Whether a show exists is asked of the
  * catalog the first time per isolate and remembered after, so a request for an unknown show never
  * reaches (and never creates) a show's object, and the shows that sell pay for the question once
- * per isolate.
+ * per isolate. The router passes the `client`'s request: a question the memo cannot answer counts
+ * against that client's rate limit, so made-up ids cannot turn into a flood of catalog lookups
+ * (each one is a new id, which no memo of answers would catch).
  */
-export async function requireShow(env: Env, showId: Id): Promise<void> {
+export async function requireShow(env: Env, showId: Id, client?: Request): Promise<void> {
   if (known.has(showId)) return;
+  if (client) await rateLimited(client as unknown as IRequest, env);
   let exists: boolean;
   try {
     exists = await catalogObject(env).exists(showId);

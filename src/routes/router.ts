@@ -8,6 +8,7 @@ import { MAX_URL_BYTES, OPERATIONS, type OperationName, type Operations } from "
 import type { PathParamName } from "../contract/requests";
 import { isAdminToken, requireAdmin, requireBearer } from "../http/auth";
 import { admissionOf } from "./admission";
+import { requireShow } from "./directory";
 import { readJsonObject } from "../http/body";
 import { idempotencyKey } from "../http/idempotency";
 import { rateLimited } from "../http/rate-limit";
@@ -93,8 +94,12 @@ async function validatedInput(
     : undefined;
   const query = operation.query ? parseBody(operation.query, { ...request.query }) : undefined;
 
+  // A show this isolate has not seen is looked up in the catalog once, on the client's rate limit.
+  const showId = showIdOf(params, body);
+  if (showId !== undefined && !operation.createsShow) await requireShow(env, showId, request);
+
   // While the show's waiting room is on, a hold or booking needs its pass (checked with the secret alone).
-  const pass = operation.admission ? await admissionOf(env, showIdOf(params, body)!, request) : null;
+  const pass = operation.admission ? await admissionOf(env, showId!, request) : null;
 
   const route = `${operation.method} ${operation.path}`;
   const idempotency = operation.idempotent
@@ -102,7 +107,7 @@ async function validatedInput(
     : null;
 
   const ifNoneMatch = operation.conditional ? request.headers.get("if-none-match") : null;
-  request.logShowId = showIdOf(params, body);
+  request.logShowId = showId;
   return { params, body, query, token, pass, idempotency, ifNoneMatch, route, request } as unknown as Input<Operation>;
 }
 
