@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, newShow, storedBookings, withEnv } from "./helpers";
+import { ADMIN_TOKEN, bookSeat, newShow, storedBookings, withEnv } from "./helpers";
 
 describe("rate limiting", () => {
   const book = (overrides: Partial<Env>, ip: string, showId: string, seat: number) =>
@@ -110,6 +110,27 @@ describe("rate limiting", () => {
       const other = `192.0.2.${Math.floor(Math.random() * 200)}`;
       for (let i = 0; i < 8; i++) expect((await adminLog(on, other, showId, ADMIN_TOKEN)).status).toBe(200);
       expect(limiter.keys.get(other)).toBeUndefined();
+    });
+
+    it("sent to DELETE /api/bookings/:id count too: a token that is not a booking token is an admin attempt", async () => {
+      const showId = await newShow(3);
+      const booked = await (await bookSeat(showId, 1)).json<{ booking: { id: string; booking_token: string } }>();
+      const limiter = countingLimiter(3);
+      const on = { RATE_LIMITING: "on", ADMIN_AUTH_LIMITER: limiter as unknown as RateLimit };
+      const ip = `198.51.100.${Math.floor(Math.random() * 200)}`;
+      const cancel = (token: string) =>
+        withEnv(on, `/api/bookings/${booked.booking.id}`, {
+          method: "DELETE",
+          headers: { "cf-connecting-ip": ip, authorization: `Bearer ${token}` },
+        });
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await cancel(`guess-${i}`)).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      expect(limiter.keys.get(ip)).toBe(4);
+      // A wrong booking token is the booking's business (403) and spends nothing; the right one cancels.
+      expect((await cancel("bt_not-this-one")).status).toBe(403);
+      expect((await cancel(booked.booking.booking_token)).status).toBe(200);
+      expect(limiter.keys.get(ip)).toBe(4);
     });
 
     it("use the ADMIN_AUTH_LIMITER binding from wrangler.toml: 5 a minute", async () => {

@@ -3,6 +3,9 @@ import { HttpError } from "./responses";
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
+/** How every booking token begins (`newToken("bt")` in the show makes them). */
+export const BOOKING_TOKEN_PREFIX = "bt_";
+
 /** Query parameters that look like a credential. URLs end up in logs and histories, so these are refused. */
 const TOKEN_PARAMS = ["token", "access_token", "admin_token", "hold_token", "booking_token", "authorization", "key"];
 
