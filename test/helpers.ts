@@ -8,6 +8,29 @@ export const ADMIN_TOKEN = "test-admin-token";
 export const BASE = "https://seats.test";
 export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
 
+/**
+ * A Durable Object namespace like `target` whose stubs count the calls they get, by method name,
+ * in `calls`: for tests that check which objects a request reached.
+ */
+export function countingNamespace<N extends { getByName(name: string): object }>(
+  target: N,
+): { namespace: N; calls: Record<string, number> } {
+  const calls: Record<string, number> = {};
+  const namespace = new Proxy(target, {
+    get(namespaceTarget, property, receiver) {
+      if (property !== "getByName") return Reflect.get(namespaceTarget, property, receiver);
+      return (name: string) =>
+        new Proxy(namespaceTarget.getByName(name), {
+          get(stub, method, stubReceiver) {
+            if (typeof method === "string") calls[method] = (calls[method] ?? 0) + 1;
+            return Reflect.get(stub, method, stubReceiver);
+          },
+        });
+    },
+  });
+  return { namespace, calls };
+}
+
 /** Sends a request through the Worker's own fetch handler. */
 export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));

@@ -1,24 +1,19 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminHeaders, bookSeat, newShow, withEnv } from "./helpers";
+import { adminHeaders, bookSeat, countingNamespace, newShow, withEnv } from "./helpers";
 
-/** A SHOW namespace that counts the reads that reach an object: seat maps, and every call by method. */
+/** A SHOW namespace that counts the calls that reach an object, by method (`seatMapJson` for seat maps). */
 function countingShows() {
-  const counter = { reads: 0, calls: {} as Record<string, number> };
-  const namespace = new Proxy(env.SHOW, {
-    get(target, property, receiver) {
-      if (property !== "getByName") return Reflect.get(target, property, receiver);
-      return (name: string) =>
-        new Proxy(target.getByName(name), {
-          get(stub, method, stubReceiver) {
-            if (method === "seatMapJson") counter.reads++;
-            if (typeof method === "string") counter.calls[method] = (counter.calls[method] ?? 0) + 1;
-            return Reflect.get(stub, method, stubReceiver);
-          },
-        });
+  const { namespace, calls } = countingNamespace(env.SHOW);
+  return {
+    namespace,
+    counter: {
+      calls,
+      get reads() {
+        return calls.seatMapJson ?? 0;
+      },
     },
-  });
-  return { namespace, counter };
+  };
 }
 
 const cached = (extra: Partial<Env> = {}) => ({ SEAT_MAP_MAX_AGE_SECONDS: "1", ...extra });

@@ -1,7 +1,7 @@
 import { listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminHeaders, bearer, call, newShow, post, withEnv } from "./helpers";
+import { adminHeaders, bearer, call, countingNamespace, newShow, post, withEnv } from "./helpers";
 
 describe("shows that do not exist", () => {
   it("answer 404 on every route and leave no database behind: 100 requests, no new show storage", async () => {
@@ -29,19 +29,7 @@ describe("shows that do not exist", () => {
 
   it("cost the catalog a lookup each, charged to the client's rate limit; known shows are never charged", async () => {
     const known = await newShow(5);
-    let lookups = 0;
-    const catalog = new Proxy(env.CATALOG, {
-      get(target, property, receiver) {
-        if (property !== "getByName") return Reflect.get(target, property, receiver);
-        return (name: string) =>
-          new Proxy(target.getByName(name), {
-            get(stub, method, stubReceiver) {
-              if (method === "exists") lookups++;
-              return Reflect.get(stub, method, stubReceiver);
-            },
-          });
-      },
-    });
+    const { namespace: catalog, calls } = countingNamespace(env.CATALOG);
     const allowance = new Map<string, number>();
     const limiter = {
       async limit({ key }: { key: string }) {
@@ -56,11 +44,11 @@ describe("shows that do not exist", () => {
     const flood = [];
     for (let i = 0; i < 20; i++) flood.push((await read(`made-up-${crypto.randomUUID()}`, "203.0.113.66")).status);
     expect(flood).toEqual([...Array(5).fill(404), ...Array(15).fill(429)]);
-    expect(lookups).toBe(5);
+    expect(calls.exists).toBe(5);
     // The flooding address is out of allowance, yet its reads of a show the isolate knows still pass,
     // and another address is served as before.
     expect((await read(known, "203.0.113.66")).status).toBe(200);
     expect((await read(`made-up-${crypto.randomUUID()}`, "198.51.100.20")).status).toBe(404);
-    expect(lookups).toBe(6);
+    expect(calls.exists).toBe(6);
   });
 });
