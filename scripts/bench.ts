@@ -298,11 +298,17 @@ async function beside(
   // Each half of the show's seats for one half of the run, so the second is never sold out.
   const half = Math.floor(BIG_SHOW / 2);
   log(`▶ ${name}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show for ${DURATION} s, quiet`);
+  const quietBusy = busyMeter(worker);
   const quietSamples = await bookFor(client, showId, DURATION, BOOKERS, { next: 1, last: half });
+  const busyQuiet = quietBusy();
   log(`▶ ${name}: the same, beside ${size} ${mode}`);
-  const crowd = await withCrowd(mode, worker.url, showId, size, () =>
-    bookFor(client, showId, DURATION, BOOKERS, { next: half + 1, last: BIG_SHOW }),
-  );
+  let busyCrowd = NaN;
+  const crowd = await withCrowd(mode, worker.url, showId, size, async () => {
+    const crowdBusy = busyMeter(worker);
+    const samples = await bookFor(client, showId, DURATION, BOOKERS, { next: half + 1, last: BIG_SHOW });
+    busyCrowd = crowdBusy();
+    return samples;
+  });
   await client.close();
   const quiet = row(`${name}: quiet bookings`, quietSamples, null, NaN, `${BIG_SHOW}-seat show`);
   const loaded = row(
@@ -313,6 +319,9 @@ async function beside(
     "same show",
     `p99 ${ratio(latencyStats(crowd.value).p99, quiet.latency.p99)} quiet`,
   );
+  // Locally the Worker, the show and everything the crowd uses share one workerd thread, so this
+  // says how much of it the crowd took from the bookings.
+  loaded.note = `workerd busy ${busyQuiet.toFixed(0)}% of a core quiet, ${busyCrowd.toFixed(0)}% beside the crowd`;
   check(
     crowd.value.length > 0 && crowd.value.every((sample) => sample.status === 200),
     `${name}: every booking beside the crowd succeeded (${JSON.stringify(statusCounts(crowd.value))})`,
@@ -320,10 +329,21 @@ async function beside(
   return { quiet, loaded, crowd };
 }
 
+/** The workerd process's CPU over a stretch of wall time, as a percentage of one core. */
+function busyMeter(worker: RunningWorker): () => number {
+  const cpuBefore = worker.cpuMs();
+  const started = performance.now();
+  return () => ((worker.cpuMs() - cpuBefore) / (performance.now() - started)) * 100;
+}
+
 async function watchersScenario(worker: RunningWorker): Promise<void> {
+  const showId = "crowd-watchers"; // as `beside` names it
   const { loaded, crowd } = await beside(worker, "watchers", "watchers", WATCHERS);
+  const feed = await worker.callObject<{ batches: number; relayMessages: number }>("SHOW", showId, "stats");
   const connectMs = Number(crowd.ready.connectMs);
-  loaded.note = `${WATCHERS} connected in ${(connectMs / 1000).toFixed(1)} s; ${crowd.result.messages} messages`;
+  loaded.note =
+    `${WATCHERS} connected in ${(connectMs / 1000).toFixed(1)} s; ${crowd.result.messages} messages to watchers, ` +
+    `${feed.relayMessages} from the show (${feed.batches} batches); ${loaded.note}`;
   check(connectMs <= 10_000, `watchers: all ${WATCHERS} connected within 10 s (${(connectMs / 1000).toFixed(1)} s)`);
   check(
     crowd.result.agreeing === WATCHERS,
@@ -333,7 +353,7 @@ async function watchersScenario(worker: RunningWorker): Promise<void> {
 
 async function resyncScenario(worker: RunningWorker): Promise<void> {
   const { loaded, crowd } = await beside(worker, "resync spam", "attacker", 1);
-  loaded.note = `${crowd.result.frames} resync frames sent; the socket was closed with ${crowd.result.closeCode}`;
+  loaded.note = `${crowd.result.frames} resync frames sent; the socket was closed with ${crowd.result.closeCode}; ${loaded.note}`;
   check(crowd.result.closeCode === 1008, `resync spam: the socket was closed with 1008 (${crowd.result.closeCode})`);
 }
 
@@ -347,7 +367,7 @@ async function readersScenario(worker: RunningWorker): Promise<void> {
   const reads = after.seatMapReads - (before?.seatMapReads ?? 0);
   const { full, notModified, bytes } = crowd.result as { full: number; notModified: number; bytes: number };
   const perMap = full > 0 ? `${(bytes / full / 1024).toFixed(0)} KB gzip each` : "none";
-  loaded.note = `${full} maps (${perMap}) and ${notModified} 304s served; the object read ${reads} times in ${seconds.toFixed(0)} s`;
+  loaded.note = `${full} maps (${perMap}) and ${notModified} 304s served; the object read ${reads} times in ${seconds.toFixed(0)} s; ${loaded.note}`;
   check(
     reads <= Math.ceil(seconds) * 2,
     `readers: the show's object served about one read a second (${reads} in ${seconds.toFixed(0)} s)`,

@@ -38,6 +38,8 @@ export interface Relays {
  * go out together. However large the audience, the show talks to a bounded number of relays.
  */
 export class LiveFeed {
+  /** Batches flushed, and messages sent to relays (batches and resets), since the object started. */
+  readonly counts = { batches: 0, relayMessages: 0 };
   private relays: Set<string> | null = null;
   /** The last change sent to the relays. */
   private sent = 0;
@@ -112,6 +114,7 @@ export class LiveFeed {
         return place < 0 ? [] : [{ seat_id: publicId(row.seat_id), place, status: row.new_status, version: row.seq }];
       }),
     };
+    this.counts.batches++;
     for (const relay of this.subscribers) this.deliver(relay, (stub) => stub.publish(batch));
   }
 
@@ -128,6 +131,7 @@ export class LiveFeed {
     const queued = this.queued.get(relay) ?? 0;
     if (queued >= MAX_QUEUED && !always) return;
     this.queued.set(relay, queued + 1);
+    this.counts.relayMessages++;
     const previous = this.deliveries.get(relay) ?? Promise.resolve();
     const delivery = previous.then(async () => {
       try {

@@ -301,8 +301,8 @@ export class Show extends DurableObject<Env> {
   }
 
   /** Counters since the object started, for operators and the benchmark. */
-  stats(): { seatMapReads: number; orders: number; ordersWithPass: number } {
-    return { seatMapReads: this.seating.reads, ...this.orders };
+  stats(): { seatMapReads: number; orders: number; ordersWithPass: number; batches: number; relayMessages: number } {
+    return { seatMapReads: this.seating.reads, ...this.orders, ...this.feed.counts };
   }
 
   /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */
