@@ -24,8 +24,13 @@ const E = answers.ErrorBody;
 /** Statuses every route that calls a show's object can answer. */
 const SHOW_CALL = { 500: E, 503: E } as const;
 const BODY = { 400: E, 413: E } as const;
+/**
+ * Past the client's rate limit. Every operation that names a show can answer it: a show the
+ * isolate does not know yet is looked up on the client's allowance (see `requireShow`).
+ */
 const LIMITED = { 429: E } as const;
-const ADMIN = { 401: E } as const;
+/** A missing or wrong admin token; 429 once the client has sent too many wrong ones. */
+const ADMIN = { 401: E, 429: E } as const;
 /** Holds and bookings while the show's waiting room is on: no pass, or a bad one. */
 const PASS = { 403: E } as const;
 
@@ -89,7 +94,7 @@ export const OPERATIONS = {
       "Every seat's status as one character per seat in plan order, and the counts per category: the compact seat map (at most SEAT_MAP_MAX_AGE_SECONDS old)",
     tag: "Reading",
     conditional: true,
-    responses: { 200: answers.SeatStatuses, 304: null, 400: E, 404: E, ...SHOW_CALL },
+    responses: { 200: answers.SeatStatuses, 304: null, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
   }),
   showPlan: operation({
     method: "GET",
@@ -97,7 +102,7 @@ export const OPERATIONS = {
     summary: "The seating plan (pretix's format): zones, rows, seats with positions, categories, areas",
     tag: "Reading",
     conditional: true,
-    responses: { 200: answers.ShowPlan, 304: null, 400: E, 404: E, ...SHOW_CALL },
+    responses: { 200: answers.ShowPlan, 304: null, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
   }),
   liveSeatMap: operation({
     method: "GET",
@@ -235,7 +240,7 @@ export const OPERATIONS = {
     path: "/api/shows/:show_id/waiting-room",
     summary: "Whether the show's waiting room is on, and its settings",
     tag: "Queue",
-    responses: { 200: answers.WaitingRoom, 400: E, 404: E, ...SHOW_CALL },
+    responses: { 200: answers.WaitingRoom, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
   }),
   joinQueue: operation({
     method: "POST",
