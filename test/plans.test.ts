@@ -96,6 +96,13 @@ describe("importing a seating plan", () => {
     expect(await querySql(showId, "SELECT COUNT(*) AS n FROM seats")).toEqual([{ n: MAX_SEATS }]);
     const { statuses: text } = await (await call(`/api/shows/${showId}/statuses`)).json<{ statuses: string }>();
     expect(text.length).toBe(MAX_SEATS);
+    // Its plan (megabytes) is more than an isolate keeps, so it is not compressed here once per
+    // request: it goes out as it is, for the platform to compress; the statuses are gzipped.
+    const gzip = { headers: { "accept-encoding": "gzip" } };
+    const planAnswer = await call(`/api/shows/${showId}/plan`, gzip);
+    expect(planAnswer.headers.get("content-encoding")).toBeNull();
+    expect((await planAnswer.json<{ plan: Plan }>()).plan.zones).toHaveLength(6);
+    expect((await call(`/api/shows/${showId}/statuses`, gzip)).headers.get("content-encoding")).toBe("gzip");
 
     const lastRow = plan.zones.at(-1)!.rows.at(-1)!;
     lastRow.seats.push({ ...lastRow.seats[0]!, seat_guid: "one-too-many" });

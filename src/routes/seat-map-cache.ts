@@ -16,8 +16,13 @@ export interface Copy {
 
 const gzipForms = new WeakMap<Copy, Promise<Uint8Array>>();
 
-/** The copy's body compressed with gzip, made once per copy however many readers ask. */
-export function gzipped(copy: Copy): Promise<Uint8Array> {
+/**
+ * The copy's body compressed with gzip, made once per copy however many readers ask; null for a
+ * copy too large for an isolate to keep (a plan of many MB), which would be compressed again for
+ * every request: that one goes out as it is, for the platform to compress.
+ */
+export function gzipped(copy: Copy): Promise<Uint8Array> | null {
+  if (copy.body.byteLength > MAX_COPY_BYTES_EACH) return null;
   let form = gzipForms.get(copy);
   if (form === undefined) {
     const stream = new Blob([copy.body]).stream().pipeThrough(new CompressionStream("gzip"));

@@ -126,8 +126,9 @@ function showPath(showId: string): string {
 async function serveCopy(copy: Copy, ifNoneMatch: string | null, acceptEncoding: string | null): Promise<Response> {
   const headers = { etag: copy.etag, "cache-control": "no-cache", vary: "accept-encoding" };
   if (etagMatches(ifNoneMatch, copy.etag)) return new Response(null, { status: 304, headers });
-  if (acceptsGzip(acceptEncoding)) {
-    return new Response(await gzipped(copy), {
+  const zipped = acceptsGzip(acceptEncoding) ? gzipped(copy) : null;
+  if (zipped) {
+    return new Response(await zipped, {
       headers: { ...headers, "content-type": "application/json", "content-encoding": "gzip" },
       // The bytes are gzip already: the runtime must send them as they are, not compress them again.
       encodeBody: "manual",
