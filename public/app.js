@@ -156,6 +156,10 @@ async function api(method, path, body, { token, pass } = {}) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
   if (pass) headers["admission-pass"] = pass;
+  // Every change the page asks for (a hold, a booking, a confirmation) carries a key of its own, so
+  // that when a show's object fails mid-call the Worker may call it again: the object answers a
+  // repeat with its first answer, instead of a second sale answering this buyer 409.
+  if (method === "POST") headers["idempotency-key"] = crypto.randomUUID();
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await response.json().catch(() => ({ error: "The server sent an unreadable answer" }));
   return { status: response.status, data };

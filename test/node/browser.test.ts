@@ -327,7 +327,12 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await page.keyboard.press("Space");
     expect(await page.locator("#selection").textContent()).toBe(`Selected: ${first.label}; ${second.label}`);
 
+    // The hold goes out with an Idempotency-Key, so the Worker may repeat it if the show fails mid-call.
+    const holdRequest = page.waitForRequest(
+      (request) => request.method() === "POST" && request.url().endsWith("/holds"),
+    );
     await page.getByRole("button", { name: "Hold selected seats" }).click();
+    expect((await holdRequest).headers()["idempotency-key"]).toMatch(/^[0-9a-f-]{36}$/);
     await expect.poll(() => page.locator("#countdown").textContent(), UPDATE).toMatch(/^(10:00|9:[0-5]\d)$/);
     expect(await page.locator("#hold-seats li").allTextContents()).toEqual([first.label, second.label]);
     expect(await lookOf(seat(page, first.id))).toBe("seat mine");
