@@ -28,6 +28,8 @@ export function gzipped(copy: Copy): Promise<Uint8Array> | null {
     const stream = new Blob([copy.body]).stream().pipeThrough(new CompressionStream("gzip"));
     form = new Response(stream).bytes();
     gzipForms.set(copy, form);
+    // A failure is not kept: the next reader of the copy tries again.
+    form.catch(() => gzipForms.delete(copy));
   }
   return form;
 }
