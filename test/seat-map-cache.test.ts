@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminHeaders, bookSeat, countingNamespace, newShow, withEnv } from "./helpers";
+import { adminHeaders, BASE, bookSeat, countingNamespace, newShow, withEnv } from "./helpers";
 
 /** A SHOW namespace that counts the calls that reach an object, by method (`seatMapJson` for seat maps). */
 function countingShows() {
@@ -47,6 +47,27 @@ describe("GET /api/shows/:show_id/seats", () => {
     expect(responses.every((response) => response.status === 200)).toBe(true);
     expect(bodies.size).toBe(1);
     expect(counter.reads).toBe(1);
+  });
+
+  it("serves a copy the location's cache has without asking the catalog, even while the catalog is down", async () => {
+    // A show this isolate has never seen, whose map the location's cache holds (as another isolate left it).
+    const showId = `t-${crypto.randomUUID()}`;
+    const map = JSON.stringify({ show_id: showId, name: "Cached", seats: [], counts: { total: 0 } });
+    const stored = { etag: '"1.0"', "cache-control": "max-age=1", "x-stored-at": String(Date.now()) };
+    await (
+      await caches.open("seat-maps")
+    ).put(`${BASE}/api/shows/${showId}/seats`, new Response(map, { headers: stored }));
+    const down = {
+      getByName() {
+        throw Object.assign(new Error("Network connection lost"), { retryable: true });
+      },
+    };
+    const response = await withEnv(
+      cached({ CATALOG: down as unknown as Env["CATALOG"] }),
+      `/api/shows/${showId}/seats`,
+    );
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(map);
   });
 
   it("is at most the configured age: a change shows once the copy is older than that", async () => {

@@ -47,7 +47,7 @@ export const seatMap: Handler<"seatMap"> = async (
   if (query.zone !== undefined) filter.set("zone", query.zone);
   const path = `${showPath(showId)}/seats${filter.size > 0 ? `?${filter}` : ""}`;
   const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
-    callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true }),
+    callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true, client: request }),
   );
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };
@@ -64,7 +64,7 @@ export const seatStatuses: Handler<"seatStatuses"> = async (
 function statusesCopy(env: Env, ctx: ExecutionContext, showId: Id, request: Request): Promise<Copy> {
   const path = `${showPath(showId)}/statuses`;
   return sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
-    callShow(env, showId, (show) => show.statusesJson(), { repeatable: true }),
+    callShow(env, showId, (show) => show.statusesJson(), { repeatable: true, client: request }),
   );
 }
 
@@ -105,7 +105,7 @@ export const showPlan: Handler<"showPlan"> = async (
     env,
     ctx,
     { showId, origin: new URL(request.url).origin, path, maxAge: PLAN_MAX_AGE_SECONDS },
-    () => callShow(env, showId, (show) => show.plan(), { repeatable: true }),
+    () => callShow(env, showId, (show) => show.plan(), { repeatable: true, client: request }),
   );
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };

@@ -11,7 +11,7 @@ type ShowStub = ReturnType<Env["SHOW"]["getByName"]>;
 /**
  * Calls the Durable Object that owns a show (one per show id, everywhere). A show that was never
  * created gets 404 without its object being called (`create` is for the one route that makes
- * shows).
+ * shows). `client` is the request to charge when the show has to be looked up (see `requireShow`).
  *
  * An object that reports itself overloaded gets a 503 with Retry-After at once: retrying
  * would only add to its load. An error the platform marks `retryable` may come after the object
@@ -27,9 +27,9 @@ export async function callShow<R extends PromiseLike<unknown>>(
   env: Env,
   showId: Id,
   call: (show: ShowStub) => R,
-  { create = false, repeatable }: { create?: boolean; repeatable: boolean },
+  { create = false, repeatable, client }: { create?: boolean; repeatable: boolean; client?: Request },
 ): Promise<Awaited<R>> {
-  if (!create) await requireShow(env, showId);
+  if (!create) await requireShow(env, showId, client);
   for (let attempt = 1; ; attempt++) {
     try {
       return await call(env.SHOW.getByName(showId));
