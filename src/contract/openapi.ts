@@ -22,7 +22,7 @@ const STATUS_TEXT: Record<string, string> = {
   426: "A WebSocket route asked without 'Upgrade: websocket'",
   429: "Too many requests from this address; see Retry-After",
   500: "Unexpected failure; nothing internal is revealed",
-  503: "The show's object is overloaded or unavailable; see Retry-After. A change sent without an Idempotency-Key may or may not have been made when the object did not answer (the message says so)",
+  503: "The show's object is overloaded or unavailable; see Retry-After. A change sent without an Idempotency-Key may or may not have been made when the object did not answer: the message says so, and there is no Retry-After then",
   default: "Any other answer is a JSON error",
 };
 

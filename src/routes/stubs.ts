@@ -50,10 +50,10 @@ function busy(showId: Id, message: string): HttpError {
 
 /** A change that failed in a way that does not tell whether the object made it. */
 function outcomeUnknown(showId: Id): HttpError {
+  // No Retry-After: a client that retries on it would send the change again, which is the point.
   return new HttpError(
     503,
     "This show did not answer, and the change may or may not have been made; check before trying again, or send an Idempotency-Key so that a retry is safe",
     { show_id: publicId(showId) },
-    { "retry-after": "1" },
   );
 }
