@@ -159,10 +159,23 @@ async function api(method, path, body, { token, pass } = {}) {
   // Every change the page asks for (a hold, a booking, a confirmation) carries a key of its own, so
   // that when a show's object fails mid-call the Worker may call it again: the object answers a
   // repeat with its first answer, instead of a second sale answering this buyer 409.
-  if (method === "POST") headers["idempotency-key"] = crypto.randomUUID();
+  if (method === "POST") headers["idempotency-key"] = newKey();
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await response.json().catch(() => ({ error: "The server sent an unreadable answer" }));
   return { status: response.status, data };
+}
+
+/**
+ * A random UUID for an Idempotency-Key. `crypto.randomUUID` exists only in secure contexts (HTTPS
+ * or localhost); a page opened at a LAN address makes one from `getRandomValues` instead.
+ */
+function newKey() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes.set([((bytes[6] ?? 0) & 0x0f) | 0x40], 6); // version 4
+  bytes.set([((bytes[8] ?? 0) & 0x3f) | 0x80], 8); // RFC 4122 variant
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function userId() {

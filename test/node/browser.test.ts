@@ -174,8 +174,13 @@ function watchQueueCalls(page: Page, show: string): { calls: QueueCall[]; settle
 
 // ---- The page ------------------------------------------------------------------------------
 
-async function openSeatMap(show: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+async function openSeatMap(
+  show: string,
+  viewport = { width: 1280, height: 900 },
+  { beforeScripts }: { beforeScripts?: () => void } = {},
+): Promise<Page> {
   const page = await (await browser.newContext({ viewport })).newPage();
+  if (beforeScripts) await page.addInitScript(beforeScripts);
   await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
   await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
   // Busy until the plan is drawn and the first snapshot has painted it.
@@ -508,6 +513,24 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
       .toBe(`Booked: ${h1.where}, seats ${h1.number} and ${h2.number}. Enjoy the show!`);
     await expect.poll(() => lookOf(seat(buyer, h1.id)), UPDATE).toBe("seat booked");
     expect(await lookOf(seat(watcher, h1.id))).toBe("seat mine");
+  });
+
+  it("keys its bookings where crypto.randomUUID is missing too, as on a page opened at a LAN address", async () => {
+    const show = `no-uuid-${randomUUID()}`;
+    expect((await admin("PUT", `/admin/shows/${show}`, { name: "Plain http", seats: 4 })).status).toBe(201);
+    // Outside a secure context (HTTPS or localhost) browsers have no crypto.randomUUID.
+    const page = await openSeatMap(show, undefined, {
+      beforeScripts: () => Reflect.deleteProperty(Crypto.prototype, "randomUUID"),
+    });
+    expect(await page.evaluate(() => typeof crypto.randomUUID)).toBe("undefined");
+    const booking = page.waitForRequest(
+      (request) => request.method() === "POST" && request.url().endsWith("/bookings"),
+    );
+    await seat(page, "2").click();
+    await page.getByRole("button", { name: "Book selected seats now" }).click();
+    const key = (await booking).headers()["idempotency-key"];
+    expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    await expect.poll(() => message(page), UPDATE).toBe("Booked: Hall, row 1, seat 2. Enjoy the show!");
   });
 
   it("books a seat whose id is 20 digits, which no JSON number can carry", async () => {
