@@ -45,10 +45,29 @@ describe("shows that do not exist", () => {
     for (let i = 0; i < 20; i++) flood.push((await read(`made-up-${crypto.randomUUID()}`, "203.0.113.66")).status);
     expect(flood).toEqual([...Array(5).fill(404), ...Array(15).fill(429)]);
     expect(calls.exists).toBe(5);
+    expect(allowance.get("203.0.113.66")).toBe(20);
     // The flooding address is out of allowance, yet its reads of a show the isolate knows still pass,
-    // and another address is served as before.
+    // uncharged, and another address is served as before.
     expect((await read(known, "203.0.113.66")).status).toBe(200);
+    expect(allowance.get("203.0.113.66")).toBe(20);
     expect((await read(`made-up-${crypto.randomUUID()}`, "198.51.100.20")).status).toBe(404);
     expect(calls.exists).toBe(6);
+
+    // A route that is rate limited anyway (a hold) spends one request, not two, on a lookup.
+    const hold = (showId: string) =>
+      withEnv(overrides, `/api/shows/${showId}/holds`, {
+        method: "POST",
+        headers: { "cf-connecting-ip": "192.0.2.44", "content-type": "application/json" },
+        body: JSON.stringify({ seat_ids: [1] }),
+      });
+    expect((await hold(`made-up-${crypto.randomUUID()}`)).status).toBe(404);
+    expect(allowance.get("192.0.2.44")).toBe(1);
+    expect(calls.exists).toBe(7);
+    // An admin route for a made-up show spends one too (the admin token is right; the show is not).
+    const admin = await withEnv(overrides, `/admin/shows/made-up-${crypto.randomUUID()}/log`, {
+      headers: { ...adminHeaders, "cf-connecting-ip": "192.0.2.45" },
+    });
+    expect(admin.status).toBe(404);
+    expect(allowance.get("192.0.2.45")).toBe(1);
   });
 });

@@ -94,12 +94,13 @@ async function validatedInput(
     : undefined;
   const query = operation.query ? parseBody(operation.query, { ...request.query }) : undefined;
 
-  // A show this isolate has not seen is looked up in the catalog once, on the client's rate limit.
-  // Conditional reads are served from shared copies, and ask only when they must read the show
-  // itself (their handlers pass the client on), so a copy is served with no lookup at all.
+  // A show this isolate has not seen is looked up in the catalog once, on the client's rate limit
+  // (unless the request has paid it already: one request never spends two). Conditional reads are
+  // served from shared copies, and ask only when they must read the show itself (their handlers pass
+  // the client on), so a copy is served with no lookup at all.
   const showId = showIdOf(params, body);
   if (showId !== undefined && !operation.createsShow && !operation.conditional) {
-    await requireShow(env, showId, request);
+    await requireShow(env, showId, operation.rateLimited ? undefined : request);
   }
 
   // While the show's waiting room is on, a hold or booking needs its pass (checked with the secret alone).

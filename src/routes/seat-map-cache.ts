@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { failureToHttp } from "../http/failures";
 import type { Id } from "../ids";
 import type { Failure } from "../show/types";
@@ -14,22 +15,21 @@ export interface Copy {
   freshUntil: number;
 }
 
-const gzipForms = new WeakMap<Copy, Promise<Uint8Array>>();
+const gzipForms = new WeakMap<Copy, Uint8Array>();
 
 /**
  * The copy's body compressed with gzip, made once per copy however many readers ask; null for a
  * copy too large for an isolate to keep (a plan of many MB), which would be compressed again for
- * every request: that one goes out as it is, for the platform to compress.
+ * every request: that one goes out as it is, for the platform to compress. Compressed at once, in
+ * the request that first asks (a few ms for a 10,000-seat map), so that no reader ever waits on a
+ * compression another request started and may not live to finish.
  */
-export function gzipped(copy: Copy): Promise<Uint8Array> | null {
+export function gzipped(copy: Copy): Uint8Array | null {
   if (copy.body.byteLength > MAX_COPY_BYTES_EACH) return null;
   let form = gzipForms.get(copy);
   if (form === undefined) {
-    const stream = new Blob([copy.body]).stream().pipeThrough(new CompressionStream("gzip"));
-    form = new Response(stream).bytes();
+    form = new Uint8Array(gzipSync(copy.body));
     gzipForms.set(copy, form);
-    // A failure is not kept: the next reader of the copy tries again.
-    form.catch(() => gzipForms.delete(copy));
   }
   return form;
 }

@@ -27,14 +27,17 @@ export const seatMap: Handler<"seatMap"> = async (
   env,
   ctx,
 ) => {
-  if (query.category !== undefined || query.zone !== undefined) {
+  const filtered = query.category !== undefined || query.zone !== undefined;
+  // The request to charge if the show must be looked up: a filtered read has paid already.
+  const client = filtered ? undefined : request;
+  if (filtered) {
     // A filtered map is its own read of the show (one per filter, per location and second), so
     // filtered reads count against the client's rate limit: cycling through a plan's category and
     // zone pairs cannot turn into a stream of reads of the show.
     await rateLimited(request as IRequest, env);
     // Unknown names are refused here, from the shared statuses, so that made-up filters never
     // reach the show and the filters that are cached are only those the plan has.
-    const known = namesIn(await statusesCopy(env, ctx, showId, request));
+    const known = namesIn(await statusesCopy(env, ctx, showId, request, client));
     if (query.category !== undefined && !known.categories.has(query.category)) {
       throw failureToHttp({ ok: false, reason: "unknown_category", category: query.category }, { showId });
     }
@@ -47,7 +50,7 @@ export const seatMap: Handler<"seatMap"> = async (
   if (query.zone !== undefined) filter.set("zone", query.zone);
   const path = `${showPath(showId)}/seats${filter.size > 0 ? `?${filter}` : ""}`;
   const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
-    callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true, client: request }),
+    callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true, client }),
   );
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };
@@ -61,10 +64,17 @@ export const seatStatuses: Handler<"seatStatuses"> = async (
   return serveCopy(await statusesCopy(env, ctx, showId, request), ifNoneMatch, request.headers.get("accept-encoding"));
 };
 
-function statusesCopy(env: Env, ctx: ExecutionContext, showId: Id, request: Request): Promise<Copy> {
+/** The statuses copy; `client` is the request to charge if the show must be looked up (see `requireShow`). */
+function statusesCopy(
+  env: Env,
+  ctx: ExecutionContext,
+  showId: Id,
+  request: Request,
+  client: Request | undefined = request,
+): Promise<Copy> {
   const path = `${showPath(showId)}/statuses`;
   return sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
-    callShow(env, showId, (show) => show.statusesJson(), { repeatable: true, client: request }),
+    callShow(env, showId, (show) => show.statusesJson(), { repeatable: true, client }),
   );
 }
 
@@ -98,8 +108,9 @@ export const showPlan: Handler<"showPlan"> = async (
   // under that version for long, and a plan of megabytes leaves the show once per location.
   const layout = (await statusesCopy(env, ctx, showId, request)).etag.slice(1).split(".")[0];
   const etag = `"${layout}"`;
-  if (etagMatches(ifNoneMatch, etag))
-    return new Response(null, { status: 304, headers: { etag, "cache-control": "no-cache" } });
+  if (etagMatches(ifNoneMatch, etag)) {
+    return new Response(null, { status: 304, headers: { etag, "cache-control": "no-cache", vary: "accept-encoding" } });
+  }
   const path = `${showPath(showId)}/plan?layout=${layout}`;
   const copy = await sharedCopy(
     env,
@@ -120,15 +131,16 @@ function showPath(showId: string): string {
 /**
  * A copy with its ETag; 304 when the client has it. Clients may keep it, but must ask before using
  * it. A client that accepts gzip gets the copy's gzip form, compressed once per copy rather than
- * once per response (a 10,000-seat map shrinks from about 380 KB to a few tens of KB); the others
- * get the JSON as it is.
+ * once per response (a 10,000-seat map shrinks from about 380 KB to a few tens of KB), under the
+ * weak form of the ETag (`W/"1.42"`: the same content, another encoding); the others get the JSON
+ * as it is. Either tag, sent back in If-None-Match, gets 304.
  */
-async function serveCopy(copy: Copy, ifNoneMatch: string | null, acceptEncoding: string | null): Promise<Response> {
-  const headers = { etag: copy.etag, "cache-control": "no-cache", vary: "accept-encoding" };
-  if (etagMatches(ifNoneMatch, copy.etag)) return new Response(null, { status: 304, headers });
+function serveCopy(copy: Copy, ifNoneMatch: string | null, acceptEncoding: string | null): Response {
   const zipped = acceptsGzip(acceptEncoding) ? gzipped(copy) : null;
+  const headers = { etag: zipped ? `W/${copy.etag}` : copy.etag, "cache-control": "no-cache", vary: "accept-encoding" };
+  if (etagMatches(ifNoneMatch, copy.etag)) return new Response(null, { status: 304, headers });
   if (zipped) {
-    return new Response(await zipped, {
+    return new Response(zipped, {
       headers: { ...headers, "content-type": "application/json", "content-encoding": "gzip" },
       // The bytes are gzip already: the runtime must send them as they are, not compress them again.
       encodeBody: "manual",
@@ -137,14 +149,20 @@ async function serveCopy(copy: Copy, ifNoneMatch: string | null, acceptEncoding:
   return new Response(copy.body, { headers: { ...headers, "content-type": "application/json" } });
 }
 
-/** Whether an Accept-Encoding header allows gzip (`gzip` or `*`, with a weight above 0). */
+/**
+ * Whether an Accept-Encoding header allows gzip: `gzip` with a weight above 0, or, when gzip is not
+ * named, `*` with a weight above 0 (RFC 9110, 12.5.3).
+ */
 function acceptsGzip(header: string | null): boolean {
   if (header === null) return false;
-  return header.split(",").some((part) => {
-    const [coding, ...params] = part.trim().toLowerCase().split(";");
-    const weight = params.map((param) => /^\s*q=([\d.]+)\s*$/.exec(param)?.[1]).find((q) => q !== undefined);
-    return (coding === "gzip" || coding === "*") && (weight === undefined || Number(weight) > 0);
-  });
+  const weights = new Map<string, number>();
+  for (const part of header.split(",")) {
+    const [coding = "", ...params] = part.trim().toLowerCase().split(";");
+    const q = params.map((param) => /^\s*q=([\d.]+)\s*$/.exec(param)?.[1]).find((value) => value !== undefined);
+    weights.set(coding.trim(), q === undefined ? 1 : Number(q));
+  }
+  const weight = weights.get("gzip") ?? weights.get("*") ?? 0;
+  return weight > 0;
 }
 
 /** Whether an If-None-Match header names this ETag (or is `*`). */
