@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SHOW_MIGRATIONS } from "../src/show/schema";
+import type { Show } from "../src/show/show";
 import { applyMigrations } from "../src/storage/migrations";
 import { bearer, call, newShow, post, querySql, setClock, showStub, storedBookings } from "./helpers";
 
@@ -16,6 +17,9 @@ describe("Idempotency-Key", () => {
     expect(retry.status).toBe(200);
     expect(await retry.json()).toEqual(await first.json());
     expect(await storedBookings(showId)).toHaveLength(1);
+    // The object decided one order; the replay is not another.
+    const stats = await runInDurableObject(showStub(showId), (show: Show) => show.stats());
+    expect(stats.orders).toBe(1);
   });
 
   it("replays a refusal too", async () => {

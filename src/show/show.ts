@@ -105,8 +105,8 @@ export class Show extends DurableObject<Env> {
 
   /** Books every seat named, or none. No `await` may ever stand between the checks and the inserts. */
   book(seatIds: Id[], userId: Id | null, origin: Origin, idempotency: IdempotencyKey | null): BookResult {
-    this.countOrder(origin);
     return this.change(idempotency, (now): BookResult => {
+      this.countOrder(origin);
       const refused = this.seating.refuseOrder(seatIds, now, origin.pass);
       if (refused) return refused;
       const bookings = this.ctx.storage.transactionSync(() =>
@@ -143,8 +143,8 @@ export class Show extends DurableObject<Env> {
     origin: Origin,
     idempotency: IdempotencyKey | null,
   ): NewHoldResult {
-    this.countOrder(origin);
     return this.change(idempotency, (now): NewHoldResult => {
+      this.countOrder(origin);
       const seatIds = this.seating.choose(selection, now, origin.pass);
       if ("ok" in seatIds) return seatIds;
       const expiresAt = now + ttlSeconds * 1000;
@@ -364,7 +364,7 @@ export class Show extends DurableObject<Env> {
     });
   }
 
-  /** Counts holds and bookings asked of this object (`orders`), and those that came with an admission pass. */
+  /** Counts holds and bookings this object decided (`orders`; a replayed answer is not one), and those with an admission pass. */
   private countOrder(origin: Origin): void {
     this.orders.orders++;
     if (origin.pass) this.orders.ordersWithPass++;
