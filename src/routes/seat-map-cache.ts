@@ -18,14 +18,20 @@ export interface Copy {
 const gzipForms = new WeakMap<Copy, Uint8Array>();
 
 /**
- * The copy's body compressed with gzip, made once per copy however many readers ask; null for a
- * copy too large for an isolate to keep (a plan of many MB), which would be compressed again for
- * every request: that one goes out as it is, for the platform to compress. Compressed at once, in
- * the request that first asks (a few ms for a 10,000-seat map), so that no reader ever waits on a
- * compression another request started and may not live to finish.
+ * Whether a copy is served gzipped by the Worker: not one too large for an isolate to keep (a plan
+ * of many MB), which would be compressed again for every request; that one goes out as it is, for
+ * the platform to compress.
  */
-export function gzipped(copy: Copy): Uint8Array | null {
-  if (copy.body.byteLength > MAX_COPY_BYTES_EACH) return null;
+export function compressible(copy: Copy): boolean {
+  return copy.body.byteLength <= MAX_COPY_BYTES_EACH;
+}
+
+/**
+ * The (compressible) copy's body compressed with gzip, made once per copy however many readers ask.
+ * Compressed at once, in the request that first asks (a few ms for a 10,000-seat map), so that no
+ * reader ever waits on a compression another request started and may not live to finish.
+ */
+export function gzipped(copy: Copy): Uint8Array {
   let form = gzipForms.get(copy);
   if (form === undefined) {
     form = new Uint8Array(gzipSync(copy.body));

@@ -6,7 +6,7 @@ import type { Id } from "../ids";
 import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
 import { catalogObject, requireShow } from "./directory";
-import { gzipped, sharedCopy, type Copy } from "./seat-map-cache";
+import { compressible, gzipped, sharedCopy, type Copy } from "./seat-map-cache";
 import { callShow } from "./stubs";
 
 /**
@@ -136,11 +136,12 @@ function showPath(showId: string): string {
  * as it is. Either tag, sent back in If-None-Match, gets 304.
  */
 function serveCopy(copy: Copy, ifNoneMatch: string | null, acceptEncoding: string | null): Response {
-  const zipped = acceptsGzip(acceptEncoding) ? gzipped(copy) : null;
-  const headers = { etag: zipped ? `W/${copy.etag}` : copy.etag, "cache-control": "no-cache", vary: "accept-encoding" };
+  const gzip = acceptsGzip(acceptEncoding) && compressible(copy);
+  const headers = { etag: gzip ? `W/${copy.etag}` : copy.etag, "cache-control": "no-cache", vary: "accept-encoding" };
   if (etagMatches(ifNoneMatch, copy.etag)) return new Response(null, { status: 304, headers });
-  if (zipped) {
-    return new Response(zipped, {
+  if (gzip) {
+    // Compressed only for an answer with a body: readers who have the copy get their 304 for free.
+    return new Response(gzipped(copy), {
       headers: { ...headers, "content-type": "application/json", "content-encoding": "gzip" },
       // The bytes are gzip already: the runtime must send them as they are, not compress them again.
       encodeBody: "manual",
