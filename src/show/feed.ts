@@ -1,5 +1,6 @@
 import { publicId, type Id } from "../ids";
 import type { ChangesMessage, LayoutMessage, SnapshotMessage } from "../live/protocol";
+import { RelayOutbox, type Delivery } from "./outbox";
 import * as q from "./queries";
 import type { Result } from "./types";
 
@@ -8,9 +9,6 @@ export type SubscribeResult = Result<{ layout: LayoutMessage; snapshot: Snapshot
 
 /** How long the feed gathers changes before it sends them, so that a burst goes out as one batch. */
 export const BATCH_TICK_MS = 50;
-
-/** Batches a relay may have queued before the show stops queuing more for it (a second's worth). */
-const MAX_QUEUED = 20;
 
 /** What the feed needs from the show it reports on. */
 export interface FeedHost {
@@ -44,10 +42,11 @@ export class LiveFeed {
   /** The last change sent to the relays. */
   private sent = 0;
   private tick: ReturnType<typeof setTimeout> | null = null;
-  /** Each relay's deliveries in flight, chained, so that it gets batches in the order they were made. */
-  private readonly deliveries = new Map<string, Promise<void>>();
-  /** How many deliveries each relay has queued or in flight. */
-  private readonly queued = new Map<string, number>();
+  /**
+   * Each relay's deliveries, in order, one in flight at a time (see RelayOutbox). One per relay
+   * that has subscribed since the object started: at most LIVE_RELAYS, the names the Worker gives.
+   */
+  private readonly outboxes = new Map<string, RelayOutbox>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -93,7 +92,7 @@ export class LiveFeed {
   /** After a layout change: every relay starts again from the new layout and a snapshot, after its batches. */
   layoutChanged(): void {
     this.sent = q.latestChange(this.sql);
-    for (const relay of this.subscribers) this.deliver(relay, (stub) => stub.reset(), true);
+    for (const relay of this.subscribers) this.deliver(relay, { kind: "reset" });
   }
 
   /** Sends every relay the changes committed since the last batch, as one message. */
@@ -115,41 +114,29 @@ export class LiveFeed {
       }),
     };
     this.counts.batches++;
-    for (const relay of this.subscribers) this.deliver(relay, (stub) => stub.publish(batch));
+    for (const relay of this.subscribers) this.deliver(relay, { kind: "batch", batch });
   }
 
-  /**
-   * Sends a relay a batch (or a reset) after the ones before it, so that it gets them in the order
-   * they were made. A relay that falls more than MAX_QUEUED behind is skipped for plain batches
-   * (not resets): it sees the gap in versions when it next gets one, and its watchers resync.
-   */
-  private deliver(
-    relay: string,
-    send: (stub: ReturnType<Relays["getByName"]>) => Promise<number>,
-    always = false,
-  ): void {
-    const queued = this.queued.get(relay) ?? 0;
-    if (queued >= MAX_QUEUED && !always) return;
-    this.queued.set(relay, queued + 1);
+  /** Sends a relay a batch or a reset, after the ones before it. */
+  private deliver(relay: string, delivery: Delivery): void {
+    let outbox = this.outboxes.get(relay);
+    if (outbox === undefined) {
+      outbox = new RelayOutbox((next) => this.send(relay, next));
+      this.outboxes.set(relay, outbox);
+    }
+    outbox.push(delivery);
+  }
+
+  private async send(relay: string, delivery: Delivery): Promise<void> {
     this.counts.relayMessages++;
-    const previous = this.deliveries.get(relay) ?? Promise.resolve();
-    const delivery = previous.then(async () => {
-      try {
-        if ((await send(this.relayStubs.getByName(relay))) === 0) this.unsubscribe(relay);
-      } catch (error) {
-        // The relay sees the gap in versions at the next batch, and its watchers catch up then.
-        logFailure(relay, error);
-      } finally {
-        this.queued.set(relay, (this.queued.get(relay) ?? 1) - 1);
-      }
-    });
-    this.deliveries.set(relay, delivery);
-    void delivery.then(() => {
-      if (this.deliveries.get(relay) === delivery) {
-        this.deliveries.delete(relay);
-        this.queued.delete(relay);
-      }
-    });
+    try {
+      const stub = this.relayStubs.getByName(relay);
+      const watchers = delivery.kind === "reset" ? await stub.reset() : await stub.publish(delivery.batch);
+      if (watchers === 0) this.unsubscribe(relay);
+    } catch (error) {
+      // The relay sees the gap in versions at the next batch, and its watchers catch up then.
+      logFailure(relay, error);
+    }
   }
 }
 

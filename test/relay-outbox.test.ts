@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { MAX_CATCH_UP, type ChangesMessage, type SeatEvent } from "../src/live/protocol";
+import { RelayOutbox, type Delivery } from "../src/show/outbox";
+
+/** A relay that answers when the test says: each delivery waits for `answer()`. */
+class SlowRelay {
+  readonly received: Delivery[] = [];
+  private answers: (() => void)[] = [];
+  readonly outbox = new RelayOutbox(async (delivery) => {
+    this.received.push(delivery);
+    await new Promise<void>((resolve) => this.answers.push(resolve));
+  });
+
+  /** Answers the delivery in flight, and lets the outbox send what waits. */
+  async answer(): Promise<void> {
+    this.answers.shift()!();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+const change = (version: number): SeatEvent => ({ seat_id: version, place: version - 1, status: "booked", version });
+
+/** The batch of the changes after `since` up to `version`, in layout `layout`. */
+function batch(since: number, version: number, layout = 1): Delivery {
+  const changes = Array.from({ length: version - since }, (_, i) => change(since + i + 1));
+  const message: ChangesMessage = { type: "changes", layout, since, version, changes };
+  return { kind: "batch", batch: message };
+}
+
+describe("RelayOutbox: what the show sends one relay", () => {
+  it("sends one delivery at a time, and joins the batches made meanwhile into one", async () => {
+    const relay = new SlowRelay();
+    relay.outbox.push(batch(0, 1));
+    relay.outbox.push(batch(1, 3));
+    relay.outbox.push(batch(3, 4));
+    relay.outbox.push(batch(4, 6));
+    expect(relay.received).toEqual([batch(0, 1)]);
+    await relay.answer();
+    expect(relay.received).toEqual([batch(0, 1), batch(1, 6)]);
+    await relay.answer();
+    relay.outbox.push(batch(6, 7));
+    expect(relay.received).toEqual([batch(0, 1), batch(1, 6), batch(6, 7)]);
+  });
+
+  it("a reset replaces what waits, and batches made after it wait behind it", async () => {
+    const relay = new SlowRelay();
+    relay.outbox.push(batch(0, 1));
+    relay.outbox.push(batch(1, 2));
+    relay.outbox.push({ kind: "reset" });
+    relay.outbox.push(batch(2, 3, 2));
+    relay.outbox.push(batch(3, 5, 2));
+    await relay.answer();
+    await relay.answer();
+    expect(relay.received).toEqual([batch(0, 1), { kind: "reset" }, batch(2, 5, 2)]);
+  });
+
+  it("keeps batches apart that do not follow on (another layout, or a gap)", async () => {
+    const relay = new SlowRelay();
+    relay.outbox.push(batch(0, 1));
+    relay.outbox.push(batch(1, 2));
+    relay.outbox.push(batch(2, 3, 2));
+    relay.outbox.push(batch(5, 6, 2));
+    for (let i = 0; i < 3; i++) await relay.answer();
+    expect(relay.received).toEqual([batch(0, 1), batch(1, 2), batch(2, 3, 2), batch(5, 6, 2)]);
+  });
+
+  it("turns more waiting changes than a relay keeps into a reset", async () => {
+    const relay = new SlowRelay();
+    relay.outbox.push(batch(0, 1));
+    relay.outbox.push(batch(1, MAX_CATCH_UP + 1));
+    relay.outbox.push(batch(MAX_CATCH_UP + 1, MAX_CATCH_UP + 2));
+    relay.outbox.push(batch(MAX_CATCH_UP + 2, MAX_CATCH_UP + 3));
+    await relay.answer();
+    await relay.answer();
+    expect(relay.received).toEqual([batch(0, 1), { kind: "reset" }, batch(MAX_CATCH_UP + 2, MAX_CATCH_UP + 3)]);
+  });
+});
