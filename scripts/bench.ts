@@ -18,7 +18,7 @@ import { performance } from "node:perf_hooks";
 import { bookFor, withCrowd, type CrowdMode } from "./bench/crowds.ts";
 import { cpuMeter, ratio, runFor } from "./bench/load.ts";
 import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
-import { BENCH_ADMIN_TOKEN, startFloor, startProject, type RunningWorker } from "./bench/runtime.ts";
+import { BENCH_ADMIN_TOKEN, pin, startFloor, startProject, startSplit, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
 import { rushScenario } from "./bench/rush.ts";
 
@@ -38,11 +38,14 @@ const { values: args } = parseArgs({
     "rush-buyers": { type: "string", default: "5000" },
     "rush-rate": { type: "string", default: "600" },
     "rush-seconds": { type: "string", default: "20" },
+    crowds: { type: "string", default: "one,split" },
   },
 });
 const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush";
 /** `--only hot,sale,…` runs just those scenarios (the floor runs where it is compared). */
 const ONLY = new Set((args.only ?? SCENARIOS).split(","));
+/** `--crowds one,split`: run the crowd scenarios in one workerd process, split in two, or both. */
+const TOPOLOGIES = new Set(args.crowds.split(","));
 /** Seats of the show the crowd scenarios use, and the size of each crowd. */
 const BIG_SHOW = Number(args.seats);
 const WATCHERS = Number(args.watchers);
@@ -282,51 +285,92 @@ async function seatMapBuild(worker: RunningWorker): Promise<{ seatMapP50: number
 }
 
 /**
+ * Where a crowd scenario runs: everything in one workerd process, or split as production spreads
+ * it (bench/runtime.ts `startSplit`): the bookings reach the origin, which runs the shows, and the
+ * crowd reaches the edge, which runs its own Worker and the live relays.
+ */
+interface Topology {
+  label: string;
+  /** The process the bookings are sent to, and that runs the show's object. */
+  origin: RunningWorker;
+  /** The process the crowd is sent to (the origin itself when not split). */
+  edge: RunningWorker;
+  /** The CPUs the edge and the crowd are pinned to, when split. */
+  edgeCpus?: string;
+}
+
+/**
  * A crowd beside the bookings of one big show: the same BOOKERS clients book seats for DURATION
  * seconds with no crowd (the quiet baseline), then with the crowd, on the same show.
  */
 async function beside(
-  worker: RunningWorker,
+  { label, origin, edge, edgeCpus }: Topology,
   name: string,
   mode: CrowdMode,
   size: number,
 ): Promise<{ quiet: Row; loaded: Row; crowd: { ready: Record<string, unknown>; result: Record<string, unknown> } }> {
-  const client = new Client(worker.url, BOOKERS);
-  const showId = `crowd-${name.replace(/\W+/g, "-")}`;
+  const client = new Client(origin.url, BOOKERS);
+  const showId = crowdShow(name, label);
   await createShow(client, showId, BIG_SHOW);
   await client.warm(BOOKERS);
   // Each half of the show's seats for one half of the run, so the second is never sold out.
   const half = Math.floor(BIG_SHOW / 2);
-  log(`▶ ${name}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show for ${DURATION} s, quiet`);
-  const quietBusy = busyMeter(worker);
-  const quietSamples = await bookFor(client, showId, DURATION, BOOKERS, { next: 1, last: half });
+  const scenario = `${name}${label}`;
+  log(`▶ ${scenario}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show for ${DURATION} s, quiet`);
+  const quietSeats = { next: 1, last: half };
+  // A second of bookings first, not timed: the quiet run should not pay for a cold start.
+  await bookFor(client, showId, 1, BOOKERS, quietSeats);
+  const quietBusy = busyMeters(origin, edge);
+  const quietSamples = await bookFor(client, showId, DURATION, BOOKERS, quietSeats);
   const busyQuiet = quietBusy();
-  log(`▶ ${name}: the same, beside ${size} ${mode}`);
-  let busyCrowd = NaN;
-  const crowd = await withCrowd(mode, worker.url, showId, size, async () => {
-    const crowdBusy = busyMeter(worker);
-    const samples = await bookFor(client, showId, DURATION, BOOKERS, { next: half + 1, last: BIG_SHOW });
-    busyCrowd = crowdBusy();
-    return samples;
-  });
+  log(`▶ ${scenario}: the same, beside ${size} ${mode}`);
+  let busyCrowd = "";
+  const crowd = await withCrowd(
+    mode,
+    edge.url,
+    showId,
+    size,
+    async () => {
+      const crowdBusy = busyMeters(origin, edge);
+      const samples = await bookFor(client, showId, DURATION, BOOKERS, { next: half + 1, last: BIG_SHOW });
+      busyCrowd = crowdBusy();
+      return samples;
+    },
+    edgeCpus,
+  );
   await client.close();
-  const quiet = row(`${name}: quiet bookings`, quietSamples, null, NaN, `${BIG_SHOW}-seat show`);
+  const quiet = row(`${scenario}: quiet bookings`, quietSamples, null, NaN, `${BIG_SHOW}-seat show`);
   const loaded = row(
-    `${name}: bookings beside ${size} ${mode}`,
+    `${scenario}: bookings beside ${size} ${mode}`,
     crowd.value,
     null,
     NaN,
     "same show",
     `p99 ${ratio(latencyStats(crowd.value).p99, quiet.latency.p99)} quiet`,
   );
-  // Locally the Worker, the show and everything the crowd uses share one workerd thread, so this
-  // says how much of it the crowd took from the bookings.
-  loaded.note = `workerd busy ${busyQuiet.toFixed(0)}% of a core quiet, ${busyCrowd.toFixed(0)}% beside the crowd`;
+  crowdP99s.set(scenario, latencyStats(crowd.value).p99 / quiet.latency.p99);
+  // Says how much of workerd's thread (each process has one) the crowd took from the bookings.
+  loaded.note = `workerd busy, as a share of a core: quiet ${busyQuiet}; beside the crowd ${busyCrowd}`;
   check(
     crowd.value.length > 0 && crowd.value.every((sample) => sample.status === 200),
-    `${name}: every booking beside the crowd succeeded (${JSON.stringify(statusCounts(crowd.value))})`,
+    `${scenario}: every booking beside the crowd succeeded (${JSON.stringify(statusCounts(crowd.value))})`,
   );
   return { quiet, loaded, crowd };
+}
+
+/** Each crowd scenario's bookings' p99 beside the crowd, as a multiple of the quiet p99. */
+const crowdP99s = new Map<string, number>();
+
+/** The show a crowd scenario books on. */
+const crowdShow = (name: string, label: string) => `crowd-${`${name}${label}`.replace(/\W+/g, "-").replace(/-$/, "")}`;
+
+/** How busy the origin (and the edge, when split) were over a stretch of wall time. */
+function busyMeters(origin: RunningWorker, edge: RunningWorker): () => string {
+  const meters = [busyMeter(origin), ...(edge === origin ? [] : [busyMeter(edge)])];
+  return () => {
+    const [own, other] = meters.map((meter) => `${meter().toFixed(0)}%`);
+    return other === undefined ? own! : `origin ${own}, edge ${other}`;
+  };
 }
 
 /** The workerd process's CPU over a stretch of wall time, as a percentage of one core. */
@@ -336,33 +380,39 @@ function busyMeter(worker: RunningWorker): () => number {
   return () => ((worker.cpuMs() - cpuBefore) / (performance.now() - started)) * 100;
 }
 
-async function watchersScenario(worker: RunningWorker): Promise<void> {
-  const showId = "crowd-watchers"; // as `beside` names it
-  const { loaded, crowd } = await beside(worker, "watchers", "watchers", WATCHERS);
-  const feed = await worker.callObject<{ batches: number; relayMessages: number }>("SHOW", showId, "stats");
+async function watchersScenario(topology: Topology): Promise<void> {
+  const { loaded, crowd } = await beside(topology, "watchers", "watchers", WATCHERS);
+  const showId = crowdShow("watchers", topology.label);
+  const feed = await topology.origin.callObject<{ batches: number; relayMessages: number }>("SHOW", showId, "stats");
   const connectMs = Number(crowd.ready.connectMs);
   loaded.note =
     `${WATCHERS} connected in ${(connectMs / 1000).toFixed(1)} s; ${crowd.result.messages} messages to watchers, ` +
     `${feed.relayMessages} from the show (${feed.batches} batches); ${loaded.note}`;
-  check(connectMs <= 10_000, `watchers: all ${WATCHERS} connected within 10 s (${(connectMs / 1000).toFixed(1)} s)`);
+  check(
+    connectMs <= 10_000,
+    `watchers${topology.label}: all ${WATCHERS} connected within 10 s (${(connectMs / 1000).toFixed(1)} s)`,
+  );
   check(
     crowd.result.agreeing === WATCHERS,
-    `watchers: every watcher ends with the seat map's statuses (${crowd.result.agreeing} of ${WATCHERS})`,
+    `watchers${topology.label}: every watcher ends with the seat map's statuses (${crowd.result.agreeing} of ${WATCHERS})`,
   );
 }
 
-async function resyncScenario(worker: RunningWorker): Promise<void> {
-  const { loaded, crowd } = await beside(worker, "resync spam", "attacker", 1);
+async function resyncScenario(topology: Topology): Promise<void> {
+  const { loaded, crowd } = await beside(topology, "resync spam", "attacker", 1);
   loaded.note = `${crowd.result.frames} resync frames sent; the socket was closed with ${crowd.result.closeCode}; ${loaded.note}`;
-  check(crowd.result.closeCode === 1008, `resync spam: the socket was closed with 1008 (${crowd.result.closeCode})`);
+  check(
+    crowd.result.closeCode === 1008,
+    `resync spam${topology.label}: the socket was closed with 1008 (${crowd.result.closeCode})`,
+  );
 }
 
-async function readersScenario(worker: RunningWorker): Promise<void> {
-  const showId = "crowd-readers"; // as `beside` names it
-  const before = await worker.callObject<{ seatMapReads: number }>("SHOW", showId, "stats").catch(() => null);
+async function readersScenario(topology: Topology): Promise<void> {
+  const showId = crowdShow("readers", topology.label);
+  const before = await topology.origin.callObject<{ seatMapReads: number }>("SHOW", showId, "stats").catch(() => null);
   const started = performance.now();
-  const { loaded, crowd } = await beside(worker, "readers", "readers", READERS);
-  const after = await worker.callObject<{ seatMapReads: number }>("SHOW", showId, "stats");
+  const { loaded, crowd } = await beside(topology, "readers", "readers", READERS);
+  const after = await topology.origin.callObject<{ seatMapReads: number }>("SHOW", showId, "stats");
   const seconds = (performance.now() - started) / 1000;
   const reads = after.seatMapReads - (before?.seatMapReads ?? 0);
   const { full, notModified, bytes } = crowd.result as { full: number; notModified: number; bytes: number };
@@ -370,7 +420,7 @@ async function readersScenario(worker: RunningWorker): Promise<void> {
   loaded.note = `${full} maps (${perMap}) and ${notModified} 304s served; the object read ${reads} times in ${seconds.toFixed(0)} s; ${loaded.note}`;
   check(
     reads <= Math.ceil(seconds) * 2,
-    `readers: the show's object served about one read a second (${reads} in ${seconds.toFixed(0)} s)`,
+    `readers${topology.label}: the show's object served about one read a second (${reads} in ${seconds.toFixed(0)} s)`,
   );
 }
 
@@ -520,13 +570,35 @@ await floor.stop();
 if (ONLY.has("mixed")) await mixed(project);
 if (ONLY.has("holds")) await holds(project);
 const { seatMapP50, noopP50 } = ONLY.has("map") ? await seatMapBuild(project) : { seatMapP50: NaN, noopP50: NaN };
-if (ONLY.has("watchers")) await watchersScenario(project);
-if (ONLY.has("resync")) await resyncScenario(project);
-if (ONLY.has("readers")) await readersScenario(project);
+const crowds = async (topology: Topology) => {
+  if (ONLY.has("watchers")) await watchersScenario(topology);
+  if (ONLY.has("resync")) await resyncScenario(topology);
+  if (ONLY.has("readers")) await readersScenario(topology);
+};
+const CROWDS = ["watchers", "resync", "readers"];
+if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("one")) {
+  await crowds({ label: "", origin: project, edge: project });
+}
 if (ONLY.has("list")) await listScenario(project);
 const plans = ONLY.has("plans") ? await plansScenario(project) : null;
 const rushed = ONLY.has("rush") ? await rush(project) : null;
 await project.stop();
+if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("split")) {
+  log(
+    "Starting the project split in two processes: the origin (the shows) and the edge (the crowd's Worker, the relays)...",
+  );
+  const split = await startSplit();
+  // The bookings' client runs beside the origin, and the crowd beside the edge.
+  if (split.cpus) await pin(process.pid, split.cpus.origin);
+  log(
+    split.cpus
+      ? `  the origin and the bookings' client on CPUs ${split.cpus.origin}, the edge and the crowd on ${split.cpus.edge}`
+      : "  (not pinned: one CPU, or no taskset)",
+  );
+  await crowds({ label: " (split)", origin: split.origin, edge: split.edge, edgeCpus: split.cpus?.edge });
+  await split.stop();
+  if (split.cpus) await pin(process.pid, `0-${cpus().length - 1}`);
+}
 if (ONLY.has("cleanup")) await cleanupScenario();
 
 const perSecond = (runs: Row[]) =>
@@ -567,6 +639,7 @@ const summary = {
     hotSeatP99AtMost250Ms: (hot?.latency.p99 ?? Infinity) <= 250,
     seatMapP50AtMost5Ms: seatMapP50 - noopP50 <= 5,
     bestAvailableSearchAtMost5Ms: plans?.measured.every((size) => size.searchMs <= 5) ?? null,
+    crowdP99AtMost2xQuiet: Object.fromEntries([...crowdP99s].map(([scenario, times]) => [scenario, times <= 2])),
   },
   plans: plans?.measured ?? null,
   rush: rushed?.measured ?? null,
@@ -619,6 +692,10 @@ if (args.json) {
     console.log(
       `Hot seat p99: ${fmt(hot.latency.p99)} ms (target: at most 250 ms); the floor's: ${fmt(floorHot.latency.p99)} ms`,
     );
+  }
+  if (crowdP99s.size > 0) {
+    const each = [...crowdP99s].map(([scenario, times]) => `${scenario} ${times.toFixed(2)}×`).join(", ");
+    console.log(`Bookings' p99 beside each crowd, as a multiple of quiet (target: at most 2×): ${each}`);
   }
   if (ONLY.has("map"))
     console.log(

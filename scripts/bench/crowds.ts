@@ -12,8 +12,8 @@ import type { Client, Sample } from "../lib/http-client.ts";
 export type CrowdMode = "watchers" | "attacker" | "readers";
 
 /**
- * Runs `during` while a crowd of `count` works on `showId` in its own process, and returns what
- * the crowd reported when it was ready and when it finished.
+ * Runs `during` while a crowd of `count` works on `showId` in its own process (on the CPUs of
+ * `cpuList` when given), and returns what the crowd reported when it was ready and when it finished.
  */
 export async function withCrowd<T>(
   mode: CrowdMode,
@@ -21,11 +21,12 @@ export async function withCrowd<T>(
   showId: string,
   count: number,
   during: () => Promise<T>,
+  cpuList?: string,
 ): Promise<{ ready: Record<string, unknown>; result: Record<string, unknown>; value: T }> {
   const script = join(dirname(fileURLToPath(import.meta.url)), "crowd.ts");
-  const child = spawn(process.execPath, [script, mode, url, showId, String(count)], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const command = [process.execPath, script, mode, url, showId, String(count)];
+  const pinned = cpuList === undefined ? command : ["taskset", "--cpu-list", cpuList, ...command];
+  const child = spawn(pinned[0]!, pinned.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const line = await lines.next();

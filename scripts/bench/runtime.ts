@@ -3,9 +3,9 @@
  * on a free port with a fresh (temporary) store.
  */
 import { execFile } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -18,6 +18,8 @@ export const BENCH_QUEUE_SECRET = "bench-queue-secret-0123456789abcdefghij";
 
 export interface RunningWorker {
   url: string;
+  /** The workerd process's id. */
+  pid: number;
   /** CPU time the Worker's workerd process has used so far, in ms (user and system). */
   cpuMs(): number;
   /** How many Durable Objects of a class have a database on disk. */
@@ -48,28 +50,119 @@ function processCpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/**
- * Bundles the project with wrangler (as `wrangler deploy` would) and runs it. With `persist`, its
- * objects' databases are written to disk (slower), so that they can be counted.
- */
-export async function startProject({ persist = false }: { persist?: boolean } = {}): Promise<RunningWorker> {
+interface ProjectOptions {
+  /** Write the objects' databases to disk (slower), so that they can be counted. */
+  persist?: boolean;
+  /** The Worker's name, by which another process's bindings find its classes. */
+  name?: string;
+  /** A dev registry directory shared with other workerd processes. */
+  registry?: string;
+  /** Durable Object bindings whose class lives in another process's Worker: binding → Worker name. */
+  elsewhere?: Record<string, string>;
+}
+
+/** Bundles the project with wrangler (as `wrangler deploy` would) and runs it. */
+export async function startProject(options: ProjectOptions = {}): Promise<RunningWorker> {
   const outdir = await mkdtemp(join(tmpdir(), "seat-booking-bench-"));
   await promisify(execFile)(process.execPath, [wranglerBin(), "deploy", "--dry-run", "--outdir", outdir], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
+  return startBundle(outdir, options, () => rm(outdir, { recursive: true, force: true }));
+}
+
+/**
+ * The project as production spreads it, in two workerd processes: the origin runs the shows (and
+ * the catalog and waiting rooms), the edge runs the Worker that a crowd reaches and the live
+ * relays, and each reaches the other's objects through a dev registry. Locally a single workerd
+ * process runs every isolate on one thread, so a crowd's own requests would otherwise queue in
+ * front of the bookings; in production they land on other machines, and only what the crowd
+ * makes the show do (a read a second, a message per relay per batch) reaches the show's thread.
+ */
+export async function startSplit(): Promise<{
+  origin: RunningWorker;
+  edge: RunningWorker;
+  /** The CPUs each side is pinned to (`taskset` lists), or null when they share every CPU. */
+  cpus: { origin: string; edge: string } | null;
+  stop(): Promise<void>;
+}> {
+  const outdir = await mkdtemp(join(tmpdir(), "seat-booking-bench-"));
+  const registry = await mkdtemp(join(tmpdir(), "seat-booking-bench-registry-"));
+  await promisify(execFile)(process.execPath, [wranglerBin(), "deploy", "--dry-run", "--outdir", outdir], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  const origin = await startBundle(outdir, {
+    name: "seat-booking",
+    registry,
+    elsewhere: { RELAY: "seat-booking-edge" },
+  });
+  const edge = await startBundle(outdir, {
+    name: "seat-booking-edge",
+    registry,
+    elsewhere: {
+      SHOW: "seat-booking",
+      CATALOG: "seat-booking",
+      WAITING_ROOM: "seat-booking",
+      QUEUE_SHARD: "seat-booking",
+    },
+  });
+  const cpus = splitCpus();
+  if (cpus) {
+    await pin(origin.pid, cpus.origin);
+    await pin(edge.pid, cpus.edge);
+  }
+  return {
+    origin,
+    edge,
+    cpus,
+    async stop() {
+      await edge.stop();
+      await origin.stop();
+      await rm(outdir, { recursive: true, force: true });
+      await rm(registry, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Half the machine's CPUs for each side, as production gives the show's machine and the crowd's
+ * machines CPUs of their own; null on one CPU, or where `taskset` (util-linux) is missing.
+ */
+function splitCpus(): { origin: string; edge: string } | null {
+  const count = cpus().length;
+  if (count < 2 || !existsSync("/usr/bin/taskset")) return null;
+  const half = Math.floor(count / 2);
+  const range = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
+  return { origin: range(0, half - 1), edge: range(half, count - 1) };
+}
+
+/** Pins every thread of a process to `cpuList` (a `taskset` list such as "0" or "2-3"). */
+export async function pin(pid: number, cpuList: string): Promise<void> {
+  await promisify(execFile)("taskset", ["--all-tasks", "--cpu-list", "--pid", cpuList, String(pid)]);
+}
+
+async function startBundle(
+  outdir: string,
+  { persist = false, name, registry, elsewhere = {} }: ProjectOptions,
+  cleanUp?: () => Promise<void>,
+): Promise<RunningWorker> {
   // Compatibility settings, Durable Objects and vars as wrangler.toml gives them. The static
   // assets are left out: the API never reaches them, and the floor has none.
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(PROJECT_ROOT, "wrangler.toml"));
   const { compatibilityDate, compatibilityFlags, durableObjects, bindings } = workerOptions as Record<string, unknown>;
+  const objects = { ...(durableObjects as Record<string, Record<string, unknown>>) };
+  for (const [binding, scriptName] of Object.entries(elsewhere)) objects[binding] = { ...objects[binding], scriptName };
   return start(
     {
+      ...(name ? { name } : {}),
+      ...(registry ? { unsafeDevRegistryPath: registry } : {}),
       modules: true,
       scriptPath: join(outdir, "index.js"),
       modulesRoot: outdir,
       compatibilityDate,
       compatibilityFlags,
-      durableObjects,
+      durableObjects: objects,
       // The load comes from one address: rate limiting would measure the limiter, not the service.
       bindings: {
         ...(bindings as Record<string, unknown>),
@@ -78,7 +171,7 @@ export async function startProject({ persist = false }: { persist?: boolean } = 
         RATE_LIMITING: "off",
       },
     },
-    () => rm(outdir, { recursive: true, force: true }),
+    cleanUp,
     persist,
   );
 }
@@ -121,6 +214,7 @@ async function start(
   if (pid === undefined) throw new Error("could not find the workerd process Miniflare started");
   return {
     url: url.origin,
+    pid,
     cpuMs: () => processCpuMs(pid),
     async databases(className) {
       if (persist === undefined) throw new Error("start the Worker with persist to count its databases");
