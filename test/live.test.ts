@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BATCH_TICK_MS } from "../src/show/feed";
+import { BATCH_TICK_MS, LiveFeed, type FeedHost, type Relays } from "../src/show/feed";
 import type { LiveRelay } from "../src/live/relay";
 import { adminHeaders, BASE, call, holdSeats, newShow, post, querySql, setClock, showStub, withEnv } from "./helpers";
 
@@ -337,6 +337,80 @@ describe("GET /api/shows/:show_id/live", () => {
     expect(await relaysOf(showId)).toEqual([`${showId}#0`]);
     await post("/api/book-seat/", { show_id: showId, seat_id: 3 });
     expect(await client.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 3, status: "booked" }] });
+  });
+
+  it("a relay drops a read of the show begun before a reset, and reads again", async () => {
+    const showId = await newShow(3);
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    const answers = await runInDurableObject(relay, async (instance: LiveRelay) => {
+      const inside = instance as unknown as {
+        ensureView(): Promise<{ version: number; statuses: string[] }>;
+        show(): unknown;
+        view: { version: number } | null;
+      };
+      // The show answers when the test says: first with a snapshot at version 1, then at version 2.
+      const pending: ((version: number) => void)[] = [];
+      inside.show = () => ({
+        subscribe: () =>
+          new Promise((resolve) =>
+            pending.push((version) =>
+              resolve({
+                ok: true,
+                layout: { type: "layout", layout: 1, show_id: showId, name: "x", seat_count: 3 },
+                snapshot: { type: "snapshot", layout: 1, version, statuses: version === 1 ? "baa" : "bba" },
+              }),
+            ),
+          ),
+      });
+      const first = inside.ensureView();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await instance.reset(); // no watchers: the view and the read under way are dropped
+      pending.shift()!(1); // the old read comes back late
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const installedAfterOldRead = inside.view;
+      pending.shift()!(2);
+      const view = await first;
+      return { installedAfterOldRead, version: view.version, statuses: view.statuses.join(""), reads: pending.length };
+    });
+    expect(answers).toEqual({ installedAfterOldRead: null, version: 2, statuses: "bba", reads: 0 });
+  });
+
+  it("the show forgets a relay that answers 0, unless it subscribed again meanwhile", async () => {
+    const showId = await newShow(3);
+    const subscribed = await runInDurableObject(showStub(showId), async (_show, state) => {
+      // Relays that answer each batch when the test says, with how many watchers they have.
+      const answers: ((watchers: number) => void)[] = [];
+      const relays: Relays = {
+        getByName: () => ({
+          publish: () => new Promise<number>((resolve) => answers.push(resolve)),
+          reset: () => Promise.resolve(1),
+        }),
+      };
+      const host: FeedHost = {
+        layoutMessage: () => ({ type: "layout", layout: 1, show_id: showId, name: "x", seat_count: 3 }),
+        snapshotMessage: (version) => ({ type: "snapshot", layout: 1, version, statuses: "aaa" }),
+        layoutVersion: () => 1,
+        placeOf: () => 0,
+      };
+      const feed = new LiveFeed(state.storage.sql, host, relays);
+      const send = (relay: string) =>
+        (feed as unknown as { deliver(relay: string, delivery: unknown): void }).deliver(relay, {
+          kind: "batch",
+          batch: { type: "changes", layout: 1, since: 0, version: 1, changes: [] },
+        });
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+      feed.subscribe("a");
+      feed.subscribe("b");
+      send("a");
+      send("b");
+      await settle();
+      feed.subscribe("b"); // a watcher came to b while the batch was on its way
+      answers.shift()!(0);
+      answers.shift()!(0);
+      await settle();
+      return state.storage.sql.exec<{ relay: string }>("SELECT relay FROM live_relays").toArray();
+    });
+    expect(subscribed).toEqual([{ relay: "b" }]);
   });
 
   it("refuses a watcher past a relay's limit with 503 and Retry-After (30 a relay in the test config)", async () => {

@@ -54,17 +54,28 @@ describe("RelayOutbox: what the show sends one relay", () => {
     expect(relay.received).toEqual([batch(0, 1), { kind: "reset" }, batch(2, 5, 2)]);
   });
 
-  it("keeps batches apart that do not follow on (another layout, or a gap)", async () => {
-    const relay = new SlowRelay();
-    relay.outbox.push(batch(0, 1));
-    relay.outbox.push(batch(1, 2));
-    relay.outbox.push(batch(2, 3, 2));
-    relay.outbox.push(batch(5, 6, 2));
-    for (let i = 0; i < 3; i++) await relay.answer();
-    expect(relay.received).toEqual([batch(0, 1), batch(1, 2), batch(2, 3, 2), batch(5, 6, 2)]);
+  it("turns a waiting batch and one that does not follow on (another layout, or a gap) into a reset", async () => {
+    for (const [waits, next] of [
+      [batch(1, 2), batch(2, 3, 2)],
+      [batch(1, 2), batch(5, 6)],
+    ]) {
+      const relay = new SlowRelay();
+      relay.outbox.push(batch(0, 1));
+      relay.outbox.push(waits!);
+      relay.outbox.push(next!);
+      await relay.answer();
+      expect(relay.received).toEqual([batch(0, 1), { kind: "reset" }]);
+    }
   });
 
-  it("turns more waiting changes than a relay keeps into a reset", async () => {
+  it("joins up to as many changes as a relay keeps, and turns more into a reset", async () => {
+    const joined = new SlowRelay();
+    joined.outbox.push(batch(0, 1));
+    joined.outbox.push(batch(1, MAX_CATCH_UP));
+    joined.outbox.push(batch(MAX_CATCH_UP, MAX_CATCH_UP + 1));
+    await joined.answer();
+    expect(joined.received).toEqual([batch(0, 1), batch(1, MAX_CATCH_UP + 1)]);
+
     const relay = new SlowRelay();
     relay.outbox.push(batch(0, 1));
     relay.outbox.push(batch(1, MAX_CATCH_UP + 1));
@@ -73,5 +84,27 @@ describe("RelayOutbox: what the show sends one relay", () => {
     await relay.answer();
     await relay.answer();
     expect(relay.received).toEqual([batch(0, 1), { kind: "reset" }, batch(MAX_CATCH_UP + 2, MAX_CATCH_UP + 3)]);
+  });
+
+  it("drops what waits when cleared, and still sends what comes after", async () => {
+    const relay = new SlowRelay();
+    relay.outbox.push(batch(0, 1));
+    relay.outbox.push(batch(1, 2));
+    relay.outbox.clear();
+    await relay.answer();
+    relay.outbox.push(batch(2, 3));
+    expect(relay.received).toEqual([batch(0, 1), batch(2, 3)]);
+  });
+
+  it("goes on to the next delivery when one fails", async () => {
+    const sent: Delivery[] = [];
+    const outbox = new RelayOutbox(async (delivery) => {
+      sent.push(delivery);
+      if (sent.length === 1) throw new Error("unreachable");
+    });
+    outbox.push(batch(0, 1));
+    outbox.push(batch(1, 2));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(sent).toEqual([batch(0, 1), batch(1, 2)]);
   });
 });

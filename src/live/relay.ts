@@ -53,6 +53,8 @@ interface View {
 export class LiveRelay extends DurableObject<Env> {
   private view: View | null = null;
   private loading: Promise<View | Failure> | null = null;
+  /** Counts the times the view was dropped, so that a read of the show begun before is not installed. */
+  private generation = 0;
   private readonly budgets = new WeakMap<WebSocket, MessageBudget>();
   /** Watchers being let in: their sockets are not accepted yet, but the relay is not empty. */
   private admitting = 0;
@@ -117,7 +119,7 @@ export class LiveRelay extends DurableObject<Env> {
 
   /** The show's layout changed: every watcher gets the new layout and a snapshot. */
   async reset(): Promise<number> {
-    this.view = null;
+    this.forgetView();
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return this.forgottenUnlessAdmitting();
     const view = await this.ensureView();
@@ -162,7 +164,7 @@ export class LiveRelay extends DurableObject<Env> {
       .getWebSockets()
       .some((other) => other !== socket && other.readyState === WebSocket.OPEN);
     if (!othersOpen && this.admitting === 0) {
-      this.view = null;
+      this.forgetView();
       await this.show().unsubscribe(this.name);
     }
   }
@@ -173,8 +175,15 @@ export class LiveRelay extends DurableObject<Env> {
    * let in keeps the subscription.)
    */
   private forgottenUnlessAdmitting(): number {
-    if (this.admitting === 0) this.view = null;
+    if (this.admitting === 0) this.forgetView();
     return this.admitting;
+  }
+
+  /** Drops the view, and any read of the show under way: it may predate what made the view stale. */
+  private forgetView(): void {
+    this.view = null;
+    this.loading = null;
+    this.generation++;
   }
 
   private refuseWhenFull(): void {
@@ -183,18 +192,28 @@ export class LiveRelay extends DurableObject<Env> {
     }
   }
 
-  /** The relay's view of the show, fetched from the show once (however many ask at once). */
+  /**
+   * The relay's view of the show, fetched from the show once (however many ask at once). A read
+   * that the view was dropped during is read again: its snapshot may be older than a reset.
+   */
   private async ensureView(): Promise<View | Failure> {
-    if (this.view) return this.view;
-    this.loading ??= this.show()
-      .subscribe(this.name)
-      .then((answer) => {
-        if (!answer.ok) return answer;
-        this.view = viewOf(answer.layout, answer.snapshot.version, answer.snapshot.statuses);
-        return this.view;
-      })
-      .finally(() => (this.loading = null));
-    return this.loading;
+    for (;;) {
+      if (this.view) return this.view;
+      const generation = this.generation;
+      const loading = (this.loading ??= this.show()
+        .subscribe(this.name)
+        .then((answer): View | Failure => {
+          if (!answer.ok) return answer;
+          const view = viewOf(answer.layout, answer.snapshot.version, answer.snapshot.statuses);
+          if (generation === this.generation) this.view = view;
+          return view;
+        })
+        .finally(() => {
+          if (this.loading === loading) this.loading = null;
+        }));
+      const answer = await loading;
+      if (generation === this.generation) return answer;
+    }
   }
 
   /** Keeps the view current with a batch, or drops it when the batch does not follow on. */
@@ -202,7 +221,7 @@ export class LiveRelay extends DurableObject<Env> {
     const view = this.view;
     if (view === null) return;
     if (batch.layout !== view.layout || batch.since > view.version) {
-      this.view = null;
+      this.forgetView();
       return;
     }
     for (const change of batch.changes) {

@@ -44,9 +44,11 @@ export class LiveFeed {
   private tick: ReturnType<typeof setTimeout> | null = null;
   /**
    * Each relay's deliveries, in order, one in flight at a time (see RelayOutbox). One per relay
-   * that has subscribed since the object started: at most LIVE_RELAYS, the names the Worker gives.
+   * sent to since the object started: at most LIVE_RELAYS, the names the Worker gives relays.
    */
   private readonly outboxes = new Map<string, RelayOutbox>();
+  /** How many times each relay has subscribed since the object started (see `send`). */
+  private readonly subscriptions = new Map<string, number>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -65,6 +67,7 @@ export class LiveFeed {
 
   /** Adds a relay and gives it what its watchers need first: the layout and a snapshot. */
   subscribe(relay: string): { layout: LayoutMessage; snapshot: SnapshotMessage } {
+    this.subscriptions.set(relay, (this.subscriptions.get(relay) ?? 0) + 1);
     if (!this.subscribers.has(relay)) {
       // With nobody listening, nothing was sent: batches start from now.
       if (this.subscribers.size === 0) this.sent = q.latestChange(this.sql);
@@ -77,6 +80,7 @@ export class LiveFeed {
   unsubscribe(relay: string): void {
     q.removeRelay(this.sql, { relay });
     this.subscribers.delete(relay);
+    this.outboxes.get(relay)?.clear();
   }
 
   /** Runs `work`; when relays listen, what it commits goes out with the next batch. */
@@ -89,7 +93,7 @@ export class LiveFeed {
     }
   }
 
-  /** After a layout change: every relay starts again from the new layout and a snapshot, after its batches. */
+  /** After a layout change: every relay starts again from the new layout and a snapshot (replacing what waits for it). */
   layoutChanged(): void {
     this.sent = q.latestChange(this.sql);
     for (const relay of this.subscribers) this.deliver(relay, { kind: "reset" });
@@ -127,14 +131,21 @@ export class LiveFeed {
     outbox.push(delivery);
   }
 
+  /**
+   * Delivers one message. A relay that answers 0 has no watchers and is forgotten, unless it
+   * subscribed again while the message was on its way (a new watcher came), answered or not.
+   */
   private async send(relay: string, delivery: Delivery): Promise<void> {
+    if (!this.subscribers.has(relay)) return;
+    const subscribed = this.subscriptions.get(relay);
     this.counts.relayMessages++;
     try {
       const stub = this.relayStubs.getByName(relay);
       const watchers = delivery.kind === "reset" ? await stub.reset() : await stub.publish(delivery.batch);
-      if (watchers === 0) this.unsubscribe(relay);
+      if (watchers === 0 && this.subscriptions.get(relay) === subscribed) this.unsubscribe(relay);
     } catch (error) {
-      // The relay sees the gap in versions at the next batch, and its watchers catch up then.
+      // The relay (or, after a failed reset, its watchers) sees the gap in versions at the next
+      // batch, and catches up then.
       logFailure(relay, error);
     }
   }

@@ -8,16 +8,16 @@ export type Delivery = { kind: "batch"; batch: ChangesMessage } | { kind: "reset
  * while one is in flight waits, merged: consecutive batches join into one batch (from the first's
  * `since` to the last's `version`), and a reset replaces whatever waits, since the relay re-reads
  * the show anyway. So a relay that answers slowly (busy, or far away) gets fewer and larger
- * messages instead of a growing queue and gaps, and the show never holds more than two waiting
- * messages per relay. Waiting changes past MAX_CATCH_UP become a reset: a relay keeps no more
- * than that for its watchers either.
+ * messages instead of a growing queue and gaps, and at most a reset and one batch wait. Batches
+ * that would join into more than MAX_CATCH_UP changes (a relay keeps no more than that for its
+ * watchers), or that do not follow on from the one waiting, become a reset instead.
  */
 export class RelayOutbox {
-  /** What waits for the delivery in flight: at most a reset, then a batch. */
+  /** What waits for the delivery in flight: at most a reset, then one batch. */
   private waiting: Delivery[] = [];
   private sending = false;
 
-  /** `send` delivers one message and settles when the relay has answered; it does not throw. */
+  /** `send` delivers one message and settles when the relay has answered; it reports its own failures. */
   constructor(private readonly send: (delivery: Delivery) => Promise<void>) {}
 
   push(delivery: Delivery): void {
@@ -25,15 +25,21 @@ export class RelayOutbox {
     if (!this.sending) void this.drain();
   }
 
+  /** Drops what waits (the relay is forgotten); the delivery in flight still ends in order. */
+  clear(): void {
+    this.waiting = [];
+  }
+
   private async drain(): Promise<void> {
     this.sending = true;
-    try {
-      for (let next = this.waiting.shift(); next !== undefined; next = this.waiting.shift()) {
+    for (let next = this.waiting.shift(); next !== undefined; next = this.waiting.shift()) {
+      try {
         await this.send(next);
+      } catch {
+        // `send` reports its own failures; the next delivery still goes.
       }
-    } finally {
-      this.sending = false;
     }
+    this.sending = false;
   }
 }
 
@@ -42,8 +48,9 @@ function merged(waiting: Delivery[], delivery: Delivery): Delivery[] {
   const last = waiting.at(-1);
   if (last?.kind !== "batch") return [...waiting, delivery];
   const [before, after] = [last.batch, delivery.batch];
-  if (after.layout !== before.layout || after.since !== before.version) return [...waiting, delivery];
   const changes = [...before.changes, ...after.changes];
-  if (changes.length > MAX_CATCH_UP) return [{ kind: "reset" }];
+  if (after.layout !== before.layout || after.since !== before.version || changes.length > MAX_CATCH_UP) {
+    return [{ kind: "reset" }];
+  }
   return [...waiting.slice(0, -1), { kind: "batch", batch: { ...after, since: before.since, changes } }];
 }
