@@ -6,7 +6,7 @@
  *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--json]
  *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush]
  *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000] [--plan-seats 50000,100000]
- *     [--rush-buyers 5000] [--rush-rate 600] [--rush-seconds 20]
+ *     [--rush-buyers 5000] [--rush-rate 600] [--rush-seconds 20] [--crowds one,split]
  *
  * Every scenario creates its own shows in a fresh store, and checks its results: the hot
  * seat must have exactly one winner, and after the on-sale run every seat that got a 200
@@ -18,7 +18,7 @@ import { performance } from "node:perf_hooks";
 import { bookFor, withCrowd, type CrowdMode } from "./bench/crowds.ts";
 import { cpuMeter, ratio, runFor } from "./bench/load.ts";
 import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
-import { BENCH_ADMIN_TOKEN, pin, startFloor, startProject, startSplit, type RunningWorker } from "./bench/runtime.ts";
+import { BENCH_ADMIN_TOKEN, startFloor, startProject, startSplit, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
 import { rushScenario } from "./bench/rush.ts";
 
@@ -46,6 +46,10 @@ const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup
 const ONLY = new Set((args.only ?? SCENARIOS).split(","));
 /** `--crowds one,split`: run the crowd scenarios in one workerd process, split in two, or both. */
 const TOPOLOGIES = new Set(args.crowds.split(","));
+if (![...TOPOLOGIES].every((topology) => topology === "one" || topology === "split")) {
+  process.stderr.write(`--crowds takes one, split or one,split (got ${args.crowds})\n`);
+  process.exit(2);
+}
 /** Seats of the show the crowd scenarios use, and the size of each crowd. */
 const BIG_SHOW = Number(args.seats);
 const WATCHERS = Number(args.watchers);
@@ -349,7 +353,8 @@ async function beside(
     `p99 ${ratio(latencyStats(crowd.value).p99, quiet.latency.p99)} quiet`,
   );
   crowdP99s.set(scenario, latencyStats(crowd.value).p99 / quiet.latency.p99);
-  // Says how much of workerd's thread (each process has one) the crowd took from the bookings.
+  // How busy each workerd process (one thread each) was: split, the origin's figure says what the
+  // crowd took from the bookings, and the edge's what the crowd cost on its side.
   loaded.note = `workerd busy, as a share of a core: quiet ${busyQuiet}; beside the crowd ${busyCrowd}`;
   check(
     crowd.value.length > 0 && crowd.value.every((sample) => sample.status === 200),
@@ -583,21 +588,24 @@ if (ONLY.has("list")) await listScenario(project);
 const plans = ONLY.has("plans") ? await plansScenario(project) : null;
 const rushed = ONLY.has("rush") ? await rush(project) : null;
 await project.stop();
+/** How the split crowd scenarios ran: the CPUs each side had, or null when not pinned. */
+let splitCpus: { origin: string; edge: string } | null | undefined;
 if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("split")) {
   log(
     "Starting the project split in two processes: the origin (the shows) and the edge (the crowd's Worker, the relays)...",
   );
   const split = await startSplit();
-  // The bookings' client runs beside the origin, and the crowd beside the edge.
-  if (split.cpus) await pin(process.pid, split.cpus.origin);
+  splitCpus = split.cpus;
   log(
     split.cpus
       ? `  the origin and the bookings' client on CPUs ${split.cpus.origin}, the edge and the crowd on ${split.cpus.edge}`
-      : "  (not pinned: one CPU, or no taskset)",
+      : "  not pinned (one CPU, no util-linux taskset, or pinning refused): every process shares every CPU",
   );
-  await crowds({ label: " (split)", origin: split.origin, edge: split.edge, edgeCpus: split.cpus?.edge });
-  await split.stop();
-  if (split.cpus) await pin(process.pid, `0-${cpus().length - 1}`);
+  try {
+    await crowds({ label: " (split)", origin: split.origin, edge: split.edge, edgeCpus: split.cpus?.edge });
+  } finally {
+    await split.stop();
+  }
 }
 if (ONLY.has("cleanup")) await cleanupScenario();
 
@@ -622,7 +630,16 @@ for (const run of sales) {
 }
 const summary = {
   machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version },
-  settings: { durationSeconds: DURATION, clients: CLIENTS, hotSeatRequests: HOT, shows: SHOWS, rounds: ROUNDS },
+  settings: {
+    durationSeconds: DURATION,
+    clients: CLIENTS,
+    hotSeatRequests: HOT,
+    shows: SHOWS,
+    rounds: ROUNDS,
+    crowdTopologies: [...TOPOLOGIES],
+    // The CPUs of each side of the split (null: not pinned); absent when the split did not run.
+    splitCpus,
+  },
   onSalePerSecond: { project: sale, floor: floorSale },
   rows,
   onSaleVsFloor: saleRatio,
@@ -639,7 +656,10 @@ const summary = {
     hotSeatP99AtMost250Ms: (hot?.latency.p99 ?? Infinity) <= 250,
     seatMapP50AtMost5Ms: seatMapP50 - noopP50 <= 5,
     bestAvailableSearchAtMost5Ms: plans?.measured.every((size) => size.searchMs <= 5) ?? null,
-    crowdP99AtMost2xQuiet: Object.fromEntries([...crowdP99s].map(([scenario, times]) => [scenario, times <= 2])),
+    crowdP99AtMost2xQuiet:
+      crowdP99s.size === 0
+        ? null
+        : Object.fromEntries([...crowdP99s].map(([scenario, times]) => [scenario, times <= 2])),
   },
   plans: plans?.measured ?? null,
   rush: rushed?.measured ?? null,
@@ -695,7 +715,9 @@ if (args.json) {
   }
   if (crowdP99s.size > 0) {
     const each = [...crowdP99s].map(([scenario, times]) => `${scenario} ${times.toFixed(2)}×`).join(", ");
-    console.log(`Bookings' p99 beside each crowd, as a multiple of quiet (target: at most 2×): ${each}`);
+    console.log(
+      `Bookings' p99 beside each crowd, as a multiple of quiet in the same topology (target: at most 2×): ${each}`,
+    );
   }
   if (ONLY.has("map"))
     console.log(

@@ -61,10 +61,11 @@ export async function bookFor(
   await Promise.all(
     Array.from({ length: loops }, async () => {
       while (performance.now() < deadline && seats.next <= seats.last) {
+        // Claimed before the wait, so that loops waiting at once never take a seat past `last`.
+        const seat = seats.next++;
         const due = started + (sent++ / perSecond) * 1000;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        const seat = seats.next++;
         samples.push(await client.send("POST", "/api/book-seat/", { show_id: showId, seat_id: seat }));
       }
     }),

@@ -3,9 +3,10 @@
  * on a free port with a fresh (temporary) store.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -71,75 +72,123 @@ export async function startProject(options: ProjectOptions = {}): Promise<Runnin
   return startBundle(outdir, options, () => rm(outdir, { recursive: true, force: true }));
 }
 
-/**
- * The project as production spreads it, in two workerd processes: the origin runs the shows (and
- * the catalog and waiting rooms), the edge runs the Worker that a crowd reaches and the live
- * relays, and each reaches the other's objects through a dev registry. Locally a single workerd
- * process runs every isolate on one thread, so a crowd's own requests would otherwise queue in
- * front of the bookings; in production they land on other machines, and only what the crowd
- * makes the show do (a read a second, a message per relay per batch) reaches the show's thread.
- */
-export async function startSplit(): Promise<{
+/** The project split in two workerd processes (see `startSplit`). */
+export interface Split {
   origin: RunningWorker;
   edge: RunningWorker;
-  /** The CPUs each side is pinned to (`taskset` lists), or null when they share every CPU. */
+  /**
+   * The CPUs (`taskset` lists) the origin, with this process (the bookings' client), and the
+   * edge, with the crowd, are pinned to; null when every process shares every CPU.
+   */
   cpus: { origin: string; edge: string } | null;
+  /** Stops both processes and gives this process back the CPUs it had. */
   stop(): Promise<void>;
-}> {
-  const outdir = await mkdtemp(join(tmpdir(), "seat-booking-bench-"));
-  const registry = await mkdtemp(join(tmpdir(), "seat-booking-bench-registry-"));
-  await promisify(execFile)(process.execPath, [wranglerBin(), "deploy", "--dry-run", "--outdir", outdir], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-  const origin = await startBundle(outdir, {
-    name: "seat-booking",
-    registry,
-    elsewhere: { RELAY: "seat-booking-edge" },
-  });
-  const edge = await startBundle(outdir, {
-    name: "seat-booking-edge",
-    registry,
-    elsewhere: {
-      SHOW: "seat-booking",
-      CATALOG: "seat-booking",
-      WAITING_ROOM: "seat-booking",
-      QUEUE_SHARD: "seat-booking",
-    },
-  });
-  const cpus = splitCpus();
-  if (cpus) {
-    await pin(origin.pid, cpus.origin);
-    await pin(edge.pid, cpus.edge);
-  }
-  return {
-    origin,
-    edge,
-    cpus,
-    async stop() {
-      await edge.stop();
-      await origin.stop();
-      await rm(outdir, { recursive: true, force: true });
-      await rm(registry, { recursive: true, force: true });
-    },
-  };
 }
 
 /**
- * Half the machine's CPUs for each side, as production gives the show's machine and the crowd's
- * machines CPUs of their own; null on one CPU, or where `taskset` (util-linux) is missing.
+ * The project in two workerd processes, as production spreads a show's load: the origin runs the
+ * Worker the bookings reach, the shows, the catalog and the waiting rooms; the edge runs the
+ * Worker a crowd reaches and the live relays. Each reaches the other's objects through a dev
+ * registry, as `wrangler dev` sessions do: a call goes through a proxy object in the caller's
+ * process and workerd's debug port, over local TCP. Locally one workerd process runs every
+ * isolate on one thread, so a crowd's requests queue in front of the bookings whatever the show
+ * does; split, what reaches the origin is what the crowd makes the show itself do (about one read
+ * a second, a message per relay per batch). It measures that, not whether one edge process can
+ * carry the crowd. Where it can, the sides are pinned to halves of this process's CPUs.
  */
-function splitCpus(): { origin: string; edge: string } | null {
-  const count = cpus().length;
-  if (count < 2 || !existsSync("/usr/bin/taskset")) return null;
-  const half = Math.floor(count / 2);
-  const range = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
-  return { origin: range(0, half - 1), edge: range(half, count - 1) };
+export async function startSplit(): Promise<Split> {
+  const outdir = await mkdtemp(join(tmpdir(), "seat-booking-bench-"));
+  const registry = await mkdtemp(join(tmpdir(), "seat-booking-bench-registry-"));
+  const removeFiles = async () => {
+    await rm(outdir, { recursive: true, force: true });
+    await rm(registry, { recursive: true, force: true });
+  };
+  // Names of this run alone, so that no other session in a registry (a developer's wrangler dev,
+  // say, where CLOUDFLARE_DEV_REGISTRY_PATH points Miniflare elsewhere) can answer for them.
+  const run = randomUUID().slice(0, 8);
+  const names = { origin: `seat-booking-origin-${run}`, edge: `seat-booking-edge-${run}` };
+  const started: RunningWorker[] = [];
+  try {
+    await promisify(execFile)(process.execPath, [wranglerBin(), "deploy", "--dry-run", "--outdir", outdir], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+    const origin = await startBundle(outdir, { name: names.origin, registry, elsewhere: { RELAY: names.edge } });
+    started.push(origin);
+    const atOrigin = {
+      SHOW: names.origin,
+      CATALOG: names.origin,
+      WAITING_ROOM: names.origin,
+      QUEUE_SHARD: names.origin,
+    };
+    const edge = await startBundle(outdir, { name: names.edge, registry, elsewhere: atOrigin });
+    started.push(edge);
+    const own = await allowedCpus();
+    const halves = own !== null && own.length >= 2 && (await hasTaskset()) ? halvesOf(own) : null;
+    const pinned =
+      halves !== null &&
+      (await pin(process.pid, halves.origin)) &&
+      (await pin(origin.pid, halves.origin)) &&
+      (await pin(edge.pid, halves.edge));
+    // Where the machine will not pin (a container's CPU set, say), every process shares every CPU.
+    if (halves !== null && !pinned)
+      for (const pid of [process.pid, origin.pid, edge.pid]) await pin(pid, own!.join(","));
+    return {
+      origin,
+      edge,
+      cpus: pinned ? halves : null,
+      async stop() {
+        if (pinned) await pin(process.pid, own!.join(","));
+        await edge.stop();
+        await origin.stop();
+        await removeFiles();
+      },
+    };
+  } catch (error) {
+    for (const worker of started.reverse()) await worker.stop();
+    await removeFiles();
+    throw error;
+  }
 }
 
-/** Pins every thread of a process to `cpuList` (a `taskset` list such as "0" or "2-3"). */
-export async function pin(pid: number, cpuList: string): Promise<void> {
-  await promisify(execFile)("taskset", ["--all-tasks", "--cpu-list", "--pid", cpuList, String(pid)]);
+/** This process's CPUs (from /proc, as its CPU set and affinity allow), or null where it cannot say. */
+async function allowedCpus(): Promise<number[] | null> {
+  try {
+    const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(await readFile("/proc/self/status", "utf8"))?.[1];
+    if (list === undefined) return null;
+    return list.split(",").flatMap((part) => {
+      const [from, to = from] = part.split("-").map(Number) as [number, number?];
+      return Array.from({ length: to! - from + 1 }, (_, i) => from + i);
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** The first half of the CPUs for the origin, the rest for the edge, as `taskset` lists. */
+function halvesOf(cpuNumbers: number[]): { origin: string; edge: string } {
+  const half = Math.floor(cpuNumbers.length / 2);
+  return { origin: cpuNumbers.slice(0, half).join(","), edge: cpuNumbers.slice(half).join(",") };
+}
+
+/** Whether util-linux's `taskset` is on the PATH (BusyBox's lacks the options used here). */
+async function hasTaskset(): Promise<boolean> {
+  try {
+    const { stdout } = await promisify(execFile)("taskset", ["--version"]);
+    return stdout.includes("util-linux");
+  } catch {
+    return false;
+  }
+}
+
+/** Pins every thread of a process to `cpuList` (a `taskset` list such as "0" or "2,3"); false when refused. */
+async function pin(pid: number, cpuList: string): Promise<boolean> {
+  try {
+    await promisify(execFile)("taskset", ["--all-tasks", "--cpu-list", "--pid", cpuList, String(pid)]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function startBundle(

@@ -52,6 +52,9 @@ describe("npm run bench", () => {
       "watchers: bookings beside 20 watchers",
       "resync spam: bookings beside 1 attacker",
       "readers: bookings beside 20 readers",
+      "watchers (split): bookings beside 20 watchers",
+      "resync spam (split): bookings beside 1 attacker",
+      "readers (split): bookings beside 20 readers",
       "list: a page of 200 of 30 shows",
       "cleanup: 100 unknown shows",
       "plans: import a 2,000-seat plan",
@@ -67,6 +70,8 @@ describe("npm run bench", () => {
     expect(stdout).toMatch(/workerd CPU per booking: [\d.]+ ms = [\d.]+× the floor's [\d.]+ ms/);
     expect(stdout).toMatch(/^on-sale 1 .* CPU [\d.]+× floor/m);
     expect(stdout).toMatch(/^watchers: bookings beside 20 watchers .* p99 [\d.]+× quiet/m);
+    expect(stdout).toMatch(/^watchers \(split\): bookings beside 20 watchers .* origin \d+%, edge \d+%/m);
+    expect(stdout).toMatch(/Bookings' p99 beside each crowd, .*: watchers [\d.]+×, .*readers \(split\) [\d.]+×/);
     expect(stdout).toMatch(/Hot seat p99: [\d.]+ ms/);
     expect(stdout).toMatch(/^plans: import a 2,000-seat plan .* [\d.]+× a flat list of 2,000 seats/m);
     expect(stdout).toMatch(/^plans: best available of 2 in 2,000 seats .* CPU [\d.]+× a hold of 2 named seats/m);
