@@ -96,6 +96,42 @@ describe("RelayOutbox: what the show sends one relay", () => {
     expect(relay.received).toEqual([batch(0, 1), batch(2, 3)]);
   });
 
+  it("moves on from a relay that does not answer in time, and says so", async () => {
+    const sent: Delivery[] = [];
+    let timeouts = 0;
+    const outbox = new RelayOutbox(
+      async (delivery) => {
+        sent.push(delivery);
+        if (sent.length === 1) await new Promise(() => {}); // never answers
+      },
+      { timeoutMs: 20, onTimeout: () => timeouts++ },
+    );
+    outbox.push(batch(0, 1));
+    outbox.push(batch(1, 2));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(sent).toEqual([batch(0, 1)]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect({ sent, timeouts }).toEqual({ sent: [batch(0, 1), batch(1, 2)], timeouts: 1 });
+  });
+
+  it("after a failed reset, sends a reset again instead of the next batch", async () => {
+    for (const batchWaits of [false, true]) {
+      const sent: Delivery[] = [];
+      const outbox = new RelayOutbox(async (delivery) => {
+        sent.push(delivery);
+        if (sent.length === 1) throw new Error("unreachable");
+      });
+      outbox.push({ kind: "reset" });
+      if (batchWaits) outbox.push(batch(1, 2));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (!batchWaits) outbox.push(batch(1, 2));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      outbox.push(batch(2, 3));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(sent).toEqual([{ kind: "reset" }, { kind: "reset" }, batch(2, 3)]);
+    }
+  });
+
   it("goes on to the next delivery when one fails", async () => {
     const sent: Delivery[] = [];
     const outbox = new RelayOutbox(async (delivery) => {

@@ -1,6 +1,6 @@
 import { publicId, type Id } from "../ids";
 import type { ChangesMessage, LayoutMessage, SnapshotMessage } from "../live/protocol";
-import { RelayOutbox, type Delivery } from "./outbox";
+import { DELIVERY_TIMEOUT_MS, RelayOutbox, type Delivery } from "./outbox";
 import * as q from "./queries";
 import type { Result } from "./types";
 
@@ -125,7 +125,9 @@ export class LiveFeed {
   private deliver(relay: string, delivery: Delivery): void {
     let outbox = this.outboxes.get(relay);
     if (outbox === undefined) {
-      outbox = new RelayOutbox((next) => this.send(relay, next));
+      outbox = new RelayOutbox((next) => this.send(relay, next), {
+        onTimeout: () => logFailure(relay, `no answer in ${DELIVERY_TIMEOUT_MS} ms`),
+      });
       this.outboxes.set(relay, outbox);
     }
     outbox.push(delivery);
@@ -144,9 +146,8 @@ export class LiveFeed {
       const watchers = delivery.kind === "reset" ? await stub.reset() : await stub.publish(delivery.batch);
       if (watchers === 0 && this.subscriptions.get(relay) === subscribed) this.unsubscribe(relay);
     } catch (error) {
-      // The relay (or, after a failed reset, its watchers) sees the gap in versions at the next
-      // batch, and catches up then.
       logFailure(relay, error);
+      throw error; // the outbox decides what the relay gets next (see RelayOutbox)
     }
   }
 }

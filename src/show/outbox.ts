@@ -16,12 +16,22 @@ export class RelayOutbox {
   /** What waits for the delivery in flight: at most a reset, then one batch. */
   private waiting: Delivery[] = [];
   private sending = false;
+  /** A reset failed: the next delivery is a reset, whatever it was going to be. */
+  private resetOwed = false;
 
-  /** `send` delivers one message and settles when the relay has answered; it reports its own failures. */
-  constructor(private readonly send: (delivery: Delivery) => Promise<void>) {}
+  /**
+   * `send` delivers one message and settles when the relay has answered, rejecting when it could
+   * not. One that has not settled after `timeoutMs` counts as failed, and the next goes: a relay
+   * that never answers must not hold the show's messages to it forever.
+   */
+  constructor(
+    private readonly send: (delivery: Delivery) => Promise<void>,
+    private readonly options: { timeoutMs?: number; onTimeout?: () => void } = {},
+  ) {}
 
   push(delivery: Delivery): void {
-    this.waiting = merged(this.waiting, delivery);
+    this.waiting = merged(this.waiting, this.resetOwed ? { kind: "reset" } : delivery);
+    this.resetOwed = false;
     if (!this.sending) void this.drain();
   }
 
@@ -33,15 +43,31 @@ export class RelayOutbox {
   private async drain(): Promise<void> {
     this.sending = true;
     for (let next = this.waiting.shift(); next !== undefined; next = this.waiting.shift()) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.options.onTimeout?.();
+          reject(new Error("the relay did not answer in time"));
+        }, this.options.timeoutMs ?? DELIVERY_TIMEOUT_MS);
+      });
       try {
-        await this.send(next);
+        await Promise.race([this.send(next), timedOut]);
       } catch {
-        // `send` reports its own failures; the next delivery still goes.
+        // A failed batch shows as a gap at the relay's next batch, and its watchers resync then. A
+        // failed reset left the relay's view and its watchers where they were, which no later
+        // batch would correct: the next delivery is a reset again.
+        if (next.kind === "reset") this.resetOwed = this.waiting.length === 0;
+        if (next.kind === "reset" && this.waiting[0]?.kind === "batch") this.waiting = [{ kind: "reset" }];
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.sending = false;
   }
 }
+
+/** How long the show waits for a relay to answer one delivery before it sends the next. */
+export const DELIVERY_TIMEOUT_MS = 10_000;
 
 function merged(waiting: Delivery[], delivery: Delivery): Delivery[] {
   if (delivery.kind === "reset") return [delivery];
