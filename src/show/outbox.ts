@@ -3,6 +3,9 @@ import { MAX_CATCH_UP, type ChangesMessage } from "../live/protocol";
 /** What the show sends a relay: a batch of changes, or a reset (re-read the show: layout and snapshot). */
 export type Delivery = { kind: "batch"; batch: ChangesMessage } | { kind: "reset" };
 
+/** How long the show waits for a relay to answer one delivery before it sends the next. */
+export const DELIVERY_TIMEOUT_MS = 10_000;
+
 /**
  * One relay's deliveries, in the order they were made, one in flight at a time. What is made
  * while one is in flight waits, merged: consecutive batches join into one batch (from the first's
@@ -35,9 +38,10 @@ export class RelayOutbox {
     if (!this.sending) void this.drain();
   }
 
-  /** Drops what waits (the relay is forgotten); the delivery in flight still ends in order. */
+  /** Drops what waits (the relay is forgotten; it reads the show afresh when it subscribes again). */
   clear(): void {
     this.waiting = [];
+    this.resetOwed = false;
   }
 
   private async drain(): Promise<void> {
@@ -65,9 +69,6 @@ export class RelayOutbox {
     this.sending = false;
   }
 }
-
-/** How long the show waits for a relay to answer one delivery before it sends the next. */
-export const DELIVERY_TIMEOUT_MS = 10_000;
 
 function merged(waiting: Delivery[], delivery: Delivery): Delivery[] {
   if (delivery.kind === "reset") return [delivery];
