@@ -413,6 +413,42 @@ describe("GET /api/shows/:show_id/live", () => {
     expect(subscribed).toEqual([{ relay: "b" }]);
   });
 
+  it("the show sends a relay whose reset failed a reset again, not the next batch", async () => {
+    const showId = await newShow(3);
+    const received = await runInDurableObject(showStub(showId), async (_show, state) => {
+      const calls: string[] = [];
+      const relays: Relays = {
+        getByName: () => ({
+          publish: async (batch) => (calls.push(`publish ${batch.since}-${batch.version}`), 1),
+          reset: async () => {
+            calls.push("reset");
+            if (calls.length === 1) throw new Error("relay unreachable");
+            return 1;
+          },
+        }),
+      };
+      const host: FeedHost = {
+        layoutMessage: () => ({ type: "layout", layout: 2, show_id: showId, name: "x", seat_count: 3 }),
+        snapshotMessage: (version) => ({ type: "snapshot", layout: 2, version, statuses: "aaa" }),
+        layoutVersion: () => 2,
+        placeOf: () => 0,
+      };
+      const feed = new LiveFeed(state.storage.sql, host, relays);
+      const deliver = (delivery: unknown) =>
+        (feed as unknown as { deliver(relay: string, delivery: unknown): void }).deliver("r", delivery);
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+      feed.subscribe("r");
+      deliver({ kind: "reset" }); // fails
+      await settle();
+      deliver({ kind: "batch", batch: { type: "changes", layout: 2, since: 0, version: 1, changes: [] } });
+      await settle();
+      deliver({ kind: "batch", batch: { type: "changes", layout: 2, since: 1, version: 2, changes: [] } });
+      await settle();
+      return calls;
+    });
+    expect(received).toEqual(["reset", "reset", "publish 1-2"]);
+  });
+
   it("refuses a watcher past a relay's limit with 503 and Retry-After (30 a relay in the test config)", async () => {
     const showId = await newShow(2);
     const oneRelay = { LIVE_RELAYS: "1" };

@@ -1,6 +1,6 @@
 import { publicId, type Id } from "../ids";
 import type { ChangesMessage, LayoutMessage, SnapshotMessage } from "../live/protocol";
-import { DELIVERY_TIMEOUT_MS, RelayOutbox, type Delivery } from "./outbox";
+import { RelayOutbox, type Delivery } from "./outbox";
 import * as q from "./queries";
 import type { Result } from "./types";
 
@@ -125,9 +125,7 @@ export class LiveFeed {
   private deliver(relay: string, delivery: Delivery): void {
     let outbox = this.outboxes.get(relay);
     if (outbox === undefined) {
-      outbox = new RelayOutbox((next) => this.send(relay, next), {
-        onTimeout: () => logFailure(relay, `no answer in ${DELIVERY_TIMEOUT_MS} ms`),
-      });
+      outbox = new RelayOutbox((next) => this.send(relay, next));
       this.outboxes.set(relay, outbox);
     }
     outbox.push(delivery);

@@ -3,9 +3,6 @@ import { MAX_CATCH_UP, type ChangesMessage } from "../live/protocol";
 /** What the show sends a relay: a batch of changes, or a reset (re-read the show: layout and snapshot). */
 export type Delivery = { kind: "batch"; batch: ChangesMessage } | { kind: "reset" };
 
-/** How long the show waits for a relay to answer one delivery before it sends the next. */
-export const DELIVERY_TIMEOUT_MS = 10_000;
-
 /**
  * One relay's deliveries, in the order they were made, one in flight at a time. What is made
  * while one is in flight waits, merged: consecutive batches join into one batch (from the first's
@@ -21,16 +18,15 @@ export class RelayOutbox {
   private sending = false;
   /** A reset failed: the next delivery is a reset, whatever it was going to be. */
   private resetOwed = false;
+  /** Counts `clear()` calls, so that a delivery sent before one is not held against the relay after. */
+  private cleared = 0;
 
   /**
    * `send` delivers one message and settles when the relay has answered, rejecting when it could
-   * not. One that has not settled after `timeoutMs` counts as failed, and the next goes: a relay
-   * that never answers must not hold the show's messages to it forever.
+   * not. Deliveries never overlap: calls on different stubs are not ordered, so a second call in
+   * flight could overtake the first.
    */
-  constructor(
-    private readonly send: (delivery: Delivery) => Promise<void>,
-    private readonly options: { timeoutMs?: number; onTimeout?: () => void } = {},
-  ) {}
+  constructor(private readonly send: (delivery: Delivery) => Promise<void>) {}
 
   push(delivery: Delivery): void {
     this.waiting = merged(this.waiting, this.resetOwed ? { kind: "reset" } : delivery);
@@ -42,28 +38,24 @@ export class RelayOutbox {
   clear(): void {
     this.waiting = [];
     this.resetOwed = false;
+    this.cleared++;
   }
 
   private async drain(): Promise<void> {
     this.sending = true;
     for (let next = this.waiting.shift(); next !== undefined; next = this.waiting.shift()) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          this.options.onTimeout?.();
-          reject(new Error("the relay did not answer in time"));
-        }, this.options.timeoutMs ?? DELIVERY_TIMEOUT_MS);
-      });
+      const cleared = this.cleared;
       try {
-        await Promise.race([this.send(next), timedOut]);
+        await this.send(next);
       } catch {
         // A failed batch shows as a gap at the relay's next batch, and its watchers resync then. A
-        // failed reset left the relay's view and its watchers where they were, which no later
-        // batch would correct: the next delivery is a reset again.
-        if (next.kind === "reset") this.resetOwed = this.waiting.length === 0;
-        if (next.kind === "reset" && this.waiting[0]?.kind === "batch") this.waiting = [{ kind: "reset" }];
-      } finally {
-        clearTimeout(timer);
+        // failed reset may leave the relay and its watchers on the old layout, whose batches the
+        // new ones do not follow: the next delivery is a reset again (unless the relay was
+        // forgotten meanwhile, and so reads the show afresh when it subscribes again).
+        if (next.kind === "reset" && cleared === this.cleared) {
+          if (this.waiting.length === 0) this.resetOwed = true;
+          else if (this.waiting[0]!.kind === "batch") this.waiting = [{ kind: "reset" }];
+        }
       }
     }
     this.sending = false;
