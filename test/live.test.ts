@@ -375,6 +375,51 @@ describe("GET /api/shows/:show_id/live", () => {
     expect(answers).toEqual({ installedAfterOldRead: null, version: 2, statuses: "bba", reads: 0 });
   });
 
+  it("a relay reads the show again when a newer batch reached its watchers while the read was on its way", async () => {
+    const showId = await newShow(3);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    const answer = await runInDurableObject(relay, async (instance: LiveRelay) => {
+      const inside = instance as unknown as { show(): unknown; view: { version: number; statuses: string[] } | null };
+      const pending: ((version: number) => void)[] = [];
+      inside.show = () => ({
+        subscribe: () =>
+          new Promise((resolve) =>
+            pending.push((version) =>
+              resolve({
+                ok: true,
+                layout: { type: "layout", layout: 1, show_id: showId, name: "x", seat_count: 3 },
+                snapshot: { type: "snapshot", layout: 1, version, statuses: version < 2 ? "baa" : "bba" },
+              }),
+            ),
+          ),
+      });
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+      const reset = instance.reset();
+      await settle();
+      // The show answered the read at version 1; before the answer arrives, batch 2 does.
+      instance.publish({
+        type: "changes",
+        layout: 1,
+        since: 1,
+        version: 2,
+        changes: [{ seat_id: 2, place: 1, status: "booked", version: 2 }],
+      });
+      pending.shift()!(1);
+      await settle();
+      const readAgain = pending.length === 1;
+      pending.shift()?.(2);
+      await reset;
+      return { readAgain, version: inside.view?.version, statuses: inside.view?.statuses.join("") };
+    });
+    expect(answer).toEqual({ readAgain: true, version: 2, statuses: "bba" });
+    // The watcher got the batch, then the snapshot at version 2, never one at version 1.
+    expect(await client.next()).toMatchObject({ type: "changes", version: 2 });
+    expect(await client.next()).toMatchObject({ type: "layout" });
+    expect(await client.next()).toEqual({ type: "snapshot", layout: 1, version: 2, statuses: "bba" });
+  });
+
   it("the show forgets a relay that answers 0, unless it subscribed again meanwhile", async () => {
     const showId = await newShow(3);
     const subscribed = await runInDurableObject(showStub(showId), async (_show, state) => {

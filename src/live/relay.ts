@@ -55,6 +55,8 @@ export class LiveRelay extends DurableObject<Env> {
   private loading: Promise<View | Failure> | null = null;
   /** Counts the times the view was dropped, so that a read of the show begun before is not installed. */
   private generation = 0;
+  /** The newest batch passed to the watchers: a read of the show older than it is read again. */
+  private newest = { layout: 0, version: 0 };
   private readonly budgets = new WeakMap<WebSocket, MessageBudget>();
   /** Watchers being let in: their sockets are not accepted yet, but the relay is not empty. */
   private admitting = 0;
@@ -113,6 +115,11 @@ export class LiveRelay extends DurableObject<Env> {
     if (sockets.length === 0) return this.forgottenUnlessAdmitting();
     const text = JSON.stringify(batch);
     for (const socket of sockets) sendQuietly(socket, text);
+    const { layout, version } = this.newest;
+    this.newest = {
+      layout: batch.layout,
+      version: batch.layout === layout ? Math.max(batch.version, version) : batch.version,
+    };
     this.absorb(batch);
     return sockets.length;
   }
@@ -205,7 +212,11 @@ export class LiveRelay extends DurableObject<Env> {
         .then((answer): View | Failure => {
           if (!answer.ok) return answer;
           const view = viewOf(answer.layout, answer.snapshot.version, answer.snapshot.statuses);
-          if (generation === this.generation) this.view = view;
+          // A batch newer than this snapshot reached the watchers while it was on its way (the
+          // show's calls and its answers travel apart): installing it would undo that batch.
+          const { layout, version } = this.newest;
+          if (view.layout === layout && view.version < version) this.generation++;
+          else if (generation === this.generation) this.view = view;
           return view;
         })
         .finally(() => {
