@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BATCH_TICK_MS, LiveFeed, type FeedHost, type Relays } from "../src/show/feed";
+import type { Delivery } from "../src/show/outbox";
 import type { LiveRelay } from "../src/live/relay";
 import { adminHeaders, BASE, call, holdSeats, newShow, post, querySql, setClock, showStub, withEnv } from "./helpers";
 
@@ -74,6 +75,44 @@ class LiveClient {
   async greeting(): Promise<[Message, Message]> {
     return [await this.next(), await this.next()];
   }
+}
+
+/** A turn of the event loop: what was sent or answered by then has been handled. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Makes a relay's reads of its show wait for the test: each read (a `subscribe`) is answered when
+ * the test calls the next function in the returned list, with a snapshot at the version given.
+ */
+function readsAnsweredOnCue(relay: LiveRelay, showId: string): ((version: number, statuses: string) => void)[] {
+  const pending: ((version: number, statuses: string) => void)[] = [];
+  (relay as unknown as { show(): unknown }).show = () => ({
+    subscribe: () =>
+      new Promise((resolve) =>
+        pending.push((version, statuses) =>
+          resolve({
+            ok: true,
+            layout: { type: "layout", layout: 1, show_id: showId, name: "x", seat_count: 3 },
+            snapshot: { type: "snapshot", layout: 1, version, statuses },
+          }),
+        ),
+      ),
+  });
+  return pending;
+}
+
+/** A show's live feed at layout `layout` (3 seats) over `relays`, and a way to hand it one delivery. */
+function feedOver(sql: SqlStorage, showId: string, relays: Relays, layout: number) {
+  const host: FeedHost = {
+    layoutMessage: () => ({ type: "layout", layout, show_id: showId, name: "x", seat_count: 3 }),
+    snapshotMessage: (version) => ({ type: "snapshot", layout, version, statuses: "aaa" }),
+    layoutVersion: () => layout,
+    placeOf: () => 0,
+  };
+  const feed = new LiveFeed(sql, host, relays);
+  const deliver = (relay: string, delivery: Delivery) =>
+    (feed as unknown as { deliver(relay: string, delivery: Delivery): void }).deliver(relay, delivery);
+  return { feed, deliver };
 }
 
 const upgrade = { headers: { upgrade: "websocket" } };
@@ -345,30 +384,17 @@ describe("GET /api/shows/:show_id/live", () => {
     const answers = await runInDurableObject(relay, async (instance: LiveRelay) => {
       const inside = instance as unknown as {
         ensureView(): Promise<{ version: number; statuses: string[] }>;
-        show(): unknown;
         view: { version: number } | null;
       };
       // The show answers when the test says: first with a snapshot at version 1, then at version 2.
-      const pending: ((version: number) => void)[] = [];
-      inside.show = () => ({
-        subscribe: () =>
-          new Promise((resolve) =>
-            pending.push((version) =>
-              resolve({
-                ok: true,
-                layout: { type: "layout", layout: 1, show_id: showId, name: "x", seat_count: 3 },
-                snapshot: { type: "snapshot", layout: 1, version, statuses: version === 1 ? "baa" : "bba" },
-              }),
-            ),
-          ),
-      });
+      const pending = readsAnsweredOnCue(instance, showId);
       const first = inside.ensureView();
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await settle();
       await instance.reset(); // no watchers: the view and the read under way are dropped
-      pending.shift()!(1); // the old read comes back late
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      pending.shift()!(1, "baa"); // the old read comes back late
+      await settle();
       const installedAfterOldRead = inside.view;
-      pending.shift()!(2);
+      pending.shift()!(2, "bba");
       const view = await first;
       return { installedAfterOldRead, version: view.version, statuses: view.statuses.join(""), reads: pending.length };
     });
@@ -381,21 +407,8 @@ describe("GET /api/shows/:show_id/live", () => {
     await client.greeting();
     const relay = env.RELAY.getByName(`${showId}#0`);
     const answer = await runInDurableObject(relay, async (instance: LiveRelay) => {
-      const inside = instance as unknown as { show(): unknown; view: { version: number; statuses: string[] } | null };
-      const pending: ((version: number) => void)[] = [];
-      inside.show = () => ({
-        subscribe: () =>
-          new Promise((resolve) =>
-            pending.push((version) =>
-              resolve({
-                ok: true,
-                layout: { type: "layout", layout: 1, show_id: showId, name: "x", seat_count: 3 },
-                snapshot: { type: "snapshot", layout: 1, version, statuses: version < 2 ? "baa" : "bba" },
-              }),
-            ),
-          ),
-      });
-      const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+      const inside = instance as unknown as { view: { version: number; statuses: string[] } | null };
+      const pending = readsAnsweredOnCue(instance, showId);
       const reset = instance.reset();
       await settle();
       // The show answered the read at version 1; before the answer arrives, batch 2 does.
@@ -406,10 +419,10 @@ describe("GET /api/shows/:show_id/live", () => {
         version: 2,
         changes: [{ seat_id: 2, place: 1, status: "booked", version: 2 }],
       });
-      pending.shift()!(1);
+      pending.shift()!(1, "baa");
       await settle();
       const readAgain = pending.length === 1;
-      pending.shift()?.(2);
+      pending.shift()?.(2, "bba");
       await reset;
       return { readAgain, version: inside.view?.version, statuses: inside.view?.statuses.join("") };
     });
@@ -431,19 +444,9 @@ describe("GET /api/shows/:show_id/live", () => {
           reset: () => Promise.resolve(1),
         }),
       };
-      const host: FeedHost = {
-        layoutMessage: () => ({ type: "layout", layout: 1, show_id: showId, name: "x", seat_count: 3 }),
-        snapshotMessage: (version) => ({ type: "snapshot", layout: 1, version, statuses: "aaa" }),
-        layoutVersion: () => 1,
-        placeOf: () => 0,
-      };
-      const feed = new LiveFeed(state.storage.sql, host, relays);
+      const { feed, deliver } = feedOver(state.storage.sql, showId, relays, 1);
       const send = (relay: string) =>
-        (feed as unknown as { deliver(relay: string, delivery: unknown): void }).deliver(relay, {
-          kind: "batch",
-          batch: { type: "changes", layout: 1, since: 0, version: 1, changes: [] },
-        });
-      const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+        deliver(relay, { kind: "batch", batch: { type: "changes", layout: 1, since: 0, version: 1, changes: [] } });
       feed.subscribe("a");
       feed.subscribe("b");
       send("a");
@@ -472,22 +475,13 @@ describe("GET /api/shows/:show_id/live", () => {
           },
         }),
       };
-      const host: FeedHost = {
-        layoutMessage: () => ({ type: "layout", layout: 2, show_id: showId, name: "x", seat_count: 3 }),
-        snapshotMessage: (version) => ({ type: "snapshot", layout: 2, version, statuses: "aaa" }),
-        layoutVersion: () => 2,
-        placeOf: () => 0,
-      };
-      const feed = new LiveFeed(state.storage.sql, host, relays);
-      const deliver = (delivery: unknown) =>
-        (feed as unknown as { deliver(relay: string, delivery: unknown): void }).deliver("r", delivery);
-      const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+      const { feed, deliver } = feedOver(state.storage.sql, showId, relays, 2);
       feed.subscribe("r");
-      deliver({ kind: "reset" }); // fails
+      deliver("r", { kind: "reset" }); // fails
       await settle();
-      deliver({ kind: "batch", batch: { type: "changes", layout: 2, since: 0, version: 1, changes: [] } });
+      deliver("r", { kind: "batch", batch: { type: "changes", layout: 2, since: 0, version: 1, changes: [] } });
       await settle();
-      deliver({ kind: "batch", batch: { type: "changes", layout: 2, since: 1, version: 2, changes: [] } });
+      deliver("r", { kind: "batch", batch: { type: "changes", layout: 2, since: 1, version: 2, changes: [] } });
       await settle();
       return calls;
     });

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { MAX_CATCH_UP, type ChangesMessage, type SeatEvent } from "../src/live/protocol";
 import { RelayOutbox, type Delivery } from "../src/show/outbox";
 
+/** A turn of the event loop: what was sent or answered by then has been handled. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
 /** A relay that answers when the test says: each delivery waits for `answer()`. */
 class SlowRelay {
   readonly received: Delivery[] = [];
@@ -14,7 +17,7 @@ class SlowRelay {
   /** Answers the delivery in flight, and lets the outbox send what waits. */
   async answer(): Promise<void> {
     this.answers.shift()!();
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
   }
 }
 
@@ -25,6 +28,16 @@ function batch(since: number, version: number, layout = 1): Delivery {
   const changes = Array.from({ length: version - since }, (_, i) => change(since + i + 1));
   const message: ChangesMessage = { type: "changes", layout, since, version, changes };
   return { kind: "batch", batch: message };
+}
+
+/** An outbox whose first delivery fails (the relay is unreachable) and the rest arrive. */
+function failingOnce(): { sent: Delivery[]; outbox: RelayOutbox } {
+  const sent: Delivery[] = [];
+  const outbox = new RelayOutbox(async (delivery) => {
+    sent.push(delivery);
+    if (sent.length === 1) throw new Error("unreachable");
+  });
+  return { sent, outbox };
 }
 
 describe("RelayOutbox: what the show sends one relay", () => {
@@ -98,18 +111,14 @@ describe("RelayOutbox: what the show sends one relay", () => {
 
   it("after a failed reset, sends a reset again instead of the next batch", async () => {
     for (const batchWaits of [false, true]) {
-      const sent: Delivery[] = [];
-      const outbox = new RelayOutbox(async (delivery) => {
-        sent.push(delivery);
-        if (sent.length === 1) throw new Error("unreachable");
-      });
+      const { sent, outbox } = failingOnce();
       outbox.push({ kind: "reset" });
       if (batchWaits) outbox.push(batch(1, 2));
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await settle();
       if (!batchWaits) outbox.push(batch(1, 2));
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await settle();
       outbox.push(batch(2, 3));
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await settle();
       expect(sent).toEqual([{ kind: "reset" }, { kind: "reset" }, batch(2, 3)]);
     }
   });
@@ -124,35 +133,27 @@ describe("RelayOutbox: what the show sends one relay", () => {
     outbox.push({ kind: "reset" });
     outbox.clear(); // the relay's last watcher left; it reads the show afresh when it subscribes again
     fail(new Error("unreachable"));
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
     outbox.push(batch(1, 2));
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
     expect(sent).toEqual([{ kind: "reset" }, batch(1, 2)]);
   });
 
   it("owes no reset once the relay is forgotten after its reset failed", async () => {
-    const sent: Delivery[] = [];
-    const outbox = new RelayOutbox(async (delivery) => {
-      sent.push(delivery);
-      if (sent.length === 1) throw new Error("unreachable");
-    });
+    const { sent, outbox } = failingOnce();
     outbox.push({ kind: "reset" });
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
     outbox.clear();
     outbox.push(batch(1, 2));
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
     expect(sent).toEqual([{ kind: "reset" }, batch(1, 2)]);
   });
 
   it("goes on to the next delivery when one fails", async () => {
-    const sent: Delivery[] = [];
-    const outbox = new RelayOutbox(async (delivery) => {
-      sent.push(delivery);
-      if (sent.length === 1) throw new Error("unreachable");
-    });
+    const { sent, outbox } = failingOnce();
     outbox.push(batch(0, 1));
     outbox.push(batch(1, 2));
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
     expect(sent).toEqual([batch(0, 1), batch(1, 2)]);
   });
 });

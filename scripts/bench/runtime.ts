@@ -63,13 +63,18 @@ interface ProjectOptions {
 }
 
 /** Bundles the project with wrangler (as `wrangler deploy` would) and runs it. */
-export async function startProject(options: ProjectOptions = {}): Promise<RunningWorker> {
+export async function startProject({ persist = false }: { persist?: boolean } = {}): Promise<RunningWorker> {
   const outdir = await mkdtemp(join(tmpdir(), "seat-booking-bench-"));
+  await bundle(outdir);
+  return startBundle(outdir, { persist }, () => rm(outdir, { recursive: true, force: true }));
+}
+
+/** Writes the bundle `wrangler deploy` would upload into `outdir`. */
+async function bundle(outdir: string): Promise<void> {
   await promisify(execFile)(process.execPath, [wranglerBin(), "deploy", "--dry-run", "--outdir", outdir], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
-  return startBundle(outdir, options, () => rm(outdir, { recursive: true, force: true }));
 }
 
 /** The project split in two workerd processes (see `startSplit`). */
@@ -109,10 +114,7 @@ export async function startSplit(): Promise<Split> {
   const names = { origin: `seat-booking-origin-${run}`, edge: `seat-booking-edge-${run}` };
   const started: RunningWorker[] = [];
   try {
-    await promisify(execFile)(process.execPath, [wranglerBin(), "deploy", "--dry-run", "--outdir", outdir], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    });
+    await bundle(outdir);
     const origin = await startBundle(outdir, { name: names.origin, registry, elsewhere: { RELAY: names.edge } });
     started.push(origin);
     const atOrigin = {
