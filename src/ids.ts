@@ -35,28 +35,7 @@ export function publicId(id: Id): PublicId {
   return id;
 }
 
-/**
- * Hold and booking ids carry their show's id (`<show_id>.<22 random characters>`), so a
- * route such as `POST /api/holds/:hold_id/confirm` can find the show's object from the id alone.
- */
-export function newRef(showId: Id): string {
-  return `${showId}.${randomBase64Url(16)}`;
-}
-
-/** The show a hold or booking id belongs to, or null when the id is malformed. */
+/** The show a hold or booking id (see `newRef` in random.ts) belongs to, or null when the id is malformed. */
 export function showOfRef(ref: string): Id | null {
   return REF_PATTERN.exec(ref)?.[1] ?? null;
-}
-
-/** `bytes` random bytes as unpadded base64url. */
-export function randomBase64Url(bytes: number): string {
-  return base64Url(crypto.getRandomValues(new Uint8Array(bytes)));
-}
-
-/** Bytes as unpadded base64url (a booking makes two of these: its id and its token). */
-export function base64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
 }

@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
-import { base64Url } from "../src/ids";
+import { base64Url } from "../src/random";
 import { holdSeats, newShow, post } from "./helpers";
 
 describe("tokens", () => {

@@ -1,4 +1,5 @@
-import { base64Url, type Id } from "../ids";
+import type { Id } from "../ids";
+import { base64Url } from "../random";
 
 /**
  * Admission passes: what a buyer who has waited their turn in a show's waiting room shows with

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { randomBase64Url, type Id } from "../ids";
+import type { Id } from "../ids";
+import { randomBase64Url } from "../random";
 import { newToken, tokenMatches } from "../show/tokens";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { signPass } from "./pass";

@@ -1,4 +1,5 @@
-import { newRef, publicId, type Id } from "../ids";
+import { publicId, type Id } from "../ids";
+import { newRef } from "../random";
 import * as q from "./queries";
 import { newToken } from "./tokens";
 import type { Booking, Origin, SeatStatus } from "./types";

@@ -1,4 +1,5 @@
-import { newRef, publicId, type Id } from "../ids";
+import { publicId, type Id } from "../ids";
+import { newRef } from "../random";
 import * as q from "./queries";
 import { newToken, tokenMatches } from "./tokens";
 import type { Failure, Hold, Origin } from "./types";

@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import { randomBase64Url } from "../ids";
+import { hash, timingSafeEqual } from "node:crypto";
+import { randomBase64Url } from "../random";
 
 /**
  * Hold and booking tokens: 256 random bits, handed to the client in the answer that made them
@@ -13,7 +13,8 @@ export function newToken(prefix: "ht" | "bt" | "qt"): { token: string; hash: str
 }
 
 export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
+  // One call, where createHash would build a stream-backed Hash object per token.
+  return hash("sha256", token, "hex");
 }
 
 /** Constant-time comparison of a presented token with a stored hash. */
