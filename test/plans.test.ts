@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { arenaPlan, type Plan } from "../scripts/venues/arena";
 import { MAX_SEATS } from "../src/contract/plan";
 import { MAX_PLAN_BODY_BYTES } from "../src/contract/operations";
-import { adminHeaders, bearer, bookSeat, call, post, querySql, statuses } from "./helpers";
+import { env } from "cloudflare:workers";
+import { adminHeaders, bearer, bookSeat, call, holdSeats, post, querySql, statuses, withEnv } from "./helpers";
 
 /** Creates a show from a plan, which must be accepted; returns its id. */
 async function planShow(plan: unknown, name = "Planned show"): Promise<string> {
@@ -348,6 +349,33 @@ describe("reading seats by category and zone", () => {
       show_id: showId,
       field: "zone",
     });
+  });
+
+  it("composes in the Worker, for every filter and status, exactly the map the show builds", async () => {
+    const showId = await planShow(smallPlan());
+    await bookSeat(showId, "s-b2");
+    await holdSeats(showId, ["s-a1"]);
+    const block = await call(`/admin/shows/${showId}/seats/block`, {
+      method: "POST",
+      headers: adminHeaders,
+      body: JSON.stringify({ seat_ids: ["c-2"], reason: "camera" }),
+    });
+    expect(block.status).toBe(200);
+    const filters: Record<string, string>[] = [{}, { category: "Front" }, { category: "Back" }];
+    filters.push({ zone: "Stalls" }, { zone: "Circle" });
+    filters.push({ category: "Back", zone: "Circle" }, { category: "Front", zone: "Circle" });
+    const show = env.SHOW.getByName(showId);
+    for (const filter of filters) {
+      const query = new URLSearchParams(filter).toString();
+      // Copies off, so that both read the show as it is now.
+      const served = await withEnv({ SEAT_MAP_MAX_AGE_SECONDS: "0" }, `/api/shows/${showId}/seats?${query}`);
+      expect(served.status, query).toBe(200);
+      const own = (await show.seatMapJson(filter)) as { json: string; etag: string };
+      expect(await served.text(), query).toBe(own.json);
+      expect(served.headers.get("etag"), query).toBe(own.etag);
+    }
+    const all = (await (await call(`/api/shows/${showId}/seats`)).json()) as { counts: unknown };
+    expect(all.counts).toEqual({ total: 6, available: 3, held: 1, booked: 1, blocked: 1 });
   });
 
   it("lists the show with its available seats per category", async () => {

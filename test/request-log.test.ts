@@ -60,7 +60,7 @@ describe("logs", () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     const broken = {
       getByName: () => ({
-        seatMapJson: async () => {
+        statusesJson: async () => {
           throw new TypeError("boom: internal detail");
         },
       }),

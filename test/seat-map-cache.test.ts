@@ -3,7 +3,11 @@ import { describe, expect, it } from "vitest";
 import { compressible, gzipped } from "../src/routes/seat-map-cache";
 import { adminHeaders, BASE, bookSeat, countingNamespace, newShow, withEnv } from "./helpers";
 
-/** A SHOW namespace that counts the calls that reach an object, by method (`seatMapJson` for seat maps). */
+/**
+ * A SHOW namespace that counts the calls that reach an object, by method. A seat map is composed
+ * by the Worker from the statuses (`statusesJson`) and the layout's frame (`seatFrame`), so
+ * `reads` counts the statuses reads.
+ */
 function countingShows() {
   const { namespace, calls } = countingNamespace(env.SHOW);
   return {
@@ -11,7 +15,7 @@ function countingShows() {
     counter: {
       calls,
       get reads() {
-        return calls.seatMapJson ?? 0;
+        return calls.statusesJson ?? 0;
       },
     },
   };
@@ -47,17 +51,47 @@ describe("GET /api/shows/:show_id/seats", () => {
     const bodies = new Set(await Promise.all(responses.map((response) => response.text())));
     expect(responses.every((response) => response.status === 200)).toBe(true);
     expect(bodies.size).toBe(1);
-    expect(counter.reads).toBe(1);
+    expect(counter.calls).toEqual({ statusesJson: 1, seatFrame: 1 });
+    // Composed by the Worker, the map is the one the show itself builds.
+    const own = await env.SHOW.getByName(showId).seatMapJson();
+    expect([...bodies][0]).toBe((own as { json: string }).json);
   });
 
-  it("serves a copy the location's cache has without asking the catalog, even while the catalog is down", async () => {
-    // A show this isolate has never seen, whose map the location's cache holds (as another isolate left it).
+  it("serves a map from copies the location's cache has without asking the catalog, even while the catalog is down", async () => {
+    // A show this isolate has never seen, whose statuses and frame the location's cache holds (as another isolate left them).
     const showId = `t-${crypto.randomUUID()}`;
-    const map = JSON.stringify({ show_id: showId, name: "Cached", seats: [], counts: { total: 0 } });
-    const stored = { etag: '"1.0"', "cache-control": "max-age=1", "x-stored-at": String(Date.now()) };
-    await (
-      await caches.open("seat-maps")
-    ).put(`${BASE}/api/shows/${showId}/seats`, new Response(map, { headers: stored }));
+    const statuses = JSON.stringify({
+      show_id: showId,
+      layout: 1,
+      version: 0,
+      statuses: "ab",
+      categories: [{ name: "General", color: "#888", total: 2, available: 1 }],
+      zones: [{ name: "Hall", total: 2, available: 1 }],
+    });
+    const frame = JSON.stringify({
+      show_id: showId,
+      layout: 1,
+      name: "Cached",
+      seat_ids: [1, "A2"],
+      seat_categories: [0, 0],
+      seat_zones: [0, 0],
+      categories: ["General"],
+      zones: ["Hall"],
+    });
+    const stored = (etag: string) => ({ etag, "cache-control": "max-age=1", "x-stored-at": String(Date.now()) });
+    const cache = await caches.open("seat-maps");
+    await cache.put(`${BASE}/api/shows/${showId}/statuses`, new Response(statuses, { headers: stored('"1.0"') }));
+    await cache.put(`${BASE}/api/shows/${showId}/frame?layout=1`, new Response(frame, { headers: stored('"1"') }));
+    const map = JSON.stringify({
+      show_id: showId,
+      name: "Cached",
+      seats: [
+        { seat_id: 1, status: "available" },
+        { seat_id: "A2", status: "booked" },
+      ],
+      counts: { total: 2, available: 1, held: 0, booked: 1, blocked: 0 },
+      categories: [{ name: "General", color: "#888", total: 2, available: 1 }],
+    });
     const down = {
       getByName() {
         throw Object.assign(new Error("Network connection lost"), { retryable: true });
@@ -69,6 +103,28 @@ describe("GET /api/shows/:show_id/seats", () => {
     );
     expect(response.status).toBe(200);
     expect(await response.text()).toBe(map);
+  });
+
+  it("answers with the show's own map when the layout changed after the statuses copy was made", async () => {
+    const showId = await newShow(3);
+    const put = await withEnv({}, `/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Bigger", seats: 4 }),
+    });
+    expect(put.status).toBe(200);
+    // A copy of the statuses at layout 1, as another isolate left it in the location's cache.
+    const old = JSON.stringify({ show_id: showId, layout: 1, version: 0, statuses: "aaa", categories: [], zones: [] });
+    const headers = { etag: '"1.0"', "cache-control": "max-age=1", "x-stored-at": String(Date.now()) };
+    await (await caches.open("seat-maps")).put(`${BASE}/api/shows/${showId}/statuses`, new Response(old, { headers }));
+    const { namespace, counter } = countingShows();
+    const response = await withEnv(cached({ SHOW: namespace }), `/api/shows/${showId}/seats`);
+    expect(response.status).toBe(200);
+    // The show refused the frame of a layout it no longer has, and built its current map itself.
+    expect(counter.calls).toEqual({ seatFrame: 1, seatMapJson: 1 });
+    const own = await env.SHOW.getByName(showId).seatMapJson();
+    expect(await response.text()).toBe((own as { json: string }).json);
+    expect(response.headers.get("etag")).toBe((own as { etag: string }).etag);
   });
 
   it("is at most the configured age: a change shows once the copy is older than that", async () => {
@@ -85,6 +141,8 @@ describe("GET /api/shows/:show_id/seats", () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await read()).counts.booked).toBe(1);
     expect(counter.reads).toBe(2);
+    // The frame changes only with the layout: it was read once.
+    expect(counter.calls.seatFrame).toBe(1);
   });
 });
 
@@ -149,7 +207,7 @@ describe("compressed reads", () => {
 });
 
 describe("filtered seat maps and plans", () => {
-  it("refuses a made-up category or zone without asking the show, and caches only the names the plan has", async () => {
+  it("refuses a made-up category or zone from the shared copies, and composes every filter from them", async () => {
     const showId = await newShow(20);
     const { namespace, counter } = countingShows();
     const overrides = cached({ SHOW: namespace });
@@ -162,12 +220,13 @@ describe("filtered seat maps and plans", () => {
       show_id: showId,
       field: "category",
     });
-    // One shared read of the statuses told the Worker every name the plan has.
-    expect(counter.calls).toEqual({ statusesJson: 1 });
+    // One shared read of the statuses and one of the layout's frame told the Worker every name the plan has.
+    expect(counter.calls).toEqual({ statusesJson: 1, seatFrame: 1 });
     const general = await withEnv(overrides, `/api/shows/${showId}/seats?category=General&zone=Hall`);
     expect(general.status).toBe(200);
     expect((await general.json<{ seats: unknown[] }>()).seats).toHaveLength(20);
-    expect(counter.calls).toEqual({ statusesJson: 1, seatMapJson: 1 });
+    // A filtered map is composed from the same two copies: the show is not asked again.
+    expect(counter.calls).toEqual({ statusesJson: 1, seatFrame: 1 });
   });
 
   it("a plan leaves the show once per layout version, and a new layout is served at once", async () => {

@@ -7,6 +7,8 @@ import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
 import { catalogObject, requireShow } from "./directory";
 import { compressible, gzipped, sharedCopy, type Copy } from "./seat-map-cache";
+import { filterNumbers, seatMapJson, type SeatFrame } from "../show/seat-map";
+import type { CategoryCount, Failure, SeatFilter } from "../show/types";
 import { callShow } from "./stubs";
 
 /**
@@ -20,7 +22,10 @@ export const listShows: Handler<"listShows"> = async ({ query }, env) => {
 /**
  * `GET /api/shows/:show_id/seats?category=&zone=`: the seat map, or the part of it in one
  * category and zone, at most `SEAT_MAP_MAX_AGE_SECONDS` old, with an ETag (layout version and last
- * change); `If-None-Match` with that tag gets 304.
+ * change); `If-None-Match` with that tag gets 304. The Worker composes it from two shared copies:
+ * the statuses (a few KB, read from the show at most about once a second per location) and the
+ * seat map's frame (names and ids, read once per layout version), so the show never builds or
+ * sends a map for a reader, and every filter comes from the same two reads.
  */
 export const seatMap: Handler<"seatMap"> = async (
   { params: { show_id: showId }, query, ifNoneMatch, request },
@@ -28,32 +33,34 @@ export const seatMap: Handler<"seatMap"> = async (
   ctx,
 ) => {
   const filtered = query.category !== undefined || query.zone !== undefined;
+  // A filtered map is composed for its filter (a few ms for 10,000 seats, once per filter and
+  // copy), so filtered reads count against the client's rate limit, and such a request has then
+  // paid for any lookup of the show.
+  if (filtered) await rateLimited(request as IRequest, env);
   // The request to charge if the show must be looked up: a filtered read has paid already.
   const client = filtered ? undefined : request;
-  if (filtered) {
-    // A filtered map is its own read of the show (one per filter, per location and second), so
-    // filtered reads count against the client's rate limit: cycling through a plan's category and
-    // zone pairs cannot turn into a stream of reads of the show.
-    await rateLimited(request as IRequest, env);
-    // Unknown names are refused here, from the shared statuses, so that made-up filters never
-    // reach the show and the filters that are cached are only those the plan has.
-    const known = namesIn(await statusesCopy(env, ctx, showId, request, client));
-    if (query.category !== undefined && !known.categories.has(query.category)) {
-      throw failureToHttp({ ok: false, reason: "unknown_category", category: query.category }, { showId });
-    }
-    if (query.zone !== undefined && !known.zones.has(query.zone)) {
-      throw failureToHttp({ ok: false, reason: "unknown_zone", zone: query.zone }, { showId });
-    }
+  const statuses = await statusesCopy(env, ctx, showId, request, client);
+  const frame = await frameCopy(env, ctx, showId, request, layoutOf(statuses), client);
+  if (frame === null) {
+    // The layout changed after this copy of the statuses was read: the show's own map, this once.
+    const path = `${showPath(showId)}/seats${filterQuery(query)}`;
+    const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
+      callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true, client }),
+    );
+    return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
   }
+  const map = composedMap(statuses, frame, query);
+  if ("ok" in map) throw failureToHttp(map, { showId });
+  return serveCopy(map, ifNoneMatch, request.headers.get("accept-encoding"));
+};
+
+/** `?category=&zone=` as a query string, in one order, for a cache key ("" for none). */
+function filterQuery(query: SeatFilter): string {
   const filter = new URLSearchParams();
   if (query.category !== undefined) filter.set("category", query.category);
   if (query.zone !== undefined) filter.set("zone", query.zone);
-  const path = `${showPath(showId)}/seats${filter.size > 0 ? `?${filter}` : ""}`;
-  const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
-    callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true, client }),
-  );
-  return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
-};
+  return filter.size > 0 ? `?${filter}` : "";
+}
 
 /** `GET /api/shows/:show_id/statuses`: one character per seat in plan order, cached like the seat map. */
 export const seatStatuses: Handler<"seatStatuses"> = async (
@@ -78,23 +85,87 @@ function statusesCopy(
   );
 }
 
-/** The category and zone names in a statuses copy, read once per copy. */
-const names = new WeakMap<Copy, { categories: Set<string>; zones: Set<string> }>();
+/** The layout version a statuses copy describes: its ETag is `"<layout>.<version>"`. */
+function layoutOf(statuses: Copy): number {
+  return Number(statuses.etag.slice(1).split(".")[0]);
+}
 
-function namesIn(copy: Copy): { categories: Set<string>; zones: Set<string> } {
-  let known = names.get(copy);
-  if (known === undefined) {
-    const parsed = JSON.parse(new TextDecoder().decode(copy.body)) as {
-      categories: { name: string }[];
-      zones: { name: string }[];
-    };
-    known = {
-      categories: new Set(parsed.categories.map((category) => category.name)),
-      zones: new Set(parsed.zones.map((zone) => zone.name)),
-    };
-    names.set(copy, known);
+/** The show has another layout than the one a frame was asked for. */
+class LayoutChanged extends Error {}
+
+/**
+ * The seat map's frame at `layout`, shared and cached like a plan (it never changes at one layout
+ * version), or null when the show has moved on to another layout since the statuses were read.
+ */
+async function frameCopy(
+  env: Env,
+  ctx: ExecutionContext,
+  showId: Id,
+  request: Request,
+  layout: number,
+  client: Request | undefined,
+): Promise<Copy | null> {
+  const path = `${showPath(showId)}/frame?layout=${layout}`;
+  try {
+    return await sharedCopy(
+      env,
+      ctx,
+      { showId, origin: new URL(request.url).origin, path, maxAge: PLAN_MAX_AGE_SECONDS },
+      async () => {
+        const result = await callShow(env, showId, (show) => show.seatFrame(layout), { repeatable: true, client });
+        if (!result.ok && result.reason === "layout_changed") throw new LayoutChanged();
+        return result;
+      },
+    );
+  } catch (error) {
+    if (error instanceof LayoutChanged) return null;
+    throw error;
   }
-  return known;
+}
+
+/** A statuses copy as read: the statuses, and the counts per category. */
+interface ParsedStatuses {
+  statuses: string;
+  categories: CategoryCount[];
+}
+
+const parsedStatuses = new WeakMap<Copy, ParsedStatuses>();
+const parsedFrames = new WeakMap<Copy, SeatFrame>();
+/** The maps composed from each statuses copy, by filter: each is made once per copy. */
+const composed = new WeakMap<Copy, Map<string, Copy>>();
+
+function parsed<T>(memo: WeakMap<Copy, T>, copy: Copy): T {
+  let value = memo.get(copy);
+  if (value === undefined) {
+    value = JSON.parse(new TextDecoder().decode(copy.body)) as T;
+    memo.set(copy, value);
+  }
+  return value;
+}
+
+/**
+ * The seat map from a statuses copy and the frame of its layout, with the statuses' ETag and
+ * freshness; composed once per copy and filter however many readers ask, or the failure naming a
+ * category or zone the plan does not have.
+ */
+function composedMap(statuses: Copy, frameCopy: Copy, query: SeatFilter): Copy | Failure {
+  const frame = parsed(parsedFrames, frameCopy);
+  const filter = filterNumbers(frame, query);
+  if ("ok" in filter) return filter;
+  let maps = composed.get(statuses);
+  if (maps === undefined) {
+    maps = new Map();
+    composed.set(statuses, maps);
+  }
+  const key = `${filter.category}/${filter.zone}`;
+  let map = maps.get(key);
+  if (map === undefined) {
+    const { statuses: codes, categories } = parsed(parsedStatuses, statuses);
+    const json = seatMapJson(frame, codes, categories, filter);
+    map = { body: new TextEncoder().encode(json), etag: statuses.etag, freshUntil: statuses.freshUntil };
+    maps.set(key, map);
+  }
+  return map;
 }
 
 /** `GET /api/shows/:show_id/plan`: the seating plan, tagged with its layout version. */
@@ -106,7 +177,7 @@ export const showPlan: Handler<"showPlan"> = async (
   // The statuses' ETag ("<layout>.<version>") says which layout is current, at the cost of a
   // read that is shared and cached; a plan at a layout version never changes, so it is cached
   // under that version for long, and a plan of megabytes leaves the show once per location.
-  const layout = (await statusesCopy(env, ctx, showId, request)).etag.slice(1).split(".")[0];
+  const layout = layoutOf(await statusesCopy(env, ctx, showId, request));
   const etag = `"${layout}"`;
   if (etagMatches(ifNoneMatch, etag)) {
     return new Response(null, { status: 304, headers: { etag, "cache-control": "no-cache", vary: "accept-encoding" } });

@@ -122,17 +122,9 @@ export class SeatIndex {
     return counts;
   }
 
-  categoryNumber(name: string): number {
-    return this.categories.findIndex((category) => category.name === name);
-  }
-
-  zoneNumber(name: string): number {
-    return this.zones.indexOf(name);
-  }
-
-  /** Whether seat `place` passes a `?category=`/`?zone=` filter (-1: any). */
-  matches(place: number, category: number, zone: number): boolean {
-    return (category < 0 || this.grid.category[place] === category) && (zone < 0 || this.grid.zone[place] === zone);
+  /** Each seat's category and zone number, in plan order (for the seat map's frame). */
+  places(): { categories: number[]; zones: number[] } {
+    return { categories: Array.from(this.grid.category), zones: Array.from(this.grid.zone) };
   }
 
   /** The best block of `count` adjacent available seats (see `bestBlock`), or null. */

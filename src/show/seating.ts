@@ -1,20 +1,11 @@
-import { publicId, type Id, type PublicId } from "../ids";
+import { publicId, type Id } from "../ids";
 import { STATUS_CODES, type LayoutMessage, type SnapshotMessage } from "../live/protocol";
 import { flatPlan, layoutFromPlan, seatLabel, type VenueLayout } from "../venue/layout";
 import type { FeedHost } from "./feed";
 import * as q from "./queries";
 import { SeatIndex } from "./seat-index";
-import type {
-  Failure,
-  Origin,
-  SeatCounts,
-  SeatFilter,
-  SeatMap,
-  SeatSelection,
-  SelectedSeat,
-  ShowLayout,
-  SummaryPush,
-} from "./types";
+import { filterNumbers, seatMapJson, type FilterNumbers, type SeatFrame } from "./seat-map";
+import type { Failure, Origin, SeatFilter, SeatSelection, SelectedSeat, ShowLayout, SummaryPush } from "./types";
 
 /** Seats one hold or group booking may name when the show sets no limit of its own. */
 export const DEFAULT_MAX_SEATS_PER_ORDER = 10;
@@ -25,7 +16,7 @@ export const DEFAULT_MAX_SEATS_PER_ORDER = 10;
  * version, and the seat map's and plan's JSON once per change rather than once per read.
  */
 export class Seating implements FeedHost {
-  /** Seat-map reads served since the object started, for its `stats()`. */
+  /** Reads of the seat map, its statuses or its frame served since the object started, for its `stats()`. */
   reads = 0;
   /** The show's row; null until the show is created. */
   info: q.ShowRow | null = null;
@@ -33,6 +24,7 @@ export class Seating implements FeedHost {
   private mapCache: { version: number; json: string } | null = null;
   private statusesCache: { version: number; json: string } | null = null;
   private planCache: { layout: number; json: string } | null = null;
+  private frameCache: { layout: number; frame: SeatFrame; json: string } | null = null;
   private layoutCache: LayoutMessage | null = null;
   private snapshotCache: SnapshotMessage | null = null;
 
@@ -58,6 +50,7 @@ export class Seating implements FeedHost {
     this.mapCache = null;
     this.statusesCache = null;
     this.planCache = null;
+    this.frameCache = null;
     this.layoutCache = null;
     this.snapshotCache = null;
   }
@@ -150,39 +143,49 @@ export class Seating implements FeedHost {
     });
   }
 
-  /** The seat map (the show exists): every seat that passes the filter, with its status, and the counts. */
-  map(filter: SeatFilter = {}): SeatMap | Failure {
-    const wanted = this.filterNumbers(filter);
-    if ("ok" in wanted) return wanted;
-    const index = this.index;
-    const seats: { seat_id: PublicId; status: SeatMap["seats"][number]["status"] }[] = [];
-    const counts: SeatCounts = { total: 0, available: 0, held: 0, booked: 0, blocked: 0 };
-    for (let place = 0; place < index.size; place++) {
-      if (!index.matches(place, wanted.category, wanted.zone)) continue;
-      const status = index.statusOf(place);
-      seats.push({ seat_id: publicId(index.ids[place]!), status });
-      counts.total++;
-      counts[status]++;
-    }
-    const { show_id, name } = this.info!;
-    return { show_id: publicId(show_id), name, seats, counts, categories: index.categoryCounts() };
-  }
-
   /**
-   * The seat map as JSON text at `version` (the last change); the whole map is reused until a
-   * seat changes. The caller has swept expired holds, so nothing changes a status without a new
+   * The seat map as JSON text at `version` (the last change), made from the frame and the
+   * statuses as the Worker makes it (see `seatMapJson`); the whole map is reused until a seat
+   * changes. The caller has swept expired holds, so nothing changes a status without a new
    * version.
    */
   json(version: number, filter: SeatFilter = {}): string | Failure {
     this.reads++;
-    if (filter.category !== undefined || filter.zone !== undefined) {
-      const map = this.map(filter);
-      return "ok" in map ? map : JSON.stringify(map);
-    }
-    if (this.mapCache?.version !== version) {
-      this.mapCache = { version, json: JSON.stringify(this.map()) };
-    }
+    const wanted = this.filterNumbers(filter);
+    if ("ok" in wanted) return wanted;
+    const build = () =>
+      seatMapJson(this.frame(), this.snapshotMessage(version).statuses, this.index.categoryCounts(), wanted);
+    if (filter.category !== undefined || filter.zone !== undefined) return build();
+    if (this.mapCache?.version !== version) this.mapCache = { version, json: build() };
     return this.mapCache.json;
+  }
+
+  /** The seat map's frame as JSON text (see `SeatFrame`), built once per layout version. */
+  frameJson(): string {
+    this.reads++;
+    this.frame();
+    return this.frameCache!.json;
+  }
+
+  /** Name, seat ids, categories and zones in plan order: the part of the seat map that only a new layout changes. */
+  private frame(): SeatFrame {
+    const { show_id, name, layout_version } = this.info!;
+    if (this.frameCache?.layout !== layout_version) {
+      const index = this.index_!;
+      const places = index.places();
+      const frame: SeatFrame = {
+        show_id: publicId(show_id),
+        layout: layout_version,
+        name,
+        seat_ids: index.ids.map(publicId),
+        seat_categories: places.categories,
+        seat_zones: places.zones,
+        categories: index.categories.map((category) => category.name),
+        zones: index.zones,
+      };
+      this.frameCache = { layout: layout_version, frame, json: JSON.stringify(frame) };
+    }
+    return this.frameCache.frame;
   }
 
   /** The ETag of a read at `version`: the layout version and the last change. */
@@ -192,6 +195,7 @@ export class Seating implements FeedHost {
 
   /** `{show_id, layout, version, statuses, categories, zones}`: the snapshot's statuses and the counts per category and zone; built once per version. */
   statusesJson(version: number): string {
+    this.reads++;
     if (this.statusesCache?.version !== version) {
       const { layout, statuses } = this.snapshotMessage(version);
       const categories = this.index.categoryCounts();
@@ -266,13 +270,8 @@ export class Seating implements FeedHost {
   }
 
   /** A `?category=`/`?zone=` filter as numbers (-1: any), or the failure naming what the plan lacks. */
-  private filterNumbers({ category, zone }: SeatFilter): { category: number; zone: number } | Failure {
-    const index = this.index_!;
-    const categoryNumber = category === undefined ? -1 : index.categoryNumber(category);
-    if (categoryNumber < 0 && category !== undefined) return { ok: false, reason: "unknown_category", category };
-    const zoneNumber = zone === undefined ? -1 : index.zoneNumber(zone);
-    if (zoneNumber < 0 && zone !== undefined) return { ok: false, reason: "unknown_zone", zone };
-    return { category: categoryNumber, zone: zoneNumber };
+  private filterNumbers(filter: SeatFilter): FilterNumbers | Failure {
+    return filterNumbers(this.frame(), filter);
   }
 }
 

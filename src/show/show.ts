@@ -28,6 +28,7 @@ import type {
   PlanResult,
   ReleaseResult,
   SeatFilter,
+  SeatFrameResult,
   SeatMapResult,
   SeatSelection,
   ShowLayout,
@@ -116,10 +117,7 @@ export class Show extends DurableObject<Env> {
     });
   }
 
-  /**
-   * Cancels a booking and frees its seat. The booking's own token cancels it; so does an
-   * admin (`asAdmin`, checked by the Worker against ADMIN_TOKEN).
-   */
+  /** Cancels a booking and frees its seat: its own token may, and so may an admin (`asAdmin`, checked by the Worker). */
   cancelBooking(bookingId: string, token: string | null, asAdmin: boolean, origin: Origin): ReleaseResult {
     return this.change(null, (now): ReleaseResult => {
       const booking = q.bookingById(this.sql, { id: bookingId });
@@ -231,10 +229,7 @@ export class Show extends DurableObject<Env> {
     });
   }
 
-  /**
-   * Frees one seat (the old system's "reset a seat"): cancels its booking, or releases the
-   * hold that has it (the whole hold). Freeing a free seat is not an error.
-   */
+  /** Frees one seat (the old "reset a seat"): cancels its booking, or releases the whole hold that has it; a free seat is fine. */
   resetSeat(seatId: Id, origin: Origin): ReleaseResult {
     return this.change(null, (now): ReleaseResult => {
       const unknown = this.seating.unknownSeats([seatId]);
@@ -270,11 +265,7 @@ export class Show extends DurableObject<Env> {
 
   // ---- Reads -------------------------------------------------------------------------------
 
-  /**
-   * The seat map as JSON text, for the public route, with its ETag: the layout version and the
-   * last change. Holds whose time has come are swept first, so an expiry is a change like any
-   * other and the tag always moves with the content. Built once per change, not once per read.
-   */
+  /** The seat map as JSON text (the Worker composes its own; see `seatFrame`) and its ETag; holds due are swept first, so the tag moves with the content. */
   seatMapJson(filter: SeatFilter = {}): SeatMapResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
     const version = this.sweptVersion();
@@ -289,6 +280,13 @@ export class Show extends DurableObject<Env> {
     return { ok: true, json: this.seating.statusesJson(version), etag: this.seating.etag(version) };
   }
 
+  /** The seat map's frame at `layout` (see `SeatFrame`); `layout_changed` once the show has another, so no Worker keeps it under the wrong version. */
+  seatFrame(layout: number): SeatFrameResult {
+    if (this.seating.info === null) return UNKNOWN_SHOW;
+    if (layout !== this.seating.layoutVersion()) return { ok: false, reason: "layout_changed" };
+    return { ok: true, json: this.seating.frameJson(), etag: `"${layout}"` };
+  }
+
   /** The seating plan as JSON text, tagged with the layout version it belongs to. */
   plan(): PlanResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
@@ -300,7 +298,7 @@ export class Show extends DurableObject<Env> {
     if (this.seating.info !== null) q.revokePass(this.sql, { ticket, at: this.clock() });
   }
 
-  /** Counters since the object started, for operators and the benchmark. */
+  /** Counters since the object started, for operators and the benchmark (`seatMapReads`: map, statuses and frame reads). */
   stats(): { seatMapReads: number; orders: number; ordersWithPass: number; batches: number; relayMessages: number } {
     return { seatMapReads: this.seating.reads, ...this.orders, ...this.feed.counts };
   }

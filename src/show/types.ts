@@ -164,6 +164,11 @@ export type ReleaseResult = Result<{ released: number }>;
 export type BlockResult = Result<{ seat_ids: PublicId[] }>;
 /** The seat map as JSON text, ready to send, and its ETag (quoted, as HTTP writes it). */
 export type SeatMapResult = Result<{ json: string; etag: string }>;
+/**
+ * The seat map's frame (see `SeatFrame`) as JSON text and its ETag (the layout version), or
+ * `layout_changed` when the show no longer has the layout version asked for.
+ */
+export type SeatFrameResult = SeatMapResult | { ok: false; reason: "layout_changed" };
 /** The plan as JSON text, ready to send, and its ETag (the layout version). */
 export type PlanResult = Result<{ json: string; etag: string }>;
 export type SummaryResult = Result<{ summary: ShowSummary }>;
