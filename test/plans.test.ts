@@ -4,7 +4,18 @@ import { arenaPlan, type Plan } from "../scripts/venues/arena";
 import { MAX_SEATS } from "../src/contract/plan";
 import { MAX_PLAN_BODY_BYTES } from "../src/contract/operations";
 import { env } from "cloudflare:workers";
-import { adminHeaders, bearer, bookSeat, call, holdSeats, post, querySql, statuses, withEnv } from "./helpers";
+import {
+  adminHeaders,
+  bearer,
+  bookSeat,
+  call,
+  countingNamespace,
+  holdSeats,
+  post,
+  querySql,
+  statuses,
+  withEnv,
+} from "./helpers";
 
 /** Creates a show from a plan, which must be accepted; returns its id. */
 async function planShow(plan: unknown, name = "Planned show"): Promise<string> {
@@ -104,6 +115,17 @@ describe("importing a seating plan", () => {
     expect(planAnswer.headers.get("content-encoding")).toBeNull();
     expect((await planAnswer.json<{ plan: Plan }>()).plan.zones).toHaveLength(6);
     expect((await call(`/api/shows/${showId}/statuses`, gzip)).headers.get("content-encoding")).toBe("gzip");
+    // Its seat map is more than an isolate keeps, too: composed once, then read from the show (and
+    // the location's cache) like a copy of its own; the answer is the same map either way.
+    const { namespace, calls } = countingNamespace(env.SHOW);
+    for (let read = 0; read < 2; read++) {
+      const map = await withEnv({ SHOW: namespace }, `/api/shows/${showId}/seats`);
+      expect(map.status).toBe(200);
+      const own = (await env.SHOW.getByName(showId).seatMapJson()) as { json: string };
+      expect(await map.text()).toBe(own.json);
+    }
+    // A map composed by the Worker would not have asked the show for one.
+    expect(calls.seatMapJson).toBeGreaterThan(0);
 
     const lastRow = plan.zones.at(-1)!.rows.at(-1)!;
     lastRow.seats.push({ ...lastRow.seats[0]!, seat_guid: "one-too-many" });

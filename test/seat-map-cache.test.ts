@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { compressible, gzipped } from "../src/routes/seat-map-cache";
+import { compressible, gzipped, madeCopy } from "../src/routes/seat-map-cache";
 import { adminHeaders, BASE, bookSeat, countingNamespace, newShow, withEnv } from "./helpers";
 
 /**
@@ -181,6 +181,26 @@ describe("compressed reads", () => {
     expect(compressible(copy)).toBe(true);
     // A copy too large for an isolate to keep is not compressed here at all.
     expect(compressible({ ...copy, body: new Uint8Array(4 * 1024 * 1024 + 1) })).toBe(false);
+  });
+
+  it("makes a copy from another once per source copy, with its tag and freshness, and none too large to keep", () => {
+    const source = (etag: string) => ({
+      body: new TextEncoder().encode("{}"),
+      etag,
+      freshUntil: Date.now() + 1000,
+    });
+    const path = `/test/${crypto.randomUUID()}`;
+    const first = source('"1.0"');
+    let made = 0;
+    const make = () => `{"made":${++made}}`;
+    const copy = madeCopy(path, first, make)!;
+    expect(madeCopy(path, first, make)).toBe(copy);
+    expect(made).toBe(1);
+    expect({ etag: copy.etag, freshUntil: copy.freshUntil }).toEqual({ etag: '"1.0"', freshUntil: first.freshUntil });
+    const next = madeCopy(path, source('"1.1"'), make)!;
+    expect(new TextDecoder().decode(next.body)).toBe('{"made":2}');
+    expect(next.etag).toBe('"1.1"');
+    expect(madeCopy(`${path}/large`, first, () => "x".repeat(4 * 1024 * 1024 + 1))).toBeNull();
   });
 
   it("tags the gzip form with the weak ETag; either tag gets 304, and gzip;q=0 or identity get plain JSON", async () => {

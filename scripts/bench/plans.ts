@@ -3,7 +3,8 @@
  * plan, reading the statuses and picking the best available seats cost, each beside its baseline
  * from the same run:
  * - import: the plan (pretix's format, with the editor's extra keys) against a flat list of N seats;
- * - statuses after a change: the compact statuses against the full seat map, built by the object;
+ * - statuses after a change: the compact statuses (what a seat-map read costs the show, the Worker
+ *   composing the map from them) against the full seat map built by the object;
  * - best available: a best-available hold against a hold of two named seats, called on the object.
  *
  * Costs inside the object are read as workerd's CPU time (from /proc) over many calls, less the
@@ -89,10 +90,11 @@ export async function planScenario(
     const mapCpu = Math.max(0, (withMap.cpuMs - changes.cpuMs) / 20);
     const reads: Sample[] = [];
     for (let i = 0; i < 50; i++) reads.push(await client.send("GET", `/api/shows/${showId}/statuses`));
+    const composeMs = await composeTime(worker, showId, reads.at(-1)!.body);
     results.rows.push({
       scenario: `plans: statuses of ${label} seats`,
       samples: reads,
-      note: `${kb(statuses.body.length)} (the full seat map: ${kb(map.body.length)}); built in ~${statusesCpu.toFixed(1)} ms of CPU after a change, the map in ~${mapCpu.toFixed(1)} ms`,
+      note: `${kb(statuses.body.length)} (the full seat map: ${kb(map.body.length)}); ~${statusesCpu.toFixed(1)} ms of workerd CPU per call after a change, through Miniflare's proxy (what a seat-map read costs the show), the full map ~${mapCpu.toFixed(1)} ms (what it cost); the Worker composes the map from the statuses and the layout's frame in ~${composeMs.toFixed(1)} ms, once per copy`,
       vsBaseline: `${ratio(statuses.body.length, map.body.length)} the seat map's size`,
     });
 
@@ -211,6 +213,28 @@ async function bestBlockTime(plan: unknown): Promise<number> {
   const started = performance.now();
   for (let i = 0; i < 500; i++) bestBlock(grid, request);
   return (performance.now() - started) / 500;
+}
+
+/**
+ * What composing the seat map from a statuses copy and the layout's frame costs the Worker, timed
+ * in this process (the same engine, and the same function as the Worker's): ms per map.
+ */
+async function composeTime(worker: RunningWorker, showId: string, statusesJson: string): Promise<number> {
+  const seatMapModule = "../../src/show/seat-map.ts";
+  const { seatMapJson } = (await import(seatMapModule)) as {
+    seatMapJson(frame: unknown, statuses: string, categories: unknown[]): string;
+  };
+  const { layout, statuses, categories } = JSON.parse(statusesJson) as {
+    layout: number;
+    statuses: string;
+    categories: unknown[];
+  };
+  const answer = await worker.callObject<{ ok: boolean; json: string }>("SHOW", showId, "seatFrame", layout);
+  const frame: unknown = JSON.parse(answer.json);
+  for (let i = 0; i < 5; i++) seatMapJson(frame, statuses, categories);
+  const started = performance.now();
+  for (let i = 0; i < 20; i++) seatMapJson(frame, statuses, categories);
+  return (performance.now() - started) / 20;
 }
 
 /** What the search needs of src/venue/ (see `bestBlockTime`). */

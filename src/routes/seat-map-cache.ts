@@ -105,6 +105,26 @@ export async function sharedCopy(
   }
 }
 
+/** Copies the Worker made from another copy (a seat map from the statuses), and the copy each was made from. */
+const madeFrom = new WeakMap<Copy, Copy>();
+
+/**
+ * A copy the Worker makes from another (`source`, such as a seat map from the statuses): made once
+ * per source copy and kept under `path` like every copy, so it counts against the isolate's budget,
+ * with the source's ETag and freshness. Null when it is too large for an isolate to keep: the
+ * caller then reads it as a copy of its own, which the location's cache can hold.
+ */
+export function madeCopy(path: string, source: Copy, make: () => string): Copy | null {
+  const held = copies.get(path);
+  if (held !== undefined && madeFrom.get(held) === source) return held;
+  const body = new TextEncoder().encode(make());
+  if (body.byteLength > MAX_COPY_BYTES_EACH) return null;
+  const copy = { body, etag: source.etag, freshUntil: source.freshUntil };
+  madeFrom.set(copy, source);
+  if (source.freshUntil > Date.now()) hold(path, copy);
+  return copy;
+}
+
 function hold(path: string, copy: Copy): void {
   const size = copy.body.byteLength;
   if (size > MAX_COPY_BYTES_EACH) return;

@@ -6,7 +6,7 @@ import type { Id } from "../ids";
 import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
 import { catalogObject, requireShow } from "./directory";
-import { compressible, gzipped, sharedCopy, type Copy } from "./seat-map-cache";
+import { compressible, gzipped, madeCopy, sharedCopy, type Copy } from "./seat-map-cache";
 import { filterNumbers, seatMapJson, type SeatFrame } from "../show/seat-map";
 import type { CategoryCount, Failure, SeatFilter } from "../show/types";
 import { callShow } from "./stubs";
@@ -41,17 +41,17 @@ export const seatMap: Handler<"seatMap"> = async (
   const client = filtered ? undefined : request;
   const statuses = await statusesCopy(env, ctx, showId, request, client);
   const frame = await frameCopy(env, ctx, showId, request, layoutOf(statuses), client);
-  if (frame === null) {
-    // The layout changed after this copy of the statuses was read: the show's own map, this once.
-    const path = `${showPath(showId)}/seats${filterQuery(query)}`;
-    const copy = await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
+  const path = `${showPath(showId)}/seats${filterQuery(query)}`;
+  const map = frame === null ? null : composedMap(`${path}#composed`, statuses, frame, query);
+  if (map !== null && "ok" in map) throw failureToHttp(map, { showId });
+  // The layout changed after this copy of the statuses was read (this once), or the map is too large
+  // for an isolate to keep (a plan near the largest): the show's own map, cached per location.
+  const copy =
+    map ??
+    (await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
       callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true, client }),
-    );
-    return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
-  }
-  const map = composedMap(statuses, frame, query);
-  if ("ok" in map) throw failureToHttp(map, { showId });
-  return serveCopy(map, ifNoneMatch, request.headers.get("accept-encoding"));
+    ));
+  return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };
 
 /** `?category=&zone=` as a query string, in one order, for a cache key ("" for none). */
@@ -131,8 +131,8 @@ interface ParsedStatuses {
 
 const parsedStatuses = new WeakMap<Copy, ParsedStatuses>();
 const parsedFrames = new WeakMap<Copy, SeatFrame>();
-/** The maps composed from each statuses copy, by filter: each is made once per copy. */
-const composed = new WeakMap<Copy, Map<string, Copy>>();
+/** Frames whose maps are too large for an isolate to keep: those maps are read from the show. */
+const oversized = new WeakSet<Copy>();
 
 function parsed<T>(memo: WeakMap<Copy, T>, copy: Copy): T {
   let value = memo.get(copy);
@@ -144,27 +144,21 @@ function parsed<T>(memo: WeakMap<Copy, T>, copy: Copy): T {
 }
 
 /**
- * The seat map from a statuses copy and the frame of its layout, with the statuses' ETag and
- * freshness; composed once per copy and filter however many readers ask, or the failure naming a
- * category or zone the plan does not have.
+ * The seat map from a statuses copy and the frame of its layout, kept under `path` with the
+ * statuses' ETag and freshness and composed once per copy however many readers ask (see
+ * `madeCopy`); the failure naming a category or zone the plan does not have; or null when the map
+ * is too large for the isolate to keep.
  */
-function composedMap(statuses: Copy, frameCopy: Copy, query: SeatFilter): Copy | Failure {
+function composedMap(path: string, statuses: Copy, frameCopy: Copy, query: SeatFilter): Copy | Failure | null {
   const frame = parsed(parsedFrames, frameCopy);
   const filter = filterNumbers(frame, query);
   if ("ok" in filter) return filter;
-  let maps = composed.get(statuses);
-  if (maps === undefined) {
-    maps = new Map();
-    composed.set(statuses, maps);
-  }
-  const key = `${filter.category}/${filter.zone}`;
-  let map = maps.get(key);
-  if (map === undefined) {
+  if (oversized.has(frameCopy)) return null;
+  const map = madeCopy(path, statuses, () => {
     const { statuses: codes, categories } = parsed(parsedStatuses, statuses);
-    const json = seatMapJson(frame, codes, categories, filter);
-    map = { body: new TextEncoder().encode(json), etag: statuses.etag, freshUntil: statuses.freshUntil };
-    maps.set(key, map);
-  }
+    return seatMapJson(frame, codes, categories, filter);
+  });
+  if (map === null) oversized.add(frameCopy);
   return map;
 }
 
