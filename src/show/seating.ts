@@ -24,7 +24,7 @@ export class Seating implements FeedHost {
   private mapCache: { version: number; json: string } | null = null;
   private statusesCache: { version: number; json: string } | null = null;
   private planCache: { layout: number; json: string } | null = null;
-  private frameCache: { layout: number; frame: SeatFrame; json: string } | null = null;
+  private frameCache: { layout: number; frame: SeatFrame; json: string | null } | null = null;
   private layoutCache: LayoutMessage | null = null;
   private snapshotCache: SnapshotMessage | null = null;
 
@@ -163,7 +163,9 @@ export class Seating implements FeedHost {
   /** The seat map's frame as JSON text (see `SeatFrame`), built once per layout version. */
   frameJson(): string {
     this.reads++;
-    this.frame();
+    const frame = this.frame();
+    // Written out only for the Worker: best available reads the frame's names, not its JSON.
+    this.frameCache!.json ??= JSON.stringify(frame);
     return this.frameCache!.json;
   }
 
@@ -183,7 +185,7 @@ export class Seating implements FeedHost {
         categories: index.categories.map((category) => category.name),
         zones: index.zones,
       };
-      this.frameCache = { layout: layout_version, frame, json: JSON.stringify(frame) };
+      this.frameCache = { layout: layout_version, frame, json: null };
     }
     return this.frameCache.frame;
   }
