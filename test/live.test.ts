@@ -294,6 +294,28 @@ describe("GET /api/shows/:show_id/live", () => {
     ]);
   });
 
+  it("sends nothing when a PUT repeats the show as it is: no new layout version", async () => {
+    const showId = await newShow(2);
+    const client = await connect(showId);
+    await client.greeting();
+    const same = await call(`/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Test show", seats: 2, max_seats_per_order: 100 }),
+    });
+    expect(same.status).toBe(200);
+    await client.expectQuiet();
+    expect((await call(`/api/shows/${showId}/plan`)).headers.get("etag")).toBe('"1"');
+    // Any difference, even only the order limit, is a new layout version.
+    const limit = await call(`/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Test show", seats: 2, max_seats_per_order: 4 }),
+    });
+    expect(limit.status).toBe(200);
+    expect((await client.greeting())[0]).toMatchObject({ type: "layout", layout: 2 });
+  });
+
   it("answers malformed frames with an error frame and keeps working", async () => {
     const showId = await newShow(2);
     const client = await connect(showId);

@@ -58,9 +58,11 @@ export class Seating implements FeedHost {
   /**
    * Creates the show or changes its name, plan and order limit. Seats keep their bookings; a
    * layout that leaves out a booked or held seat is refused as a whole. A block on a dropped seat
-   * goes, and the log says so.
+   * goes, and the log says so. The show as it is already (a PUT repeated) changes nothing: no new
+   * layout version, so no copy or live watcher starts again (`changed` is false).
    */
-  apply(layout: ShowLayout, origin: Origin, now: number): Failure | null {
+  apply(layout: ShowLayout, origin: Origin, now: number): Failure | { changed: boolean } {
+    if (this.info !== null && this.isCurrent(layout)) return { changed: false };
     const { venue } = layout;
     const wanted = new Set(venue.seats.map((seat) => seat.id));
     const statuses = q.seatStatuses(this.sql, { now });
@@ -83,7 +85,15 @@ export class Seating implements FeedHost {
       storeVenue(this.sql, venue);
     });
     this.load();
-    return null;
+    return { changed: true };
+  }
+
+  /** Whether `layout` is the show's name, order limit and plan as they are. */
+  private isCurrent(layout: ShowLayout): boolean {
+    const { name, max_seats_per_order: limit } = this.info!;
+    if (layout.name !== name || (layout.maxSeatsPerOrder ?? limit) !== limit) return false;
+    // The venue (seats, categories, focal point) is made from the plan, which is stored as this JSON.
+    return JSON.stringify(layout.venue.plan) === q.planJson(this.sql);
   }
 
   /** Failure naming the seats the layout does not have, or null when it has them all. */

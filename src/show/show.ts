@@ -93,9 +93,9 @@ export class Show extends DurableObject<Env> {
   configure(layout: ShowLayout, origin: Origin): ConfigureResult {
     if (this.seating.info === null) this.migrate();
     const created = this.seating.info === null;
-    const refused = this.seating.apply(layout, origin, this.clock());
-    if (refused) return refused;
-    this.feed.layoutChanged();
+    const applied = this.seating.apply(layout, origin, this.clock());
+    if ("ok" in applied) return applied;
+    if (applied.changed) this.feed.layoutChanged();
     const push = this.summaryOf();
     const { capacity, available, categories } = push;
     const show = { show_id: publicId(push.showId), name: push.name, capacity, available, categories };
