@@ -118,14 +118,23 @@ describe("importing a seating plan", () => {
     // Its seat map is more than an isolate keeps, too: composed once, then read from the show (and
     // the location's cache) like a copy of its own; the answer is the same map either way.
     const { namespace, calls } = countingNamespace(env.SHOW);
+    // With the copies on, as deployed, so that what the isolate learns about the map is kept.
+    const counted = { SHOW: namespace, SEAT_MAP_MAX_AGE_SECONDS: "1" };
     for (let read = 0; read < 2; read++) {
-      const map = await withEnv({ SHOW: namespace }, `/api/shows/${showId}/seats`);
+      const map = await withEnv(counted, `/api/shows/${showId}/seats`);
       expect(map.status).toBe(200);
       const own = (await env.SHOW.getByName(showId).seatMapJson()) as { json: string };
       expect(await map.text()).toBe(own.json);
     }
     // A map composed by the Worker would not have asked the show for one.
     expect(calls.seatMapJson).toBeGreaterThan(0);
+    // One zone's map is small enough to keep: it is composed, and the show is not asked for it.
+    const asked = calls.seatMapJson;
+    const zoneMap = await withEnv(counted, `/api/shows/${showId}/seats?zone=Zone%201`);
+    expect(zoneMap.status).toBe(200);
+    const own = (await env.SHOW.getByName(showId).seatMapJson({ zone: "Zone 1" })) as { json: string };
+    expect(await zoneMap.text()).toBe(own.json);
+    expect(calls.seatMapJson).toBe(asked);
 
     const lastRow = plan.zones.at(-1)!.rows.at(-1)!;
     lastRow.seats.push({ ...lastRow.seats[0]!, seat_guid: "one-too-many" });

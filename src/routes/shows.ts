@@ -131,8 +131,8 @@ interface ParsedStatuses {
 
 const parsedStatuses = new WeakMap<Copy, ParsedStatuses>();
 const parsedFrames = new WeakMap<Copy, SeatFrame>();
-/** Frames whose maps are too large for an isolate to keep: those maps are read from the show. */
-const oversized = new WeakSet<Copy>();
+/** Maps too large for an isolate to keep, by path, for each frame: those maps are read from the show. */
+const oversized = new WeakMap<Copy, Set<string>>();
 
 function parsed<T>(memo: WeakMap<Copy, T>, copy: Copy): T {
   let value = memo.get(copy);
@@ -153,12 +153,12 @@ function composedMap(path: string, statuses: Copy, frameCopy: Copy, query: SeatF
   const frame = parsed(parsedFrames, frameCopy);
   const filter = filterNumbers(frame, query);
   if ("ok" in filter) return filter;
-  if (oversized.has(frameCopy)) return null;
+  if (oversized.get(frameCopy)?.has(path)) return null;
   const map = madeCopy(path, statuses, () => {
     const { statuses: codes, categories } = parsed(parsedStatuses, statuses);
     return seatMapJson(frame, codes, categories, filter);
   });
-  if (map === null) oversized.add(frameCopy);
+  if (map === null) oversized.set(frameCopy, (oversized.get(frameCopy) ?? new Set()).add(path));
   return map;
 }
 
