@@ -407,6 +407,14 @@ describe("reading seats by category and zone", () => {
     }
     const all = (await (await call(`/api/shows/${showId}/seats`)).json()) as { counts: unknown };
     expect(all.counts).toEqual({ total: 6, available: 3, held: 1, booked: 1, blocked: 1 });
+    const circle = await (await call(`/api/shows/${showId}/seats?category=Back&zone=Circle`)).json();
+    expect(circle).toMatchObject({
+      seats: [
+        { seat_id: "c-1", status: "available" },
+        { seat_id: "c-2", status: "blocked" },
+      ],
+      counts: { total: 2, available: 1, held: 0, booked: 0, blocked: 1 },
+    });
   });
 
   it("lists the show with its available seats per category", async () => {

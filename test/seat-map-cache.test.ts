@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { compressible, gzipped, madeCopy } from "../src/routes/seat-map-cache";
 import { adminHeaders, BASE, bookSeat, countingNamespace, newShow, withEnv } from "./helpers";
 
@@ -20,6 +20,8 @@ function countingShows() {
     },
   };
 }
+
+afterEach(() => vi.restoreAllMocks());
 
 const cached = (extra: Partial<Env> = {}) => ({ SEAT_MAP_MAX_AGE_SECONDS: "1", ...extra });
 
@@ -125,6 +127,71 @@ describe("GET /api/shows/:show_id/seats", () => {
     const own = await env.SHOW.getByName(showId).seatMapJson();
     expect(await response.text()).toBe((own as { json: string }).json);
     expect(response.headers.get("etag")).toBe((own as { etag: string }).etag);
+    // While that copy of the statuses lasts, its readers get the show's map without asking again.
+    const again = await withEnv(cached({ SHOW: namespace }), `/api/shows/${showId}/seats`);
+    expect(await again.text()).toBe((own as { json: string }).json);
+    expect(counter.calls).toEqual({ seatFrame: 1, seatMapJson: 1 });
+  });
+
+  it("reads a layout's frame once even while copies are off, since a frame never goes stale", async () => {
+    const showId = await newShow(4);
+    const { namespace, counter } = countingShows();
+    const off = { SHOW: namespace, SEAT_MAP_MAX_AGE_SECONDS: "0" };
+    expect((await withEnv(off, `/api/shows/${showId}/seats`)).status).toBe(200);
+    await bookSeat(showId, 2);
+    const fresh = await withEnv(off, `/api/shows/${showId}/seats`);
+    expect((await fresh.json<{ counts: { booked: number } }>()).counts.booked).toBe(1);
+    expect(counter.calls).toEqual({ statusesJson: 2, seatFrame: 1 });
+  });
+
+  it("never composes from a frame too large for an isolate to keep: the show's map is served", async () => {
+    const showId = await newShow(3);
+    // A frame of more than 4 MB for layout 1, as another isolate might have left it. It is not the
+    // show's frame: a map composed from it (no seats, another name) would show at once.
+    const huge = JSON.stringify({
+      show_id: showId,
+      layout: 1,
+      name: "Not this show",
+      seat_ids: [],
+      seat_categories: [],
+      seat_zones: [],
+      categories: [],
+      zones: [],
+      padding: "x".repeat(4 * 1024 * 1024),
+    });
+    const headers = { etag: '"1"', "cache-control": "max-age=3600", "x-stored-at": String(Date.now()) };
+    const cache = await caches.open("seat-maps");
+    await cache.put(`${BASE}/api/shows/${showId}/frame?layout=1`, new Response(huge, { headers }));
+    const { namespace, counter } = countingShows();
+    const own = (await env.SHOW.getByName(showId).seatMapJson()) as { json: string };
+    for (let read = 0; read < 2; read++) {
+      const response = await withEnv(cached({ SHOW: namespace }), `/api/shows/${showId}/seats`);
+      expect(await response.text()).toBe(own.json);
+    }
+    expect(counter.calls.seatFrame).toBeUndefined();
+    expect(counter.calls.seatMapJson).toBeGreaterThan(0);
+  });
+
+  it("serves the show's map when the show cannot give a frame (an object still on an older version)", async () => {
+    const showId = await newShow(3);
+    const errors: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
+    const older = {
+      getByName: (name: string) => {
+        const stub = env.SHOW.getByName(name);
+        return new Proxy(stub, {
+          get: (target, method, receiver) =>
+            method === "seatFrame"
+              ? () => Promise.reject(new TypeError('The RPC receiver does not implement the method "seatFrame".'))
+              : Reflect.get(target, method, receiver),
+        });
+      },
+    };
+    const response = await withEnv({ SHOW: older as unknown as Env["SHOW"] }, `/api/shows/${showId}/seats`);
+    expect(response.status).toBe(200);
+    const own = (await env.SHOW.getByName(showId).seatMapJson()) as { json: string };
+    expect(await response.text()).toBe(own.json);
+    expect(JSON.parse(errors[0]!)).toMatchObject({ message: "seat map frame unavailable", show_id: showId });
   });
 
   it("is at most the configured age: a change shows once the copy is older than that", async () => {

@@ -23,7 +23,7 @@ const gzipForms = new WeakMap<Copy, Uint8Array>();
  * the platform to compress.
  */
 export function compressible(copy: Copy): boolean {
-  return copy.body.byteLength <= MAX_COPY_BYTES_EACH;
+  return keepable(copy.body.byteLength);
 }
 
 /**
@@ -72,16 +72,25 @@ const SHARED_READ_WAIT_MS = 2000;
  * the answer once per change.
  *
  * `path` is the route's path with its query (`/api/shows/1/seats?category=A`): the cache key.
- * `maxAge` overrides SEAT_MAP_MAX_AGE_SECONDS for reads whose key names their version.
+ * `maxAge` overrides SEAT_MAP_MAX_AGE_SECONDS for reads whose key names their version; such a read
+ * that is only ever used to build others (`internal`: the seat map's frame) is kept even when
+ * SEAT_MAP_MAX_AGE_SECONDS is 0, since keeping it never makes an answer stale.
  */
 export async function sharedCopy(
   env: Env,
   ctx: ExecutionContext,
-  { showId, origin, path, maxAge: keep }: { showId: Id; origin: string; path: string; maxAge?: number },
+  {
+    showId,
+    origin,
+    path,
+    maxAge: keep,
+    internal = false,
+  }: { showId: Id; origin: string; path: string; maxAge?: number; internal?: boolean },
   read: Read,
 ): Promise<Copy> {
-  // `keep` is for reads that never go stale (a plan at a layout version); 0 still turns caching off.
-  const maxAge = seatMapMaxAge(env) === 0 ? 0 : (keep ?? seatMapMaxAge(env));
+  // `keep` is for reads that never go stale (a plan at a layout version); 0 still turns caching
+  // off for what clients are served.
+  const maxAge = seatMapMaxAge(env) === 0 && !internal ? 0 : (keep ?? seatMapMaxAge(env));
   const now = Date.now();
   const held = copies.get(path);
   if (held && held.freshUntil > now) return held;
@@ -118,16 +127,21 @@ export function madeCopy(path: string, source: Copy, make: () => string): Copy |
   const held = copies.get(path);
   if (held !== undefined && madeFrom.get(held) === source) return held;
   const body = new TextEncoder().encode(make());
-  if (body.byteLength > MAX_COPY_BYTES_EACH) return null;
+  if (!keepable(body.byteLength)) return null;
   const copy = { body, etag: source.etag, freshUntil: source.freshUntil };
   madeFrom.set(copy, source);
   if (source.freshUntil > Date.now()) hold(path, copy);
   return copy;
 }
 
+/** Whether a body of this many bytes is small enough for an isolate to keep (and to compress once). */
+export function keepable(bytes: number): boolean {
+  return bytes <= MAX_COPY_BYTES_EACH;
+}
+
 function hold(path: string, copy: Copy): void {
   const size = copy.body.byteLength;
-  if (size > MAX_COPY_BYTES_EACH) return;
+  if (!keepable(size)) return;
   if (copies.size >= MAX_COPIES || heldBytes + size > MAX_COPY_BYTES) {
     copies.clear();
     heldBytes = 0;

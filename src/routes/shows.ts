@@ -6,7 +6,7 @@ import type { Id } from "../ids";
 import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
 import { catalogObject, requireShow } from "./directory";
-import { compressible, gzipped, madeCopy, sharedCopy, type Copy } from "./seat-map-cache";
+import { compressible, gzipped, keepable, madeCopy, sharedCopy, type Copy } from "./seat-map-cache";
 import { filterNumbers, seatMapJson, type SeatFrame } from "../show/seat-map";
 import type { CategoryCount, Failure, SeatFilter } from "../show/types";
 import { callShow } from "./stubs";
@@ -40,12 +40,11 @@ export const seatMap: Handler<"seatMap"> = async (
   // The request to charge if the show must be looked up: a filtered read has paid already.
   const client = filtered ? undefined : request;
   const statuses = await statusesCopy(env, ctx, showId, request, client);
-  const frame = await frameCopy(env, ctx, showId, request, layoutOf(statuses), client);
   const path = `${showPath(showId)}/seats${filterQuery(query)}`;
-  const map = frame === null ? null : composedMap(`${path}#composed`, statuses, frame, query);
+  const map = await composedMap(env, ctx, { showId, request, client, statuses, path, query });
   if (map !== null && "ok" in map) throw failureToHttp(map, { showId });
-  // The layout changed after this copy of the statuses was read (this once), or the map is too large
-  // for an isolate to keep (a plan near the largest): the show's own map, cached per location.
+  // The layout changed after this copy of the statuses was made, or the map or its frame is too
+  // large for an isolate to keep (a plan near the largest): the show's own map, cached per location.
   const copy =
     map ??
     (await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
@@ -95,22 +94,22 @@ class LayoutChanged extends Error {}
 
 /**
  * The seat map's frame at `layout`, shared and cached like a plan (it never changes at one layout
- * version), or null when the show has moved on to another layout since the statuses were read.
+ * version, so it is kept even while copies are off), or null when the show has moved on to another
+ * layout since the statuses were read, or cannot give a frame (an object still on a version from
+ * before frames, during a deploy): the caller then asks for the map itself.
  */
-async function frameCopy(
+async function readFrame(
   env: Env,
   ctx: ExecutionContext,
-  showId: Id,
-  request: Request,
-  layout: number,
-  client: Request | undefined,
+  { showId, request, client, layout }: { showId: Id; request: Request; client: Request | undefined; layout: number },
 ): Promise<Copy | null> {
   const path = `${showPath(showId)}/frame?layout=${layout}`;
+  const origin = new URL(request.url).origin;
   try {
     return await sharedCopy(
       env,
       ctx,
-      { showId, origin: new URL(request.url).origin, path, maxAge: PLAN_MAX_AGE_SECONDS },
+      { showId, origin, path, maxAge: PLAN_MAX_AGE_SECONDS, internal: true },
       async () => {
         const result = await callShow(env, showId, (show) => show.seatFrame(layout), { repeatable: true, client });
         if (!result.ok && result.reason === "layout_changed") throw new LayoutChanged();
@@ -119,7 +118,9 @@ async function frameCopy(
     );
   } catch (error) {
     if (error instanceof LayoutChanged) return null;
-    throw error;
+    if (error instanceof HttpError) throw error;
+    console.error(JSON.stringify({ message: "seat map frame unavailable", show_id: showId, error: String(error) }));
+    return null;
   }
 }
 
@@ -130,35 +131,88 @@ interface ParsedStatuses {
 }
 
 const parsedStatuses = new WeakMap<Copy, ParsedStatuses>();
-const parsedFrames = new WeakMap<Copy, SeatFrame>();
-/** Maps too large for an isolate to keep, by path, for each frame: those maps are read from the show. */
-const oversized = new WeakMap<Copy, Set<string>>();
+/** Statuses copies whose layout their show no longer has: their readers get the show's map while the copy lasts. */
+const behindTheShow = new WeakSet<Copy>();
+/**
+ * What this isolate reads from the show instead of composing, by `<path>@<layout>`: maps, and
+ * (by show path) frames, too large to keep. Bounded, like every memo here.
+ */
+const readFromShow = new Set<string>();
+const MAX_READ_FROM_SHOW = 10_000;
 
-function parsed<T>(memo: WeakMap<Copy, T>, copy: Copy): T {
-  let value = memo.get(copy);
+/**
+ * Frames parsed, the most recently used last. A parsed frame takes several times its JSON's bytes,
+ * which the copies' budget does not count, so parsed frames are held to PARSED_FRAME_SEATS seats in
+ * all (two of the largest plans).
+ */
+const parsedFrames = new Map<Copy, SeatFrame>();
+const PARSED_FRAME_SEATS = 200_000;
+let parsedSeats = 0;
+
+function parsedFrame(copy: Copy): SeatFrame {
+  let frame = parsedFrames.get(copy);
+  if (frame !== undefined) {
+    parsedFrames.delete(copy);
+  } else {
+    frame = JSON.parse(new TextDecoder().decode(copy.body)) as SeatFrame;
+    parsedSeats += frame.seat_ids.length;
+    for (const [older, olderFrame] of parsedFrames) {
+      if (parsedSeats <= PARSED_FRAME_SEATS) break;
+      parsedFrames.delete(older);
+      parsedSeats -= olderFrame.seat_ids.length;
+    }
+  }
+  parsedFrames.set(copy, frame);
+  return frame;
+}
+
+function statusesIn(copy: Copy): ParsedStatuses {
+  let value = parsedStatuses.get(copy);
   if (value === undefined) {
-    value = JSON.parse(new TextDecoder().decode(copy.body)) as T;
-    memo.set(copy, value);
+    value = JSON.parse(new TextDecoder().decode(copy.body)) as ParsedStatuses;
+    parsedStatuses.set(copy, value);
   }
   return value;
 }
 
+function readsFromShow(key: string): void {
+  if (readFromShow.size >= MAX_READ_FROM_SHOW) readFromShow.clear();
+  readFromShow.add(key);
+}
+
 /**
- * The seat map from a statuses copy and the frame of its layout, kept under `path` with the
- * statuses' ETag and freshness and composed once per copy however many readers ask (see
- * `madeCopy`); the failure naming a category or zone the plan does not have; or null when the map
- * is too large for the isolate to keep.
+ * The seat map (at `path`, with its filter) from a statuses copy and the frame of its layout,
+ * with the statuses' ETag and freshness, composed once per copy however many readers ask (see
+ * `madeCopy`); the failure naming a category or zone the plan does not have; or null when the
+ * show must answer instead (see `seatMap`).
  */
-function composedMap(path: string, statuses: Copy, frameCopy: Copy, query: SeatFilter): Copy | Failure | null {
-  const frame = parsed(parsedFrames, frameCopy);
+async function composedMap(
+  env: Env,
+  ctx: ExecutionContext,
+  read: { showId: Id; request: Request; client: Request | undefined; statuses: Copy; path: string; query: SeatFilter },
+): Promise<Copy | Failure | null> {
+  const { showId, statuses, path, query } = read;
+  const layout = layoutOf(statuses);
+  const frameKey = `${showPath(showId)}@${layout}`;
+  const mapKey = `${path}@${layout}`;
+  if (behindTheShow.has(statuses) || readFromShow.has(frameKey) || readFromShow.has(mapKey)) return null;
+  const frameCopy = await readFrame(env, ctx, { ...read, layout });
+  if (frameCopy === null) {
+    behindTheShow.add(statuses);
+    return null;
+  }
+  if (!keepable(frameCopy.body.byteLength)) {
+    readsFromShow(frameKey);
+    return null;
+  }
+  const frame = parsedFrame(frameCopy);
   const filter = filterNumbers(frame, query);
   if ("ok" in filter) return filter;
-  if (oversized.get(frameCopy)?.has(path)) return null;
-  const map = madeCopy(path, statuses, () => {
-    const { statuses: codes, categories } = parsed(parsedStatuses, statuses);
+  const map = madeCopy(`${path}#composed`, statuses, () => {
+    const { statuses: codes, categories } = statusesIn(statuses);
     return seatMapJson(frame, codes, categories, filter);
   });
-  if (map === null) oversized.set(frameCopy, (oversized.get(frameCopy) ?? new Set()).add(path));
+  if (map === null) readsFromShow(mapKey);
   return map;
 }
 
