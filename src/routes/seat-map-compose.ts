@@ -1,0 +1,152 @@
+/**
+ * The seat map as the Worker composes it: from the shared statuses copy and the layout's frame
+ * (see `SeatFrame`), once per copy and filter, within the isolate's budgets, and when it must not
+ * (a layout change, a map or frame too large to keep, a show that cannot give a frame), null, so
+ * that the route serves the show's own map instead.
+ */
+import { HttpError } from "../http/responses";
+import type { Id } from "../ids";
+import { filterNumbers, seatMapJson, type SeatFrame } from "../show/seat-map";
+import type { CategoryCount, Failure, SeatFilter } from "../show/types";
+import { keepable, madeCopy, sharedCopy, type Copy } from "./seat-map-cache";
+import { callShow } from "./stubs";
+
+/** How long a read at one layout version (a plan, a frame) is kept by each location's cache. */
+export const PLAN_MAX_AGE_SECONDS = 3600;
+
+/** Where a show's reads live: the start of their paths, and of their copies' cache keys. */
+export function showPath(showId: string): string {
+  return `/api/shows/${encodeURIComponent(showId)}`;
+}
+
+/** The layout version a statuses copy describes: its ETag is `"<layout>.<version>"`. */
+export function layoutOf(statuses: Copy): number {
+  return Number(statuses.etag.slice(1).split(".")[0]);
+}
+
+/** The show has another layout than the one a frame was asked for. */
+class LayoutChanged extends Error {}
+
+/**
+ * The seat map's frame at `layout`, shared and cached like a plan (it never changes at one layout
+ * version, so it is kept even while copies are off), or null when the show has moved on to another
+ * layout since the statuses were read, or cannot give a frame (an object still on a version from
+ * before frames, during a deploy): the caller then asks for the map itself.
+ */
+async function readFrame(
+  env: Env,
+  ctx: ExecutionContext,
+  { showId, request, client, layout }: { showId: Id; request: Request; client: Request | undefined; layout: number },
+): Promise<Copy | null> {
+  const path = `${showPath(showId)}/frame?layout=${layout}`;
+  const origin = new URL(request.url).origin;
+  try {
+    return await sharedCopy(
+      env,
+      ctx,
+      { showId, origin, path, maxAge: PLAN_MAX_AGE_SECONDS, internal: true },
+      async () => {
+        const result = await callShow(env, showId, (show) => show.seatFrame(layout), { repeatable: true, client });
+        if (!result.ok && result.reason === "layout_changed") throw new LayoutChanged();
+        return result;
+      },
+    );
+  } catch (error) {
+    if (error instanceof LayoutChanged) return null;
+    if (error instanceof HttpError) throw error;
+    console.error(JSON.stringify({ message: "seat map frame unavailable", show_id: showId, error: String(error) }));
+    return null;
+  }
+}
+
+/** A statuses copy as read: the statuses, and the counts per category. */
+interface ParsedStatuses {
+  statuses: string;
+  categories: CategoryCount[];
+}
+
+const parsedStatuses = new WeakMap<Copy, ParsedStatuses>();
+/** Statuses copies whose layout their show no longer has: their readers get the show's map while the copy lasts. */
+const behindTheShow = new WeakSet<Copy>();
+/**
+ * What this isolate reads from the show instead of composing, by `<path>@<layout>`: maps, and
+ * (by show path) frames, too large to keep. Bounded, like every memo here.
+ */
+const readFromShow = new Set<string>();
+const MAX_READ_FROM_SHOW = 10_000;
+
+/**
+ * Frames parsed, the most recently used last. A parsed frame takes several times its JSON's bytes,
+ * which the copies' budget does not count, so parsed frames are held to PARSED_FRAME_SEATS seats in
+ * all (two of the largest plans).
+ */
+const parsedFrames = new Map<Copy, SeatFrame>();
+const PARSED_FRAME_SEATS = 200_000;
+let parsedSeats = 0;
+
+function parsedFrame(copy: Copy): SeatFrame {
+  let frame = parsedFrames.get(copy);
+  if (frame !== undefined) {
+    parsedFrames.delete(copy);
+  } else {
+    frame = JSON.parse(new TextDecoder().decode(copy.body)) as SeatFrame;
+    parsedSeats += frame.seat_ids.length;
+    for (const [older, olderFrame] of parsedFrames) {
+      if (parsedSeats <= PARSED_FRAME_SEATS) break;
+      parsedFrames.delete(older);
+      parsedSeats -= olderFrame.seat_ids.length;
+    }
+  }
+  parsedFrames.set(copy, frame);
+  return frame;
+}
+
+function statusesIn(copy: Copy): ParsedStatuses {
+  let value = parsedStatuses.get(copy);
+  if (value === undefined) {
+    value = JSON.parse(new TextDecoder().decode(copy.body)) as ParsedStatuses;
+    parsedStatuses.set(copy, value);
+  }
+  return value;
+}
+
+function readsFromShow(key: string): void {
+  if (readFromShow.size >= MAX_READ_FROM_SHOW) readFromShow.clear();
+  readFromShow.add(key);
+}
+
+/**
+ * The seat map (at `path`, with its filter) from a statuses copy and the frame of its layout,
+ * with the statuses' ETag and freshness, composed once per copy however many readers ask (see
+ * `madeCopy`); the failure naming a category or zone the plan does not have; or null when the
+ * show must answer instead (see `seatMap`).
+ */
+export async function composedMap(
+  env: Env,
+  ctx: ExecutionContext,
+  read: { showId: Id; request: Request; client: Request | undefined; statuses: Copy; path: string; query: SeatFilter },
+): Promise<Copy | Failure | null> {
+  const { showId, statuses, path, query } = read;
+  const layout = layoutOf(statuses);
+  const frameKey = `${showPath(showId)}@${layout}`;
+  const mapKey = `${path}@${layout}`;
+  if (behindTheShow.has(statuses) || readFromShow.has(frameKey) || readFromShow.has(mapKey)) return null;
+  const frameCopy = await readFrame(env, ctx, { ...read, layout });
+  if (frameCopy === null) {
+    behindTheShow.add(statuses);
+    return null;
+  }
+  if (!keepable(frameCopy.body.byteLength)) {
+    readsFromShow(frameKey);
+    return null;
+  }
+  const frame = parsedFrame(frameCopy);
+  const filter = filterNumbers(frame, query);
+  if ("ok" in filter) return filter;
+  const map = madeCopy(`${path}#composed`, statuses, () => {
+    const { statuses: codes, categories } = statusesIn(statuses);
+    return seatMapJson(frame, codes, categories, filter);
+  });
+  if (map === null) readsFromShow(mapKey);
+  return map;
+}
