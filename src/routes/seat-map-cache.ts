@@ -40,6 +40,19 @@ export function gzipped(copy: Copy): Uint8Array {
   return form;
 }
 
+/** How long a read at one layout version (a plan, a frame) is kept by each location's cache. */
+export const PLAN_MAX_AGE_SECONDS = 3600;
+
+/** Where a show's reads live: the start of their paths, and of their copies' cache keys. */
+export function showPath(showId: string): string {
+  return `/api/shows/${encodeURIComponent(showId)}`;
+}
+
+/** The layout version a statuses copy describes: its ETag is `"<layout>.<version>"`. */
+export function layoutOf(statuses: Copy): number {
+  return Number(statuses.etag.slice(1).split(".")[0]);
+}
+
 /** What the show's object answers a read with. */
 type Read = () => Promise<{ ok: true; json: string; etag: string } | Failure>;
 

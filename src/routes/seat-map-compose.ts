@@ -8,21 +8,8 @@ import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
 import { filterNumbers, seatMapJson, type SeatFrame } from "../show/seat-map";
 import type { CategoryCount, Failure, SeatFilter } from "../show/types";
-import { keepable, madeCopy, sharedCopy, type Copy } from "./seat-map-cache";
+import { keepable, layoutOf, madeCopy, PLAN_MAX_AGE_SECONDS, sharedCopy, showPath, type Copy } from "./seat-map-cache";
 import { callShow } from "./stubs";
-
-/** How long a read at one layout version (a plan, a frame) is kept by each location's cache. */
-export const PLAN_MAX_AGE_SECONDS = 3600;
-
-/** Where a show's reads live: the start of their paths, and of their copies' cache keys. */
-export function showPath(showId: string): string {
-  return `/api/shows/${encodeURIComponent(showId)}`;
-}
-
-/** The layout version a statuses copy describes: its ETag is `"<layout>.<version>"`. */
-export function layoutOf(statuses: Copy): number {
-  return Number(statuses.etag.slice(1).split(".")[0]);
-}
 
 /** The show has another layout than the one a frame was asked for. */
 class LayoutChanged extends Error {}
@@ -89,7 +76,7 @@ function parsedFrame(copy: Copy): SeatFrame {
   if (frame !== undefined) {
     parsedFrames.delete(copy);
   } else {
-    frame = JSON.parse(new TextDecoder().decode(copy.body)) as SeatFrame;
+    frame = parsedBody<SeatFrame>(copy);
     parsedSeats += frame.seat_ids.length;
     for (const [older, olderFrame] of parsedFrames) {
       if (parsedSeats <= PARSED_FRAME_SEATS) break;
@@ -104,10 +91,14 @@ function parsedFrame(copy: Copy): SeatFrame {
 function statusesIn(copy: Copy): ParsedStatuses {
   let value = parsedStatuses.get(copy);
   if (value === undefined) {
-    value = JSON.parse(new TextDecoder().decode(copy.body)) as ParsedStatuses;
+    value = parsedBody<ParsedStatuses>(copy);
     parsedStatuses.set(copy, value);
   }
   return value;
+}
+
+function parsedBody<T>(copy: Copy): T {
+  return JSON.parse(new TextDecoder().decode(copy.body)) as T;
 }
 
 function readsFromShow(key: string): void {

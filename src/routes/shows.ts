@@ -6,8 +6,16 @@ import type { Id } from "../ids";
 import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
 import { catalogObject, requireShow } from "./directory";
-import { composedMap, layoutOf, PLAN_MAX_AGE_SECONDS, showPath } from "./seat-map-compose";
-import { compressible, gzipped, sharedCopy, type Copy } from "./seat-map-cache";
+import { composedMap } from "./seat-map-compose";
+import {
+  compressible,
+  gzipped,
+  layoutOf,
+  PLAN_MAX_AGE_SECONDS,
+  sharedCopy,
+  showPath,
+  type Copy,
+} from "./seat-map-cache";
 import type { SeatFilter } from "../show/types";
 import { callShow } from "./stubs";
 
