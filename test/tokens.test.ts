@@ -1,6 +1,8 @@
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { base64Url } from "../src/random";
+import { sha256Hex } from "../src/sha256";
 import { holdSeats, newShow, post } from "./helpers";
 
 describe("tokens", () => {
@@ -9,6 +11,22 @@ describe("tokens", () => {
     // Every byte value, so every 6-bit group, '-' and '_' among them, shows up.
     samples.push(Uint8Array.from({ length: 256 }, (_, i) => i));
     for (const bytes of samples) expect(base64Url(bytes)).toBe(Buffer.from(bytes).toString("base64url"));
+  });
+
+  it("are hashed with SHA-256, as node:crypto hashes them", () => {
+    // FIPS 180-4's own examples: one block, and a message whose padding needs a second block.
+    expect(sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")).toBe(
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+    );
+    // Every length up to four blocks, around each padding boundary, with characters of 1 to 4 UTF-8 bytes.
+    const alphabet = ["a", "Z", "_", "é", "€", "😀"];
+    for (let length = 0; length <= 260; length++) {
+      const text = Array.from({ length }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+      expect(sha256Hex(text), text).toBe(createHash("sha256").update(text, "utf8").digest("hex"));
+    }
+    const token = `bt_${base64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
+    expect(sha256Hex(token)).toBe(createHash("sha256").update(token).digest("hex"));
   });
 
   it("hold and booking tokens carry 256 random bits and never repeat", async () => {

@@ -1,10 +1,11 @@
-import { hash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { randomBase64Url } from "../random";
+import { sha256Hex } from "../sha256";
 
 /**
  * Hold and booking tokens: 256 random bits, handed to the client in the answer that made them
  * (and again only in a replay of that answer, which is stored sealed under its Idempotency-Key;
- * see `idempotency.ts`). Only their SHA-256 is stored. Hashing is synchronous (node:crypto), so
+ * see `idempotency.ts`). Only their SHA-256 is stored. Hashing is synchronous (see sha256.ts), so
  * checking a token never puts an `await` inside the object's check-then-write sequences.
  */
 export function newToken(prefix: "ht" | "bt" | "qt"): { token: string; hash: string } {
@@ -13,8 +14,7 @@ export function newToken(prefix: "ht" | "bt" | "qt"): { token: string; hash: str
 }
 
 export function hashToken(token: string): string {
-  // One call, where createHash would build a stream-backed Hash object per token.
-  return hash("sha256", token, "hex");
+  return sha256Hex(token);
 }
 
 /** Constant-time comparison of a presented token with a stored hash. */
