@@ -149,6 +149,33 @@ describe("the last guard against a double sale", () => {
     });
   });
 
+  it("is the sale's own statement: it sells only a free seat, and writes the booking and its log entry or neither", async () => {
+    const showId = await newShow(4);
+    const at = Date.now();
+    const SALE = `INSERT INTO sales (id, seat_id, user_id, at, token_hash, hold_id, pass, from_status, actor, route)
+                  VALUES (?, ?, NULL, ?, 'hash', NULL, NULL, 'available', 'test', 'test')`;
+    await runInDurableObject(showStub(showId), (show: Show, state) => {
+      const { sql } = state.storage;
+      const rows = () => ({
+        bookings: sql.exec("SELECT seat_id FROM bookings ORDER BY seat_id").toArray(),
+        logged: sql.exec("SELECT seat_id, old_status, new_status FROM audit_log ORDER BY seq").toArray(),
+      });
+      expect(show.block(["1"], "broken", ORIGIN, null)).toMatchObject({ ok: true });
+      expect(show.hold({ seatIds: ["2"] }, null, 600, ORIGIN, null)).toMatchObject({ ok: true });
+      const before = rows();
+      // Written straight to the database, past every check the object makes first.
+      expect(() => sql.exec(SALE, `${showId}.a`, "1", at)).toThrow(/seat not available/);
+      expect(() => sql.exec(SALE, `${showId}.b`, "2", at)).toThrow(/seat not available/);
+      expect(rows()).toEqual(before);
+      sql.exec(SALE, `${showId}.c`, "3", at);
+      expect(() => sql.exec(SALE, `${showId}.d`, "3", at)).toThrow(/UNIQUE constraint failed: bookings.seat_id/);
+      expect(rows()).toEqual({
+        bookings: [{ seat_id: "3" }],
+        logged: [...before.logged, { seat_id: "3", old_status: "available", new_status: "booked" }],
+      });
+    });
+  });
+
   it("Show.book answers from the object without awaiting anything", async () => {
     const showId = await newShow(2);
     await runInDurableObject(showStub(showId), (show: Show) => {

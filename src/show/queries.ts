@@ -156,8 +156,9 @@ export function dropSeat(sql: SqlStorage, { seat }: { seat: Id }): void {
 // ---- Seat status --------------------------------------------------------------------------
 
 /**
- * A seat's status, derived in one place. A hold counts only while it is active and
- * unexpired, so an expired hold is free whether or not the sweep has run yet.
+ * A seat's status. A hold counts only while it is active and unexpired, so an expired hold is
+ * free whether or not the sweep has run yet. The \`sales\` view's trigger (migration 11) applies
+ * the same rule when it sells a seat; a change to one is a change to both.
  */
 const SEAT_STATUS_SQL = `
   SELECT s.seat_id,
@@ -198,9 +199,14 @@ export function seatCounts(sql: SqlStorage, { now }: { now: number }): { total: 
 
 // ---- Bookings -----------------------------------------------------------------------------
 
-export function insertBooking(
+/**
+ * Sells a seat in one statement (the \`sales\` view's trigger, migration 11): refuses it unless it
+ * is free (\`from: "available"\`) or held by the hold being confirmed (\`from: "held"\`), stores the
+ * booking and logs the change. Throws, having changed nothing, when the seat is not free.
+ */
+export function sell(
   sql: SqlStorage,
-  booking: {
+  sale: {
     id: string;
     seat: Id;
     user: Id | null;
@@ -208,17 +214,23 @@ export function insertBooking(
     tokenHash: string;
     hold: string | null;
     pass: string | null;
+    from: "available" | "held";
+    origin: Origin;
   },
 ): void {
   sql.exec(
-    "INSERT INTO bookings (id, seat_id, user_id, booked_at, token_hash, hold_id, pass) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    booking.id,
-    booking.seat,
-    booking.user,
-    booking.at,
-    booking.tokenHash,
-    booking.hold,
-    booking.pass,
+    `INSERT INTO sales (id, seat_id, user_id, at, token_hash, hold_id, pass, from_status, actor, route)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    sale.id,
+    sale.seat,
+    sale.user,
+    sale.at,
+    sale.tokenHash,
+    sale.hold,
+    sale.pass,
+    sale.from,
+    sale.origin.actor,
+    sale.origin.route,
   );
 }
 

@@ -158,4 +158,31 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     name: "admission passes given up by buyers who left the queue",
     sql: `CREATE TABLE revoked_passes (ticket TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
   },
+  {
+    id: 11,
+    name: "a sale in one statement",
+    // A seat is sold by one INSERT into this view. Its trigger refuses a seat that is not free
+    // (blocked, or held by a live hold: the same rule as \`seatStatus\` in queries.ts; a booked
+    // seat is refused by the UNIQUE constraint on bookings.seat_id), stores the booking and logs
+    // it. One statement is atomic, so the three need no transaction around them, and nothing can
+    // come between the check and the write.
+    sql: `
+      CREATE VIEW sales AS
+        SELECT NULL AS id, NULL AS seat_id, NULL AS user_id, NULL AS at, NULL AS token_hash,
+               NULL AS hold_id, NULL AS pass, NULL AS from_status, NULL AS actor, NULL AS route
+         WHERE 0;
+      CREATE TRIGGER sell_seat INSTEAD OF INSERT ON sales
+      BEGIN
+        SELECT RAISE(ABORT, 'seat not available')
+         WHERE NEW.from_status = 'available'
+           AND (EXISTS (SELECT 1 FROM blocks WHERE seat_id = NEW.seat_id)
+                OR EXISTS (SELECT 1 FROM held_seats hs JOIN holds h ON h.id = hs.hold_id
+                            WHERE hs.seat_id = NEW.seat_id AND h.state = 'active' AND h.expires_at > NEW.at));
+        INSERT INTO bookings (id, seat_id, user_id, booked_at, token_hash, hold_id, pass)
+        VALUES (NEW.id, NEW.seat_id, NEW.user_id, NEW.at, NEW.token_hash, NEW.hold_id, NEW.pass);
+        INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, ref, note, at)
+        VALUES (NEW.seat_id, NEW.from_status, 'booked', NEW.actor, NEW.route, NEW.id, NULL, NEW.at);
+      END;
+    `,
+  },
 ];

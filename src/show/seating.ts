@@ -115,7 +115,12 @@ export class Seating implements FeedHost {
    * with an admission pass, no more than the limit under that pass in all (held or booked).
    */
   refuseOrder(seatIds: Id[], now: number, pass?: string | null): Failure | null {
-    return this.refuseSize(seatIds.length, now, pass) ?? this.refuseUnlessAvailable(seatIds, now);
+    return this.refuseSizeOrUnknown(seatIds, now, pass) ?? this.refuseUnlessAvailable(seatIds, now);
+  }
+
+  /** `refuseOrder` but for whether the seats are free, which a sale's own statement checks. */
+  refuseSizeOrUnknown(seatIds: Id[], now: number, pass?: string | null): Failure | null {
+    return this.refuseSize(seatIds.length, now, pass) ?? this.unknownSeats(seatIds);
   }
 
   private refuseSize(count: number, now: number, pass?: string | null): Failure | null {

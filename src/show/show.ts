@@ -5,7 +5,7 @@ import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
 import { auditPage } from "./audit";
 import { blockSeats, unblockSeats } from "./blocks";
-import { cancelAllBookings, cancelRecordedBooking, recordBooking } from "./bookings";
+import { cancelAllBookings, cancelRecordedBooking, recordBooking, sellFreeSeats } from "./bookings";
 import { LiveFeed, type SubscribeResult } from "./feed";
 import { describeHold, HoldLedger } from "./holds";
 import { IdempotentAnswers } from "./idempotency";
@@ -108,12 +108,13 @@ export class Show extends DurableObject<Env> {
   book(seatIds: Id[], userId: Id | null, origin: Origin, idempotency: IdempotencyKey | null): BookResult {
     return this.change(idempotency, (now): BookResult => {
       this.countOrder(origin);
-      const refused = this.seating.refuseOrder(seatIds, now, origin.pass);
+      const refused = this.seating.refuseSizeOrUnknown(seatIds, now, origin.pass);
       if (refused) return refused;
-      const bookings = this.ctx.storage.transactionSync(() =>
-        seatIds.map((seat) => this.sell({ seat, user: userId, hold: null, from: "available", origin, at: now })),
+      const sale = { showId: this.seating.info!.show_id, user: userId, hold: null, origin, at: now };
+      const sold = sellFreeSeats(this.ctx.storage, seatIds, sale, () =>
+        this.seating.refuseUnlessAvailable(seatIds, now),
       );
-      return { ok: true, bookings };
+      return "ok" in sold ? sold : { ok: true, bookings: sold };
     });
   }
 
