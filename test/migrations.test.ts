@@ -176,6 +176,32 @@ describe("the last guard against a double sale", () => {
     });
   });
 
+  it("is not tried for a seat the object already knows is taken: a query refuses it", async () => {
+    const showId = await newShow(2);
+    await runInDurableObject(showStub(showId), (show: Show, state) => {
+      const { sql } = state.storage;
+      const exec = sql.exec.bind(sql);
+      let sales = 0;
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        if (query.includes("INSERT INTO sales")) sales++;
+        return exec(query, ...bindings);
+      }) as typeof sql.exec;
+      const refused = { ok: false, reason: "unavailable", seat_ids: [1] };
+      expect(show.book(["1"], "first", ORIGIN, null)).toMatchObject({ ok: true });
+      // The object has not looked at its log since: the sale's statement refuses the seat.
+      expect(show.book(["1"], "second", ORIGIN, null)).toEqual(refused);
+      expect(sales).toBe(2);
+      // Now it knows: the next buyer is refused without a statement that would throw.
+      expect(show.book(["1"], "third", ORIGIN, null)).toEqual(refused);
+      expect(sales).toBe(2);
+      // What it knows is a hint only: the seat, freed since, sells again.
+      expect(show.resetSeat("1", ORIGIN)).toEqual({ ok: true, released: 1 });
+      expect(show.book(["1"], "fourth", ORIGIN, null)).toMatchObject({ ok: true, bookings: [{ user_id: "fourth" }] });
+      expect(sales).toBe(3);
+      expect(sql.exec("SELECT user_id FROM bookings").toArray()).toEqual([{ user_id: "fourth" }]);
+    });
+  });
+
   it("Show.book answers from the object without awaiting anything", async () => {
     const showId = await newShow(2);
     await runInDurableObject(showStub(showId), (show: Show) => {

@@ -36,24 +36,42 @@ export function recordBooking(
   };
 }
 
+/** What a sale asks of the show's seat index (see \`Seating\`). */
+export interface SeatCheck {
+  /** Whether every seat looked free when the index last looked: a hint, never a decision. */
+  seemFree(seats: Id[]): boolean;
+  /** The database's refusal naming the seats that are not free, or null when all are. */
+  refuseUnlessAvailable(seats: Id[], now: number): Failure | null;
+  /** Brings the index up to the log, after a sale found a seat it thought free taken. */
+  catchUp(): void;
+}
+
 /**
- * Sells free seats, all or none. Whether each is free is checked by the statement that sells it
+ * Sells free seats, all or none. Whether each is free is decided by the statement that sells it
  * (see \`recordBooking\`); one seat is one statement, atomic by itself, and several take a
- * transaction. When a seat was not free nothing is sold, and \`whyNot\` (run after) names the
- * seats that were not; an error it cannot explain that way is not a refusal, and is thrown.
+ * transaction. A seat the index already knows is taken is refused by a query instead, before any
+ * statement, since a refused statement throws, and an exception costs several times a query: in a
+ * race for one seat, every buyer but the first is refused that way. When a statement does refuse a
+ * seat, nothing is sold, the index catches up, and the refusal names the seats that were not free;
+ * an error that is not a refusal is thrown.
  */
 export function sellFreeSeats(
   storage: DurableObjectStorage,
   seats: Id[],
   sale: { showId: Id; user: Id | null; hold: null; origin: Origin; at: number },
-  whyNot: () => Failure | null,
+  check: SeatCheck,
 ): Booking[] | Failure {
+  if (!check.seemFree(seats)) {
+    const refused = check.refuseUnlessAvailable(seats, sale.at);
+    if (refused) return refused;
+  }
   const sell = (seat: Id) => recordBooking(storage.sql, { ...sale, seat, from: "available" });
   try {
     return seats.length === 1 ? [sell(seats[0]!)] : storage.transactionSync(() => seats.map(sell));
   } catch (error) {
-    const refusal = whyNot();
-    if (refusal) return refusal;
+    check.catchUp();
+    const refused = check.refuseUnlessAvailable(seats, sale.at);
+    if (refused) return refused;
     throw error;
   }
 }

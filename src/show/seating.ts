@@ -1,6 +1,7 @@
 import { publicId, type Id } from "../ids";
 import { STATUS_CODES, type LayoutMessage, type SnapshotMessage } from "../live/protocol";
 import { flatPlan, layoutFromPlan, seatLabel, type VenueLayout } from "../venue/layout";
+import type { SeatCheck } from "./bookings";
 import type { FeedHost } from "./feed";
 import * as q from "./queries";
 import { SeatIndex } from "./seat-index";
@@ -15,7 +16,7 @@ export const DEFAULT_MAX_SEATS_PER_ORDER = 10;
  * seat index (places, categories and statuses; see `SeatIndex`) are built once per layout
  * version, and the seat map's and plan's JSON once per change rather than once per read.
  */
-export class Seating implements FeedHost {
+export class Seating implements FeedHost, SeatCheck {
   /** Reads of the seat map, its statuses or its frame served since the object started, for its `stats()`. */
   reads = 0;
   /** The show's row; null until the show is created. */
@@ -108,6 +109,17 @@ export class Seating implements FeedHost {
     if (unknown) return unknown;
     const unavailable = seatIds.filter((seat) => q.seatStatus(this.sql, { seat, now }) !== "available");
     return unavailable.length > 0 ? { ok: false, reason: "unavailable", seat_ids: unavailable.map(publicId) } : null;
+  }
+
+  /** Whether every seat was free when the index last looked (see `SeatCheck`; the seats exist). */
+  seemFree(seatIds: Id[]): boolean {
+    const index = this.index_!;
+    return seatIds.every((seat) => index.statusOf(index.placeOf(seat)) === "available");
+  }
+
+  /** Applies the changes logged since the index last looked. */
+  catchUp(): void {
+    this.index_!.sync();
   }
 
   /**

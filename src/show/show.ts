@@ -111,9 +111,7 @@ export class Show extends DurableObject<Env> {
       const refused = this.seating.refuseSizeOrUnknown(seatIds, now, origin.pass);
       if (refused) return refused;
       const sale = { showId: this.seating.info!.show_id, user: userId, hold: null, origin, at: now };
-      const sold = sellFreeSeats(this.ctx.storage, seatIds, sale, () =>
-        this.seating.refuseUnlessAvailable(seatIds, now),
-      );
+      const sold = sellFreeSeats(this.ctx.storage, seatIds, sale, this.seating);
       return "ok" in sold ? sold : { ok: true, bookings: sold };
     });
   }
