@@ -4,9 +4,9 @@
  * Why not node:crypto: its `hash()` builds a stream-backed Hash object per call in the Workers
  * runtime, and a booking hashes its new token inside the show's object, on the path every sale
  * takes. Measured there (alternating runs in one workerd process), this took about 25 µs less per
- * booking. WebCrypto's digest is asynchronous, and no `await` may
- * stand inside the object's check-then-write sequences. The test suite checks it against
- * node:crypto for inputs of every length across several blocks.
+ * booking. WebCrypto's digest is asynchronous, and no `await` may stand inside the object's
+ * check-then-write sequences. The test suite checks it against node:crypto for inputs of every
+ * length across several blocks.
  */
 
 const ROUND_CONSTANTS = new Int32Array([
