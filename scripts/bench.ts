@@ -97,6 +97,8 @@ function row(
   cpu: number,
   note: string,
   vsBaseline = "",
+  /** False for a row that only warms a process up: not in the table. */
+  { printed = true }: { printed?: boolean } = {},
 ): Row {
   const result: Row = {
     scenario,
@@ -108,7 +110,7 @@ function row(
     vsBaseline,
     note,
   };
-  rows.push(result);
+  if (printed) rows.push(result);
   return result;
 }
 
@@ -190,9 +192,7 @@ async function onSale(
   const errors = samples.filter((sample) => sample.status !== 200).length;
   if (needsShows) await verifyEveryBookingOnce(client, prefix, samples);
   await client.close();
-  const result = row(label, samples, run.wallMs, run.cpuPercentOfCore, `${errors} errors`);
-  if (warmUp) rows.pop();
-  return result;
+  return row(label, samples, run.wallMs, run.cpuPercentOfCore, `${errors} errors`, "", { printed: !warmUp });
 }
 
 /** The workerd CPU each on-sale round used, and how many bookings it made. */

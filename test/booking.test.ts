@@ -1,7 +1,9 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { Show } from "../src/show/show";
 import { bookSeat, call, general, newShow, showStub, storedBookings } from "./helpers";
 
+const ORIGIN = { route: "test", actor: "test" };
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** Booking ids carry their show: `<show_id>.<22 random characters>`. */
 const bookingId = (showId: string) => new RegExp(`^${showId}\\.[A-Za-z0-9_-]{22}$`);
@@ -83,6 +85,38 @@ describe("POST /api/book-seat/", () => {
     expect(missingSeat.status).toBe(404);
     expect(await missingSeat.json()).toEqual({ error: "Seat not found", show_id: showId, seat_id: 6 });
     expect(await storedBookings(showId)).toEqual([]);
+  });
+});
+
+describe("refusals", () => {
+  it("a seat the object already knows is taken is refused by a query, without trying the sale's statement", async () => {
+    const showId = await newShow(2);
+    await runInDurableObject(showStub(showId), (show: Show, state) => {
+      const { sql } = state.storage;
+      const exec = sql.exec;
+      let sales = 0;
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        if (query.includes("INSERT INTO sales")) sales++;
+        return exec.call(sql, query, ...bindings);
+      }) as typeof sql.exec;
+      try {
+        const refused = { ok: false, reason: "unavailable", seat_ids: [1] };
+        expect(show.book(["1"], "first", ORIGIN, null)).toMatchObject({ ok: true });
+        // The object has not looked at its log since: the sale's statement refuses the seat.
+        expect(show.book(["1"], "second", ORIGIN, null)).toEqual(refused);
+        expect(sales).toBe(2);
+        // Now it knows: the next buyer is refused without a statement that would throw.
+        expect(show.book(["1"], "third", ORIGIN, null)).toEqual(refused);
+        expect(sales).toBe(2);
+        // What it knows is a hint only: the seat, freed since, sells again.
+        expect(show.resetSeat("1", ORIGIN)).toEqual({ ok: true, released: 1 });
+        expect(show.book(["1"], "fourth", ORIGIN, null)).toMatchObject({ ok: true, bookings: [{ user_id: "fourth" }] });
+        expect(sales).toBe(3);
+        expect(sql.exec("SELECT user_id FROM bookings").toArray()).toEqual([{ user_id: "fourth" }]);
+      } finally {
+        sql.exec = exec;
+      }
+    });
   });
 });
 

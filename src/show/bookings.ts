@@ -6,9 +6,9 @@ import type { Booking, Failure, Origin } from "./types";
 
 /**
  * Sells one seat: stores the booking with the hash of a new booking token and logs the change, in
- * one statement that first checks the seat is free (see \`q.sell\`). Throws, having changed
- * nothing, when it is not; the caller finds out why (see \`Show.book\`). The UNIQUE constraint on
- * \`bookings.seat_id\` refuses a second sale whatever the caller did.
+ * one statement that first checks the seat is free (see `q.sell`). Throws, having changed
+ * nothing, when it is not; the caller finds out why (see `sellFreeSeats`). The UNIQUE constraint
+ * on `bookings.seat_id` refuses a second sale whatever the caller did.
  */
 export function recordBooking(
   sql: SqlStorage,
@@ -36,7 +36,7 @@ export function recordBooking(
   };
 }
 
-/** What a sale asks of the show's seat index (see \`Seating\`). */
+/** What a sale asks of the show's seat index (see `Seating`). */
 export interface SeatCheck {
   /** Whether every seat looked free when the index last looked: a hint, never a decision. */
   seemFree(seats: Id[]): boolean;
@@ -48,29 +48,30 @@ export interface SeatCheck {
 
 /**
  * Sells free seats, all or none. Whether each is free is decided by the statement that sells it
- * (see \`recordBooking\`); one seat is one statement, atomic by itself, and several take a
+ * (see `recordBooking`); one seat is one statement, atomic by itself, and several take a
  * transaction. A seat the index already knows is taken is refused by a query instead, before any
  * statement, since a refused statement throws, and an exception costs several times a query: in a
- * race for one seat, every buyer but the first is refused that way. When a statement does refuse a
- * seat, nothing is sold, the index catches up, and the refusal names the seats that were not free;
- * an error that is not a refusal is thrown.
+ * race for one seat, every buyer but the first two is refused that way. When a statement does
+ * refuse a seat, nothing is sold, the index catches up, and the refusal names the seats that were
+ * not free. Any other error is thrown, whatever the other seats are.
  */
 export function sellFreeSeats(
   storage: DurableObjectStorage,
   seats: Id[],
   sale: { showId: Id; user: Id | null; hold: null; origin: Origin; at: number },
-  check: SeatCheck,
+  seatIndex: SeatCheck,
 ): Booking[] | Failure {
-  if (!check.seemFree(seats)) {
-    const refused = check.refuseUnlessAvailable(seats, sale.at);
+  if (!seatIndex.seemFree(seats)) {
+    const refused = seatIndex.refuseUnlessAvailable(seats, sale.at);
     if (refused) return refused;
   }
   const sell = (seat: Id) => recordBooking(storage.sql, { ...sale, seat, from: "available" });
   try {
     return seats.length === 1 ? [sell(seats[0]!)] : storage.transactionSync(() => seats.map(sell));
   } catch (error) {
-    check.catchUp();
-    const refused = check.refuseUnlessAvailable(seats, sale.at);
+    if (!q.isRefusedSale(error)) throw error;
+    seatIndex.catchUp();
+    const refused = seatIndex.refuseUnlessAvailable(seats, sale.at);
     if (refused) return refused;
     throw error;
   }

@@ -157,7 +157,7 @@ export function dropSeat(sql: SqlStorage, { seat }: { seat: Id }): void {
 
 /**
  * A seat's status. A hold counts only while it is active and unexpired, so an expired hold is
- * free whether or not the sweep has run yet. The \`sales\` view's trigger (migration 11) applies
+ * free whether or not the sweep has run yet. The `sales` view's trigger (migration 11) applies
  * the same rule when it sells a seat; a change to one is a change to both.
  */
 const SEAT_STATUS_SQL = `
@@ -200,10 +200,18 @@ export function seatCounts(sql: SqlStorage, { now }: { now: number }): { total: 
 // ---- Bookings -----------------------------------------------------------------------------
 
 /**
- * Sells a seat in one statement (the \`sales\` view's trigger, migration 11): refuses it unless it
- * is free (\`from: "available"\`) or held by the hold being confirmed (\`from: "held"\`), stores the
- * booking and logs the change. Throws, having changed nothing, when the seat is not free.
+ * Sells a seat in one statement (the `sales` view's trigger, migration 11): stores the booking and
+ * logs the change. A seat sold as `from: "available"` is refused unless it is free (the trigger's
+ * check, and the UNIQUE constraint for a booked seat): the statement throws, having changed
+ * nothing (see `isRefusedSale`). A seat sold from a hold (`from: "held"`) is checked by the
+ * caller, which ends the hold in the same transaction; the trigger checks nothing more.
  */
+/** Whether `error` is the sale's statement refusing a seat that is not free (see `sell`). */
+export function isRefusedSale(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : "";
+  return message.includes("seat not available") || message.includes("UNIQUE constraint failed: bookings.seat_id");
+}
+
 export function sell(
   sql: SqlStorage,
   sale: {

@@ -162,7 +162,7 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     id: 11,
     name: "a sale in one statement",
     // A seat is sold by one INSERT into this view. Its trigger refuses a seat that is not free
-    // (blocked, or held by a live hold: the same rule as \`seatStatus\` in queries.ts; a booked
+    // (blocked, or held by a live hold: the same rule as `seatStatus` in queries.ts; a booked
     // seat is refused by the UNIQUE constraint on bookings.seat_id), stores the booking and logs
     // it. One statement is atomic, so the three need no transaction around them, and nothing can
     // come between the check and the write.

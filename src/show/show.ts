@@ -47,8 +47,9 @@ const UNKNOWN_SHOW: Failure = { ok: false, reason: "unknown_show" };
  *
  * The object runs one call at a time, and every method that changes state is synchronous: each
  * check and the write it guards happen with no `await` between them, inside one
- * `transactionSync`. UNIQUE constraints on `bookings.seat_id` and `held_seats.seat_id` stand
- * behind that as the last guard. Methods return domain results; the Worker turns them into HTTP.
+ * `transactionSync`, or in one statement (a sale: see `sellFreeSeats`). UNIQUE constraints on
+ * `bookings.seat_id` and `held_seats.seat_id` stand behind that as the last guard. Methods return
+ * domain results; the Worker turns them into HTTP.
  */
 export class Show extends DurableObject<Env> {
   /** Where the object reads the time. Tests replace it to drive hold expiry. */
