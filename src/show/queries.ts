@@ -206,12 +206,6 @@ export function seatCounts(sql: SqlStorage, { now }: { now: number }): { total: 
  * nothing (see `isRefusedSale`). A seat sold from a hold (`from: "held"`) is checked by the
  * caller, which ends the hold in the same transaction; the trigger checks nothing more.
  */
-/** Whether `error` is the sale's statement refusing a seat that is not free (see `sell`). */
-export function isRefusedSale(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : "";
-  return message.includes("seat not available") || message.includes("UNIQUE constraint failed: bookings.seat_id");
-}
-
 export function sell(
   sql: SqlStorage,
   sale: {
@@ -240,6 +234,12 @@ export function sell(
     sale.origin.actor,
     sale.origin.route,
   );
+}
+
+/** Whether `error` is the sale's statement refusing a seat that is not free (see `sell`). */
+export function isRefusedSale(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : "";
+  return message.includes("seat not available") || message.includes("UNIQUE constraint failed: bookings.seat_id");
 }
 
 export function bookingById(
