@@ -25,7 +25,7 @@ export function recordBooking(
   const id = newRef(sale.showId);
   const { token, hash } = newToken("bt");
   const { seat, user, hold, from, origin, at } = sale;
-  q.sell(sql, { id, seat, user, at, tokenHash: hash, hold, pass: origin.pass ?? null, from, origin });
+  q.sell(sql, { id, seat, user, at, tokenHash: hash, hold, from, origin });
   return {
     id,
     show_id: publicId(sale.showId),

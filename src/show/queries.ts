@@ -215,8 +215,8 @@ export function sell(
     at: number;
     tokenHash: string;
     hold: string | null;
-    pass: string | null;
     from: "available" | "held";
+    /** Who sold it, and the admission pass the booking counts against, if any. */
     origin: Origin;
   },
 ): void {
@@ -229,7 +229,7 @@ export function sell(
     sale.at,
     sale.tokenHash,
     sale.hold,
-    sale.pass,
+    sale.origin.pass ?? null,
     sale.from,
     sale.origin.actor,
     sale.origin.route,

@@ -127,7 +127,7 @@ export class Seating implements FeedHost, SeatCheck {
    * with an admission pass, no more than the limit under that pass in all (held or booked).
    */
   refuseOrder(seatIds: Id[], now: number, pass?: string | null): Failure | null {
-    return this.refuseSizeOrUnknown(seatIds, now, pass) ?? this.refuseUnlessAvailable(seatIds, now);
+    return this.refuseSize(seatIds.length, now, pass) ?? this.refuseUnlessAvailable(seatIds, now);
   }
 
   /** `refuseOrder` but for whether the seats are free, which a sale's own statement checks. */
