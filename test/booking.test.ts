@@ -14,6 +14,9 @@ describe("POST /api/book-seat/", () => {
     const showId = await newShow(20);
     const response = await bookSeat(showId, 10, "alice");
     expect(response.status).toBe(200);
+    // A booking's answer carries its token: no cache on the way may keep it.
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(response.headers.get("cache-control")).toBe("no-store");
     const body = await response.json<{ booking: { id: string; booked_at: string } }>();
     expect(body).toEqual({
       message: "Seat booked successfully",
@@ -34,6 +37,8 @@ describe("POST /api/book-seat/", () => {
     expect((await bookSeat(showId, 10, "alice")).status).toBe(200);
     const second = await bookSeat(showId, 10, "bob");
     expect(second.status).toBe(409);
+    expect(second.headers.get("content-type")).toBe("application/json");
+    expect(second.headers.get("cache-control")).toBe("no-store");
     expect(await second.json()).toEqual({
       error: "Seat is already booked by another user",
       show_id: showId,

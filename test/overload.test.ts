@@ -61,6 +61,8 @@ describe("when a show's object fails", () => {
     const response = await bookThrough(shows);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(response.headers.get("cache-control")).toBe("no-store");
     expect(await response.json()).toEqual({
       error: "This show is receiving more requests than it can handle; retry shortly",
       show_id: s,

@@ -91,6 +91,23 @@ describe("bad booking input gets a 400 that names the field, and books nothing",
   });
 });
 
+describe("reading a body", () => {
+  it("reads a body sent in chunks, with no declared length, as one with a length", async () => {
+    const showId = await newShow(3);
+    const text = JSON.stringify({ show_id: showId, seat_id: 2 });
+    const stream = new Blob([text.slice(0, 10), text.slice(10)]).stream();
+    const chunked = await call("/api/book-seat/", { method: "POST", body: stream, duplex: "half" } as RequestInit);
+    expect(chunked.status).toBe(200);
+    expect(await storedBookings(showId)).toEqual([{ seat_id: "2", user_id: null }]);
+  });
+
+  it("refuses an empty body where one is needed", async () => {
+    const response = await call("/api/book-seat/", { method: "POST", headers: { "content-length": "0" } });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: "Request body must be a JSON object" });
+  });
+});
+
 describe("routing errors", () => {
   it("answers a wrong method with 405 and an Allow header", async () => {
     const response = await call("/api/book-seat/", { method: "GET" });
