@@ -23,10 +23,9 @@ class LayoutChanged extends Error {}
 async function readFrame(
   env: Env,
   ctx: ExecutionContext,
-  { showId, request, client, layout }: { showId: Id; request: Request; client: Request | undefined; layout: number },
+  { showId, origin, client, layout }: { showId: Id; origin: string; client: Request | undefined; layout: number },
 ): Promise<Copy | null> {
   const path = `${showPath(showId)}/frame?layout=${layout}`;
-  const origin = new URL(request.url).origin;
   try {
     return await sharedCopy(
       env,
@@ -115,7 +114,7 @@ function readsFromShow(key: string): void {
 export async function composedMap(
   env: Env,
   ctx: ExecutionContext,
-  read: { showId: Id; request: Request; client: Request | undefined; statuses: Copy; path: string; query: SeatFilter },
+  read: { showId: Id; origin: string; client: Request | undefined; statuses: Copy; path: string; query: SeatFilter },
 ): Promise<Copy | Failure | null> {
   const { showId, statuses, path, query } = read;
   const layout = layoutOf(statuses);

@@ -47,15 +47,16 @@ export const seatMap: Handler<"seatMap"> = async (
   if (filtered) await rateLimited(request as IRequest, env);
   // The request to charge if the show must be looked up: a filtered read has paid already.
   const client = filtered ? undefined : request;
-  const statuses = await statusesCopy(env, ctx, showId, request, client);
+  const origin = new URL(request.url).origin;
+  const statuses = await statusesCopy(env, ctx, showId, origin, client);
   const path = `${showPath(showId)}/seats${filterQuery(query)}`;
-  const map = await composedMap(env, ctx, { showId, request, client, statuses, path, query });
+  const map = await composedMap(env, ctx, { showId, origin, client, statuses, path, query });
   if (map !== null && "ok" in map) throw failureToHttp(map, { showId });
   // The layout changed after this copy of the statuses was made, or the map or its frame is too
   // large for an isolate to keep (a plan near the largest): the show's own map, cached per location.
   const copy =
     map ??
-    (await sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
+    (await sharedCopy(env, ctx, { showId, origin, path }, () =>
       callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true, client }),
     ));
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
@@ -75,19 +76,23 @@ export const seatStatuses: Handler<"seatStatuses"> = async (
   env,
   ctx,
 ) => {
-  return serveCopy(await statusesCopy(env, ctx, showId, request), ifNoneMatch, request.headers.get("accept-encoding"));
+  const copy = await statusesCopy(env, ctx, showId, new URL(request.url).origin, request);
+  return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };
 
-/** The statuses copy; `client` is the request to charge if the show must be looked up (see `requireShow`). */
+/**
+ * The statuses copy, for a request from `origin`; `client` is the request to charge if the show
+ * must be looked up (see `requireShow`).
+ */
 function statusesCopy(
   env: Env,
   ctx: ExecutionContext,
   showId: Id,
-  request: Request,
-  client: Request | undefined = request,
+  origin: string,
+  client: Request | undefined,
 ): Promise<Copy> {
   const path = `${showPath(showId)}/statuses`;
-  return sharedCopy(env, ctx, { showId, origin: new URL(request.url).origin, path }, () =>
+  return sharedCopy(env, ctx, { showId, origin, path }, () =>
     callShow(env, showId, (show) => show.statusesJson(), { repeatable: true, client }),
   );
 }
@@ -101,17 +106,15 @@ export const showPlan: Handler<"showPlan"> = async (
   // The statuses' ETag ("<layout>.<version>") says which layout is current, at the cost of a
   // read that is shared and cached; a plan at a layout version never changes, so it is cached
   // under that version for long, and a plan of megabytes leaves the show once per location.
-  const layout = layoutOf(await statusesCopy(env, ctx, showId, request));
+  const origin = new URL(request.url).origin;
+  const layout = layoutOf(await statusesCopy(env, ctx, showId, origin, request));
   const etag = `"${layout}"`;
   if (etagMatches(ifNoneMatch, etag)) {
     return new Response(null, { status: 304, headers: { etag, "cache-control": "no-cache", vary: "accept-encoding" } });
   }
   const path = `${showPath(showId)}/plan?layout=${layout}`;
-  const copy = await sharedCopy(
-    env,
-    ctx,
-    { showId, origin: new URL(request.url).origin, path, maxAge: PLAN_MAX_AGE_SECONDS },
-    () => callShow(env, showId, (show) => show.plan(), { repeatable: true, client: request }),
+  const copy = await sharedCopy(env, ctx, { showId, origin, path, maxAge: PLAN_MAX_AGE_SECONDS }, () =>
+    callShow(env, showId, (show) => show.plan(), { repeatable: true, client: request }),
   );
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };
