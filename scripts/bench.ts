@@ -3,7 +3,8 @@
  * proxy), against a floor Worker run the same way, and prints a table (or JSON with --json).
  * Every cost is printed beside its baseline from the same run, as a ratio.
  *
- *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--json]
+ *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--turn 1] [--json]
+ *     [--compare <git revision>]
  *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush]
  *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000] [--plan-seats 50000,100000]
  *     [--rush-buyers 5000] [--rush-rate 600] [--rush-seconds 20] [--crowds one,split]
@@ -20,6 +21,7 @@ import { cpuMeter, ratio, runFor } from "./bench/load.ts";
 import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, startSplit, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
+import { takeTurns, turnRatios, type Contender, type TurnsResult } from "./bench/sale.ts";
 import { rushScenario } from "./bench/rush.ts";
 
 const { values: args } = parseArgs({
@@ -30,6 +32,8 @@ const { values: args } = parseArgs({
     json: { type: "boolean", default: false },
     only: { type: "string" },
     rounds: { type: "string", default: "2" },
+    turn: { type: "string", default: "1" },
+    compare: { type: "string" },
     seats: { type: "string", default: "10000" },
     watchers: { type: "string", default: "1000" },
     readers: { type: "string", default: "1000" },
@@ -62,7 +66,9 @@ const BOOKERS = 4;
 const DURATION = Number(args.duration);
 const CLIENTS = Number(args.clients);
 const HOT = Number(args.hot);
+/** The on-sale gives each Worker ROUNDS × DURATION seconds, in turns of TURN seconds. */
 const ROUNDS = Number(args.rounds);
+const TURN = Number(args.turn);
 const SHOWS = 10;
 const SEATS_PER_SHOW = 3000;
 const MIXED_SEATS = 2000;
@@ -152,51 +158,60 @@ async function hotSeat(worker: RunningWorker, label: string, needsShow: boolean)
   return row(label, samples, null, cpuPercentOfCore, "all at once");
 }
 
-/** K clients book distinct seats across 10 shows for D seconds; a warm-up runs for `seconds` and leaves no row. */
-async function onSale(
-  worker: RunningWorker,
-  label: string,
-  needsShows: boolean,
-  { seconds = DURATION, warmUp = false }: { seconds?: number; warmUp?: boolean } = {},
-): Promise<Row> {
-  log(`▶ ${label}: ${CLIENTS} clients booking distinct seats across ${SHOWS} shows for ${seconds} s`);
-  const client = new Client(worker.url, CLIENTS);
-  const prefix = `sale-${label.replace(/\W+/g, "-")}`;
-  if (needsShows) {
-    for (let s = 0; s < SHOWS; s++) await createShow(client, `${prefix}-${s}`, SEATS_PER_SHOW);
-  }
-  await client.warm(CLIENTS);
-  let counter = 0;
-  const cpuBefore = worker.cpuMs();
-  const run = await runFor(
-    client,
-    CLIENTS,
-    seconds,
-    () => {
-      const i = counter++;
-      if (i >= SHOWS * SEATS_PER_SHOW) return null;
-      const target = { show: `${prefix}-${i % SHOWS}`, seat: Math.floor(i / SHOWS) + 1 };
-      return {
-        method: "POST",
-        path: "/api/book-seat/",
-        body: { show_id: target.show, seat_id: target.seat },
-        kind: "book",
-      };
-    },
-    progress(label),
+/**
+ * CLIENTS clients book distinct seats across SHOWS shows: the floor, the project and, with
+ * --compare, the project at that revision, each in turns of TURN seconds (see bench/sale.ts), for
+ * ROUNDS × DURATION seconds each after a warm-up. Rows for each, in that order.
+ */
+async function onSale(): Promise<TurnsResult[]> {
+  const turns = Math.max(1, Math.round((ROUNDS * DURATION) / TURN));
+  const warmUpSeconds = Math.min(3, DURATION);
+  // Seats enough for 2,000 bookings a second, more than either has made here.
+  const seatsPerShow = Math.max(SEATS_PER_SHOW, Math.ceil((2000 * (turns * TURN + warmUpSeconds)) / SHOWS));
+  const compared = args.compare === undefined ? null : await startProject({ revision: args.compare });
+  const contenders: Contender[] = [
+    { label: "floor: on-sale", worker: floor, needsShows: false },
+    { label: "on-sale", worker: project, needsShows: true },
+    ...(compared ? [{ label: `on-sale at ${args.compare}`, worker: compared, needsShows: true }] : []),
+  ];
+  log(
+    `▶ on-sale: ${CLIENTS} clients booking distinct seats across ${SHOWS} shows of ${seatsPerShow} seats; ${contenders.length} Workers take ${turns} turns of ${TURN} s each`,
   );
-  const samples = run.samples.get("book") ?? [];
-  const cpuMs = worker.cpuMs() - cpuBefore;
-  cpuOf.set(label, { cpuMs, bookings: samples.length });
-  log(`  ${label}: workerd CPU ${(cpuMs / samples.length).toFixed(3)} ms per booking`);
-  const errors = samples.filter((sample) => sample.status !== 200).length;
-  if (needsShows) await verifyEveryBookingOnce(client, prefix, samples);
-  await client.close();
-  return row(label, samples, run.wallMs, run.cpuPercentOfCore, `${errors} errors`, "", { printed: !warmUp });
+  try {
+    const results = await takeTurns(contenders, {
+      turns,
+      turnSeconds: TURN,
+      warmUpSeconds,
+      clients: CLIENTS,
+      shows: SHOWS,
+      seatsPerShow,
+      createShow,
+      verify: verifyEveryBookingOnce,
+      log,
+    });
+    const [floorResult] = results;
+    for (const result of results) {
+      const errors = result.samples.filter((sample) => sample.status !== 200).length;
+      const vsFloor =
+        result === floorResult
+          ? ""
+          : `CPU ${ratio(result.cpuMs / result.samples.length, floorResult!.cpuMs / floorResult!.samples.length)} floor`;
+      const turnsNote =
+        result === floorResult ? "" : `; turn by turn ${turnRatios(result, floorResult!).median.toFixed(2)}×`;
+      row(
+        result.label,
+        result.samples,
+        result.wallMs,
+        result.clientCpuPercent,
+        `${errors} errors${turnsNote}`,
+        vsFloor,
+      );
+    }
+    return results;
+  } finally {
+    await compared?.stop();
+  }
 }
-
-/** The workerd CPU each on-sale round used, and how many bookings it made. */
-const cpuOf = new Map<string, { cpuMs: number; bookings: number }>();
 
 /** Every seat that got a 200 is booked in the seat map, and nothing else is. */
 async function verifyEveryBookingOnce(client: Client, prefix: string, samples: Sample[]): Promise<void> {
@@ -570,25 +585,8 @@ const floor = await startFloor();
 const project = await startProject();
 const floorHot = ONLY.has("hot") ? await hotSeat(floor, "floor: hot seat", false) : null;
 const hot = ONLY.has("hot") ? await hotSeat(project, "hot seat", true) : null;
-// The machine is shared and noisy, so the floor and the project take turns, round by round,
-// and the ratio is of their totals. Each first runs a short round that is not counted (a process's
-// first seconds are its slowest, and the floor's would otherwise always be first), and the order
-// swaps every round (floor first, then the project first...), so that a drift in the machine's
-// speed over the run weighs on both alike.
-const floorSales: Row[] = [];
-const sales: Row[] = [];
-if (ONLY.has("sale")) {
-  const warmUp = { seconds: Math.min(3, DURATION), warmUp: true };
-  await onSale(floor, "floor: on-sale warm-up (not counted)", false, warmUp);
-  await onSale(project, "on-sale warm-up (not counted)", true, warmUp);
-}
-for (let round = 1; ONLY.has("sale") && round <= ROUNDS; round++) {
-  const floorRound = () => onSale(floor, `floor: on-sale ${round}`, false);
-  const projectRound = () => onSale(project, `on-sale ${round}`, true);
-  if (round % 2 === 1) floorSales.push(await floorRound());
-  sales.push(await projectRound());
-  if (round % 2 === 0) floorSales.push(await floorRound());
-}
+// The machine is shared and noisy, so the floor and the project take turns (see bench/sale.ts).
+const saleResults = ONLY.has("sale") ? await onSale() : null;
 await floor.stop();
 if (ONLY.has("mixed")) await mixed(project);
 if (ONLY.has("holds")) await holds(project);
@@ -627,25 +625,14 @@ if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("split")) {
 }
 if (ONLY.has("cleanup")) await cleanupScenario();
 
-const perSecond = (runs: Row[]) =>
-  runs.length === 0 ? null : runs.reduce((sum, run) => sum + (run.perSecond ?? 0), 0) / runs.length;
-const sale = perSecond(sales);
-const floorSale = perSecond(floorSales);
-const saleRatio = (sale ?? NaN) / (floorSale ?? NaN);
-/** workerd CPU per booking over every on-sale round, the project's against the floor's. */
-const cpuPerBooking = (runs: Row[]) => {
-  const used = runs.map((run) => cpuOf.get(run.scenario)!);
-  return used.reduce((sum, u) => sum + u.cpuMs, 0) / used.reduce((sum, u) => sum + u.bookings, 0);
-};
-const cpu = sales.length > 0 ? { project: cpuPerBooking(sales), floor: cpuPerBooking(floorSales) } : null;
+const [floorSale, sale, comparedSale] = saleResults ?? [];
+const perSecondOf = (result: TurnsResult) => (result.samples.length / result.wallMs) * 1000;
+const cpuPerBooking = (result: TurnsResult) => result.cpuMs / result.samples.length;
+const saleRatio = sale && floorSale ? perSecondOf(sale) / perSecondOf(floorSale) : NaN;
+/** workerd CPU per booking over every counted turn, the project's against the floor's. */
+const cpu = sale && floorSale ? { project: cpuPerBooking(sale), floor: cpuPerBooking(floorSale) } : null;
 const cpuRatio = cpu ? cpu.project / cpu.floor : NaN;
-for (const run of sales) {
-  const own = cpuOf.get(run.scenario)!;
-  const floorRun = cpuOf.get(`floor: ${run.scenario}`);
-  if (floorRun) {
-    run.vsBaseline = `CPU ${ratio(own.cpuMs / own.bookings, floorRun.cpuMs / floorRun.bookings)} floor`;
-  }
-}
+const cpuTurns = sale && floorSale ? turnRatios(sale, floorSale) : null;
 const summary = {
   machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version },
   settings: {
@@ -654,15 +641,23 @@ const summary = {
     hotSeatRequests: HOT,
     shows: SHOWS,
     rounds: ROUNDS,
+    turnSeconds: TURN,
+    compare: args.compare ?? null,
     crowdTopologies: [...TOPOLOGIES],
     // The CPUs of each side of the split (null: not pinned); absent when the split did not run.
     splitCpus,
   },
-  onSalePerSecond: { project: sale, floor: floorSale },
+  onSalePerSecond: {
+    project: sale ? perSecondOf(sale) : null,
+    floor: floorSale ? perSecondOf(floorSale) : null,
+    ...(comparedSale ? { compared: perSecondOf(comparedSale) } : {}),
+  },
   rows,
   onSaleVsFloor: saleRatio,
-  workerdCpuMsPerBooking: cpu,
+  workerdCpuMsPerBooking: cpu && { ...cpu, ...(comparedSale ? { compared: cpuPerBooking(comparedSale) } : {}) },
   cpuPerBookingVsFloor: cpuRatio,
+  // The spread of the same ratio over single turns: median and quartiles.
+  cpuPerBookingVsFloorByTurn: cpuTurns,
   seatMap2000: {
     endToEndP50Ms: seatMapP50,
     noopRequestP50Ms: noopP50,
@@ -716,14 +711,13 @@ if (args.json) {
     if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
   }
   console.log("");
-  if (sale !== null && floorSale !== null) {
+  if (sale && floorSale && cpu && cpuTurns) {
+    const counted = `${sale.turnCpuPerBooking.length} turns of ${TURN} s each, taken in turns with the floor after a warm-up`;
     console.log(
-      `On-sale throughput: ${fmt(sale, 0)}/s = ${(saleRatio * 100).toFixed(0)}% of the floor's ${fmt(floorSale, 0)}/s, averaged over ${ROUNDS} rounds taking turns with the floor's, after a warm-up (target: at least 90%)`,
+      `On-sale throughput: ${fmt(perSecondOf(sale), 0)}/s = ${(saleRatio * 100).toFixed(0)}% of the floor's ${fmt(perSecondOf(floorSale), 0)}/s, over ${counted} (target: at least 90%)`,
     );
-  }
-  if (cpu) {
     console.log(
-      `workerd CPU per booking: ${fmt(cpu.project, 3)} ms = ${cpuRatio.toFixed(2)}× the floor's ${fmt(cpu.floor, 3)} ms, over the same rounds (target: at most 1.15×)`,
+      `workerd CPU per booking: ${fmt(cpu.project, 3)} ms = ${cpuRatio.toFixed(2)}× the floor's ${fmt(cpu.floor, 3)} ms, over the same turns; turn by turn, median ${cpuTurns.median.toFixed(2)}× (quartiles ${cpuTurns.low.toFixed(2)}-${cpuTurns.high.toFixed(2)}×) (target: at most 1.15×)`,
     );
   }
   if (hot && floorHot) {

@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,19 +60,47 @@ interface ProjectOptions {
   registry?: string;
   /** Durable Object bindings whose class lives in another process's Worker: binding → Worker name. */
   elsewhere?: Record<string, string>;
+  /** The checkout whose wrangler.toml configures the bundle. */
+  root?: string;
 }
 
-/** Bundles the project with wrangler (as `wrangler deploy` would) and runs it. */
-export async function startProject({ persist = false }: { persist?: boolean } = {}): Promise<RunningWorker> {
+/**
+ * Bundles the project with wrangler (as `wrangler deploy` would) and runs it: the working tree, or
+ * with `revision` the project as committed there (a git revision; built from a copy of its files,
+ * with this checkout's node_modules), so that two versions can be measured in one run.
+ */
+export async function startProject({
+  persist = false,
+  revision,
+}: { persist?: boolean; revision?: string } = {}): Promise<RunningWorker> {
   const outdir = await mkdtemp(join(tmpdir(), "seat-booking-bench-"));
-  await bundle(outdir);
-  return startBundle(outdir, { persist }, () => rm(outdir, { recursive: true, force: true }));
+  const root = revision === undefined ? PROJECT_ROOT : await mkdtemp(join(tmpdir(), "seat-booking-bench-revision-"));
+  const removeFiles = async () => {
+    await rm(outdir, { recursive: true, force: true });
+    if (root !== PROJECT_ROOT) await rm(root, { recursive: true, force: true });
+  };
+  try {
+    if (revision !== undefined) await checkOut(revision, root);
+    await bundle(outdir, root);
+    return await startBundle(outdir, { persist, root }, removeFiles);
+  } catch (error) {
+    await removeFiles();
+    throw error;
+  }
+}
+
+/** The files of `revision` in `dir`, with this checkout's node_modules beside them. */
+async function checkOut(revision: string, dir: string): Promise<void> {
+  await promisify(execFile)("sh", ["-c", 'git archive --format=tar "$1" | tar -x -C "$2"', "sh", revision, dir], {
+    cwd: PROJECT_ROOT,
+  });
+  await symlink(join(PROJECT_ROOT, "node_modules"), join(dir, "node_modules"));
 }
 
 /** Writes the bundle `wrangler deploy` would upload into `outdir`. */
-async function bundle(outdir: string): Promise<void> {
+async function bundle(outdir: string, root = PROJECT_ROOT): Promise<void> {
   await promisify(execFile)(process.execPath, [wranglerBin(), "deploy", "--dry-run", "--outdir", outdir], {
-    cwd: PROJECT_ROOT,
+    cwd: root,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
 }
@@ -195,12 +223,12 @@ async function pin(pid: number, cpuList: string): Promise<boolean> {
 
 async function startBundle(
   outdir: string,
-  { persist = false, name, registry, elsewhere = {} }: ProjectOptions,
+  { persist = false, name, registry, elsewhere = {}, root = PROJECT_ROOT }: ProjectOptions,
   cleanUp?: () => Promise<void>,
 ): Promise<RunningWorker> {
   // Compatibility settings, Durable Objects and vars as wrangler.toml gives them. The static
   // assets are left out: the API never reaches them, and the floor has none.
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(PROJECT_ROOT, "wrangler.toml"));
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
   const { compatibilityDate, compatibilityFlags, durableObjects, bindings } = workerOptions as Record<string, unknown>;
   const objects = { ...(durableObjects as Record<string, Record<string, unknown>>) };
   for (const [binding, scriptName] of Object.entries(elsewhere)) objects[binding] = { ...objects[binding], scriptName };

@@ -44,8 +44,8 @@ describe("npm run bench", () => {
     for (const scenario of [
       "floor: hot seat",
       "hot seat",
-      "floor: on-sale 1",
-      "on-sale 1",
+      "floor: on-sale",
+      "on-sale",
       "mixed: seat-map reads",
       "holds (4 seats each)",
       "watchers: quiet bookings",
@@ -68,7 +68,7 @@ describe("npm run bench", () => {
     }
     expect(stdout).toMatch(/On-sale throughput: \d+\/s = \d+% of the floor's \d+\/s/);
     expect(stdout).toMatch(/workerd CPU per booking: [\d.]+ ms = [\d.]+× the floor's [\d.]+ ms/);
-    expect(stdout).toMatch(/^on-sale 1 .* CPU [\d.]+× floor/m);
+    expect(stdout).toMatch(/^on-sale .* CPU [\d.]+× floor .* turn by turn [\d.]+×/m);
     expect(stdout).toMatch(/^watchers: bookings beside 20 watchers .* p99 [\d.]+× quiet/m);
     expect(stdout).toMatch(/^watchers \(split\): bookings beside 20 watchers .* origin \d+%, edge \d+%/m);
     expect(stdout).toMatch(/Bookings' p99 beside each crowd, .*: watchers [\d.]+×, .*readers \(split\) [\d.]+×/);
@@ -84,7 +84,7 @@ describe("npm run bench", () => {
     expect(stdout).toContain("All correctness checks passed.");
   });
 
-  it("--json writes the same results as JSON", async () => {
+  it("--json writes the same results as JSON, and --compare runs a committed revision beside the tree", async () => {
     const { stdout } = await run(
       process.execPath,
       [
@@ -99,17 +99,28 @@ describe("npm run bench", () => {
         "1",
         "--only",
         "hot,sale",
+        "--compare",
+        "HEAD",
         "--json",
       ],
       { cwd: PROJECT_ROOT, maxBuffer: 10 * 1024 * 1024 },
     );
-    const result = JSON.parse(stdout) as { rows: { scenario: string }[]; onSaleVsFloor: number; failures: string[] };
+    const result = JSON.parse(stdout) as {
+      rows: { scenario: string; requests: number }[];
+      onSaleVsFloor: number;
+      workerdCpuMsPerBooking: { project: number; floor: number; compared: number };
+      failures: string[];
+    };
     expect(result.rows.map((row) => row.scenario)).toEqual([
       "floor: hot seat",
       "hot seat",
-      "floor: on-sale 1",
-      "on-sale 1",
+      "floor: on-sale",
+      "on-sale",
+      "on-sale at HEAD",
     ]);
+    // The revision booked for real (its seat maps were checked: failures is empty).
+    expect(result.rows.at(-1)!.requests).toBeGreaterThan(0);
+    expect(result.workerdCpuMsPerBooking.compared).toBeGreaterThan(0);
     expect(result.onSaleVsFloor).toBeGreaterThan(0);
     expect(result.failures).toEqual([]);
   });
