@@ -4,7 +4,7 @@
  * Every cost is printed beside its baseline from the same run, as a ratio.
  *
  *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--turn 1] [--json]
- *     [--compare <git revision>]
+ *     [--compare <git revision>[,<git revision>...]]
  *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush]
  *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000] [--plan-seats 50000,100000]
  *     [--rush-buyers 5000] [--rush-rate 600] [--rush-seconds 20] [--crowds one,split]
@@ -69,6 +69,8 @@ const HOT = Number(args.hot);
 /** The on-sale gives each Worker ROUNDS × DURATION seconds, in turns of TURN seconds. */
 const ROUNDS = Number(args.rounds);
 const TURN = Number(args.turn);
+/** Revisions of the project measured beside the working tree in the on-sale (`--compare a,b`). */
+const REVISIONS = args.compare?.split(",").filter(Boolean) ?? [];
 const SHOWS = 10;
 const SEATS_PER_SHOW = 3000;
 const MIXED_SEATS = 2000;
@@ -160,7 +162,7 @@ async function hotSeat(worker: RunningWorker, label: string, needsShow: boolean)
 
 /**
  * CLIENTS clients book distinct seats across SHOWS shows: the floor, the project and, with
- * --compare, the project at that revision, each in turns of TURN seconds (see bench/sale.ts), for
+ * --compare, the project at each revision named, each in turns of TURN seconds (see bench/sale.ts), for
  * ROUNDS × DURATION seconds each after a warm-up. Rows for each, in that order.
  */
 async function onSale(): Promise<TurnsResult[]> {
@@ -168,16 +170,20 @@ async function onSale(): Promise<TurnsResult[]> {
   const warmUpSeconds = Math.min(3, DURATION);
   // Seats enough for 2,000 bookings a second, more than either has made here.
   const seatsPerShow = Math.max(SEATS_PER_SHOW, Math.ceil((2000 * (turns * TURN + warmUpSeconds)) / SHOWS));
-  const compared = args.compare === undefined ? null : await startProject({ revision: args.compare });
+  const compared: { revision: string; worker: RunningWorker }[] = [];
   const contenders: Contender[] = [
     { label: "floor: on-sale", worker: floor, needsShows: false },
     { label: "on-sale", worker: project, needsShows: true },
-    ...(compared ? [{ label: `on-sale at ${args.compare}`, worker: compared, needsShows: true }] : []),
   ];
   log(
     `▶ on-sale: ${CLIENTS} clients booking distinct seats across ${SHOWS} shows of ${seatsPerShow} seats; ${contenders.length} Workers take ${turns} turns of ${TURN} s each`,
   );
   try {
+    for (const revision of REVISIONS) {
+      const worker = await startProject({ revision });
+      compared.push({ revision, worker });
+      contenders.push({ label: `on-sale at ${revision}`, worker, needsShows: true });
+    }
     const results = await takeTurns(contenders, {
       turns,
       turnSeconds: TURN,
@@ -189,27 +195,23 @@ async function onSale(): Promise<TurnsResult[]> {
       verify: verifyEveryBookingOnce,
       log,
     });
-    const [floorResult] = results;
+    const [floorResult, treeResult] = results as [TurnsResult, TurnsResult];
+    const perBooking = (result: TurnsResult) => result.cpuMs / result.samples.length;
     for (const result of results) {
       const errors = result.samples.filter((sample) => sample.status !== 200).length;
-      const vsFloor =
-        result === floorResult
-          ? ""
-          : `CPU ${ratio(result.cpuMs / result.samples.length, floorResult!.cpuMs / floorResult!.samples.length)} floor`;
-      const turnsNote =
-        result === floorResult ? "" : `; turn by turn ${turnRatios(result, floorResult!).median.toFixed(2)}×`;
-      row(
-        result.label,
-        result.samples,
-        result.wallMs,
-        result.clientCpuPercent,
-        `${errors} errors${turnsNote}`,
-        vsFloor,
-      );
+      const notes = [`${errors} errors`];
+      if (result !== floorResult) notes.push(`turn by turn ${turnRatios(result, floorResult).median.toFixed(2)}×`);
+      // A revision beside the working tree: its CPU as a multiple of the tree's, turn by turn too.
+      if (result !== floorResult && result !== treeResult) {
+        const byTurn = turnRatios(result, treeResult).median.toFixed(2);
+        notes.push(`CPU ${ratio(perBooking(result), perBooking(treeResult))} the tree's (turn by turn ${byTurn}×)`);
+      }
+      const vsFloor = result === floorResult ? "" : `CPU ${ratio(perBooking(result), perBooking(floorResult))} floor`;
+      row(result.label, result.samples, result.wallMs, result.clientCpuPercent, notes.join("; "), vsFloor);
     }
     return results;
   } finally {
-    await compared?.stop();
+    for (const { worker } of compared) await worker.stop();
   }
 }
 
@@ -625,7 +627,12 @@ if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("split")) {
 }
 if (ONLY.has("cleanup")) await cleanupScenario();
 
-const [floorSale, sale, comparedSale] = saleResults ?? [];
+const [floorSale, sale, ...comparedSales] = saleResults ?? [];
+/** Each revision's figure, by revision, for the JSON (absent without --compare). */
+const byRevision = (figure: (result: TurnsResult) => number) =>
+  comparedSales.length === 0
+    ? {}
+    : { compared: Object.fromEntries(comparedSales.map((result, i) => [REVISIONS[i]!, figure(result)])) };
 const perSecondOf = (result: TurnsResult) => (result.samples.length / result.wallMs) * 1000;
 const cpuPerBooking = (result: TurnsResult) => result.cpuMs / result.samples.length;
 const saleRatio = sale && floorSale ? perSecondOf(sale) / perSecondOf(floorSale) : NaN;
@@ -642,7 +649,7 @@ const summary = {
     shows: SHOWS,
     rounds: ROUNDS,
     turnSeconds: TURN,
-    compare: args.compare ?? null,
+    compare: REVISIONS,
     crowdTopologies: [...TOPOLOGIES],
     // The CPUs of each side of the split (null: not pinned); absent when the split did not run.
     splitCpus,
@@ -650,11 +657,11 @@ const summary = {
   onSalePerSecond: {
     project: sale ? perSecondOf(sale) : null,
     floor: floorSale ? perSecondOf(floorSale) : null,
-    ...(comparedSale ? { compared: perSecondOf(comparedSale) } : {}),
+    ...byRevision(perSecondOf),
   },
   rows,
   onSaleVsFloor: saleRatio,
-  workerdCpuMsPerBooking: cpu && { ...cpu, ...(comparedSale ? { compared: cpuPerBooking(comparedSale) } : {}) },
+  workerdCpuMsPerBooking: cpu && { ...cpu, ...byRevision(cpuPerBooking) },
   cpuPerBookingVsFloor: cpuRatio,
   // The spread of the same ratio over single turns: median and quartiles.
   cpuPerBookingVsFloorByTurn: cpuTurns,
