@@ -108,7 +108,7 @@ describe("npm run bench", () => {
     const result = JSON.parse(stdout) as {
       rows: { scenario: string; requests: number }[];
       onSaleVsFloor: number;
-      workerdCpuMsPerBooking: { project: number; floor: number; compared: number };
+      workerdCpuMsPerBooking: { project: number; floor: number; compared: Record<string, number> };
       failures: string[];
     };
     expect(result.rows.map((row) => row.scenario)).toEqual([
@@ -120,7 +120,7 @@ describe("npm run bench", () => {
     ]);
     // The revision booked for real (its seat maps were checked: failures is empty).
     expect(result.rows.at(-1)!.requests).toBeGreaterThan(0);
-    expect(result.workerdCpuMsPerBooking.compared).toBeGreaterThan(0);
+    expect(result.workerdCpuMsPerBooking.compared.HEAD).toBeGreaterThan(0);
     expect(result.onSaleVsFloor).toBeGreaterThan(0);
     expect(result.failures).toEqual([]);
   });
