@@ -4,7 +4,7 @@
  * Every cost is printed beside its baseline from the same run, as a ratio.
  *
  *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--turn 1] [--json]
- *     [--compare <git revision>[,<git revision>...]]
+ *     [--compare <git revision>[,<git revision>...]] [--perf <dir>]
  *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush]
  *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000] [--plan-seats 50000,100000]
  *     [--rush-buyers 5000] [--rush-rate 600] [--rush-seconds 20] [--crowds one,split]
@@ -13,6 +13,7 @@
  * seat must have exactly one winner, and after the on-sale run every seat that got a 200
  * must be booked, once, in the seat map. The process exits 1 when a check fails.
  */
+import { mkdir } from "node:fs/promises";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "2" },
     turn: { type: "string", default: "1" },
     compare: { type: "string" },
+    perf: { type: "string" },
     seats: { type: "string", default: "10000" },
     watchers: { type: "string", default: "1000" },
     readers: { type: "string", default: "1000" },
@@ -178,6 +180,7 @@ async function onSale(): Promise<TurnsResult[]> {
   log(
     `▶ on-sale: ${CLIENTS} clients booking distinct seats across ${SHOWS} shows of ${seatsPerShow} seats; ${contenders.length} Workers take ${turns} turns of ${TURN} s each`,
   );
+  if (args.perf !== undefined) await mkdir(args.perf, { recursive: true });
   try {
     for (const revision of REVISIONS) {
       const worker = await startProject({ revision });
@@ -192,6 +195,7 @@ async function onSale(): Promise<TurnsResult[]> {
       shows: SHOWS,
       seatsPerShow,
       createShow,
+      ...(args.perf === undefined ? {} : { perfDir: args.perf }),
       verify: verifyEveryBookingOnce,
       log,
     });

@@ -10,6 +10,9 @@
  * counted turn to a settle after the last, so work a turn leaves behind (a show's coalesced
  * summary push, say) is charged to whoever made it, whatever turn it runs in.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client, type Sample } from "../lib/http-client.ts";
 import { runFor } from "./load.ts";
@@ -45,6 +48,8 @@ export interface TurnsOptions {
   seatsPerShow: number;
   /** Creates a show on a Worker that needs one. */
   createShow(client: Client, showId: string, seats: number): Promise<void>;
+  /** Where to write a `perf record` profile of each Worker's workerd process over the counted turns, if anywhere. */
+  perfDir?: string;
   /** Checks the bookings a Worker made (warm-up included) against its seat maps. */
   verify(client: Client, prefix: string, samples: Sample[]): Promise<void>;
   log(line: string): void;
@@ -92,6 +97,8 @@ export async function takeTurns(contenders: Contender[], options: TurnsOptions):
     turnCpuPerBooking: [] as number[],
     cpuAtStart: contender.worker.cpuMs(),
   }));
+  const profiles =
+    options.perfDir === undefined ? [] : sides.map(({ contender }) => profile(contender, options.perfDir!));
   const started = performance.now();
   for (let t = 0; t < turns; t++) {
     const order = t % 2 === 0 ? sides.keys() : [...sides.keys()].reverse().values();
@@ -110,6 +117,7 @@ export async function takeTurns(contenders: Contender[], options: TurnsOptions):
     }
   }
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  for (const recording of profiles) log(`  ${await recording.stop()}`);
 
   // Every process's CPU is read before any seat map is, so that the checks are not counted.
   const cpuMs = sides.map((side, index) => side.contender.worker.cpuMs() - results[index]!.cpuAtStart);
@@ -131,4 +139,32 @@ export function turnRatios(of: TurnsResult, to: TurnsResult): { median: number; 
   const ratios = of.turnCpuPerBooking.map((value, t) => value / to.turnCpuPerBooking[t]!).sort((a, b) => a - b);
   const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]!;
   return { median: at(0.5), low: at(0.25), high: at(0.75) };
+}
+
+/**
+ * `perf record` on a Worker's workerd process (all its threads, call graphs, 499 samples a
+ * second) until `stop`, into `<dir>/<label>.data`; `stop` says where it went, or why it did not.
+ */
+function profile(contender: Contender, dir: string): { stop(): Promise<string> } {
+  const file = join(dir, `${contender.label.replace(/\W+/g, "-")}.data`);
+  const perf = spawn("perf", ["record", "-F", "499", "-g", "-p", String(contender.worker.pid), "-o", file], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let errors = "";
+  perf.stderr.on("data", (chunk: Buffer) => (errors += chunk.toString()));
+  const exited = once(perf, "exit").catch(() => [null]);
+  let failed: string | null = null;
+  perf.on("error", (error) => (failed = error.message));
+  return {
+    async stop() {
+      perf.kill("SIGINT");
+      const [code] = await exited;
+      if (failed !== null) return `${contender.label}: no profile (${failed})`;
+      // perf ends on the signal it was sent, having written its file: it says so last.
+      if (!errors.includes("Captured and wrote")) {
+        return `${contender.label}: no profile (perf exited ${code}: ${errors.trim().split("\n").at(-1)})`;
+      }
+      return `${contender.label}: profile in ${file} (perf report -i ${file} --children)`;
+    },
+  };
 }
