@@ -4,6 +4,9 @@
  * people to read; no speed is asserted here.)
  */
 import { execFile } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../scripts/lib/dev-server.ts";
@@ -84,8 +87,9 @@ describe("npm run bench", () => {
     expect(stdout).toContain("All correctness checks passed.");
   });
 
-  it("--json writes the same results as JSON, and --compare runs a committed revision beside the tree", async () => {
-    const { stdout } = await run(
+  it("--json writes the same results as JSON, --compare runs a committed revision beside the tree, --perf profiles", async () => {
+    const perfDir = await mkdtemp(join(tmpdir(), "bench-perf-"));
+    const { stdout, stderr } = await run(
       process.execPath,
       [
         "scripts/bench.ts",
@@ -101,6 +105,8 @@ describe("npm run bench", () => {
         "hot,sale",
         "--compare",
         "HEAD",
+        "--perf",
+        perfDir,
         "--json",
       ],
       { cwd: PROJECT_ROOT, maxBuffer: 10 * 1024 * 1024 },
@@ -123,5 +129,12 @@ describe("npm run bench", () => {
     expect(result.workerdCpuMsPerBooking.compared.HEAD).toBeGreaterThan(0);
     expect(result.onSaleVsFloor).toBeGreaterThan(0);
     expect(result.failures).toEqual([]);
+    // Each Worker's process was profiled, or the run says why not (no perf here, say).
+    for (const label of ["floor: on-sale", "on-sale", "on-sale at HEAD"]) {
+      const said = new RegExp(`^  ${label}: (?:profile in (\\S+) |no profile \\(.+\\))`, "m").exec(stderr);
+      expect(said, `${label} in:\n${stderr}`).not.toBeNull();
+      if (said![1] !== undefined) expect((await stat(said![1])).size).toBeGreaterThan(0);
+    }
+    await rm(perfDir, { recursive: true, force: true });
   });
 });
