@@ -23,6 +23,7 @@ import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } fr
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, startSplit, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
 import { takeTurns, turnRatios, type Contender, type TurnsResult } from "./bench/sale.ts";
+import { CATEGORIES, categorize, OTHER } from "./bench/perf-categories.ts";
 import { rushScenario } from "./bench/rush.ts";
 
 const { values: args } = parseArgs({
@@ -213,11 +214,24 @@ async function onSale(): Promise<TurnsResult[]> {
       const vsFloor = result === floorResult ? "" : `CPU ${ratio(perBooking(result), perBooking(floorResult))} floor`;
       row(result.label, result.samples, result.wallMs, result.clientCpuPercent, notes.join("; "), vsFloor);
     }
+    if (results.every((result) => result.profile !== null)) {
+      log("  sorting each profile's samples by where they ran (perf script)...");
+      for (const result of results) {
+        const shares = await categorize(result.profile!);
+        const perBookingUs = (result.cpuMs / result.samples.length) * 1000;
+        cpuByCategory[result.label] = Object.fromEntries(
+          [...shares].map(([name, share]) => [name, share * perBookingUs]),
+        );
+      }
+    }
     return results;
   } finally {
     for (const { worker } of compared) await worker.stop();
   }
 }
+
+/** With --perf: each on-sale Worker's workerd CPU per booking, in µs, by where it ran (see bench/perf-categories.ts). */
+const cpuByCategory: Record<string, Record<string, number>> = {};
 
 /** Every seat that got a 200 is booked in the seat map, and nothing else is. */
 async function verifyEveryBookingOnce(client: Client, prefix: string, samples: Sample[]): Promise<void> {
@@ -669,6 +683,8 @@ const summary = {
   cpuPerBookingVsFloor: cpuRatio,
   // The spread of the same ratio over single turns: median and quartiles.
   cpuPerBookingVsFloorByTurn: cpuTurns,
+  // With --perf: each Worker's CPU per booking in µs, by where it ran.
+  workerdCpuUsPerBookingByCategory: Object.keys(cpuByCategory).length > 0 ? cpuByCategory : null,
   seatMap2000: {
     endToEndP50Ms: seatMapP50,
     noopRequestP50Ms: noopP50,
@@ -730,6 +746,22 @@ if (args.json) {
     console.log(
       `workerd CPU per booking: ${fmt(cpu.project, 3)} ms = ${cpuRatio.toFixed(2)}× the floor's ${fmt(cpu.floor, 3)} ms, over the same turns; turn by turn, median ${cpuTurns.median.toFixed(2)}× (quartiles ${cpuTurns.low.toFixed(2)}-${cpuTurns.high.toFixed(2)}×) (target: at most 1.15×)`,
     );
+  }
+  const profiled = Object.keys(cpuByCategory);
+  if (profiled.length > 0) {
+    const categories = [...CATEGORIES.map(([name]) => name), OTHER];
+    const lines = [
+      ["workerd CPU per booking, µs, by where it ran (perf)", ...profiled],
+      ...categories.map((name) => [name, ...profiled.map((label) => fmt(cpuByCategory[label]![name] ?? 0, 0))]),
+    ];
+    const widths = lines[0]!.map((_, col) => Math.max(...lines.map((line) => line[col]!.length)));
+    console.log("");
+    for (const line of lines) {
+      console.log(
+        line.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join("  "),
+      );
+    }
+    console.log("");
   }
   if (hot && floorHot) {
     console.log(

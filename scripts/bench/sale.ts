@@ -37,6 +37,8 @@ export interface TurnsResult {
   cpuMs: number;
   /** workerd CPU per booking of each counted turn, in ms (for the spread between turns). */
   turnCpuPerBooking: number[];
+  /** The perf profile of its workerd process over the counted turns, when one was asked for and made. */
+  profile: string | null;
 }
 
 export interface TurnsOptions {
@@ -117,7 +119,12 @@ export async function takeTurns(contenders: Contender[], options: TurnsOptions):
     }
   }
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  for (const recording of profiles) log(`  ${await recording.stop()}`);
+  const profileFiles: (string | null)[] = [];
+  for (const recording of profiles) {
+    const { file, message } = await recording.stop();
+    log(`  ${message}`);
+    profileFiles.push(file);
+  }
 
   // Every process's CPU is read before any seat map is, so that the checks are not counted.
   const cpuMs = sides.map((side, index) => side.contender.worker.cpuMs() - results[index]!.cpuAtStart);
@@ -131,6 +138,7 @@ export async function takeTurns(contenders: Contender[], options: TurnsOptions):
     ...result,
     clientCpuPercent: (clientCpuMs / result.wallMs) * 100,
     cpuMs: cpuMs[index]!,
+    profile: profileFiles[index] ?? null,
   }));
 }
 
@@ -145,7 +153,7 @@ export function turnRatios(of: TurnsResult, to: TurnsResult): { median: number; 
  * `perf record` on a Worker's workerd process (all its threads, call graphs, 499 samples a
  * second) until `stop`, into `<dir>/<label>.data`; `stop` says where it went, or why it did not.
  */
-function profile(contender: Contender, dir: string): { stop(): Promise<string> } {
+function profile(contender: Contender, dir: string): { stop(): Promise<{ file: string | null; message: string }> } {
   const file = join(dir, `${contender.label.replace(/\W+/g, "-")}.data`);
   const perf = spawn("perf", ["record", "-F", "499", "-g", "-p", String(contender.worker.pid), "-o", file], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -159,12 +167,13 @@ function profile(contender: Contender, dir: string): { stop(): Promise<string> }
     async stop() {
       perf.kill("SIGINT");
       const [code] = await exited;
-      if (failed !== null) return `${contender.label}: no profile (${failed})`;
+      const refused = (why: string) => ({ file: null, message: `${contender.label}: no profile (${why})` });
+      if (failed !== null) return refused(failed);
       // perf ends on the signal it was sent, having written its file: it says so last.
       if (!errors.includes("Captured and wrote")) {
-        return `${contender.label}: no profile (perf exited ${code}: ${errors.trim().split("\n").at(-1)})`;
+        return refused(`perf exited ${code}: ${errors.trim().split("\n").at(-1)}`);
       }
-      return `${contender.label}: profile in ${file} (perf report -i ${file} --children)`;
+      return { file, message: `${contender.label}: profile in ${file} (perf report -i ${file} --children)` };
     },
   };
 }

@@ -115,6 +115,7 @@ describe("npm run bench", () => {
       rows: { scenario: string; requests: number }[];
       onSaleVsFloor: number;
       workerdCpuMsPerBooking: { project: number; floor: number; compared: Record<string, number> };
+      workerdCpuUsPerBookingByCategory: Record<string, Record<string, number>> | null;
       failures: string[];
     };
     expect(result.rows.map((row) => row.scenario)).toEqual([
@@ -134,6 +135,14 @@ describe("npm run bench", () => {
       const said = new RegExp(`^  ${label}: (?:profile in (\\S+) |no profile \\(.+\\))`, "m").exec(stderr);
       expect(said, `${label} in:\n${stderr}`).not.toBeNull();
       if (said![1] !== undefined) expect((await stat(said![1])).size).toBeGreaterThan(0);
+    }
+    // Where perf could profile, each Worker's CPU per booking is split by where it ran, all of it.
+    if (!stderr.includes("no profile")) {
+      const split = result.workerdCpuUsPerBookingByCategory!;
+      const sum = (label: string) => Object.values(split[label]!).reduce((a, b) => a + b, 0);
+      expect(sum("on-sale") / 1000).toBeCloseTo(result.workerdCpuMsPerBooking.project, 5);
+      expect(sum("floor: on-sale") / 1000).toBeCloseTo(result.workerdCpuMsPerBooking.floor, 5);
+      expect(split["on-sale"]!["the commit after a change"]).toBeGreaterThan(0);
     }
     await rm(perfDir, { recursive: true, force: true });
   });
