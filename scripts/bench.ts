@@ -13,6 +13,7 @@
  * seat must have exactly one winner, and after the on-sale run every seat that got a 200
  * must be booked, once, in the seat map. The process exits 1 when a check fails.
  */
+import { execFileSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
@@ -20,6 +21,7 @@ import { performance } from "node:perf_hooks";
 import { bookFor, withCrowd, type CrowdMode } from "./bench/crowds.ts";
 import { cpuMeter, ratio, runFor } from "./bench/load.ts";
 import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } from "./lib/http-client.ts";
+import { PROJECT_ROOT } from "./lib/dev-server.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, startSplit, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
 import { takeTurns, turnRatios, type Contender, type TurnsResult } from "./bench/sale.ts";
@@ -72,8 +74,25 @@ const HOT = Number(args.hot);
 /** The on-sale gives each Worker ROUNDS × DURATION seconds, in turns of TURN seconds. */
 const ROUNDS = Number(args.rounds);
 const TURN = Number(args.turn);
+if (!(TURN > 0) || !(ROUNDS > 0) || !(Number(args.duration) > 0)) {
+  process.stderr.write(
+    `--turn, --rounds and --duration take numbers above 0 (got ${args.turn}, ${args.rounds}, ${args.duration})\n`,
+  );
+  process.exit(2);
+}
 /** Revisions of the project measured beside the working tree in the on-sale (`--compare a,b`). */
 const REVISIONS = args.compare?.split(",").filter(Boolean) ?? [];
+for (const revision of REVISIONS) {
+  try {
+    execFileSync("git", ["rev-parse", "--verify", "--quiet", `${revision}^{commit}`], {
+      cwd: PROJECT_ROOT,
+      stdio: "ignore",
+    });
+  } catch {
+    process.stderr.write(`--compare: ${revision} is not a commit of this repository\n`);
+    process.exit(2);
+  }
+}
 const SHOWS = 10;
 const SEATS_PER_SHOW = 3000;
 const MIXED_SEATS = 2000;
@@ -108,8 +127,6 @@ function row(
   cpu: number,
   note: string,
   vsBaseline = "",
-  /** False for a row that only warms a process up: not in the table. */
-  { printed = true }: { printed?: boolean } = {},
 ): Row {
   const result: Row = {
     scenario,
@@ -121,7 +138,7 @@ function row(
     vsBaseline,
     note,
   };
-  if (printed) rows.push(result);
+  rows.push(result);
   return result;
 }
 
