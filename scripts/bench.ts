@@ -24,7 +24,7 @@ import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } fr
 import { PROJECT_ROOT } from "./lib/dev-server.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, startSplit, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
-import { takeTurns, turnRatios, type Contender, type TurnsResult } from "./bench/sale.ts";
+import { cpuPerBooking, perSecond, takeTurns, turnRatios, type Contender, type TurnsResult } from "./bench/sale.ts";
 import { CATEGORIES, categorize, OTHER } from "./bench/perf-categories.ts";
 import { rushScenario } from "./bench/rush.ts";
 
@@ -185,7 +185,7 @@ async function hotSeat(worker: RunningWorker, label: string, needsShow: boolean)
  * --compare, the project at each revision named, each in turns of TURN seconds (see bench/sale.ts), for
  * ROUNDS × DURATION seconds each after a warm-up. Rows for each, in that order.
  */
-async function onSale(): Promise<TurnsResult[]> {
+async function onSale(): Promise<{ results: TurnsResult[]; byCategory: CpuByCategory | null }> {
   const turns = Math.max(1, Math.round((ROUNDS * DURATION) / TURN));
   const warmUpSeconds = Math.min(3, DURATION);
   // Seats enough for 2,000 bookings a second, more than either has made here.
@@ -218,7 +218,6 @@ async function onSale(): Promise<TurnsResult[]> {
       log,
     });
     const [floorResult, treeResult] = results as [TurnsResult, TurnsResult];
-    const perBooking = (result: TurnsResult) => result.cpuMs / result.samples.length;
     for (const result of results) {
       const errors = result.samples.filter((sample) => sample.status !== 200).length;
       const notes = [`${errors} errors`];
@@ -226,35 +225,41 @@ async function onSale(): Promise<TurnsResult[]> {
       // A revision beside the working tree: its CPU as a multiple of the tree's, turn by turn too.
       if (result !== floorResult && result !== treeResult) {
         const byTurn = turnRatios(result, treeResult).median.toFixed(2);
-        notes.push(`CPU ${ratio(perBooking(result), perBooking(treeResult))} the tree's (turn by turn ${byTurn}×)`);
+        notes.push(
+          `CPU ${ratio(cpuPerBooking(result), cpuPerBooking(treeResult))} the tree's (turn by turn ${byTurn}×)`,
+        );
       }
-      const vsFloor = result === floorResult ? "" : `CPU ${ratio(perBooking(result), perBooking(floorResult))} floor`;
+      const vsFloor =
+        result === floorResult ? "" : `CPU ${ratio(cpuPerBooking(result), cpuPerBooking(floorResult))} floor`;
       row(result.label, result.samples, result.wallMs, result.clientCpuPercent, notes.join("; "), vsFloor);
     }
-    if (results.every((result) => result.profile !== null)) {
-      log("  sorting each profile's samples by where they ran (perf script)...");
-      try {
-        for (const result of results) {
-          const shares = await categorize(result.profile!);
-          const perBookingUs = (result.cpuMs / result.samples.length) * 1000;
-          cpuByCategory[result.label] = Object.fromEntries(
-            [...shares].map(([name, share]) => [name, share * perBookingUs]),
-          );
-        }
-      } catch (error) {
-        // The profiles stay on disk for perf report; only the split is missing.
-        log(`  could not sort the profiles: ${error instanceof Error ? error.message : String(error)}`);
-        for (const label of Object.keys(cpuByCategory)) delete cpuByCategory[label];
-      }
-    }
-    return results;
+    return { results, byCategory: await splitByCategory(results) };
   } finally {
     for (const { worker } of compared) await worker.stop();
   }
 }
 
-/** With --perf: each on-sale Worker's workerd CPU per booking, in µs, by where it ran (see bench/perf-categories.ts). */
-const cpuByCategory: Record<string, Record<string, number>> = {};
+/** Each Worker's workerd CPU per booking, in µs, by where it ran (see bench/perf-categories.ts). */
+type CpuByCategory = Record<string, Record<string, number>>;
+
+/** With --perf, when every Worker was profiled: their CPU split by where it ran; otherwise null. */
+async function splitByCategory(results: TurnsResult[]): Promise<CpuByCategory | null> {
+  if (!results.every((result) => result.profile !== null)) return null;
+  log("  sorting each profile's samples by where they ran (perf script)...");
+  const split: CpuByCategory = {};
+  try {
+    for (const result of results) {
+      const shares = await categorize(result.profile!);
+      const perBookingUs = cpuPerBooking(result) * 1000;
+      split[result.label] = Object.fromEntries([...shares].map(([name, share]) => [name, share * perBookingUs]));
+    }
+    return split;
+  } catch (error) {
+    // The profiles stay on disk for perf report; only the split is missing.
+    log(`  could not sort the profiles: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
+}
 
 /** Every seat that got a 200 is booked in the seat map, and nothing else is. */
 async function verifyEveryBookingOnce(client: Client, prefix: string, samples: Sample[]): Promise<void> {
@@ -629,7 +634,7 @@ const project = await startProject();
 const floorHot = ONLY.has("hot") ? await hotSeat(floor, "floor: hot seat", false) : null;
 const hot = ONLY.has("hot") ? await hotSeat(project, "hot seat", true) : null;
 // The machine is shared and noisy, so the floor and the project take turns (see bench/sale.ts).
-const saleResults = ONLY.has("sale") ? await onSale() : null;
+const saleRun = ONLY.has("sale") ? await onSale() : null;
 await floor.stop();
 if (ONLY.has("mixed")) await mixed(project);
 if (ONLY.has("holds")) await holds(project);
@@ -668,15 +673,14 @@ if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("split")) {
 }
 if (ONLY.has("cleanup")) await cleanupScenario();
 
-const [floorSale, sale, ...comparedSales] = saleResults ?? [];
+const [floorSale, sale, ...comparedSales] = saleRun?.results ?? [];
+const cpuByCategory = saleRun?.byCategory ?? null;
 /** Each revision's figure, by revision, for the JSON (absent without --compare). */
 const byRevision = (figure: (result: TurnsResult) => number) =>
   comparedSales.length === 0
     ? {}
     : { compared: Object.fromEntries(comparedSales.map((result, i) => [REVISIONS[i]!, figure(result)])) };
-const perSecondOf = (result: TurnsResult) => (result.samples.length / result.wallMs) * 1000;
-const cpuPerBooking = (result: TurnsResult) => result.cpuMs / result.samples.length;
-const saleRatio = sale && floorSale ? perSecondOf(sale) / perSecondOf(floorSale) : NaN;
+const saleRatio = sale && floorSale ? perSecond(sale) / perSecond(floorSale) : NaN;
 /** workerd CPU per booking over every counted turn, the project's against the floor's. */
 const cpu = sale && floorSale ? { project: cpuPerBooking(sale), floor: cpuPerBooking(floorSale) } : null;
 const cpuRatio = cpu ? cpu.project / cpu.floor : NaN;
@@ -696,9 +700,9 @@ const summary = {
     splitCpus,
   },
   onSalePerSecond: {
-    project: sale ? perSecondOf(sale) : null,
-    floor: floorSale ? perSecondOf(floorSale) : null,
-    ...byRevision(perSecondOf),
+    project: sale ? perSecond(sale) : null,
+    floor: floorSale ? perSecond(floorSale) : null,
+    ...byRevision(perSecond),
   },
   rows,
   onSaleVsFloor: saleRatio,
@@ -707,7 +711,7 @@ const summary = {
   // The spread of the same ratio over single turns: median and quartiles.
   cpuPerBookingVsFloorByTurn: cpuTurns,
   // With --perf: each Worker's CPU per booking in µs, by where it ran.
-  workerdCpuUsPerBookingByCategory: Object.keys(cpuByCategory).length > 0 ? cpuByCategory : null,
+  workerdCpuUsPerBookingByCategory: cpuByCategory,
   seatMap2000: {
     endToEndP50Ms: seatMapP50,
     noopRequestP50Ms: noopP50,
@@ -750,41 +754,24 @@ if (args.json) {
       r.note,
     ]),
   ];
-  const widths = table[0]!.map((_, col) => Math.max(...table.map((line) => line[col]!.length)));
-  console.log("");
-  for (const [i, line] of table.entries()) {
-    console.log(
-      line
-        .map((cell, col) => (col === 0 || col >= 8 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
-        .join("  "),
-    );
-    if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  }
-  console.log("");
+  printTable(table, { rule: true, leftAligned: (col) => col === 0 || col >= 8 });
   if (sale && floorSale && cpu && cpuTurns) {
     const counted = `${sale.turnCpuPerBooking.length} turns of ${TURN} s each, taken in turns with the floor after a warm-up`;
     console.log(
-      `On-sale throughput: ${fmt(perSecondOf(sale), 0)}/s = ${(saleRatio * 100).toFixed(0)}% of the floor's ${fmt(perSecondOf(floorSale), 0)}/s, over ${counted} (target: at least 90%)`,
+      `On-sale throughput: ${fmt(perSecond(sale), 0)}/s = ${(saleRatio * 100).toFixed(0)}% of the floor's ${fmt(perSecond(floorSale), 0)}/s, over ${counted} (target: at least 90%)`,
     );
     console.log(
       `workerd CPU per booking: ${fmt(cpu.project, 3)} ms = ${cpuRatio.toFixed(2)}× the floor's ${fmt(cpu.floor, 3)} ms, over the same turns; turn by turn, median ${cpuTurns.median.toFixed(2)}× (quartiles ${cpuTurns.low.toFixed(2)}-${cpuTurns.high.toFixed(2)}×) (target: at most 1.15×)`,
     );
   }
-  const profiled = Object.keys(cpuByCategory);
-  if (profiled.length > 0) {
+  if (cpuByCategory) {
+    const profiled = Object.keys(cpuByCategory);
     const categories = [...CATEGORIES.map(([name]) => name), OTHER];
     const lines = [
       ["workerd CPU per booking, µs, by where it ran (perf)", ...profiled],
       ...categories.map((name) => [name, ...profiled.map((label) => fmt(cpuByCategory[label]![name] ?? 0, 0))]),
     ];
-    const widths = lines[0]!.map((_, col) => Math.max(...lines.map((line) => line[col]!.length)));
-    console.log("");
-    for (const line of lines) {
-      console.log(
-        line.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join("  "),
-      );
-    }
-    console.log("");
+    printTable(lines, { rule: false, leftAligned: (col) => col === 0 });
   }
   if (hot && floorHot) {
     console.log(
@@ -818,3 +805,19 @@ if (args.json) {
   console.log(failures.length === 0 ? "All correctness checks passed." : `FAILED: ${failures.join("; ")}`);
 }
 process.exit(failures.length === 0 ? 0 : 1);
+
+/** A table in columns as wide as their widest cell, between blank lines; `rule` draws a line under the first. */
+function printTable(
+  lines: string[][],
+  { rule, leftAligned }: { rule: boolean; leftAligned: (col: number) => boolean },
+) {
+  const widths = lines[0]!.map((_, col) => Math.max(...lines.map((line) => line[col]!.length)));
+  console.log("");
+  for (const [i, line] of lines.entries()) {
+    console.log(
+      line.map((cell, col) => (leftAligned(col) ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join("  "),
+    );
+    if (rule && i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  }
+  console.log("");
+}

@@ -57,6 +57,9 @@ export interface TurnsOptions {
   log(line: string): void;
 }
 
+/** A Worker's label as it can stand in a show id or a file name. */
+const slug = (label: string) => label.replace(/\W+/g, "-");
+
 /** How long to wait after the last turn for work it left behind (pushes are coalesced to a second). */
 const SETTLE_MS = 1500;
 
@@ -65,7 +68,7 @@ export async function takeTurns(contenders: Contender[], options: TurnsOptions):
   const sides = await Promise.all(
     contenders.map(async (contender) => {
       const client = new Client(contender.worker.url, clients);
-      const prefix = `sale-${contender.label.replace(/\W+/g, "-")}`;
+      const prefix = `sale-${slug(contender.label)}`;
       if (contender.needsShows) {
         for (let s = 0; s < shows; s++) await options.createShow(client, `${prefix}-${s}`, seatsPerShow);
       }
@@ -142,6 +145,16 @@ export async function takeTurns(contenders: Contender[], options: TurnsOptions):
   }));
 }
 
+/** workerd CPU per booking over a Worker's counted turns, in ms. */
+export function cpuPerBooking(result: TurnsResult): number {
+  return result.cpuMs / result.samples.length;
+}
+
+/** Bookings a second over a Worker's counted turns. */
+export function perSecond(result: TurnsResult): number {
+  return (result.samples.length / result.wallMs) * 1000;
+}
+
 /** The median of each turn's ratio of one Worker's CPU per booking to another's, and its quartiles. */
 export function turnRatios(of: TurnsResult, to: TurnsResult): { median: number; low: number; high: number } {
   const ratios = of.turnCpuPerBooking.map((value, t) => value / to.turnCpuPerBooking[t]!).sort((a, b) => a - b);
@@ -154,7 +167,7 @@ export function turnRatios(of: TurnsResult, to: TurnsResult): { median: number; 
  * second) until `stop`, into `<dir>/<label>.data`; `stop` says where it went, or why it did not.
  */
 function profile(contender: Contender, dir: string): { stop(): Promise<{ file: string | null; message: string }> } {
-  const file = join(dir, `${contender.label.replace(/\W+/g, "-")}.data`);
+  const file = join(dir, `${slug(contender.label)}.data`);
   const perf = spawn("perf", ["record", "-F", "499", "-g", "-p", String(contender.worker.pid), "-o", file], {
     stdio: ["ignore", "ignore", "pipe"],
   });
