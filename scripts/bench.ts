@@ -373,64 +373,106 @@ interface Topology {
   edgeCpus?: string;
 }
 
+/** The two sides of a crowd scenario: bookings with the crowd, and without it. */
+type Side = "quiet" | "crowd";
+
 /**
- * A crowd beside the bookings of one big show: the same BOOKERS clients book seats for DURATION
- * seconds with no crowd (the quiet baseline), then with the crowd, on the same show.
+ * How long a quiet turn that follows a crowd turn waits before it starts, so that what the crowd
+ * left in flight (a batch's fan-out to the watchers, the readers' last polls) is not counted as
+ * quiet. A crowd turn starts at once, with whatever the crowd does as it comes back.
+ */
+const CROWD_SETTLE_MS = 250;
+
+/**
+ * A crowd beside the bookings of one big show. The same BOOKERS clients take turns of TURN
+ * seconds with the crowd and without it (the quiet baseline), DURATION seconds of each, the order
+ * reversed every turn, as the on-sale does (see bench/sale.ts): this machine's speed drifts over
+ * seconds, and a quiet window followed by a crowd window, as the bench ran them before, landed on
+ * different stretches of it. The attacker and the readers are switched on for the crowd's turns
+ * and off for the quiet ones; the watchers stay connected, and the quiet turns book an unwatched
+ * twin of their show instead, with nothing else different.
  */
 async function beside(
   { label, origin, edge, edgeCpus }: Topology,
   name: string,
   mode: CrowdMode,
   size: number,
-): Promise<{ quiet: Row; loaded: Row; crowd: { ready: Record<string, unknown>; result: Record<string, unknown> } }> {
+): Promise<{
+  loaded: Row;
+  crowd: { ready: Record<string, unknown>; result: Record<string, unknown> };
+  /** Turns the crowd was on for. */
+  turns: number;
+}> {
   const client = new Client(origin.url, BOOKERS);
-  const showId = crowdShow(name, label);
-  await createShow(client, showId, BIG_SHOW);
+  const shows = { crowd: crowdShow(name, label), quiet: crowdShow(name, label) };
+  if (mode === "watchers") shows.quiet = `${shows.crowd}-unwatched`;
+  const seats = { crowd: { next: 1, last: BIG_SHOW }, quiet: { next: 1, last: BIG_SHOW } };
+  // One show: one supply of seats for both sides.
+  if (shows.quiet === shows.crowd) seats.quiet = seats.crowd;
+  await createShow(client, shows.crowd, BIG_SHOW);
+  if (shows.quiet !== shows.crowd) await createShow(client, shows.quiet, BIG_SHOW);
   await client.warm(BOOKERS);
-  // Each half of the show's seats for one half of the run, so the second is never sold out.
-  const half = Math.floor(BIG_SHOW / 2);
   const scenario = `${name}${label}`;
-  log(`▶ ${scenario}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show for ${DURATION} s, quiet`);
-  const quietSeats = { next: 1, last: half };
-  // A second of bookings first, not timed: the quiet run should not pay for a cold start.
-  await bookFor(client, showId, 1, BOOKERS, quietSeats);
-  const quietBusy = busyMeters(origin, edge);
-  const quietSamples = await bookFor(client, showId, DURATION, BOOKERS, quietSeats);
-  const busyQuiet = quietBusy();
-  log(`▶ ${scenario}: the same, beside ${size} ${mode}`);
-  let busyCrowd = "";
+  const turns = Math.max(1, Math.round(DURATION / TURN));
+  // A second of bookings on each show first, not timed: no side should pay for a cold start.
+  await bookFor(client, shows.crowd, 1, BOOKERS, seats.crowd);
+  if (shows.quiet !== shows.crowd) await bookFor(client, shows.quiet, 1, BOOKERS, seats.quiet);
+  log(
+    `▶ ${scenario}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show, ${turns} turns of ${TURN} s beside ${size} ${mode} and ${turns} without, in turns`,
+  );
+  const meters = sideMeters(origin, edge);
+  const samples: Record<Side, Sample[]> = { quiet: [], crowd: [] };
   const crowd = await withCrowd(
     mode,
     edge.url,
-    showId,
+    shows.crowd,
     size,
-    async () => {
-      const crowdBusy = busyMeters(origin, edge);
-      const samples = await bookFor(client, showId, DURATION, BOOKERS, { next: half + 1, last: BIG_SHOW });
-      busyCrowd = crowdBusy();
-      return samples;
+    async (crowdSwitch) => {
+      let last: Side | null = null;
+      for (let turn = 0; turn < turns; turn++) {
+        for (const side of turn % 2 === 0 ? (["quiet", "crowd"] as const) : (["crowd", "quiet"] as const)) {
+          // Every crowd turn switches the crowd on: an attacker whose socket was closed comes back.
+          await crowdSwitch(side === "crowd");
+          if (side === "quiet" && last === "crowd")
+            await new Promise((resolve) => setTimeout(resolve, CROWD_SETTLE_MS));
+          const stop = meters.start(side);
+          samples[side].push(...(await bookFor(client, shows[side], TURN, BOOKERS, seats[side])));
+          stop();
+          last = side;
+        }
+      }
+      await crowdSwitch(false);
     },
     edgeCpus,
   );
   await client.close();
-  const quiet = row(`${scenario}: quiet bookings`, quietSamples, null, NaN, `${BIG_SHOW}-seat show`);
+  const quiet = row(
+    `${scenario}: quiet bookings`,
+    samples.quiet,
+    null,
+    NaN,
+    mode === "watchers" ? `an unwatched ${BIG_SHOW}-seat show` : `${BIG_SHOW}-seat show`,
+  );
   const loaded = row(
     `${scenario}: bookings beside ${size} ${mode}`,
-    crowd.value,
+    samples.crowd,
     null,
     NaN,
     "same show",
-    `p99 ${ratio(latencyStats(crowd.value).p99, quiet.latency.p99)} quiet`,
+    `p99 ${ratio(latencyStats(samples.crowd).p99, quiet.latency.p99)} quiet`,
   );
-  crowdP99s.set(scenario, latencyStats(crowd.value).p99 / quiet.latency.p99);
+  crowdP99s.set(scenario, latencyStats(samples.crowd).p99 / quiet.latency.p99);
   // How busy each workerd process (one thread each) was: split, the origin's figure says what the
   // crowd took from the bookings, and the edge's what the crowd cost on its side.
-  loaded.note = `workerd busy, as a share of a core: quiet ${busyQuiet}; beside the crowd ${busyCrowd}`;
-  check(
-    crowd.value.length > 0 && crowd.value.every((sample) => sample.status === 200),
-    `${scenario}: every booking beside the crowd succeeded (${JSON.stringify(statusCounts(crowd.value))})`,
-  );
-  return { quiet, loaded, crowd };
+  loaded.note = `workerd busy, as a share of a core: quiet ${meters.busy("quiet")}; beside the crowd ${meters.busy("crowd")}`;
+  for (const side of ["quiet", "crowd"] as const) {
+    const expected = Math.floor(turns * TURN * 100 * 0.9);
+    check(
+      samples[side].length >= expected && samples[side].every((sample) => sample.status === 200),
+      `${scenario}: every ${side === "quiet" ? "quiet booking" : "booking beside the crowd"} succeeded, at least ${expected} of them (${JSON.stringify(statusCounts(samples[side]))})`,
+    );
+  }
+  return { loaded, crowd, turns };
 }
 
 /** Each crowd scenario's bookings' p99 beside the crowd, as a multiple of the quiet p99. */
@@ -439,20 +481,31 @@ const crowdP99s = new Map<string, number>();
 /** The show a crowd scenario books on. */
 const crowdShow = (name: string, label: string) => `crowd-${`${name}${label}`.replace(/\W+/g, "-").replace(/-$/, "")}`;
 
-/** How busy the origin (and the edge, when split) were over a stretch of wall time. */
-function busyMeters(origin: RunningWorker, edge: RunningWorker): () => string {
-  const meters = [busyMeter(origin), ...(edge === origin ? [] : [busyMeter(edge)])];
-  return () => {
-    const [own, other] = meters.map((meter) => `${meter().toFixed(0)}%`);
-    return other === undefined ? own! : `origin ${own}, edge ${other}`;
+/**
+ * How busy the origin (and the edge, when split) were over each side's turns, as a share of one
+ * core: each process's CPU over the turns, summed per side, over their wall time.
+ */
+function sideMeters(origin: RunningWorker, edge: RunningWorker) {
+  const workers = edge === origin ? [origin] : [origin, edge];
+  const totals: Record<Side, { wallMs: number; cpuMs: number[] }> = {
+    quiet: { wallMs: 0, cpuMs: workers.map(() => 0) },
+    crowd: { wallMs: 0, cpuMs: workers.map(() => 0) },
   };
-}
-
-/** The workerd process's CPU over a stretch of wall time, as a percentage of one core. */
-function busyMeter(worker: RunningWorker): () => number {
-  const cpuBefore = worker.cpuMs();
-  const started = performance.now();
-  return () => ((worker.cpuMs() - cpuBefore) / (performance.now() - started)) * 100;
+  return {
+    /** Starts timing a turn of `side`; call what it returns when the turn ends. */
+    start(side: Side): () => void {
+      const cpuBefore = workers.map((worker) => worker.cpuMs());
+      const started = performance.now();
+      return () => {
+        totals[side].wallMs += performance.now() - started;
+        workers.forEach((worker, i) => (totals[side].cpuMs[i]! += worker.cpuMs() - cpuBefore[i]!));
+      };
+    },
+    busy(side: Side): string {
+      const [own, other] = totals[side].cpuMs.map((cpuMs) => `${((cpuMs / totals[side].wallMs) * 100).toFixed(0)}%`);
+      return other === undefined ? own! : `origin ${own}, edge ${other}`;
+    },
+  };
 }
 
 async function watchersScenario(topology: Topology): Promise<void> {
@@ -474,11 +527,17 @@ async function watchersScenario(topology: Topology): Promise<void> {
 }
 
 async function resyncScenario(topology: Topology): Promise<void> {
-  const { loaded, crowd } = await beside(topology, "resync spam", "attacker", 1);
-  loaded.note = `${crowd.result.frames} resync frames sent; the socket was closed with ${crowd.result.closeCode}; ${loaded.note}`;
+  const { loaded, crowd, turns } = await beside(topology, "resync spam", "attacker", 1);
+  const { frames, sockets, closeCodes } = crowd.result as {
+    frames: number;
+    sockets: number;
+    closeCodes: Record<string, number>;
+  };
+  const closed = closeCodes["1008"] ?? 0;
+  loaded.note = `${frames} resync frames sent on ${sockets} sockets (one a turn), ${closed} closed with 1008; ${loaded.note}`;
   check(
-    crowd.result.closeCode === 1008,
-    `resync spam${topology.label}: the socket was closed with 1008 (${crowd.result.closeCode})`,
+    sockets === turns && closed === sockets,
+    `resync spam${topology.label}: every attacker's socket was closed with 1008 (${JSON.stringify(closeCodes)}, ${sockets} sockets in ${turns} turns)`,
   );
 }
 
@@ -486,13 +545,13 @@ async function readersScenario(topology: Topology): Promise<void> {
   const showId = crowdShow("readers", topology.label);
   const before = await topology.origin.callObject<{ seatMapReads: number }>("SHOW", showId, "stats").catch(() => null);
   const started = performance.now();
-  const { loaded, crowd } = await beside(topology, "readers", "readers", READERS);
+  const { loaded, crowd, turns } = await beside(topology, "readers", "readers", READERS);
   const after = await topology.origin.callObject<{ seatMapReads: number }>("SHOW", showId, "stats");
   const seconds = (performance.now() - started) / 1000;
   const reads = after.seatMapReads - (before?.seatMapReads ?? 0);
   const { full, notModified, bytes } = crowd.result as { full: number; notModified: number; bytes: number };
   const perMap = full > 0 ? `${(bytes / full / 1024).toFixed(0)} KB gzip each` : "none";
-  loaded.note = `${full} maps (${perMap}) and ${notModified} 304s served; the object read ${reads} times in ${seconds.toFixed(0)} s; ${loaded.note}`;
+  loaded.note = `${full} maps (${perMap}) and ${notModified} 304s served in ${turns * TURN} s of turns; the object read ${reads} times in ${seconds.toFixed(0)} s; ${loaded.note}`;
   check(
     reads <= Math.ceil(seconds) * 2,
     `readers${topology.label}: the show's object served about one read a second (${reads} in ${seconds.toFixed(0)} s)`,

@@ -4,8 +4,10 @@
  *
  *   node scripts/bench/crowd.ts <watchers|attacker|readers> <url> <show_id> <count>
  *
- * It prints one JSON line when it is ready, runs until a line arrives on stdin, then prints one
- * JSON line of results and exits.
+ * It prints one JSON line when it is ready, then reads commands from stdin, one a line: `on` and
+ * `off` start and stop the attacker and the readers (the benchmark takes turns with and without
+ * them; the watchers stay connected throughout), each answered with a JSON line once done, and
+ * `finish`, answered with one JSON line of results before it exits.
  */
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
@@ -17,9 +19,29 @@ const wsUrl = `${url!.replace(/^http/, "ws")}/api/shows/${encodeURIComponent(sho
 const STATUS: Record<string, string> = { available: "a", held: "h", booked: "b", blocked: "x" };
 
 const emit = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`);
-const finished = new Promise<void>((resolve) =>
-  createInterface({ input: process.stdin }).once("line", () => resolve()),
-);
+
+/** What the crowd does on `on` and `off`; `finish` ends the run. */
+interface Switch {
+  on(): void | Promise<void>;
+  off(): void | Promise<void>;
+}
+let switchable: Switch = { on() {}, off() {} };
+const finished = new Promise<void>((resolve) => {
+  const commands = createInterface({ input: process.stdin });
+  // One command at a time, each answered when done, so that a turn starts with the crowd as asked.
+  let queue = Promise.resolve();
+  commands.on("line", (line) => {
+    queue = queue.then(async () => {
+      if (line === "on" || line === "off") {
+        await switchable[line]();
+        emit({ [line]: true });
+      } else if (line === "finish") {
+        commands.close();
+        resolve();
+      }
+    });
+  });
+});
 
 /** One live watcher: keeps every seat's status as the protocol tells it. */
 class Watcher {
@@ -97,53 +119,85 @@ async function watchers(): Promise<void> {
   for (const watcher of crowd) watcher.close();
 }
 
-/** One socket that sends resync frames as fast as it can until it is closed (or the run ends). */
+/**
+ * One socket at a time that sends resync frames as fast as it can until the server closes it or
+ * the crowd is switched off. Each `on` opens a new one, as an attacker who comes back would.
+ */
 async function attacker(): Promise<void> {
   let frames = 0;
-  let stop = false;
-  const socket = new WebSocket(wsUrl);
-  const closed = new Promise<number>((resolve) => {
-    socket.addEventListener("close", (event) => resolve(event.code));
-    socket.addEventListener("error", () => resolve(0));
-  });
-  await new Promise((resolve) => socket.addEventListener("open", resolve));
-  emit({ ready: true });
-  const spam = () => {
-    for (let burst = 0; burst < 1000 && socket.readyState === WebSocket.OPEN && !stop; burst++) {
-      socket.send(JSON.stringify({ type: "resync", since: 0, layout: 999 }));
-      frames++;
-    }
-    if (socket.readyState === WebSocket.OPEN && !stop) setImmediate(spam);
+  const closes: Promise<number>[] = [];
+  let current: WebSocket | null = null;
+  switchable = {
+    async on() {
+      if (current?.readyState === WebSocket.OPEN) return;
+      const socket = new WebSocket(wsUrl);
+      current = socket;
+      closes.push(
+        new Promise<number>((resolve) => {
+          socket.addEventListener("close", (event) => resolve(event.code));
+          socket.addEventListener("error", () => resolve(0));
+        }),
+      );
+      await new Promise((resolve) => {
+        socket.addEventListener("open", resolve);
+        socket.addEventListener("error", resolve);
+      });
+      const spam = () => {
+        for (let burst = 0; burst < 1000 && socket.readyState === WebSocket.OPEN && current === socket; burst++) {
+          socket.send(JSON.stringify({ type: "resync", since: 0, layout: 999 }));
+          frames++;
+        }
+        if (socket.readyState === WebSocket.OPEN && current === socket) setImmediate(spam);
+      };
+      spam();
+    },
+    off() {
+      // A socket the server has not closed by now is closed here (1000), and counted as such.
+      if (current?.readyState === WebSocket.OPEN) current.close(1000);
+      current = null;
+    },
   };
-  spam();
+  emit({ ready: true });
   await finished;
-  stop = true;
-  const code = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 1000))]);
-  emit({ frames, closeCode: code });
+  switchable.off();
+  const codes = await Promise.all(
+    closes.map((closed) =>
+      Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 1000))]),
+    ),
+  );
+  const closeCodes: Record<string, number> = {};
+  for (const code of codes) closeCodes[code] = (closeCodes[code] ?? 0) + 1;
+  emit({ frames, sockets: codes.length, closeCodes });
 }
 
 /**
  * Readers that poll the seat map as an open page would: once a second each, with If-None-Match
  * and Accept-Encoding: gzip, so a reader gets the full map (compressed) whenever it changed and a
  * 304 otherwise. Like browsers on other machines, they would decode what they get; this machine
- * only counts the bytes.
+ * only counts the bytes. Each reader keeps its own second's slot, spread over the second as
+ * readers arriving at random would be; while the crowd is off, slots pass without a poll, so
+ * switching it on brings back the same steady rate, not a burst.
  */
 async function readers(): Promise<void> {
   const client = new Client(url!, count, { decode: false });
   await client.warm(Math.min(count, 200));
+  let active = false;
   let stop = false;
   let full = 0;
   let notModified = 0;
   let failed = 0;
   let bytes = 0;
-  emit({ ready: true });
   const path = `/api/shows/${encodeURIComponent(showId!)}/seats`;
+  const started = performance.now();
   const loops = Array.from({ length: count }, async (_, i) => {
-    // Spread over the first second, as readers arriving at random would be.
-    await new Promise((resolve) => setTimeout(resolve, (i / count) * 1000));
+    let due = started + (i / count) * 1000;
     let etag = "";
     while (!stop) {
-      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+      if (stop) break;
+      // The next slot is a second after this one, or a second after a poll that took longer.
+      due += 1000;
+      if (!active) continue;
       const sample = await client.send("GET", path, undefined, etag ? { "if-none-match": etag } : {});
       if (sample.status === 200) {
         full++;
@@ -151,9 +205,18 @@ async function readers(): Promise<void> {
         etag = sample.etag ?? "";
       } else if (sample.status === 304) notModified++;
       else failed++;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (performance.now() - started))));
+      due = Math.max(due, performance.now());
     }
   });
+  switchable = {
+    on() {
+      active = true;
+    },
+    off() {
+      active = false;
+    },
+  };
+  emit({ ready: true });
   await finished;
   stop = true;
   await Promise.all(loops);

@@ -11,16 +11,20 @@ import type { Client, Sample } from "../lib/http-client.ts";
 
 export type CrowdMode = "watchers" | "attacker" | "readers";
 
+/** Switches a running crowd on or off (see crowd.ts); resolves once the crowd has done it. */
+export type CrowdSwitch = (on: boolean) => Promise<void>;
+
 /**
  * Runs `during` while a crowd of `count` works on `showId` in its own process (on the CPUs of
- * `cpuList` when given), and returns what the crowd reported when it was ready and when it finished.
+ * `cpuList` when given), and returns what the crowd reported when it was ready and when it
+ * finished. The attacker and the readers start switched off: `during` switches them.
  */
 export async function withCrowd<T>(
   mode: CrowdMode,
   url: string,
   showId: string,
   count: number,
-  during: () => Promise<T>,
+  during: (crowd: CrowdSwitch) => Promise<T>,
   cpuList?: string,
 ): Promise<{ ready: Record<string, unknown>; result: Record<string, unknown>; value: T }> {
   const script = join(dirname(fileURLToPath(import.meta.url)), "crowd.ts");
@@ -34,7 +38,11 @@ export async function withCrowd<T>(
     return JSON.parse(line.value) as Record<string, unknown>;
   };
   const ready = await next();
-  const value = await during();
+  const value = await during(async (on) => {
+    child.stdin.write(on ? "on\n" : "off\n");
+    const answer = await next();
+    if (answer[on ? "on" : "off"] !== true) throw new Error(`the ${mode} crowd answered ${JSON.stringify(answer)}`);
+  });
   child.stdin.write("finish\n");
   const result = await next();
   await new Promise((resolve) => child.once("exit", resolve));
