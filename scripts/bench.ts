@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--duration 10] [--clients 32] [--hot 1000] [--rounds 2] [--turn 1] [--json]
  *     [--compare <git revision>[,<git revision>...]] [--perf <dir>]
- *     [--only hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush]
+ *     [--only hot,sale,mixed,holds,map,watchers,resync,hostile,readers,list,cleanup,plans,rush]
  *     [--seats 10000] [--watchers 1000] [--readers 1000] [--shows 1000] [--plan-seats 50000,100000]
  *     [--rush-buyers 5000] [--rush-rate 600] [--rush-seconds 20] [--crowds one,split]
  *
@@ -24,7 +24,15 @@ import { Client, latencyStats, statusCounts, type LatencyStats, type Sample } fr
 import { PROJECT_ROOT } from "./lib/dev-server.ts";
 import { BENCH_ADMIN_TOKEN, startFloor, startProject, startSplit, type RunningWorker } from "./bench/runtime.ts";
 import { planScenario } from "./bench/plans.ts";
-import { cpuPerBooking, perSecond, takeTurns, turnRatios, type Contender, type TurnsResult } from "./bench/sale.ts";
+import {
+  cpuPerBooking,
+  perSecond,
+  spread,
+  takeTurns,
+  turnRatios,
+  type Contender,
+  type TurnsResult,
+} from "./bench/sale.ts";
 import { CATEGORIES, categorize, OTHER } from "./bench/perf-categories.ts";
 import { rushScenario } from "./bench/rush.ts";
 
@@ -50,7 +58,7 @@ const { values: args } = parseArgs({
     crowds: { type: "string", default: "one,split" },
   },
 });
-const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,readers,list,cleanup,plans,rush";
+const SCENARIOS = "hot,sale,mixed,holds,map,watchers,resync,hostile,readers,list,cleanup,plans,rush";
 /** `--only hot,sale,…` runs just those scenarios (the floor runs where it is compared). */
 const ONLY = new Set((args.only ?? SCENARIOS).split(","));
 /** `--crowds one,split`: run the crowd scenarios in one workerd process, split in two, or both. */
@@ -377,11 +385,26 @@ interface Topology {
 type Side = "quiet" | "crowd";
 
 /**
- * How long a quiet turn that follows a crowd turn waits before it starts, so that what the crowd
- * left in flight (a batch's fan-out to the watchers, the readers' last polls) is not counted as
- * quiet. A crowd turn starts at once, with whatever the crowd does as it comes back.
+ * A quiet turn that follows a crowd turn waits at least CROWD_SETTLE_MS, and then until neither
+ * workerd process used more than a tenth of a core over the last 100 ms (at most
+ * CROWD_SETTLE_MAX_MS in all), so that what the crowd left in flight (a batch's fan-out to the
+ * watchers, the readers' last polls, frames an attacker left in the connection's buffers) is not
+ * counted as quiet. A crowd turn starts at once, with whatever the crowd does as it comes back.
  */
 const CROWD_SETTLE_MS = 250;
+const CROWD_SETTLE_MAX_MS = 5000;
+
+async function crowdSettled(workers: RunningWorker[]): Promise<void> {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const deadline = performance.now() + CROWD_SETTLE_MAX_MS;
+  await sleep(CROWD_SETTLE_MS);
+  while (performance.now() < deadline) {
+    const before = workers.map((worker) => worker.cpuMs());
+    await sleep(100);
+    // CPU time is counted in ticks of 10 ms: one tick in 100 ms is as idle as it can tell.
+    if (workers.every((worker, i) => worker.cpuMs() - before[i]! <= 10)) return;
+  }
+}
 
 /**
  * A crowd beside the bookings of one big show. The same BOOKERS clients take turns of TURN
@@ -397,6 +420,8 @@ async function beside(
   name: string,
   mode: CrowdMode,
   size: number,
+  /** What the crowd is called in the row: "1000 watchers". */
+  crowdName = `${size} ${mode}`,
 ): Promise<{
   loaded: Row;
   crowd: { ready: Record<string, unknown>; result: Record<string, unknown> };
@@ -418,10 +443,11 @@ async function beside(
   await bookFor(client, shows.crowd, 1, BOOKERS, seats.crowd);
   if (shows.quiet !== shows.crowd) await bookFor(client, shows.quiet, 1, BOOKERS, seats.quiet);
   log(
-    `▶ ${scenario}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show, ${turns} turns of ${TURN} s beside ${size} ${mode} and ${turns} without, in turns`,
+    `▶ ${scenario}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show, ${turns} turns of ${TURN} s beside ${crowdName} and ${turns} without, in turns`,
   );
   const meters = sideMeters(origin, edge);
-  const samples: Record<Side, Sample[]> = { quiet: [], crowd: [] };
+  /** Each side's bookings, turn by turn. */
+  const byTurn: Record<Side, Sample[][]> = { quiet: [], crowd: [] };
   const crowd = await withCrowd(
     mode,
     edge.url,
@@ -433,10 +459,9 @@ async function beside(
         for (const side of turn % 2 === 0 ? (["quiet", "crowd"] as const) : (["crowd", "quiet"] as const)) {
           // Every crowd turn switches the crowd on: an attacker whose socket was closed comes back.
           await crowdSwitch(side === "crowd");
-          if (side === "quiet" && last === "crowd")
-            await new Promise((resolve) => setTimeout(resolve, CROWD_SETTLE_MS));
+          if (side === "quiet" && last === "crowd") await crowdSettled(origin === edge ? [origin] : [origin, edge]);
           const stop = meters.start(side);
-          samples[side].push(...(await bookFor(client, shows[side], TURN, BOOKERS, seats[side])));
+          byTurn[side].push(await bookFor(client, shows[side], TURN, BOOKERS, seats[side]));
           stop();
           last = side;
         }
@@ -446,6 +471,10 @@ async function beside(
     edgeCpus,
   );
   await client.close();
+  const samples = { quiet: byTurn.quiet.flat(), crowd: byTurn.crowd.flat() };
+  // The same ratio turn by turn (each crowd turn's p99 to the quiet turn of the same pair): a
+  // stall of the machine in one turn moves the pooled p99 of one side, not the median of these.
+  const turnByTurn = spread(byTurn.crowd.map((turn, t) => latencyStats(turn).p99 / latencyStats(byTurn.quiet[t]!).p99));
   const quiet = row(
     `${scenario}: quiet bookings`,
     samples.quiet,
@@ -454,7 +483,7 @@ async function beside(
     mode === "watchers" ? `an unwatched ${BIG_SHOW}-seat show` : `${BIG_SHOW}-seat show`,
   );
   const loaded = row(
-    `${scenario}: bookings beside ${size} ${mode}`,
+    `${scenario}: bookings beside ${crowdName}`,
     samples.crowd,
     null,
     NaN,
@@ -462,21 +491,27 @@ async function beside(
     `p99 ${ratio(latencyStats(samples.crowd).p99, quiet.latency.p99)} quiet`,
   );
   crowdP99s.set(scenario, latencyStats(samples.crowd).p99 / quiet.latency.p99);
+  crowdTurnRatios.set(scenario, turnByTurn);
   // How busy each workerd process (one thread each) was: split, the origin's figure says what the
   // crowd took from the bookings, and the edge's what the crowd cost on its side.
-  loaded.note = `workerd busy, as a share of a core: quiet ${meters.busy("quiet")}; beside the crowd ${meters.busy("crowd")}`;
+  loaded.note =
+    `turn by turn, median p99 ${turnByTurn.median.toFixed(2)}× quiet (quartiles ${turnByTurn.low.toFixed(2)}-${turnByTurn.high.toFixed(2)}×); ` +
+    `workerd busy, as a share of a core: quiet ${meters.busy("quiet")}; beside the crowd ${meters.busy("crowd")}`;
   for (const side of ["quiet", "crowd"] as const) {
-    const expected = Math.floor(turns * TURN * 100 * 0.9);
     check(
-      samples[side].length >= expected && samples[side].every((sample) => sample.status === 200),
-      `${scenario}: every ${side === "quiet" ? "quiet booking" : "booking beside the crowd"} succeeded, at least ${expected} of them (${JSON.stringify(statusCounts(samples[side]))})`,
+      samples[side].length > 0 && samples[side].every((sample) => sample.status === 200),
+      `${scenario}: every ${side === "quiet" ? "quiet booking" : "booking beside the crowd"} succeeded (${JSON.stringify(statusCounts(samples[side]))})`,
     );
+    // Turns cut short by a show sold out would measure less than they say.
+    check(seats[side].next <= seats[side].last, `${scenario}: the ${side} turns never ran out of seats`);
   }
   return { loaded, crowd, turns };
 }
 
 /** Each crowd scenario's bookings' p99 beside the crowd, as a multiple of the quiet p99. */
 const crowdP99s = new Map<string, number>();
+/** The same, turn by turn: the median and quartiles of each pair of turns' ratio. */
+const crowdTurnRatios = new Map<string, ReturnType<typeof spread>>();
 
 /** The show a crowd scenario books on. */
 const crowdShow = (name: string, label: string) => `crowd-${`${name}${label}`.replace(/\W+/g, "-").replace(/-$/, "")}`;
@@ -538,6 +573,32 @@ async function resyncScenario(topology: Topology): Promise<void> {
   check(
     sockets === turns && closed === sockets,
     `resync spam${topology.label}: every attacker's socket was closed with 1008 (${JSON.stringify(closeCodes)}, ${sockets} sockets in ${turns} turns)`,
+  );
+}
+
+/**
+ * The attacker who never answers the close: the runtime goes on delivering what it sends to the
+ * relay after the relay has closed it with 1008 (it waits for the client's own close frame), so
+ * the relay pays for every frame until the connection drops. This measures where that lands.
+ */
+async function hostileScenario(topology: Topology): Promise<void> {
+  const { loaded, crowd, turns } = await beside(
+    topology,
+    "close ignored",
+    "hostile",
+    1,
+    "1 attacker who ignores the close",
+  );
+  const { frames, sockets, closeCodes } = crowd.result as {
+    frames: number;
+    sockets: number;
+    closeCodes: Record<string, number>;
+  };
+  const closed = closeCodes["1008"] ?? 0;
+  loaded.note = `${frames} resync frames written on ${sockets} connections (each held through a stretch of crowd turns, then dropped by the attacker), ${closed} told 1008; ${loaded.note}`;
+  check(
+    sockets > 0 && closed === sockets,
+    `close ignored${topology.label}: the server closed every connection with 1008 (${JSON.stringify(closeCodes)}, ${sockets} connections in ${turns} turns)`,
   );
 }
 
@@ -701,9 +762,10 @@ const { seatMapP50, noopP50 } = ONLY.has("map") ? await seatMapBuild(project) : 
 const crowds = async (topology: Topology) => {
   if (ONLY.has("watchers")) await watchersScenario(topology);
   if (ONLY.has("resync")) await resyncScenario(topology);
+  if (ONLY.has("hostile")) await hostileScenario(topology);
   if (ONLY.has("readers")) await readersScenario(topology);
 };
-const CROWDS = ["watchers", "resync", "readers"];
+const CROWDS = ["watchers", "resync", "hostile", "readers"];
 if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("one")) {
   await crowds({ label: "", origin: project, edge: project });
 }
@@ -769,6 +831,10 @@ const summary = {
   cpuPerBookingVsFloor: cpuRatio,
   // The spread of the same ratio over single turns: median and quartiles.
   cpuPerBookingVsFloorByTurn: cpuTurns,
+  // Each crowd scenario's p99 beside the crowd as a multiple of quiet, pooled and turn by turn.
+  crowdP99VsQuiet: Object.fromEntries(
+    [...crowdP99s].map(([scenario, pooled]) => [scenario, { pooled, byTurn: crowdTurnRatios.get(scenario) }]),
+  ),
   // With --perf: each Worker's CPU per booking in µs, by where it ran.
   workerdCpuUsPerBookingByCategory: cpuByCategory,
   seatMap2000: {
@@ -838,9 +904,14 @@ if (args.json) {
     );
   }
   if (crowdP99s.size > 0) {
-    const each = [...crowdP99s].map(([scenario, times]) => `${scenario} ${times.toFixed(2)}×`).join(", ");
+    const each = [...crowdP99s]
+      .map(
+        ([scenario, times]) =>
+          `${scenario} ${times.toFixed(2)}× (by turn ${crowdTurnRatios.get(scenario)!.median.toFixed(2)}×)`,
+      )
+      .join(", ");
     console.log(
-      `Bookings' p99 beside each crowd, as a multiple of quiet in the same topology (target: at most 2×): ${each}`,
+      `Bookings' p99 beside each crowd, as a multiple of quiet in the same topology, pooled over the turns (target: at most 2×) and by turn (the median of each pair of turns' ratio): ${each}`,
     );
   }
   if (ONLY.has("map"))

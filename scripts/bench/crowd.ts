@@ -2,13 +2,15 @@
  * The benchmark's crowd, in a process of its own so that it does not slow the bookings the
  * benchmark times: live watchers, a resync attacker, or seat-map readers, against one show.
  *
- *   node scripts/bench/crowd.ts <watchers|attacker|readers> <url> <show_id> <count>
+ *   node scripts/bench/crowd.ts <watchers|attacker|hostile|readers> <url> <show_id> <count>
  *
  * It prints one JSON line when it is ready, then reads commands from stdin, one a line: `on` and
  * `off` start and stop the attacker and the readers (the benchmark takes turns with and without
  * them; the watchers stay connected throughout), each answered with a JSON line once done, and
  * `finish`, answered with one JSON line of results before it exits.
  */
+import { randomBytes } from "node:crypto";
+import { connect, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 import { Client } from "../lib/http-client.ts";
@@ -171,6 +173,107 @@ async function attacker(): Promise<void> {
 }
 
 /**
+ * The attacker who ignores the server's close: one raw TCP connection at a time, upgraded to the
+ * live WebSocket, that writes resync frames as fast as the connection takes them and never
+ * answers the close frame (a browser's WebSocket stops sending when it sees one; a script on a
+ * raw socket need not). Each `on` opens a new connection; `off` drops it. It notes the close code
+ * the server sent on each.
+ */
+async function hostile(): Promise<void> {
+  const { hostname, port } = new URL(url!);
+  const frame = maskedTextFrame(JSON.stringify({ type: "resync", since: 0, layout: 999 }));
+  const burst = Buffer.concat(Array.from({ length: 200 }, () => frame));
+  let frames = 0;
+  const closeCodes: Record<string, number> = {};
+  let current: Socket | null = null;
+  switchable = {
+    async on() {
+      if (current !== null) return;
+      const socket = connect(Number(port), hostname);
+      current = socket;
+      await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+      const key = randomBytes(16).toString("base64");
+      socket.write(
+        `GET /api/shows/${encodeURIComponent(showId!)}/live HTTP/1.1\r\nHost: ${hostname}\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      let code: number | null = null;
+      const reader = serverFrames((opcode, payload) => {
+        if (opcode === 0x8 && code === null) code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+      });
+      socket.on("data", reader);
+      socket.once("close", () => {
+        const key = String(code ?? "none");
+        closeCodes[key] = (closeCodes[key] ?? 0) + 1;
+      });
+      socket.on("error", () => {});
+      // Writes until the connection is dropped, whatever the server says.
+      const pump = () => {
+        while (current === socket && !socket.destroyed) {
+          frames += 200;
+          if (!socket.write(burst)) return void socket.once("drain", pump);
+        }
+      };
+      pump();
+    },
+    off() {
+      current?.destroy();
+      current = null;
+    },
+  };
+  emit({ ready: true });
+  await finished;
+  switchable.off();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const sockets = Object.values(closeCodes).reduce((sum, n) => sum + n, 0);
+  emit({ frames, sockets, closeCodes });
+}
+
+/** A client's WebSocket text frame (masked, as every client frame must be) of a short text. */
+function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  if (payload.length > 125) throw new Error("a short text only");
+  const mask = randomBytes(4);
+  return Buffer.concat([
+    Buffer.from([0x81, 0x80 | payload.length]),
+    mask,
+    payload.map((byte, i) => byte ^ mask[i % 4]!),
+  ]);
+}
+
+/** Parses the server's side of an upgraded connection (the HTTP answer, then frames), calling `onFrame` per frame. */
+function serverFrames(onFrame: (opcode: number, payload: Buffer) => void): (chunk: Buffer) => void {
+  let buffered = Buffer.alloc(0);
+  let upgraded = false;
+  return (chunk) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    if (!upgraded) {
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      upgraded = true;
+      buffered = buffered.subarray(end + 4);
+    }
+    for (;;) {
+      if (buffered.length < 2) return;
+      let length = buffered[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (buffered.length < 4) return;
+        length = buffered.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (buffered.length < 10) return;
+        length = Number(buffered.readBigUInt64BE(2));
+        offset = 10;
+      }
+      if (buffered.length < offset + length) return;
+      onFrame(buffered[0]! & 0x0f, buffered.subarray(offset, offset + length));
+      buffered = buffered.subarray(offset + length);
+    }
+  };
+}
+
+/**
  * Readers that poll the seat map as an open page would: once a second each, with If-None-Match
  * and Accept-Encoding: gzip, so a reader gets the full map (compressed) whenever it changed and a
  * 304 otherwise. Like browsers on other machines, they would decode what they get; this machine
@@ -224,6 +327,6 @@ async function readers(): Promise<void> {
   emit({ full, notModified, failed, bytes });
 }
 
-const scenarios = { watchers, attacker, readers };
+const scenarios = { watchers, attacker, hostile, readers };
 await scenarios[mode as keyof typeof scenarios]();
 process.exit(0);

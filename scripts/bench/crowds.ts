@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import type { Client, Sample } from "../lib/http-client.ts";
 
-export type CrowdMode = "watchers" | "attacker" | "readers";
+export type CrowdMode = "watchers" | "attacker" | "hostile" | "readers";
 
 /** Switches a running crowd on or off (see crowd.ts); resolves once the crowd has done it. */
 export type CrowdSwitch = (on: boolean) => Promise<void>;

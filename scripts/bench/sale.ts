@@ -156,9 +156,20 @@ export function perSecond(result: TurnsResult): number {
 }
 
 /** The median of each turn's ratio of one Worker's CPU per booking to another's, and its quartiles. */
-export function turnRatios(of: TurnsResult, to: TurnsResult): { median: number; low: number; high: number } {
-  const ratios = of.turnCpuPerBooking.map((value, t) => value / to.turnCpuPerBooking[t]!).sort((a, b) => a - b);
-  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]!;
+export function turnRatios(of: TurnsResult, to: TurnsResult): Spread {
+  return spread(of.turnCpuPerBooking.map((value, t) => value / to.turnCpuPerBooking[t]!));
+}
+
+export interface Spread {
+  median: number;
+  low: number;
+  high: number;
+}
+
+/** The median of some values and their quartiles. */
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   return { median: at(0.5), low: at(0.25), high: at(0.75) };
 }
 

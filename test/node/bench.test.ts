@@ -54,9 +54,11 @@ describe("npm run bench", () => {
       "watchers: quiet bookings",
       "watchers: bookings beside 20 watchers",
       "resync spam: bookings beside 1 attacker",
+      "close ignored: bookings beside 1 attacker who ignores the close",
       "readers: bookings beside 20 readers",
       "watchers (split): bookings beside 20 watchers",
       "resync spam (split): bookings beside 1 attacker",
+      "close ignored (split): bookings beside 1 attacker who ignores the close",
       "readers (split): bookings beside 20 readers",
       "list: a page of 200 of 30 shows",
       "cleanup: 100 unknown shows",
@@ -74,7 +76,12 @@ describe("npm run bench", () => {
     expect(stdout).toMatch(/^on-sale .* CPU [\d.]+× floor .* turn by turn [\d.]+×/m);
     expect(stdout).toMatch(/^watchers: bookings beside 20 watchers .* p99 [\d.]+× quiet/m);
     expect(stdout).toMatch(/^watchers \(split\): bookings beside 20 watchers .* origin \d+%, edge \d+%/m);
-    expect(stdout).toMatch(/Bookings' p99 beside each crowd, .*: watchers [\d.]+×, .*readers \(split\) [\d.]+×/);
+    expect(stdout).toMatch(
+      /Bookings' p99 beside each crowd, .*: watchers [\d.]+× \(by turn [\d.]+×\), .*readers \(split\) [\d.]+× \(by turn [\d.]+×\)/,
+    );
+    expect(stdout).toMatch(
+      /^close ignored \(split\): bookings beside .* told 1008; turn by turn, median p99 [\d.]+× quiet/m,
+    );
     expect(stdout).toMatch(/Hot seat p99: [\d.]+ ms/);
     expect(stdout).toMatch(/^plans: import a 2,000-seat plan .* [\d.]+× a flat list of 2,000 seats/m);
     expect(stdout).toMatch(/^plans: best available of 2 in 2,000 seats .* CPU [\d.]+× a hold of 2 named seats/m);
