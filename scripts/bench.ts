@@ -74,7 +74,7 @@ const READERS = Number(args.readers);
 const LISTED_SHOWS = Number(args.shows);
 /** Seats of the plans the plan scenario imports, reads and picks best seats from. */
 const PLAN_SEATS = args["plan-seats"].split(",").map(Number);
-/** Clients booking one seat at a time beside a crowd, and in the quiet baseline (100 a second in all). */
+/** Connections the bookings beside a crowd, and in its quiet baseline, go over (100 bookings a second in all). */
 const BOOKERS = 4;
 const DURATION = Number(args.duration);
 const CLIENTS = Number(args.clients);
@@ -407,7 +407,7 @@ async function crowdSettled(workers: RunningWorker[]): Promise<void> {
 }
 
 /**
- * A crowd beside the bookings of one big show. The same BOOKERS clients take turns of TURN
+ * A crowd beside the bookings of one big show (see `bookFor`). The bookings take turns of TURN
  * seconds with the crowd and without it (the quiet baseline), DURATION seconds of each, the order
  * reversed every turn, as the on-sale does (see bench/sale.ts): this machine's speed drifts over
  * seconds, and a quiet window followed by a crowd window, as the bench ran them before, landed on
@@ -440,10 +440,10 @@ async function beside(
   const scenario = `${name}${label}`;
   const turns = Math.max(1, Math.round(DURATION / TURN));
   // A second of bookings on each show first, not timed: no side should pay for a cold start.
-  await bookFor(client, shows.crowd, 1, BOOKERS, seats.crowd);
-  if (shows.quiet !== shows.crowd) await bookFor(client, shows.quiet, 1, BOOKERS, seats.quiet);
+  await bookFor(client, shows.crowd, 1, seats.crowd);
+  if (shows.quiet !== shows.crowd) await bookFor(client, shows.quiet, 1, seats.quiet);
   log(
-    `▶ ${scenario}: ${BOOKERS} clients booking on a ${BIG_SHOW}-seat show, ${turns} turns of ${TURN} s beside ${crowdName} and ${turns} without, in turns`,
+    `▶ ${scenario}: 100 bookings a second over ${BOOKERS} connections on a ${BIG_SHOW}-seat show, ${turns} turns of ${TURN} s beside ${crowdName} and ${turns} without, in turns`,
   );
   const meters = sideMeters(origin, edge);
   /** Each side's bookings, turn by turn. */
@@ -461,7 +461,7 @@ async function beside(
           await crowdSwitch(side === "crowd");
           if (side === "quiet" && last === "crowd") await crowdSettled(origin === edge ? [origin] : [origin, edge]);
           const stop = meters.start(side);
-          byTurn[side].push(await bookFor(client, shows[side], TURN, BOOKERS, seats[side]));
+          byTurn[side].push(await bookFor(client, shows[side], TURN, seats[side]));
           stop();
           last = side;
         }
