@@ -563,12 +563,7 @@ async function watchersScenario(topology: Topology): Promise<void> {
 
 async function resyncScenario(topology: Topology): Promise<void> {
   const { loaded, crowd, turns } = await beside(topology, "resync spam", "attacker", 1);
-  const { frames, sockets, closeCodes } = crowd.result as {
-    frames: number;
-    sockets: number;
-    closeCodes: Record<string, number>;
-  };
-  const closed = closeCodes["1008"] ?? 0;
+  const { frames, sockets, closeCodes, closed } = attackerReport(crowd.result);
   loaded.note = `${frames} resync frames sent on ${sockets} sockets (one a turn), ${closed} closed with 1008; ${loaded.note}`;
   check(
     sockets === turns && closed === sockets,
@@ -589,17 +584,22 @@ async function hostileScenario(topology: Topology): Promise<void> {
     1,
     "1 attacker who ignores the close",
   );
-  const { frames, sockets, closeCodes } = crowd.result as {
-    frames: number;
-    sockets: number;
-    closeCodes: Record<string, number>;
-  };
-  const closed = closeCodes["1008"] ?? 0;
+  const { frames, sockets, closeCodes, closed } = attackerReport(crowd.result);
   loaded.note = `${frames} resync frames written on ${sockets} connections (each held through a stretch of crowd turns, then dropped by the attacker), ${closed} told 1008; ${loaded.note}`;
   check(
     sockets > 0 && closed === sockets,
     `close ignored${topology.label}: the server closed every connection with 1008 (${JSON.stringify(closeCodes)}, ${sockets} connections in ${turns} turns)`,
   );
+}
+
+/** What an attacker crowd reported: frames sent, sockets opened, their close codes, and how many were told 1008. */
+function attackerReport(result: Record<string, unknown>) {
+  const { frames, sockets, closeCodes } = result as {
+    frames: number;
+    sockets: number;
+    closeCodes: Record<string, number>;
+  };
+  return { frames, sockets, closeCodes, closed: closeCodes["1008"] ?? 0 };
 }
 
 async function readersScenario(topology: Topology): Promise<void> {

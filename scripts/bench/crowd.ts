@@ -35,8 +35,11 @@ const finished = new Promise<void>((resolve) => {
   commands.on("line", (line) => {
     queue = queue.then(async () => {
       if (line === "on" || line === "off") {
-        await switchable[line]();
-        emit({ [line]: true });
+        // A failure is answered too (the bench stops on any answer but the one it asked for).
+        await Promise.resolve(switchable[line]()).then(
+          () => emit({ [line]: true }),
+          (error: unknown) => emit({ [line]: false, error: String(error) }),
+        );
       } else if (line === "finish") {
         commands.close();
         resolve();
