@@ -393,6 +393,12 @@ type Side = "quiet" | "crowd";
  */
 const CROWD_SETTLE_MS = 250;
 const CROWD_SETTLE_MAX_MS = 5000;
+/**
+ * Bookings after that idle gap start cold (here the first few took 20-30 ms where the rest took 4),
+ * and every other turn has a turn just before it: so the quiet turn is preceded by this many
+ * seconds of untimed bookings.
+ */
+const WARM_AFTER_SETTLE_S = 0.2;
 
 async function crowdSettled(workers: RunningWorker[]): Promise<void> {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -459,7 +465,10 @@ async function beside(
         for (const side of turn % 2 === 0 ? (["quiet", "crowd"] as const) : (["crowd", "quiet"] as const)) {
           // Every crowd turn switches the crowd on: an attacker whose socket was closed comes back.
           await crowdSwitch(side === "crowd");
-          if (side === "quiet" && last === "crowd") await crowdSettled(origin === edge ? [origin] : [origin, edge]);
+          if (side === "quiet" && last === "crowd") {
+            await crowdSettled(origin === edge ? [origin] : [origin, edge]);
+            await bookFor(client, shows.quiet, WARM_AFTER_SETTLE_S, seats.quiet);
+          }
           const stop = meters.start(side);
           byTurn[side].push(await bookFor(client, shows[side], TURN, seats[side]));
           stop();
