@@ -1,6 +1,7 @@
 /**
  * The benchmark's crowd, in a process of its own so that it does not slow the bookings the
- * benchmark times: live watchers, a resync attacker, or seat-map readers, against one show.
+ * benchmark times: live watchers, a resync attacker, one who ignores the server's close, or
+ * seat-map readers, against one show.
  *
  *   node scripts/bench/crowd.ts <watchers|attacker|hostile|readers> <url> <show_id> <count>
  *
@@ -179,7 +180,7 @@ async function attacker(): Promise<void> {
  * The attacker who ignores the server's close: one raw TCP connection at a time, upgraded to the
  * live WebSocket, that writes resync frames as fast as the connection takes them and never
  * answers the close frame (a browser's WebSocket stops sending when it sees one; a script on a
- * raw socket need not). Each `on` opens a new connection; `off` drops it. It notes the close code
+ * raw socket need not). An `on` opens a connection unless one is open; `off` drops it. It notes the close code
  * the server sent on each.
  */
 async function hostile(): Promise<void> {
@@ -191,7 +192,8 @@ async function hostile(): Promise<void> {
   let current: Socket | null = null;
   switchable = {
     async on() {
-      if (current !== null) return;
+      // One connection is held through consecutive crowd turns; a dropped one is replaced.
+      if (current !== null && !current.destroyed) return;
       const socket = connect(Number(port), hostname);
       current = socket;
       await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
