@@ -16,6 +16,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { cpus } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { bookFor, withCrowd, type CrowdMode } from "./bench/crowds.ts";
@@ -31,6 +32,7 @@ import {
   takeTurns,
   turnRatios,
   type Contender,
+  type Spread,
   type TurnsResult,
 } from "./bench/sale.ts";
 import { CATEGORIES, categorize, OTHER } from "./bench/perf-categories.ts";
@@ -401,7 +403,6 @@ const CROWD_SETTLE_MAX_MS = 5000;
 const WARM_AFTER_SETTLE_S = 0.2;
 
 async function crowdSettled(workers: RunningWorker[]): Promise<void> {
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const deadline = performance.now() + CROWD_SETTLE_MAX_MS;
   await sleep(CROWD_SETTLE_MS);
   while (performance.now() < deadline) {
@@ -435,19 +436,21 @@ async function beside(
   turns: number;
 }> {
   const client = new Client(origin.url, BOOKERS);
-  const shows = { crowd: crowdShow(name, label), quiet: crowdShow(name, label) };
-  if (mode === "watchers") shows.quiet = `${shows.crowd}-unwatched`;
-  const seats = { crowd: { next: 1, last: BIG_SHOW }, quiet: { next: 1, last: BIG_SHOW } };
-  // One show: one supply of seats for both sides.
-  if (shows.quiet === shows.crowd) seats.quiet = seats.crowd;
+  // The watchers' quiet turns book an unwatched twin; the other crowds' book their own show, from
+  // one supply of seats.
+  const twin = mode === "watchers";
+  const crowdShowId = crowdShow(name, label);
+  const shows = { crowd: crowdShowId, quiet: twin ? `${crowdShowId}-unwatched` : crowdShowId };
+  const crowdSeats = { next: 1, last: BIG_SHOW };
+  const seats = { crowd: crowdSeats, quiet: twin ? { next: 1, last: BIG_SHOW } : crowdSeats };
   await createShow(client, shows.crowd, BIG_SHOW);
-  if (shows.quiet !== shows.crowd) await createShow(client, shows.quiet, BIG_SHOW);
+  if (twin) await createShow(client, shows.quiet, BIG_SHOW);
   await client.warm(BOOKERS);
   const scenario = `${name}${label}`;
   const turns = Math.max(1, Math.round(DURATION / TURN));
   // A second of bookings on each show first, not timed: no side should pay for a cold start.
   await bookFor(client, shows.crowd, 1, seats.crowd);
-  if (shows.quiet !== shows.crowd) await bookFor(client, shows.quiet, 1, seats.quiet);
+  if (twin) await bookFor(client, shows.quiet, 1, seats.quiet);
   log(
     `▶ ${scenario}: 100 bookings a second over ${BOOKERS} connections on a ${BIG_SHOW}-seat show, ${turns} turns of ${TURN} s beside ${crowdName} and ${turns} without, in turns`,
   );
@@ -481,6 +484,7 @@ async function beside(
   );
   await client.close();
   const samples = { quiet: byTurn.quiet.flat(), crowd: byTurn.crowd.flat() };
+  const crowdLatency = latencyStats(samples.crowd);
   // The same ratio turn by turn (each crowd turn's p99 to the quiet turn of the same pair): a
   // stall of the machine in one turn moves the pooled p99 of one side, not the median of these.
   const turnByTurn = spread(byTurn.crowd.map((turn, t) => latencyStats(turn).p99 / latencyStats(byTurn.quiet[t]!).p99));
@@ -497,10 +501,9 @@ async function beside(
     null,
     NaN,
     "same show",
-    `p99 ${ratio(latencyStats(samples.crowd).p99, quiet.latency.p99)} quiet`,
+    `p99 ${ratio(crowdLatency.p99, quiet.latency.p99)} quiet`,
   );
-  crowdP99s.set(scenario, latencyStats(samples.crowd).p99 / quiet.latency.p99);
-  crowdTurnRatios.set(scenario, turnByTurn);
+  crowdP99s.set(scenario, { pooled: loaded.latency.p99 / quiet.latency.p99, byTurn: turnByTurn });
   // How busy each workerd process (one thread each) was: split, the origin's figure says what the
   // crowd took from the bookings, and the edge's what the crowd cost on its side.
   loaded.note =
@@ -517,10 +520,11 @@ async function beside(
   return { loaded, crowd, turns };
 }
 
-/** Each crowd scenario's bookings' p99 beside the crowd, as a multiple of the quiet p99. */
-const crowdP99s = new Map<string, number>();
-/** The same, turn by turn: the median and quartiles of each pair of turns' ratio. */
-const crowdTurnRatios = new Map<string, ReturnType<typeof spread>>();
+/**
+ * Each crowd scenario's bookings' p99 beside the crowd as a multiple of the quiet p99: pooled over
+ * the turns, and turn by turn (the median and quartiles of each pair of turns' ratio).
+ */
+const crowdP99s = new Map<string, { pooled: number; byTurn: Spread }>();
 
 /** The show a crowd scenario books on. */
 const crowdShow = (name: string, label: string) => `crowd-${`${name}${label}`.replace(/\W+/g, "-").replace(/-$/, "")}`;
@@ -841,9 +845,7 @@ const summary = {
   // The spread of the same ratio over single turns: median and quartiles.
   cpuPerBookingVsFloorByTurn: cpuTurns,
   // Each crowd scenario's p99 beside the crowd as a multiple of quiet, pooled and turn by turn.
-  crowdP99VsQuiet: Object.fromEntries(
-    [...crowdP99s].map(([scenario, pooled]) => [scenario, { pooled, byTurn: crowdTurnRatios.get(scenario) }]),
-  ),
+  crowdP99VsQuiet: Object.fromEntries(crowdP99s),
   // With --perf: each Worker's CPU per booking in µs, by where it ran.
   workerdCpuUsPerBookingByCategory: cpuByCategory,
   seatMap2000: {
@@ -860,7 +862,7 @@ const summary = {
     crowdP99AtMost2xQuiet:
       crowdP99s.size === 0
         ? null
-        : Object.fromEntries([...crowdP99s].map(([scenario, times]) => [scenario, times <= 2])),
+        : Object.fromEntries([...crowdP99s].map(([scenario, { pooled }]) => [scenario, pooled <= 2])),
   },
   plans: plans?.measured ?? null,
   rush: rushed?.measured ?? null,
@@ -915,8 +917,7 @@ if (args.json) {
   if (crowdP99s.size > 0) {
     const each = [...crowdP99s]
       .map(
-        ([scenario, times]) =>
-          `${scenario} ${times.toFixed(2)}× (by turn ${crowdTurnRatios.get(scenario)!.median.toFixed(2)}×)`,
+        ([scenario, { pooled, byTurn }]) => `${scenario} ${pooled.toFixed(2)}× (by turn ${byTurn.median.toFixed(2)}×)`,
       )
       .join(", ");
     console.log(

@@ -208,8 +208,8 @@ async function hostile(): Promise<void> {
       });
       socket.on("data", reader);
       socket.once("close", () => {
-        const key = String(code ?? "none");
-        closeCodes[key] = (closeCodes[key] ?? 0) + 1;
+        const told = String(code ?? "none");
+        closeCodes[told] = (closeCodes[told] ?? 0) + 1;
       });
       socket.on("error", () => {});
       // Writes until the connection is dropped, whatever the server says.

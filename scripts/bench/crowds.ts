@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Client, Sample } from "../lib/http-client.ts";
 
 export type CrowdMode = "watchers" | "attacker" | "hostile" | "readers";
@@ -71,7 +72,7 @@ export async function bookFor(
   for (let i = 0; i < seconds * perSecond && seats.next <= seats.last; i++) {
     const due = started + (i / perSecond) * 1000;
     const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0) await sleep(wait);
     const seat = seats.next++;
     booked.push(
       client

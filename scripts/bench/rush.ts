@@ -12,6 +12,7 @@
  * on the same kind of show with no waiting room.
  */
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Client, latencyStats, type Sample } from "../lib/http-client.ts";
 import { ratio } from "./load.ts";
 import { BENCH_ADMIN_TOKEN, type RunningWorker } from "./runtime.ts";
@@ -101,7 +102,6 @@ export async function rushScenario(
     const stats = await worker.callObject<{ admitted: number; lastTick: number } | null>("WAITING_ROOM", SHOW, "stats");
     return { at: stats?.lastTick ?? 0, admitted: stats?.admitted ?? 0 };
   };
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   // The rate is measured after the first few ticks, over the rest of the run.
   await sleep(1500);
   const first = await statsAt();
