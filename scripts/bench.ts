@@ -381,6 +381,13 @@ interface Topology {
   edge: RunningWorker;
   /** The CPUs the edge and the crowd are pinned to, when split. */
   edgeCpus?: string;
+  /**
+   * A floor Worker in a process of its own (pinned with the origin, when split) that the crowd
+   * never reaches. It takes the same bookings in each turn, just before or after the project, while
+   * the project is booked beside it as in its own turn: what the crowd does to the floor's p99 is
+   * this machine's share of the crowd's cost, whatever the project does.
+   */
+  floor: RunningWorker;
 }
 
 /** The two sides of a crowd scenario: bookings with the crowd, and without it. */
@@ -396,11 +403,11 @@ type Side = "quiet" | "crowd";
 const CROWD_SETTLE_MS = 250;
 const CROWD_SETTLE_MAX_MS = 5000;
 /**
- * Bookings after that idle gap start cold (here the first few took 20-30 ms where the rest took 4),
- * and every other turn has a turn just before it: so the quiet turn is preceded by this many
- * seconds of untimed bookings.
+ * Bookings after an idle gap start cold (here the first few took 20-30 ms where the rest took 4),
+ * and the project idles while the floor books, and the other way round: so every timed turn is
+ * preceded by this many seconds of untimed bookings of its own.
  */
-const WARM_AFTER_SETTLE_S = 0.2;
+const WARM_S = 0.2;
 
 async function crowdSettled(workers: RunningWorker[]): Promise<void> {
   const deadline = performance.now() + CROWD_SETTLE_MAX_MS;
@@ -420,10 +427,11 @@ async function crowdSettled(workers: RunningWorker[]): Promise<void> {
  * seconds, and a quiet window followed by a crowd window, as the bench ran them before, landed on
  * different stretches of it. The attacker and the readers are switched on for the crowd's turns
  * and off for the quiet ones; the watchers stay connected, and the quiet turns book an unwatched
- * twin of their show instead, with nothing else different.
+ * twin of their show instead, with nothing else different. Every turn, the topology's floor
+ * Worker takes the same bookings just before or after the project (see `Topology.floor`).
  */
 async function beside(
-  { label, origin, edge, edgeCpus }: Topology,
+  { label, origin, edge, edgeCpus, floor }: Topology,
   name: string,
   mode: CrowdMode,
   size: number,
@@ -436,6 +444,7 @@ async function beside(
   turns: number;
 }> {
   const client = new Client(origin.url, BOOKERS);
+  const floorClient = new Client(floor.url, BOOKERS);
   // The watchers' quiet turns book an unwatched twin; the other crowds' book their own show, from
   // one supply of seats.
   const twin = mode === "watchers";
@@ -446,17 +455,22 @@ async function beside(
   await createShow(client, shows.crowd, BIG_SHOW);
   if (twin) await createShow(client, shows.quiet, BIG_SHOW);
   await client.warm(BOOKERS);
+  await floorClient.warm(BOOKERS);
+  // The floor takes any seat id, once.
+  const floorShow = { id: `${crowdShowId}-floor`, seats: { next: 1, last: Number.MAX_SAFE_INTEGER } };
+  const floorBookFor = (seconds: number) => bookFor(floorClient, floorShow.id, seconds, floorShow.seats);
   const scenario = `${name}${label}`;
   const turns = Math.max(1, Math.round(DURATION / TURN));
   // A second of bookings on each show first, not timed: no side should pay for a cold start.
-  await bookFor(client, shows.crowd, 1, seats.crowd);
+  await Promise.all([bookFor(client, shows.crowd, 1, seats.crowd), floorBookFor(1)]);
   if (twin) await bookFor(client, shows.quiet, 1, seats.quiet);
   log(
-    `▶ ${scenario}: 100 bookings a second over ${BOOKERS} connections on a ${BIG_SHOW}-seat show, ${turns} turns of ${TURN} s beside ${crowdName} and ${turns} without, in turns`,
+    `▶ ${scenario}: 100 bookings a second over ${BOOKERS} connections on a ${BIG_SHOW}-seat show, ${turns} turns of ${TURN} s beside ${crowdName} and ${turns} without, in turns, and the same on a floor Worker the crowd never reaches`,
   );
   const meters = sideMeters(origin, edge);
-  /** Each side's bookings, turn by turn. */
+  /** Each side's bookings, turn by turn, and the floor's beside them. */
   const byTurn: Record<Side, Sample[][]> = { quiet: [], crowd: [] };
+  const floorByTurn: Record<Side, Sample[][]> = { quiet: [], crowd: [] };
   const crowd = await withCrowd(
     mode,
     edge.url,
@@ -468,13 +482,23 @@ async function beside(
         for (const side of turn % 2 === 0 ? (["quiet", "crowd"] as const) : (["crowd", "quiet"] as const)) {
           // Every crowd turn switches the crowd on: an attacker whose socket was closed comes back.
           await crowdSwitch(side === "crowd");
-          if (side === "quiet" && last === "crowd") {
-            await crowdSettled(origin === edge ? [origin] : [origin, edge]);
-            await bookFor(client, shows.quiet, WARM_AFTER_SETTLE_S, seats.quiet);
+          if (side === "quiet" && last === "crowd") await crowdSettled(origin === edge ? [origin] : [origin, edge]);
+          // The project's timed bookings, and the floor's, in an order that alternates every turn
+          // as well. The project is booked beside the floor too, untimed, so that the crowd does in
+          // the floor's turn what it does in the project's (the watchers get the changes).
+          for (const who of turn % 2 === 0 ? (["project", "floor"] as const) : (["floor", "project"] as const)) {
+            if (who === "floor") {
+              const alongside = (seconds: number) => bookFor(client, shows[side], seconds, seats[side]);
+              await Promise.all([floorBookFor(WARM_S), alongside(WARM_S)]);
+              const [floors] = await Promise.all([floorBookFor(TURN), alongside(TURN)]);
+              floorByTurn[side].push(floors);
+            } else {
+              await bookFor(client, shows[side], WARM_S, seats[side]);
+              const stop = meters.start(side);
+              byTurn[side].push(await bookFor(client, shows[side], TURN, seats[side]));
+              stop();
+            }
           }
-          const stop = meters.start(side);
-          byTurn[side].push(await bookFor(client, shows[side], TURN, seats[side]));
-          stop();
           last = side;
         }
       }
@@ -483,12 +507,11 @@ async function beside(
     edgeCpus,
   );
   await client.close();
+  await floorClient.close();
   const samples = { quiet: byTurn.quiet.flat(), crowd: byTurn.crowd.flat() };
-  const crowdLatency = latencyStats(samples.crowd);
-  // The same ratio turn by turn (each crowd turn's p99 to the quiet turn of the same pair): a
-  // stall of the machine in one turn moves the pooled p99 of one side, not the median of these.
-  const turnByTurn = spread(byTurn.crowd.map((turn, t) => latencyStats(turn).p99 / latencyStats(byTurn.quiet[t]!).p99));
-  const quiet = row(
+  const ownRatios = p99Ratios(byTurn);
+  const floorRatios = p99Ratios(floorByTurn);
+  row(
     `${scenario}: quiet bookings`,
     samples.quiet,
     null,
@@ -501,18 +524,32 @@ async function beside(
     null,
     NaN,
     "same show",
-    `p99 ${ratio(crowdLatency.p99, quiet.latency.p99)} quiet`,
+    `p99 ${ownRatios.pooled.toFixed(2)}× quiet`,
   );
-  crowdP99s.set(scenario, { pooled: loaded.latency.p99 / quiet.latency.p99, byTurn: turnByTurn });
+  row(
+    `${scenario}: the floor's bookings beside ${crowdName}`,
+    floorByTurn.crowd.flat(),
+    null,
+    NaN,
+    `a floor Worker the crowd never reaches${edgeCpus ? ", pinned with the origin" : ""}, booked just before or after the project each turn, beside untimed bookings of the project; ` +
+      `turn by turn, ${byTurnText(floorRatios.byTurn, "its quiet turns")}; its quiet turns' p99 ${latencyStats(floorByTurn.quiet.flat()).p99.toFixed(1)} ms`,
+    `p99 ${floorRatios.pooled.toFixed(2)}× quiet`,
+  );
+  crowdP99s.set(scenario, { ...ownRatios, floor: floorRatios });
   // How busy each workerd process (one thread each) was: split, the origin's figure says what the
   // crowd took from the bookings, and the edge's what the crowd cost on its side.
   loaded.note =
-    `turn by turn, median p99 ${turnByTurn.median.toFixed(2)}× quiet (quartiles ${turnByTurn.low.toFixed(2)}-${turnByTurn.high.toFixed(2)}×); ` +
+    `turn by turn, ${byTurnText(ownRatios.byTurn, "quiet")}; ` +
     `workerd busy, as a share of a core: quiet ${meters.busy("quiet")}; beside the crowd ${meters.busy("crowd")}`;
   for (const side of ["quiet", "crowd"] as const) {
     check(
       samples[side].length > 0 && samples[side].every((sample) => sample.status === 200),
       `${scenario}: every ${side === "quiet" ? "quiet booking" : "booking beside the crowd"} succeeded (${JSON.stringify(statusCounts(samples[side]))})`,
+    );
+    const floors = floorByTurn[side].flat();
+    check(
+      floors.length > 0 && floors.every((sample) => sample.status === 200),
+      `${scenario}: every booking of the floor in the ${side} turns succeeded (${JSON.stringify(statusCounts(floors))})`,
     );
     // Turns cut short by a show sold out would measure less than they say.
     check(seats[side].next <= seats[side].last, `${scenario}: the ${side} turns never ran out of seats`);
@@ -521,10 +558,29 @@ async function beside(
 }
 
 /**
- * Each crowd scenario's bookings' p99 beside the crowd as a multiple of the quiet p99: pooled over
- * the turns, and turn by turn (the median and quartiles of each pair of turns' ratio).
+ * Bookings' p99 beside the crowd as a multiple of the quiet p99: pooled over the turns, and turn by
+ * turn (each crowd turn's p99 to the quiet turn of the same pair; a stall of the machine in one
+ * turn moves the pooled p99 of one side, not the median of these).
  */
-const crowdP99s = new Map<string, { pooled: number; byTurn: Spread }>();
+interface P99Ratios {
+  pooled: number;
+  byTurn: Spread;
+}
+
+function p99Ratios(byTurn: Record<Side, Sample[][]>): P99Ratios {
+  const p99 = (samples: Sample[]) => latencyStats(samples).p99;
+  return {
+    pooled: p99(byTurn.crowd.flat()) / p99(byTurn.quiet.flat()),
+    byTurn: spread(byTurn.crowd.map((turn, t) => p99(turn) / p99(byTurn.quiet[t]!))),
+  };
+}
+
+/** "median p99 2.10× quiet (quartiles 1.50-2.40×)", with `of` for "quiet". */
+const byTurnText = ({ median, low, high }: Spread, of: string) =>
+  `median p99 ${median.toFixed(2)}× ${of} (quartiles ${low.toFixed(2)}-${high.toFixed(2)}×)`;
+
+/** Each crowd scenario's p99 ratios, and the floor's in the same turns. */
+const crowdP99s = new Map<string, P99Ratios & { floor: P99Ratios }>();
 
 /** The show a crowd scenario books on. */
 const crowdShow = (name: string, label: string) => `crowd-${`${name}${label}`.replace(/\W+/g, "-").replace(/-$/, "")}`;
@@ -559,11 +615,15 @@ function sideMeters(origin: RunningWorker, edge: RunningWorker) {
 async function watchersScenario(topology: Topology): Promise<void> {
   const { loaded, crowd } = await beside(topology, "watchers", "watchers", WATCHERS);
   const showId = crowdShow("watchers", topology.label);
-  const feed = await topology.origin.callObject<{ batches: number; relayMessages: number }>("SHOW", showId, "stats");
+  const feed = await topology.origin.callObject<{ batches: number; relayMessages: number; subscriptions: number }>(
+    "SHOW",
+    showId,
+    "stats",
+  );
   const connectMs = Number(crowd.ready.connectMs);
   loaded.note =
     `${WATCHERS} connected in ${(connectMs / 1000).toFixed(1)} s; ${crowd.result.messages} messages to watchers, ` +
-    `${feed.relayMessages} from the show (${feed.batches} batches); ${loaded.note}`;
+    `${feed.relayMessages} from the show (${feed.batches} batches; ${feed.subscriptions} relays subscribed); ${loaded.note}`;
   check(
     connectMs <= 10_000,
     `watchers${topology.label}: all ${WATCHERS} connected within 10 s (${(connectMs / 1000).toFixed(1)} s)`,
@@ -768,7 +828,6 @@ const floorHot = ONLY.has("hot") ? await hotSeat(floor, "floor: hot seat", false
 const hot = ONLY.has("hot") ? await hotSeat(project, "hot seat", true) : null;
 // The machine is shared and noisy, so the floor and the project take turns (see bench/sale.ts).
 const saleRun = ONLY.has("sale") ? await onSale() : null;
-await floor.stop();
 if (ONLY.has("mixed")) await mixed(project);
 if (ONLY.has("holds")) await holds(project);
 const { seatMapP50, noopP50 } = ONLY.has("map") ? await seatMapBuild(project) : { seatMapP50: NaN, noopP50: NaN };
@@ -780,8 +839,9 @@ const crowds = async (topology: Topology) => {
 };
 const CROWDS = ["watchers", "resync", "hostile", "readers"];
 if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("one")) {
-  await crowds({ label: "", origin: project, edge: project });
+  await crowds({ label: "", origin: project, edge: project, floor });
 }
+await floor.stop();
 if (ONLY.has("list")) await listScenario(project);
 const plans = ONLY.has("plans") ? await plansScenario(project) : null;
 const rushed = ONLY.has("rush") ? await rush(project) : null;
@@ -800,7 +860,7 @@ if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("split")) {
       : "  not pinned (one CPU, no util-linux taskset, or pinning refused): every process shares every CPU",
   );
   try {
-    await crowds({ label: " (split)", origin: split.origin, edge: split.edge, edgeCpus: split.cpus?.edge });
+    await crowds({ label: " (split)", ...split, edgeCpus: split.cpus?.edge });
   } finally {
     await split.stop();
   }
@@ -917,11 +977,12 @@ if (args.json) {
   if (crowdP99s.size > 0) {
     const each = [...crowdP99s]
       .map(
-        ([scenario, { pooled, byTurn }]) => `${scenario} ${pooled.toFixed(2)}× (by turn ${byTurn.median.toFixed(2)}×)`,
+        ([scenario, { pooled, byTurn, floor }]) =>
+          `${scenario} ${pooled.toFixed(2)}× (by turn ${byTurn.median.toFixed(2)}×; the floor ${floor.pooled.toFixed(2)}×, by turn ${floor.byTurn.median.toFixed(2)}×)`,
       )
       .join(", ");
     console.log(
-      `Bookings' p99 beside each crowd, as a multiple of quiet in the same topology, pooled over the turns (target: at most 2×) and by turn (the median of each pair of turns' ratio): ${each}`,
+      `Bookings' p99 beside each crowd, as a multiple of quiet in the same topology, pooled over the turns (target: at most 2×) and by turn (the median of each pair of turns' ratio), with a floor Worker's that the crowd never reaches, booked beside the project in each turn (this machine's own share): ${each}`,
     );
   }
   if (ONLY.has("map"))

@@ -110,11 +110,16 @@ export interface Split {
   origin: RunningWorker;
   edge: RunningWorker;
   /**
-   * The CPUs (`taskset` lists) the origin, with this process (the bookings' client), and the
-   * edge, with the crowd, are pinned to; null when every process shares every CPU.
+   * A floor Worker in a third process, pinned with the origin, that nothing but its own bookings
+   * reaches: what a crowd on the edge's CPUs does to it is this machine's share of a crowd's cost.
+   */
+  floor: RunningWorker;
+  /**
+   * The CPUs (`taskset` lists) the origin, with the floor and this process (the bookings' client),
+   * and the edge, with the crowd, are pinned to; null when every process shares every CPU.
    */
   cpus: { origin: string; edge: string } | null;
-  /** Stops both processes and gives this process back the CPUs it had. */
+  /** Stops the three processes and gives this process back the CPUs it had. */
   stop(): Promise<void>;
 }
 
@@ -153,22 +158,27 @@ export async function startSplit(): Promise<Split> {
     };
     const edge = await startBundle(outdir, { name: names.edge, registry, elsewhere: atOrigin });
     started.push(edge);
+    const floor = await startFloor();
+    started.push(floor);
     const own = await allowedCpus();
     const halves = own !== null && own.length >= 2 && (await hasTaskset()) ? halvesOf(own) : null;
     const pinned =
       halves !== null &&
       (await pin(process.pid, halves.origin)) &&
       (await pin(origin.pid, halves.origin)) &&
+      (await pin(floor.pid, halves.origin)) &&
       (await pin(edge.pid, halves.edge));
     // Where the machine will not pin (a container's CPU set, say), every process shares every CPU.
     if (halves !== null && !pinned)
-      for (const pid of [process.pid, origin.pid, edge.pid]) await pin(pid, own!.join(","));
+      for (const pid of [process.pid, origin.pid, floor.pid, edge.pid]) await pin(pid, own!.join(","));
     return {
       origin,
       edge,
+      floor,
       cpus: pinned ? halves : null,
       async stop() {
         if (pinned) await pin(process.pid, own!.join(","));
+        await floor.stop();
         await edge.stop();
         await origin.stop();
         await removeFiles();

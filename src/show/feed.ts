@@ -37,7 +37,7 @@ export interface Relays {
  */
 export class LiveFeed {
   /** Batches flushed, and messages sent to relays (batches and resets), since the object started. */
-  readonly counts = { batches: 0, relayMessages: 0 };
+  readonly counts = { batches: 0, relayMessages: 0, subscriptions: 0 };
   private relays: Set<string> | null = null;
   /** The last change sent to the relays. */
   private sent = 0;
@@ -68,6 +68,7 @@ export class LiveFeed {
   /** Adds a relay and gives it what its watchers need first: the layout and a snapshot. */
   subscribe(relay: string): { layout: LayoutMessage; snapshot: SnapshotMessage } {
     this.subscriptions.set(relay, (this.subscriptions.get(relay) ?? 0) + 1);
+    this.counts.subscriptions++;
     if (!this.subscribers.has(relay)) {
       // With nobody listening, nothing was sent: batches start from now.
       if (this.subscribers.size === 0) this.sent = q.latestChange(this.sql);

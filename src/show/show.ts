@@ -299,7 +299,14 @@ export class Show extends DurableObject<Env> {
   }
 
   /** Counters since the object started, for operators and the benchmark (`seatMapReads`: map, statuses and frame reads). */
-  stats(): { seatMapReads: number; orders: number; ordersWithPass: number; batches: number; relayMessages: number } {
+  stats(): {
+    seatMapReads: number;
+    orders: number;
+    ordersWithPass: number;
+    batches: number;
+    relayMessages: number;
+    subscriptions: number;
+  } {
     return { seatMapReads: this.seating.reads, ...this.orders, ...this.feed.counts };
   }
 

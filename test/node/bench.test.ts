@@ -28,7 +28,7 @@ describe("npm run bench", () => {
         "--rounds",
         "1",
         "--seats",
-        "400",
+        "1000",
         "--watchers",
         "20",
         "--readers",
@@ -60,6 +60,8 @@ describe("npm run bench", () => {
       "resync spam (split): bookings beside 1 attacker",
       "close ignored (split): bookings beside 1 attacker who ignores the close",
       "readers (split): bookings beside 20 readers",
+      "watchers: the floor's bookings beside 20 watchers",
+      "readers (split): the floor's bookings beside 20 readers",
       "list: a page of 200 of 30 shows",
       "cleanup: 100 unknown shows",
       "plans: import a 2,000-seat plan",
@@ -77,7 +79,10 @@ describe("npm run bench", () => {
     expect(stdout).toMatch(/^watchers: bookings beside 20 watchers .* p99 [\d.]+× quiet/m);
     expect(stdout).toMatch(/^watchers \(split\): bookings beside 20 watchers .* origin \d+%, edge \d+%/m);
     expect(stdout).toMatch(
-      /Bookings' p99 beside each crowd, .*: watchers [\d.]+× \(by turn [\d.]+×\), .*readers \(split\) [\d.]+× \(by turn [\d.]+×\)/,
+      /^readers \(split\): the floor's bookings beside 20 readers .* p99 [\d.]+× quiet .* a floor Worker the crowd never reaches.* turn by turn, median p99 [\d.]+×/m,
+    );
+    expect(stdout).toMatch(
+      /Bookings' p99 beside each crowd, .*: watchers [\d.]+× \(by turn [\d.]+×; the floor [\d.]+×, by turn [\d.]+×\), .*readers \(split\) [\d.]+× \(by turn [\d.]+×; the floor [\d.]+×, by turn [\d.]+×\)/,
     );
     expect(stdout).toMatch(
       /^close ignored \(split\): bookings beside .* told 1008; turn by turn, median p99 [\d.]+× quiet/m,
