@@ -480,20 +480,27 @@ async function beside(
       let last: Side | null = null;
       for (let turn = 0; turn < turns; turn++) {
         for (const side of turn % 2 === 0 ? (["quiet", "crowd"] as const) : (["crowd", "quiet"] as const)) {
-          // Every crowd turn switches the crowd on: an attacker whose socket was closed comes back.
-          await crowdSwitch(side === "crowd");
-          if (side === "quiet" && last === "crowd") await crowdSettled(origin === edge ? [origin] : [origin, edge]);
+          if (side === "quiet" && last === "crowd") {
+            await crowdSwitch(false);
+            await crowdSettled(origin === edge ? [origin] : [origin, edge]);
+          }
           // The project's timed bookings, and the floor's, in an order that alternates every turn
           // as well. The project is booked beside the floor too, untimed, so that the crowd does in
           // the floor's turn what it does in the project's (the watchers get the changes).
           for (const who of turn % 2 === 0 ? (["project", "floor"] as const) : (["floor", "project"] as const)) {
+            // Each timed turn comes after its own warm-up, and the crowd is switched on between the
+            // two, as the turn starts: an attacker whose socket was closed comes back for each
+            // timed turn of the crowd's side, the floor's as the project's, and its first burst
+            // lands in the turn.
             if (who === "floor") {
               const alongside = (seconds: number) => bookFor(client, shows[side], seconds, seats[side]);
               await Promise.all([floorBookFor(WARM_S), alongside(WARM_S)]);
+              await crowdSwitch(side === "crowd");
               const [floors] = await Promise.all([floorBookFor(TURN), alongside(TURN)]);
               floorByTurn[side].push(floors);
             } else {
               await bookFor(client, shows[side], WARM_S, seats[side]);
+              await crowdSwitch(side === "crowd");
               const stop = meters.start(side);
               byTurn[side].push(await bookFor(client, shows[side], TURN, seats[side]));
               stop();
@@ -637,9 +644,11 @@ async function watchersScenario(topology: Topology): Promise<void> {
 async function resyncScenario(topology: Topology): Promise<void> {
   const { loaded, crowd, turns } = await beside(topology, "resync spam", "attacker", 1);
   const { frames, sockets, closeCodes, closed } = attackerReport(crowd.result);
-  loaded.note = `${frames} resync frames sent on ${sockets} sockets (one a turn), ${closed} closed with 1008; ${loaded.note}`;
+  // A new socket for each timed turn of the crowd's side (the project's and the floor's), unless
+  // the last one is still open; at least one a turn.
+  loaded.note = `${frames} resync frames sent on ${sockets} sockets, ${closed} closed with 1008; ${loaded.note}`;
   check(
-    sockets === turns && closed === sockets,
+    sockets >= turns && sockets <= 2 * turns && closed === sockets,
     `resync spam${topology.label}: every attacker's socket was closed with 1008 (${JSON.stringify(closeCodes)}, ${sockets} sockets in ${turns} turns)`,
   );
 }
