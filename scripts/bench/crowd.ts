@@ -316,20 +316,26 @@ async function readers(): Promise<void> {
       due = Math.max(due, performance.now());
     }
   });
+  /** How long the crowd has been on, in ms, over its turns (`onSince` while it is). */
+  let onMs = 0;
+  let onSince = 0;
   switchable = {
     on() {
+      if (!active) onSince = performance.now();
       active = true;
     },
     off() {
+      if (active) onMs += performance.now() - onSince;
       active = false;
     },
   };
   emit({ ready: true });
   await finished;
+  switchable.off();
   stop = true;
   await Promise.all(loops);
   await client.close();
-  emit({ full, notModified, failed, bytes });
+  emit({ full, notModified, failed, bytes, onMs });
 }
 
 const scenarios = { watchers, attacker, hostile, readers };
