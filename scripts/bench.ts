@@ -874,7 +874,8 @@ if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("split")) {
       : "  not pinned (one CPU, no util-linux taskset, or pinning refused): every process shares every CPU",
   );
   try {
-    await crowds({ label: " (split)", ...split, edgeCpus: split.cpus?.edge });
+    const { origin, edge, floor: splitFloor, cpus } = split;
+    await crowds({ label: " (split)", origin, edge, floor: splitFloor, edgeCpus: cpus?.edge });
   } finally {
     await split.stop();
   }

@@ -32,6 +32,7 @@ import type {
   SeatMapResult,
   SeatSelection,
   ShowLayout,
+  ShowStats,
   SummaryPush,
   SummaryPushResult,
 } from "./types";
@@ -298,15 +299,8 @@ export class Show extends DurableObject<Env> {
     if (this.seating.info !== null) q.revokePass(this.sql, { ticket, at: this.clock() });
   }
 
-  /** Counters since the object started, for operators and the benchmark (`seatMapReads`: map, statuses and frame reads). */
-  stats(): {
-    seatMapReads: number;
-    orders: number;
-    ordersWithPass: number;
-    batches: number;
-    relayMessages: number;
-    subscriptions: number;
-  } {
+  /** Counters since the object started, for operators and the benchmark. */
+  stats(): ShowStats {
     return { seatMapReads: this.seating.reads, ...this.orders, ...this.feed.counts };
   }
 

@@ -194,3 +194,15 @@ export interface AuditPage {
   /** Pass as `after` to get the next page; null at the end of the log. */
   next_after: number | null;
 }
+
+/** A show object's counters since it started (see `Show.stats`). */
+export interface ShowStats {
+  /** Seat-map, statuses and frame reads. */
+  seatMapReads: number;
+  orders: number;
+  ordersWithPass: number;
+  /** Batches of changes for the live relays, messages sent to them, and relays that subscribed. */
+  batches: number;
+  relayMessages: number;
+  subscriptions: number;
+}
