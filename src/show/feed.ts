@@ -36,7 +36,7 @@ export interface Relays {
  * go out together. However large the audience, the show talks to a bounded number of relays.
  */
 export class LiveFeed {
-  /** Batches flushed, and messages sent to relays (batches and resets), since the object started. */
+  /** Batches flushed, messages sent to relays (batches and resets), and relays' subscribe calls, since the object started. */
   readonly counts = { batches: 0, relayMessages: 0, subscriptions: 0 };
   private relays: Set<string> | null = null;
   /** The last change sent to the relays. */
