@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, adminHeaders, bearer, call, holdSeats, newShow, storedBookings } from "./helpers";
+import { ADMIN_TOKEN, adminHeaders, bearer, call, holdSeats, newShow, post, storedBookings } from "./helpers";
+
+const REFUSED = { error: "Send tokens in the Authorization header, never in the URL" };
 
 describe("tokens in the URL", () => {
   it.each(["token", "access_token", "admin_token", "Token", "ADMIN_TOKEN", "Hold_Token"])(
@@ -21,5 +23,41 @@ describe("tokens in the URL", () => {
     });
     expect(response.status).toBe(401);
     expect(await storedBookings(showId)).toEqual([]);
+  });
+
+  it("a route that needs no token refuses one in the URL too, and books nothing", async () => {
+    const showId = await newShow(2);
+    const booking = await post("/api/book-seat/?token=abc", { show_id: showId, seat_id: 1 });
+    expect(booking.status).toBe(401);
+    expect(await booking.json()).toEqual(REFUSED);
+    expect(await storedBookings(showId)).toEqual([]);
+
+    const map = await call(`/api/shows/${showId}/seats?Access_Token=x`);
+    expect(map.status).toBe(401);
+    expect(await map.json()).toEqual(REFUSED);
+  });
+
+  it("a queue ticket's token in the URL gets 401, gives no pass and does not leave the queue", async () => {
+    const showId = await newShow(2);
+    const opensAt = new Date(Date.now() + 3_600_000).toISOString();
+    const settings = { opens_at: opensAt, admit_per_minute: 60, session_minutes: 10 };
+    const room = await call(`/admin/shows/${showId}/waiting-room`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify(settings),
+    });
+    expect(room.status).toBe(201);
+    const joined = await call(`/api/shows/${showId}/queue`, { method: "POST" });
+    expect(joined.status).toBe(201);
+    const { ticket_id: id, ticket_token: token } = await joined.json<{ ticket_id: string; ticket_token: string }>();
+
+    const polled = await call(`/api/queue/${id}?ticket_token=${token}`, { headers: bearer(token) });
+    expect(polled.status).toBe(401);
+    expect(await polled.json()).toEqual(REFUSED);
+    const left = await call(`/api/queue/${id}?Ticket_Token=${token}`, { method: "DELETE", headers: bearer(token) });
+    expect(left.status).toBe(401);
+    // Still in the queue: leaving it properly works once.
+    const leftProperly = await call(`/api/queue/${id}`, { method: "DELETE", headers: bearer(token) });
+    expect(leftProperly.status).toBe(200);
   });
 });

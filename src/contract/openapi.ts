@@ -11,7 +11,7 @@ const STATUS_TEXT: Record<string, string> = {
   201: "Created",
   304: "Not Modified: the If-None-Match header names the current ETag",
   400: "Invalid input; the message names the field",
-  401: "Missing or invalid token",
+  401: "Missing or invalid token; on every route, a credential in the query string (?token=, ?access_token=, ...)",
   403: "A token that does not grant access to this hold, booking or ticket; or, while the show's waiting room is on, no valid admission pass",
   404: "No such show, seat, hold or booking",
   409: "Conflict: seats not available, no adjacent block left, or a hold already confirmed",

@@ -40,8 +40,8 @@ export const MAX_PLAN_BODY_BYTES = 16 * 1024 * 1024;
 /** The longest request URL any route accepts, in bytes; longer ones get 414. */
 export const MAX_URL_BYTES = 2048;
 
-/** Statuses every route can answer, whatever it declares. */
-export const EVERY_ROUTE = { 414: E } as const;
+/** Statuses every route can answer, whatever it declares: a credential in the query string (401), a long URL. */
+export const EVERY_ROUTE = { 401: E, 414: E } as const;
 
 export const OPERATIONS = {
   health: operation({

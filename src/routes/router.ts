@@ -6,7 +6,7 @@ import type { Input, Operation } from "../contract/operation";
 import { pathParamNames } from "../contract/operation";
 import { MAX_URL_BYTES, OPERATIONS, type OperationName, type Operations } from "../contract/operations";
 import type { PathParamName } from "../contract/requests";
-import { BOOKING_TOKEN_PREFIX, requireAdmin, requireBearer } from "../http/auth";
+import { BOOKING_TOKEN_PREFIX, refuseTokenInUrl, requireAdmin, requireBearer } from "../http/auth";
 import { admissionOf } from "./admission";
 import { requireShow } from "./directory";
 import { readJsonObject } from "../http/body";
@@ -32,8 +32,8 @@ type AnyHandler = (input: Input<Operation>, env: Env, ctx: ExecutionContext) => 
 
 /**
  * Builds the router from the declarations in `OPERATIONS` and one handler for each. For every
- * request it enforces the declaration in a fixed order: URL size, method (405 with `Allow`),
- * admin token, rate limit, path parameters, hold, booking or ticket token, body, query, the
+ * request it enforces the declaration in a fixed order: URL size, method (405 with `Allow`), no
+ * credential in the query string (401), admin token, rate limit, path parameters, hold, booking or ticket token, body, query, the
  * admission pass (while the show's waiting room is on), and the `Idempotency-Key`; each failure is the 4xx JSON error the document lists. Only then does the
  * handler run, with typed input it never has to parse again.
  */
@@ -65,6 +65,7 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
     if (operation === undefined) {
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
+    refuseTokenInUrl(request);
     const input = await validatedInput(operation, paramNames, request, env);
     return bound.get(operation)!(input, env, ctx);
   });
