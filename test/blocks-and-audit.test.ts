@@ -9,6 +9,7 @@ import {
   newShow,
   post,
   querySql,
+  setClock,
   statuses,
 } from "./helpers";
 
@@ -179,6 +180,25 @@ describe("GET /admin/shows/:show_id/log", () => {
         route: "POST /api/book-seat",
         note: null,
       },
+    ]);
+  });
+
+  it("logs a hold's expiry before a layout change drops its seat, so the seat's history stays unbroken", async () => {
+    const showId = await newShow(5);
+    const hold = await holdSeats(showId, [5], 30);
+    // The hold has expired, and nothing has swept it yet: the alarm has not run.
+    await setClock(showId, Date.parse(hold.expires_at) + 1000);
+    for (const seats of [4, 5]) {
+      expect((await admin("PUT", `/admin/shows/${showId}`, { name: "Test show", seats })).status).toBe(200);
+    }
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 5 })).status).toBe(200);
+    const log = await (await admin("GET", `/admin/shows/${showId}/log`)).json<{ entries: Record<string, unknown>[] }>();
+    expect(
+      log.entries.map(({ seat_id, old_status, new_status, note }) => ({ seat_id, old_status, new_status, note })),
+    ).toEqual([
+      { seat_id: 5, old_status: "available", new_status: "held", note: null },
+      { seat_id: 5, old_status: "held", new_status: "available", note: "hold expired" },
+      { seat_id: 5, old_status: "available", new_status: "booked", note: null },
     ]);
   });
 

@@ -95,6 +95,7 @@ export class Show extends DurableObject<Env> {
   configure(layout: ShowLayout, origin: Origin): ConfigureResult {
     if (this.seating.info === null) this.migrate();
     const created = this.seating.info === null;
+    if (!created) this.sweptVersion(); // Holds due end, logged, before a layout can drop their seats.
     const applied = this.seating.apply(layout, origin, this.clock());
     if ("ok" in applied) return applied;
     if (applied.changed) this.feed.layoutChanged();
