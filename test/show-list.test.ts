@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Catalog } from "../src/catalog/catalog";
-import { adminHeaders, bookSeat, call, general, newShow, showStub, withEnv } from "./helpers";
+import { adminHeaders, bookSeat, call, countingNamespace, general, newShow, showStub, withEnv } from "./helpers";
 
 interface Page {
   shows: { show_id: string | number; name: string; capacity: number; available: number }[];
@@ -61,6 +61,48 @@ describe("GET /api/shows", () => {
     expect(response.status).toBe(200);
     expect((await response.json<Page>()).shows.length).toBeGreaterThan(0);
     expect(calls).toBe(0);
+  });
+
+  it("serves a crowd of readers from one read of the catalog per page while copies are on", async () => {
+    await newShow(2, "Shared");
+    const { namespace, calls } = countingNamespace(env.CATALOG);
+    const overrides = { SEAT_MAP_MAX_AGE_SECONDS: "1", CATALOG: namespace };
+    const query = "?limit=37"; // copies are off in every other test, so none is held for this page
+    const responses = await Promise.all(Array.from({ length: 100 }, () => withEnv(overrides, `/api/shows${query}`)));
+    expect(responses.map((response) => response.status)).toEqual(Array(100).fill(200));
+    const bodies = new Set(await Promise.all(responses.map((response) => response.text())));
+    expect(bodies.size).toBe(1);
+    expect(JSON.parse([...bodies][0]!)).toEqual(await (await call(`/api/shows${query}`)).json());
+    expect(calls).toEqual({ page: 1 });
+  });
+
+  it("counts pages after the first against the client's rate limit, and never the first", async () => {
+    await newShow(1);
+    await newShow(1);
+    const { next_cursor: cursor } = await page("?limit=1");
+    expect(cursor).not.toBeNull();
+    let allowed = 2;
+    const limiter = { limit: async () => ({ success: allowed-- > 0 }) };
+    const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit };
+    const read = (query: string) =>
+      withEnv(on, `/api/shows${query}`, { headers: { "cf-connecting-ip": "203.0.113.8" } });
+    const later = [];
+    for (let i = 0; i < 3; i++) later.push((await read(`?limit=1&cursor=${encodeURIComponent(cursor!)}`)).status);
+    expect(later).toEqual([200, 200, 429]);
+    expect((await read("?limit=1")).status).toBe(200);
+  });
+
+  it("answers 503 with Retry-After while the catalog is overloaded", async () => {
+    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    const busyCatalog = {
+      getByName: () => ({
+        page: () => Promise.reject(overloaded),
+      }),
+    } as unknown as Env["CATALOG"];
+    const response = await withEnv({ CATALOG: busyCatalog }, "/api/shows");
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(await response.json()).toEqual({ error: "The list of shows is briefly unavailable; retry shortly" });
   });
 
   it("shows a booking once the show's alarm has told the catalog, which it sets for a second later", async () => {

@@ -72,10 +72,11 @@ export const OPERATIONS = {
   listShows: operation({
     method: "GET",
     path: "/api/shows",
-    summary: "List shows with name, capacity and available seats, a page at a time",
+    summary:
+      "List shows with name, capacity and available seats, a page at a time (at most SEAT_MAP_MAX_AGE_SECONDS old; pages after the first are rate limited)",
     tag: "Reading",
     query: ShowListQuery,
-    responses: { 200: answers.ShowList, 400: E, ...SHOW_CALL },
+    responses: { 200: answers.ShowList, 400: E, ...LIMITED, ...SHOW_CALL },
   }),
   seatMap: operation({
     method: "GET",

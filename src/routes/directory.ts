@@ -15,6 +15,23 @@ export function catalogObject(env: Env) {
 }
 
 /**
+ * Calls the catalog. It is one object for everybody: when it is overloaded or briefly unreachable,
+ * the client gets a 503 with Retry-After, as for a show's own object, rather than a bare 500.
+ */
+export async function askCatalog<R>(
+  env: Env,
+  call: (catalog: ReturnType<typeof catalogObject>) => Promise<R>,
+): Promise<R> {
+  try {
+    return await call(catalogObject(env));
+  } catch (error) {
+    const flags = error as { overloaded?: unknown; retryable?: unknown };
+    if (flags?.overloaded !== true && flags?.retryable !== true) throw error;
+    throw new HttpError(503, "The list of shows is briefly unavailable; retry shortly", {}, { "retry-after": "1" });
+  }
+}
+
+/**
  * Refuses a show that was never created with its 404. Whether a show exists is asked of the
  * catalog the first time per isolate and remembered after, so a request for an unknown show never
  * reaches (and never creates) a show's object, and the shows that sell pay for the question once
@@ -25,16 +42,7 @@ export function catalogObject(env: Env) {
 export async function requireShow(env: Env, showId: Id, client?: Request): Promise<void> {
   if (known.has(showId)) return;
   if (client) await rateLimited(client as unknown as IRequest, env);
-  let exists: boolean;
-  try {
-    exists = await catalogObject(env).exists(showId);
-  } catch (error) {
-    // The catalog is one object for everybody: when it is overloaded or briefly unreachable, say
-    // so with a 503 and Retry-After, as for a show's own object, rather than a bare 500.
-    const flags = error as { overloaded?: unknown; retryable?: unknown };
-    if (flags?.overloaded !== true && flags?.retryable !== true) throw error;
-    throw new HttpError(503, "The list of shows is briefly unavailable; retry shortly", {}, { "retry-after": "1" });
-  }
+  const exists = await askCatalog(env, (catalog) => catalog.exists(showId));
   if (!exists) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
   if (known.size >= MAX_KNOWN) known.clear();
   known.add(showId);

@@ -78,7 +78,7 @@ let heldBytes = 0;
 const SHARED_READ_WAIT_MS = 2000;
 
 /**
- * A read of a show, at most `SEAT_MAP_MAX_AGE_SECONDS` old. A storm of readers costs the show's
+ * A read of a show (or a page of the show list, which has no `showId`), at most `SEAT_MAP_MAX_AGE_SECONDS` old. A storm of readers costs the show's
  * object at most about one read per second per location and per kind of read: each isolate keeps
  * its copy for that long and asks once for all its concurrent readers, and the location's Cache
  * API holds a copy for the isolates there. A read that finds none asks the object, which builds
@@ -98,7 +98,7 @@ export async function sharedCopy(
     path,
     maxAge: keep,
     internal = false,
-  }: { showId: Id; origin: string; path: string; maxAge?: number; internal?: boolean },
+  }: { showId?: Id; origin: string; path: string; maxAge?: number; internal?: boolean },
   read: Read,
 ): Promise<Copy> {
   // `keep` is for reads that never go stale (a plan at a layout version); 0 still turns caching
@@ -163,7 +163,13 @@ function hold(path: string, copy: Copy): void {
   copies.set(path, copy);
 }
 
-async function readThrough(ctx: ExecutionContext, showId: Id, key: Request, maxAge: number, read: Read): Promise<Copy> {
+async function readThrough(
+  ctx: ExecutionContext,
+  showId: Id | undefined,
+  key: Request,
+  maxAge: number,
+  read: Read,
+): Promise<Copy> {
   const cache = maxAge > 0 ? await caches.open("seat-maps") : null;
   const cached = await cache?.match(key);
   if (cached) {

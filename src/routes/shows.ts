@@ -1,11 +1,12 @@
 import type { IRequest } from "itty-router";
 import { failureToHttp } from "../http/failures";
 import { rateLimited } from "../http/rate-limit";
-import { HttpError, json } from "../http/responses";
+import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
 import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
-import { catalogObject, requireShow } from "./directory";
+import { askCatalog, requireShow } from "./directory";
+import { encodeCursor } from "../catalog/cursor";
 import { composedMap } from "./seat-map-compose";
 import {
   compressible,
@@ -21,10 +22,22 @@ import { callShow } from "./stubs";
 
 /**
  * `GET /api/shows?limit=&cursor=`: shows with their name, capacity and free seats, a page at a
- * time, in the order they were created. Answered by the catalog alone: no show is called.
+ * time, in the order they were created. Answered by the catalog alone: no show is called. The
+ * catalog is one object for everybody (it also answers each isolate's first question about a
+ * show), so each page is served from a shared copy at most `SEAT_MAP_MAX_AGE_SECONDS` old, like a
+ * seat map: a crowd reading the list costs the catalog about one read a second per page and
+ * location. A cursor can name any position, and so make a copy of its own: pages after the first
+ * count against the client's rate limit.
  */
-export const listShows: Handler<"listShows"> = async ({ query }, env) => {
-  return json(await catalogObject(env).page(query.limit, query.cursor ?? null));
+export const listShows: Handler<"listShows"> = async ({ query, request }, env, ctx) => {
+  if (query.cursor !== undefined) await rateLimited(request as IRequest, env);
+  const after = query.cursor === undefined ? "" : `&cursor=${encodeCursor(query.cursor)}`;
+  const path = `/api/shows?limit=${query.limit}${after}`;
+  const copy = await sharedCopy(env, ctx, { origin: new URL(request.url).origin, path }, async () => {
+    const page = await askCatalog(env, (catalog) => catalog.page(query.limit, query.cursor ?? null));
+    return { ok: true, json: JSON.stringify(page), etag: "" };
+  });
+  return new Response(copy.body, { headers: { "content-type": "application/json", "cache-control": "no-store" } });
 };
 
 /**
