@@ -320,12 +320,10 @@ describe("GET /api/shows/:show_id/live", () => {
     const showId = await newShow(2);
     const client = await connect(showId);
     await client.greeting();
-    const frames: (string | ArrayBuffer)[] = [
+    const frames = [
       "not json",
       JSON.stringify({ type: "shout" }),
       JSON.stringify({ type: "resync", since: -1, layout: 1 }),
-      JSON.stringify({ type: "resync", since: 0, layout: 1, pad: "x".repeat(2000) }),
-      new Uint8Array([1, 2, 3]).buffer,
     ];
     for (const frame of frames) {
       client.socket.send(frame);
@@ -333,6 +331,25 @@ describe("GET /api/shows/:show_id/live", () => {
     }
     await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
     expect(await client.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 2, status: "booked" }] });
+  });
+
+  it.each([
+    ["an oversized", JSON.stringify({ type: "resync", since: 0, layout: 1, pad: "x".repeat(2000) }), 1009],
+    ["a binary", new Uint8Array([1, 2, 3]).buffer, 1003],
+  ] as const)("closes a socket at %s frame, after saying why, and other watchers go on", async (_, frame, code) => {
+    const showId = await newShow(2);
+    const client = await connect(showId);
+    await client.greeting();
+    const closed = new Promise<number>((resolve) =>
+      client.socket.addEventListener("close", (event) => resolve(event.code)),
+    );
+    client.socket.send(frame);
+    expect(await client.next()).toMatchObject({ type: "error", error: expect.any(String) });
+    expect(await closed).toBe(code);
+    const other = await connect(showId);
+    await other.greeting();
+    await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
+    expect(await other.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 1, status: "booked" }] });
   });
 
   it("closes a socket that sends more than a few messages a second with 1008, after saying why", async () => {
@@ -529,6 +546,64 @@ describe("GET /api/shows/:show_id/live", () => {
         return again.status;
       })
       .toBe(101);
+  });
+
+  it("refuses an address past its share of a relay with 429, while other addresses still get in", async () => {
+    const showId = await newShow(2);
+    const oneRelay = { LIVE_RELAYS: "1" };
+    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (relay: LiveRelay) => {
+      relay.addressLimit = 2;
+    });
+    const from = (address: string) =>
+      withEnv(oneRelay, `/api/shows/${showId}/live`, { headers: { ...upgrade.headers, "cf-connecting-ip": address } });
+    const held: LiveClient[] = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await from("203.0.113.1");
+      expect(response.status).toBe(101);
+      held.push(new LiveClient(response.webSocket!));
+    }
+    const refused = await from("203.0.113.1");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("30");
+    expect(await refused.json()).toEqual({
+      error: "This address has as many live seat maps of this show open as it may (2 a relay); close one first",
+      show_id: showId,
+      limit: 2,
+    });
+    const other = await from("198.51.100.2");
+    expect(other.status).toBe(101);
+    await new LiveClient(other.webSocket!).greeting();
+    // A socket the address closes gives its place back.
+    held[0]!.socket.close(1000, "bye");
+    await expect
+      .poll(async () => {
+        const again = await from("203.0.113.1");
+        if (again.status === 101) new LiveClient(again.webSocket!);
+        return again.status;
+      })
+      .toBe(101);
+  });
+
+  it("answers 503 with Retry-After, not 500, while the show is too busy for its relay to read it", async () => {
+    const showId = await newShow(2);
+    const oneRelay = { LIVE_RELAYS: "1" };
+    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (relay: LiveRelay) => {
+      const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+      (relay as unknown as { show(): unknown }).show = () => ({ subscribe: () => Promise.reject(overloaded) });
+    });
+    const response = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect(await response.json()).toEqual({
+      error: "This show is briefly unavailable; retry shortly",
+      show_id: showId,
+    });
+    // A relay that is itself overloaded is passed over the same way.
+    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    const busyRelays = { getByName: () => ({ fetch: () => Promise.reject(overloaded) }) } as unknown as Env["RELAY"];
+    const passedOver = await withEnv({ RELAY: busyRelays }, `/api/shows/${showId}/live`, upgrade);
+    expect(passedOver.status).toBe(503);
+    expect(passedOver.headers.get("retry-after")).toBe("1");
   });
 
   it("a test's wait for a message fails, rather than hangs, when none comes or the socket closes", async () => {

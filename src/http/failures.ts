@@ -76,5 +76,23 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
       return new HttpError(503, "This show has as many live watchers as it can take; retry shortly", show, {
         "retry-after": "5",
       });
+    case "too_many_watchers_from_address":
+      return new HttpError(
+        429,
+        `This address has as many live seat maps of this show open as it may (${failure.limit} a relay); close one first`,
+        { ...show, limit: failure.limit },
+        { "retry-after": "30" },
+      );
   }
+}
+
+/** What the platform says of a failed call to a Durable Object: it is overloaded, or the call may be retried. */
+export function callFlags(error: unknown): { overloaded: boolean; retryable: boolean } {
+  const flags = error as { overloaded?: unknown; retryable?: unknown } | null | undefined;
+  return { overloaded: flags?.overloaded === true, retryable: flags?.retryable === true };
+}
+
+/** A show's object that is overloaded or briefly unreachable, as every route answers it: 503 with Retry-After. */
+export function showBusy(showId: Id, message = "This show is briefly unavailable"): HttpError {
+  return new HttpError(503, `${message}; retry shortly`, { show_id: publicId(showId) }, { "retry-after": "1" });
 }

@@ -79,11 +79,14 @@ export interface ChangesMessage {
 
 export type ServerMessage = LayoutMessage | SnapshotMessage | ChangesMessage | { type: "error"; error: string };
 
-/** A client's message, or the error to answer it with. */
-export function parseClientMessage(message: string | ArrayBuffer): Position | { error: string } {
-  if (typeof message !== "string") return { error: "Messages must be JSON text" };
+/**
+ * A client's message, or the error to answer it with; `close` when the socket must also be closed
+ * with that code (binary: 1003, too large: 1009), since serving such frames costs their size.
+ */
+export function parseClientMessage(message: string | ArrayBuffer): Position | { error: string; close?: 1003 | 1009 } {
+  if (typeof message !== "string") return { error: "Messages must be JSON text", close: 1003 };
   if (message.length > MAX_CLIENT_MESSAGE_BYTES) {
-    return { error: `Messages must not exceed ${MAX_CLIENT_MESSAGE_BYTES} bytes` };
+    return { error: `Messages must not exceed ${MAX_CLIENT_MESSAGE_BYTES} bytes`, close: 1009 };
   }
   let value: unknown;
   try {

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { positiveInteger } from "../config";
 import { LiveQuery } from "../contract/requests";
-import { failureToHttp } from "../http/failures";
+import { callFlags, failureToHttp, showBusy } from "../http/failures";
 import { errorResponse, HttpError } from "../http/responses";
 import { parseBody } from "../http/validation";
 import type { Failure } from "../show/types";
@@ -31,6 +31,27 @@ function watchersPerRelay(env: Env): number {
   return positiveInteger(env.LIVE_WATCHERS_PER_RELAY, 1000);
 }
 
+/**
+ * Sockets one client address may hold on one relay (LIVE_WATCHERS_PER_ADDRESS), or Infinity when
+ * limits per address are off (RATE_LIMITING = "off": local servers and the benchmark, whose
+ * traffic all comes from one address). Hibernated sockets cost their holder nothing, so without
+ * this one address could take every watcher's place in a show.
+ */
+function watchersPerAddress(env: Env): number {
+  return env.RATE_LIMITING === "off" ? Infinity : positiveInteger(env.LIVE_WATCHERS_PER_ADDRESS, 25);
+}
+
+/** A read of the show that failed because it is overloaded or briefly unreachable: 503, as on every route. */
+function unavailableIfBusy(error: unknown, showId: string): unknown {
+  const { overloaded, retryable } = callFlags(error);
+  return overloaded || retryable ? showBusy(showId) : error;
+}
+
+/** The tag a watcher's socket carries: the address it came from, so the relay can count them. */
+function addressTag(request: Request): string {
+  return `address:${request.headers.get("cf-connecting-ip") ?? "unknown"}`;
+}
+
 /** What a relay knows of its show: the layout, every seat's status, and the latest changes. */
 interface View {
   layout: number;
@@ -51,6 +72,8 @@ interface View {
  * the show again when it next needs it.
  */
 export class LiveRelay extends DurableObject<Env> {
+  /** Sockets one client address may hold here (see `watchersPerAddress`). Tests replace it. */
+  addressLimit: number;
   private view: View | null = null;
   private loading: Promise<View | Failure> | null = null;
   /** Counts the times the view was dropped, so that a read of the show begun before is not installed. */
@@ -65,6 +88,7 @@ export class LiveRelay extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.addressLimit = watchersPerAddress(env);
     // Answered by the runtime itself: a keep-alive never wakes the relay nor spends a budget.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -85,21 +109,24 @@ export class LiveRelay extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     try {
       const { since, layout } = parseBody(LiveQuery, Object.fromEntries(new URL(request.url).searchParams));
-      this.refuseWhenFull();
+      const address = addressTag(request);
+      this.refuseWhenFull(address);
       // Counted from here, so that neither a closing watcher nor the show takes this relay for
       // empty while the view loads.
       this.admitting++;
       let view: View | Failure;
       try {
         view = await this.ensureView();
+      } catch (error) {
+        throw unavailableIfBusy(error, this.showId);
       } finally {
         this.admitting--;
       }
       if ("reason" in view) throw failureToHttp(view, { showId: this.showId });
       // Others may have come in while the view loaded; from here to the accept there is no await.
-      this.refuseWhenFull();
+      this.refuseWhenFull(address);
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-      this.ctx.acceptWebSocket(server);
+      this.ctx.acceptWebSocket(server, [address]);
       server.send(view.layoutJson);
       server.send(this.catchUp(view, since === undefined || layout === undefined ? null : { since, layout }));
       return new Response(null, { status: 101, webSocket: client });
@@ -151,7 +178,16 @@ export class LiveRelay extends DurableObject<Env> {
       return;
     }
     const parsed = parseClientMessage(message);
-    if ("error" in parsed) return sendQuietly(socket, JSON.stringify({ type: "error", error: parsed.error }));
+    if ("error" in parsed) {
+      sendQuietly(socket, JSON.stringify({ type: "error", error: parsed.error }));
+      // The runtime has read a frame of any size (up to its own 32 MiB) before the relay sees it:
+      // a client that sends binary or oversized frames is closed at the first, not served again.
+      if ("close" in parsed) {
+        this.silenced.add(socket);
+        socket.close(parsed.close, parsed.error);
+      }
+      return;
+    }
     const view = await this.ensureView();
     if ("reason" in view) return socket.close(1011, "the show is gone");
     if (parsed.layout !== view.layout) sendQuietly(socket, view.layoutJson);
@@ -193,9 +229,14 @@ export class LiveRelay extends DurableObject<Env> {
     this.generation++;
   }
 
-  private refuseWhenFull(): void {
+  /** Refuses a watcher when the relay is full (503), or when its address holds its share already (429). */
+  private refuseWhenFull(address: string): void {
     if (this.ctx.getWebSockets().length + this.admitting >= watchersPerRelay(this.env)) {
       throw failureToHttp({ ok: false, reason: "too_many_watchers" }, { showId: this.showId });
+    }
+    const limit = this.addressLimit;
+    if (limit !== Infinity && this.ctx.getWebSockets(address).length >= limit) {
+      throw failureToHttp({ ok: false, reason: "too_many_watchers_from_address", limit }, { showId: this.showId });
     }
   }
 

@@ -1,7 +1,7 @@
 import type { IRequest } from "itty-router";
 import { Catalog } from "../catalog/catalog";
 import { rateLimited } from "../http/rate-limit";
-import { failureToHttp } from "../http/failures";
+import { callFlags, failureToHttp } from "../http/failures";
 import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
 
@@ -25,8 +25,8 @@ export async function askCatalog<R>(
   try {
     return await call(catalogObject(env));
   } catch (error) {
-    const flags = error as { overloaded?: unknown; retryable?: unknown };
-    if (flags?.overloaded !== true && flags?.retryable !== true) throw error;
+    const { overloaded, retryable } = callFlags(error);
+    if (!overloaded && !retryable) throw error;
     throw new HttpError(503, "The list of shows is briefly unavailable; retry shortly", {}, { "retry-after": "1" });
   }
 }

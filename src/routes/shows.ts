@@ -1,7 +1,7 @@
 import type { IRequest } from "itty-router";
-import { failureToHttp } from "../http/failures";
+import { callFlags, failureToHttp, showBusy } from "../http/failures";
 import { rateLimited } from "../http/rate-limit";
-import { HttpError } from "../http/responses";
+import { errorResponse, HttpError } from "../http/responses";
 import type { Id } from "../ids";
 import type { Handler } from "./router";
 import { relayName, relaysPerShow } from "../live/relay";
@@ -191,12 +191,19 @@ export const liveSeatMap: Handler<"liveSeatMap"> = async ({ params: { show_id: s
     throw new HttpError(426, "This route is a WebSocket: send 'Upgrade: websocket'", {}, { upgrade: "websocket" });
   }
   await requireShow(env, showId);
-  // A random relay first; a full one sends the watcher on to the next, a few at most.
+  // A random relay first; a full or busy one sends the watcher on to the next, a few at most.
   const relays = relaysPerShow(env);
   const first = Math.floor(Math.random() * relays);
   let answer: Response | undefined;
   for (let tried = 0; tried < Math.min(relays, MAX_RELAYS_TRIED); tried++) {
-    answer = await env.RELAY.getByName(relayName(showId, (first + tried) % relays)).fetch(request);
+    try {
+      answer = await env.RELAY.getByName(relayName(showId, (first + tried) % relays)).fetch(request);
+    } catch (error) {
+      // An overloaded or unreachable relay is passed over like a full one; anything else is a bug.
+      const { overloaded, retryable } = callFlags(error);
+      if (!overloaded && !retryable) throw error;
+      answer = errorResponse(showBusy(showId));
+    }
     if (answer.status !== 503) return answer;
   }
   return answer!;

@@ -1,3 +1,4 @@
+import { callFlags, showBusy } from "../http/failures";
 import { HttpError } from "../http/responses";
 import { publicId, type Id } from "../ids";
 import { requireShow } from "./directory";
@@ -34,18 +35,14 @@ export async function callShow<R extends PromiseLike<unknown>>(
     try {
       return await call(env.SHOW.getByName(showId));
     } catch (error) {
-      const flags = error as { overloaded?: unknown; retryable?: unknown };
-      if (flags?.overloaded === true) throw busy(showId, "This show is receiving more requests than it can handle");
-      if (flags?.retryable !== true) throw error;
+      const { overloaded, retryable } = callFlags(error);
+      if (overloaded) throw showBusy(showId, "This show is receiving more requests than it can handle");
+      if (!retryable) throw error;
       if (!repeatable) throw outcomeUnknown(showId);
-      if (attempt >= MAX_ATTEMPTS) throw busy(showId, "This show is briefly unavailable");
+      if (attempt >= MAX_ATTEMPTS) throw showBusy(showId);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_BASE_MS * 2 ** (attempt - 1)));
     }
   }
-}
-
-function busy(showId: Id, message: string): HttpError {
-  return new HttpError(503, `${message}; retry shortly`, { show_id: publicId(showId) }, { "retry-after": "1" });
 }
 
 /** A change that failed in a way that does not tell whether the object made it. */

@@ -147,6 +147,8 @@ export type Failure =
   | { ok: false; reason: "pass_revoked" }
   /** The show has as many live watchers as it accepts. */
   | { ok: false; reason: "too_many_watchers" }
+  /** The client's address holds as many of a relay's live sockets as one address may. */
+  | { ok: false; reason: "too_many_watchers_from_address"; limit: number }
   /** A filter or best-available request names a category or zone the plan does not have. */
   | { ok: false; reason: "unknown_category"; category: string }
   | { ok: false; reason: "unknown_zone"; zone: string }
