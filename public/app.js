@@ -30,6 +30,8 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** Attempts at fetching a plan whose layout is the live feed's, before the page gives up. */
 const PLAN_ATTEMPTS = 8;
+/** How long the page waits for the answer to a resync before it may ask again (the budget refills 2 a second). */
+const RESYNC_WAIT_MS = 2000;
 
 /**
  * The element with this id, which the page's HTML always has.
@@ -99,6 +101,8 @@ const state = {
   holdIds: new Set(),
   /** @type {WebSocket | null} */
   socket: null,
+  /** when this page last asked its socket to resync (ms), or 0 when it has no resync outstanding */
+  resyncSentAt: 0,
   reconnectDelay: 500,
   /** @type {ReturnType<typeof setInterval> | undefined} the hold countdown's interval */
   countdown: undefined,
@@ -240,6 +244,7 @@ function connect() {
   const resume = state.venue !== null ? `?since=${state.version}&layout=${state.layout}` : "";
   const socket = new WebSocket(`${protocol}//${location.host}${showPath("/live")}${resume}`);
   state.socket = socket;
+  state.resyncSentAt = 0;
   ui.connection.textContent = "Connecting…";
   ui.connection.classList.remove("live");
 
@@ -279,15 +284,21 @@ async function handle(message, socket) {
       break;
     case "snapshot":
       if (message.layout !== state.layout || state.venue === null) break;
+      state.resyncSentAt = 0;
       applySnapshot(message.version, message.statuses);
       ui.map.setAttribute("aria-busy", "false");
       break;
     case "changes":
       if (message.layout !== state.layout || message.since > state.version) {
         // Some changes, or a new layout, never reached this page: ask for them rather than guess.
+        // One resync at a time: its answer covers every batch that comes meanwhile, and the
+        // socket's budget is a few messages a second (a page that asked for each would be closed).
+        if (Date.now() - state.resyncSentAt < RESYNC_WAIT_MS) break;
+        state.resyncSentAt = Date.now();
         socket.send(JSON.stringify({ type: "resync", since: state.version, layout: state.layout }));
         break;
       }
+      state.resyncSentAt = 0;
       message.changes.filter((change) => change.version > state.version).forEach(applyChange);
       state.version = Math.max(state.version, message.version);
       renderCounts();

@@ -515,6 +515,60 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     expect(await lookOf(seat(watcher, h1.id))).toBe("seat mine");
   });
 
+  it("a page that missed a batch asks for it once, however many batches come before the answer", async () => {
+    const { show, seats } = await newArena();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    // Between the page and its relay: drop one batch, count the batches passed on, and keep the
+    // page's resyncs back until the test lets them go, as a relay slow to answer would.
+    let dropNextBatch = false;
+    let batchesPassed = 0;
+    let holdResyncs = true;
+    const resyncs: string[] = [];
+    let release = () => {};
+    await page.routeWebSocket(/\/live/, (socket) => {
+      const relay = socket.connectToServer();
+      socket.onMessage((frame) => {
+        if (typeof frame === "string" && frame.includes('"resync"')) {
+          resyncs.push(frame);
+          if (holdResyncs) {
+            const previous = release;
+            release = () => (previous(), relay.send(frame));
+            return;
+          }
+        }
+        relay.send(frame);
+      });
+      relay.onMessage((frame) => {
+        if (typeof frame === "string" && frame.includes('"changes"')) {
+          if (dropNextBatch) return void (dropNextBatch = false);
+          batchesPassed++;
+        }
+        socket.send(frame);
+      });
+    });
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+    await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+    await page.locator('#map[aria-busy="false"]').waitFor();
+
+    const booked = seats.slice(0, 4);
+    dropNextBatch = true;
+    expect((await post("/api/book-seat/", { show_id: show, seat_id: booked[0]!.id })).status).toBe(200);
+    await expect.poll(() => dropNextBatch, UPDATE).toBe(false);
+    // Three more batches, each one reaching the page before the next booking, all after the gap.
+    for (const [i, { id }] of booked.slice(1).entries()) {
+      expect((await post("/api/book-seat/", { show_id: show, seat_id: id })).status).toBe(200);
+      await expect.poll(() => batchesPassed, UPDATE).toBe(i + 1);
+    }
+    await expect.poll(() => resyncs.length, UPDATE).toBeGreaterThan(0);
+    expect(resyncs).toHaveLength(1);
+    // The answer to the one resync brings every seat up to date.
+    holdResyncs = false;
+    release();
+    for (const { id } of booked) await expect.poll(() => lookOf(seat(page, id)), UPDATE).toBe("seat booked");
+    expect(resyncs).toHaveLength(1);
+    await page.context().close();
+  });
+
   it("keys its bookings where crypto.randomUUID is missing too, as on a page opened at a LAN address", async () => {
     const show = `no-uuid-${randomUUID()}`;
     expect((await admin("PUT", `/admin/shows/${show}`, { name: "Plain http", seats: 4 })).status).toBe(201);
