@@ -117,7 +117,35 @@ describe("routing errors", () => {
 
     const seats = await call("/api/shows/1/seats", { method: "DELETE" });
     expect(seats.status).toBe(405);
-    expect(seats.headers.get("allow")).toBe("GET");
+    expect(seats.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  it("answers HEAD on every GET route as GET, without the body, and nowhere else", async () => {
+    const health = await call("/healthz", { method: "HEAD" });
+    expect(health.status).toBe(200);
+    expect(health.headers.get("content-type")).toBe("application/json");
+    expect(await health.text()).toBe("");
+
+    const showId = await newShow(2);
+    const [head, get] = await Promise.all(
+      ["HEAD", "GET"].map((method) => call(`/api/shows/${showId}/seats`, { method })),
+    );
+    expect(head.status).toBe(200);
+    expect(head.headers.get("etag")).toBe(get.headers.get("etag"));
+    expect(await head.text()).toBe("");
+    expect((await get.json<{ seats: unknown[] }>()).seats).toHaveLength(2);
+
+    const missing = await call("/api/shows/no-such-show/seats", { method: "HEAD" });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe("");
+
+    const booking = await call("/api/book-seat/", { method: "HEAD" });
+    expect(booking.status).toBe(405);
+    expect(booking.headers.get("allow")).toBe("POST");
+    // The WebSocket route takes GET alone.
+    const live = await call(`/api/shows/${showId}/live`, { method: "HEAD" });
+    expect(live.status).toBe(405);
+    expect(live.headers.get("allow")).toBe("GET");
   });
 
   it("answers an unknown route with a JSON 404", async () => {

@@ -58,6 +58,9 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
   // Read once per path; an undeclared parameter fails the build of the router.
   const paramNames = pathParamNames(path);
   const byMethod = new Map(operations.map((operation) => [operation.method as string, operation]));
+  // HEAD is GET without the body (RFC 9110, 9.3.2), on every GET route but a WebSocket's.
+  const get = byMethod.get("GET");
+  if (get !== undefined && !(101 in get.responses)) byMethod.set("HEAD", get);
   const allow = [...byMethod.keys()].join(", ");
   router.all(path, async (request, env, ctx) => {
     refuseLongUrl(request);
@@ -67,7 +70,10 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
     }
     refuseTokenInUrl(request);
     const input = await validatedInput(operation, paramNames, request, env);
-    return bound.get(operation)!(input, env, ctx);
+    const response = await bound.get(operation)!(input, env, ctx);
+    return request.method === "HEAD"
+      ? new Response(null, { status: response.status, headers: response.headers })
+      : response;
   });
 }
 
