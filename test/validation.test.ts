@@ -127,9 +127,8 @@ describe("routing errors", () => {
     expect(await health.text()).toBe("");
 
     const showId = await newShow(2);
-    const [head, get] = await Promise.all(
-      ["HEAD", "GET"].map((method) => call(`/api/shows/${showId}/seats`, { method })),
-    );
+    const head = await call(`/api/shows/${showId}/seats`, { method: "HEAD" });
+    const get = await call(`/api/shows/${showId}/seats`);
     expect(head.status).toBe(200);
     expect(head.headers.get("etag")).toBe(get.headers.get("etag"));
     expect(await head.text()).toBe("");
