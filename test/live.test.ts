@@ -294,6 +294,38 @@ describe("GET /api/shows/:show_id/live", () => {
     ]);
   });
 
+  it("sends a layout and a snapshot, not a batch, for more changes at once than a relay keeps (a show reset)", async () => {
+    const seats = 1001; // one more than MAX_CATCH_UP
+    const showId = await newShow(seats);
+    const client = await connect(showId);
+    await client.greeting();
+    const ids = Array.from({ length: seats }, (_, i) => i + 1);
+    for (let from = 0; from < seats; from += 100) {
+      const booking = await post(`/api/shows/${showId}/bookings`, { seat_ids: ids.slice(from, from + 100) });
+      expect(booking.status).toBe(200);
+    }
+    const reset = await call(`/admin/shows/${showId}/bookings`, { method: "DELETE", headers: adminHeaders });
+    expect(reset.status).toBe(200);
+    // The bookings' batches, then the reset as a layout and a snapshot at the reset's last change.
+    let largest = 0;
+    for (;;) {
+      const message = await client.next();
+      if (message.type === "changes") largest = Math.max(largest, (message.changes as unknown[]).length);
+      if (message.type === "snapshot") {
+        expect(message).toEqual({ type: "snapshot", layout: 1, version: 2 * seats, statuses: "a".repeat(seats) });
+        break;
+      }
+    }
+    expect(largest).toBeLessThanOrEqual(1000);
+    // Batches go on from there.
+    await post("/api/book-seat/", { show_id: showId, seat_id: 7 });
+    expect(await client.next()).toMatchObject({
+      type: "changes",
+      since: 2 * seats,
+      changes: [{ seat_id: 7, status: "booked", version: 2 * seats + 1 }],
+    });
+  });
+
   it("sends nothing when a PUT repeats the show as it is: no new layout version", async () => {
     const showId = await newShow(2);
     const client = await connect(showId);

@@ -1,5 +1,5 @@
 import { publicId, type Id } from "../ids";
-import type { ChangesMessage, LayoutMessage, SnapshotMessage } from "../live/protocol";
+import { MAX_CATCH_UP, type ChangesMessage, type LayoutMessage, type SnapshotMessage } from "../live/protocol";
 import { RelayOutbox, type Delivery } from "./outbox";
 import * as q from "./queries";
 import type { Result } from "./types";
@@ -96,16 +96,26 @@ export class LiveFeed {
 
   /** After a layout change: every relay starts again from the new layout and a snapshot (replacing what waits for it). */
   layoutChanged(): void {
+    this.resetRelays();
+  }
+
+  /** Every relay reads the show again (layout and snapshot); batches go on from here. */
+  private resetRelays(): void {
     this.sent = q.latestChange(this.sql);
     for (const relay of this.subscribers) this.deliver(relay, { kind: "reset" });
   }
 
-  /** Sends every relay the changes committed since the last batch, as one message. */
+  /**
+   * Sends every relay the changes committed since the last batch, as one message; more than a
+   * relay keeps for its watchers (MAX_CATCH_UP: a show reset, a large block) go out as a reset
+   * instead, so no batch, and no message to a watcher, grows with the show.
+   */
   private flush(): void {
     this.tick = null;
     const since = this.sent;
-    const rows = q.changesSince(this.sql, { since });
+    const rows = q.changesSince(this.sql, { since, limit: MAX_CATCH_UP + 1 });
     if (rows.length === 0) return;
+    if (rows.length > MAX_CATCH_UP) return this.resetRelays();
     const version = rows.at(-1)!.seq;
     this.sent = version;
     const batch: ChangesMessage = {

@@ -402,12 +402,13 @@ export function auditPage(sql: SqlStorage, { after, limit }: { after: number; li
 /** The seat changes after `since`, oldest first. */
 export function changesSince(
   sql: SqlStorage,
-  { since }: { since: number },
+  { since, limit = -1 }: { since: number; limit?: number },
 ): { seq: number; seat_id: string; new_status: SeatStatus }[] {
   return sql
     .exec<{ seq: number; seat_id: string; new_status: SeatStatus }>(
-      "SELECT seq, seat_id, new_status FROM audit_log WHERE seq > ? ORDER BY seq",
+      "SELECT seq, seat_id, new_status FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
       since,
+      limit,
     )
     .toArray();
 }
