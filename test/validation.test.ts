@@ -141,10 +141,13 @@ describe("routing errors", () => {
     const booking = await call("/api/book-seat/", { method: "HEAD" });
     expect(booking.status).toBe(405);
     expect(booking.headers.get("allow")).toBe("POST");
-    // The WebSocket route takes GET alone.
+    // The WebSocket route, and a queue ticket's poll (which spends the ticket's turn), take GET alone.
     const live = await call(`/api/shows/${showId}/live`, { method: "HEAD" });
     expect(live.status).toBe(405);
     expect(live.headers.get("allow")).toBe("GET");
+    const poll = await call("/api/queue/x", { method: "HEAD" });
+    expect(poll.status).toBe(405);
+    expect(poll.headers.get("allow")).toBe("GET, DELETE");
   });
 
   it("answers an unknown route with a JSON 404", async () => {

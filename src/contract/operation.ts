@@ -46,6 +46,11 @@ export interface Operation {
   createsShow?: boolean;
   /** Answers with an ETag, and `If-None-Match` naming it with 304. */
   conditional?: boolean;
+  /**
+   * A GET that does something besides reading (opens a WebSocket, spends a queue ticket's poll),
+   * so it takes no HEAD: every other GET route also answers HEAD.
+   */
+  acts?: boolean;
   /** Every status the route can answer, with the answer's shape (null: no JSON body). */
   responses: Partial<Record<number | "default", z.ZodType | null>>;
 }

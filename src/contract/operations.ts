@@ -109,6 +109,7 @@ export const OPERATIONS = {
     method: "GET",
     path: "/api/shows/:show_id/live",
     rateLimited: true,
+    acts: true,
     summary:
       "WebSocket, held by one of the show's relays: the layout, a snapshot, then batches of changes (see the README)",
     tag: "Reading",
@@ -255,6 +256,7 @@ export const OPERATIONS = {
     method: "GET",
     path: "/api/queue/:ticket_id",
     rateLimited: true,
+    acts: true,
     summary: "Where a ticket stands; once admitted, its admission pass. Poll no sooner than Retry-After",
     tag: "Queue",
     auth: "ticket",

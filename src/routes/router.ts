@@ -58,9 +58,9 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
   // Read once per path; an undeclared parameter fails the build of the router.
   const paramNames = pathParamNames(path);
   const byMethod = new Map(operations.map((operation) => [operation.method as string, operation]));
-  // HEAD is GET without the body (RFC 9110, 9.3.2), on every GET route but a WebSocket's.
+  // HEAD is GET without the body (RFC 9110, 9.3.2), on every GET route that only reads.
   const get = byMethod.get("GET");
-  if (get !== undefined && !(101 in get.responses)) byMethod.set("HEAD", get);
+  if (get !== undefined && !get.acts) byMethod.set("HEAD", get);
   const allow = [...byMethod.keys()].join(", ");
   router.all(path, async (request, env, ctx) => {
     refuseLongUrl(request);
