@@ -439,10 +439,21 @@ describe("the queue", () => {
     const showId = await newShow(5);
     const opensAt = LATER();
     await openRoom(showId, opensAt, 600);
-    await setQueueClock(showId, opensAt - 30 * MINUTE);
-    await join(showId);
-    await setQueueClock(showId, opensAt - MINUTE);
-    await join(showId);
+    // Each comes back exactly when told (every 10 minutes at most), until told to come after opening.
+    const comeBackWhenTold = async (joinedAt: number) => {
+      await setQueueClock(showId, joinedAt);
+      const ticket = await join(showId);
+      let [at, retry] = [joinedAt, ticket.retry_after];
+      while (at + retry * 1000 < opensAt) {
+        at += retry * 1000;
+        await setQueueClock(showId, at);
+        const answer = await poll(ticket);
+        expect(answer.status).toBe(200);
+        retry = (await answer.json<{ retry_after: number }>()).retry_after;
+      }
+    };
+    await comeBackWhenTold(opensAt - 30 * MINUTE);
+    await comeBackWhenTold(opensAt - MINUTE);
     await setQueueClock(showId, opensAt + 1000);
     await tick(showId);
     const rows = await ticketRows(showId);
@@ -513,5 +524,74 @@ describe("the queue", () => {
       admitted.push(...rows.filter((row) => row.state === "admitted").map((row) => row.ord));
     }
     expect(admitted.sort((a, b) => a - b)).toEqual([...ords].sort((a, b) => a - b).slice(0, 5));
+  });
+
+  it("counts in nobody's position the buyers who stopped polling, and lets an admitted buyer fetch the pass at once", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 60);
+    await setQueueClock(showId, opensAt + 1000);
+    for (let i = 0; i < 20; i++) await join(showId);
+    // Two minutes on, none of the twenty has polled since joining: all are taken for gone.
+    const now = opensAt + 121_000;
+    await setQueueClock(showId, now);
+    const buyer = await join(showId);
+    expect(buyer).toMatchObject({ state: "waiting", position: 1, estimated_wait_seconds: 1, retry_after: 1 });
+    await runInDurableObject(room(showId), (_instance, state) =>
+      state.storage.sql.exec("UPDATE room SET last_tick = ?", now - 1000),
+    );
+    await tick(showId);
+    // Admitted within the second it was told to wait: its pass is there at once, no 429.
+    const answer = await poll(buyer);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ state: "admitted", pass: expect.any(String) });
+  });
+
+  it("tells a buyer who joins long before opening to come back within 600 s, and the last time just after opening", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER();
+    await openRoom(showId, opensAt, 60);
+    await setQueueClock(showId, opensAt - 120 * MINUTE);
+    expect(await join(showId)).toMatchObject({ position: null, retry_after: 600 });
+    await setQueueClock(showId, opensAt - 5 * MINUTE);
+    const late = await join(showId);
+    expect(late.retry_after).toBeGreaterThanOrEqual(301);
+    expect(late.retry_after).toBeLessThanOrEqual(331);
+  });
+
+  it("orders two buyers who join in the same millisecond as they came, however many joined before", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 60);
+    await setQueueClock(showId, opensAt + 1000);
+    await join(showId);
+    // As if the shard had seen 999 joins in one millisecond before this one.
+    await runInDurableObject(shard(showId), (instance: QueueShard) => {
+      Object.assign(instance, { sequence: 999 });
+    });
+    await setQueueClock(showId, opensAt + 2000);
+    const [first, second] = [await join(showId), await join(showId)];
+    const rows = await ticketRows(showId);
+    expect(rows.map((row) => row.id)).toEqual([rows[0]!.id, first.ticket_id, second.ticket_id]);
+  });
+
+  it("forgets slots freed by leaving buyers when it is turned off: turned on again, it owes nobody", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 12);
+    await setQueueClock(showId, opensAt + 1000);
+    const first = await join(showId);
+    await setQueueClock(showId, opensAt + 5000);
+    await tick(showId);
+    await passOf(first);
+    const left = await call(`/api/queue/${first.ticket_id}`, { method: "DELETE", headers: bearer(first.ticket_token) });
+    expect(left.status).toBe(200);
+    expect(
+      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
+    ).toBe(200);
+    const freed = await runInDurableObject(shard(showId), (_instance, state) =>
+      state.storage.sql.exec<{ freed: number }>("SELECT freed FROM shard").one(),
+    );
+    expect(freed).toEqual({ freed: 0 });
   });
 });

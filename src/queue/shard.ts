@@ -6,7 +6,7 @@ import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { signPass } from "./pass";
 import { SHARD_MIGRATIONS } from "./schema";
 import type { Counting, NewTicket, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
-import { waitingAt } from "./waiting";
+import { MAX_RETRY_AFTER_SECONDS, waitingAt } from "./waiting";
 
 /**
  * With several shards, a new ticket with fewer than ROUGH_BELOW tickets ahead in its own shard
@@ -46,6 +46,8 @@ export class QueueShard extends DurableObject<Env> {
 
   /** Breaks ties between tickets that join in the same millisecond, in the order they came. */
   private sequence = 0;
+  /** The millisecond `sequence` counts in. */
+  private sequenceMs = -1;
   /** How many tickets wait in the shard (the cap counts these); null until its schema exists (nobody has joined yet). */
   private held: number | null = null;
 
@@ -73,7 +75,9 @@ export class QueueShard extends DurableObject<Env> {
     const held = this.held ?? this.migrate();
     if (held >= MAX_TICKETS_PER_SHARD) return { ok: false, reason: "queue_full" };
     const now = this.clock();
-    const ord = now < opensAt ? drawnPlace() : 1 + (now - opensAt) + (this.sequence++ % 1000) / 1000 + shard / 100_000;
+    if (now !== this.sequenceMs) [this.sequence, this.sequenceMs] = [0, now];
+    const tie = Math.min(this.sequence++, 999) / 1000;
+    const ord = now < opensAt ? drawnPlace() : 1 + (now - opensAt) + tie + shard / 100_000;
     const id = `${showId}.${shard}.${randomBase64Url(16)}`;
     const { token, hash } = newToken("qt");
     this.sql.exec(
@@ -133,7 +137,12 @@ export class QueueShard extends DurableObject<Env> {
     let answer: Waiting;
     if (now < room.opensAt) {
       const wait = Math.ceil((room.opensAt - now) / 1000);
-      const retry = wait + 1 + Math.floor(Math.random() * Math.min(30, 1 + wait));
+      // Never later than MAX_RETRY_AFTER_SECONDS, so that an opening brought forward strands nobody;
+      // the last poll before opening is spread over up to 30 s, so the pre-queue does not come at once.
+      const retry =
+        wait > MAX_RETRY_AFTER_SECONDS
+          ? MAX_RETRY_AFTER_SECONDS
+          : wait + 1 + Math.floor(Math.random() * Math.min(30, 1 + wait));
       answer = { state: "waiting", position: null, estimated_wait_seconds: wait, retry_after: retry };
     } else {
       const ahead = this.aheadOf(ord);
@@ -146,11 +155,19 @@ export class QueueShard extends DurableObject<Env> {
     return answer;
   }
 
-  /** Waiting tickets in this shard ahead of the place `ord`. */
+  /**
+   * Waiting tickets in this shard ahead of the place `ord` that are still there: a ticket taken for
+   * gone (see GONE_AFTER_MS) is passed over by admission, so counting it would tell everyone behind
+   * it a wait, and a time to poll, longer than theirs.
+   */
   aheadOf(ord: number): number {
     if (this.held === null) return 0;
     return this.sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting' AND ord < ?", ord)
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting' AND ord < ? AND due_at >= ?",
+        ord,
+        this.clock() - GONE_AFTER_MS,
+      )
       .one().n;
   }
 
@@ -202,7 +219,8 @@ export class QueueShard extends DurableObject<Env> {
     return this.ctx.storage.transactionSync(() => {
       const admitted = this.sql
         .exec(
-          `UPDATE tickets SET state = 'admitted', admitted_at = ?
+          // An admitted buyer may fetch their pass at once, whenever they were told to poll next.
+          `UPDATE tickets SET state = 'admitted', admitted_at = ?, next_poll_at = 0
             WHERE state = 'waiting' AND ord <= ? AND due_at >= ? RETURNING 1`,
           at,
           watermark,
@@ -220,6 +238,8 @@ export class QueueShard extends DurableObject<Env> {
   clear(): void {
     if (this.held === null) return;
     this.sql.exec("DELETE FROM tickets");
+    // Slots freed by buyers of this time the room was on are no one's to give in the next.
+    this.sql.exec("UPDATE shard SET freed = 0");
     this.held = 0;
   }
 
