@@ -5,7 +5,7 @@ import { signPass } from "../src/queue/pass";
 import type { QueueShard } from "../src/queue/shard";
 import type { WaitingRoom } from "../src/queue/room";
 import type { Show } from "../src/show/show";
-import { adminHeaders, bearer, bookSeat, call, newShow, post, showStub, withEnv } from "./helpers";
+import { adminHeaders, bearer, bookSeat, call, newShow, post, showStub, storedBookings, withEnv } from "./helpers";
 
 interface Ticket {
   ticket_id: string;
@@ -593,5 +593,32 @@ describe("the queue", () => {
       state.storage.sql.exec<{ freed: number }>("SELECT freed FROM shard").one(),
     );
     expect(freed).toEqual({ freed: 0 });
+  });
+
+  it("answers 503 with Retry-After, not 500, while a queue shard or the room is overloaded", async () => {
+    const showId = await newShow(5);
+    await openRoom(showId, LATER(), 60);
+    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    const busy = {
+      getByName: () => ({ join: () => Promise.reject(overloaded), status: () => Promise.reject(overloaded) }),
+    };
+    const joining = await withEnv(
+      { QUEUE_SHARD: busy as unknown as Env["QUEUE_SHARD"] },
+      `/api/shows/${showId}/queue`,
+      {
+        method: "POST",
+      },
+    );
+    expect(joining.status).toBe(503);
+    expect(joining.headers.get("retry-after")).toBe("1");
+    expect(await joining.json()).toEqual({ error: "This service is briefly unavailable; retry shortly" });
+    // A show this isolate has not asked about yet: the booking asks the room, which is overloaded.
+    const other = await newShow(5);
+    const booking = await withEnv({ WAITING_ROOM: busy as unknown as Env["WAITING_ROOM"] }, "/api/book-seat/", {
+      method: "POST",
+      body: JSON.stringify({ show_id: other, seat_id: 1 }),
+    });
+    expect(booking.status).toBe(503);
+    expect(await storedBookings(other)).toEqual([]);
   });
 });

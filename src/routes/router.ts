@@ -12,6 +12,7 @@ import { requireShow } from "./directory";
 import { readJsonObject } from "../http/body";
 import { idempotencyKey } from "../http/idempotency";
 import { rateLimited } from "../http/rate-limit";
+import { callFlags } from "../http/failures";
 import { errorResponse, HttpError, json } from "../http/responses";
 import { parseBody, parsePathParam } from "../http/validation";
 
@@ -191,6 +192,14 @@ function serveDocument(_input: Input<Operation>, env: Env): Response {
 
 function toErrorResponse(error: unknown, request: IRequest): Response {
   if (error instanceof HttpError) return errorResponse(error);
+  // An object the route called directly (a queue shard, a waiting room) that is overloaded or
+  // briefly unreachable: 503 with Retry-After, as the routes that wrap their calls answer it.
+  const { overloaded, retryable } = callFlags(error);
+  if (overloaded || retryable) {
+    return errorResponse(
+      new HttpError(503, "This service is briefly unavailable; retry shortly", {}, { "retry-after": "1" }),
+    );
+  }
   // The detail goes to the log only; the client learns nothing about internals.
   console.error(
     JSON.stringify({
