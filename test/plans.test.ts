@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { arenaPlan, type Plan } from "../scripts/venues/arena";
 import { MAX_SEATS } from "../src/contract/plan";
 import { MAX_PLAN_BODY_BYTES } from "../src/contract/operations";
+import { PLAN_PART_CHARS } from "../src/show/queries";
+import { layoutFromPlan } from "../src/venue/layout";
 import { env } from "cloudflare:workers";
 import {
   adminHeaders,
@@ -247,6 +249,49 @@ describe("importing a seating plan", () => {
     const served = await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number; plan: Plan }>();
     expect(served.layout).toBe(1);
     expect(served.plan).toEqual(smallPlan());
+  });
+
+  it("stores a plan whose emoji fall where its stored parts are cut as it came: the same PUT again changes nothing", async () => {
+    const emoji = "\u{1F3AD}".repeat(16); // 32 UTF-16 units each
+    const seats = Array.from({ length: 6000 }, (_, i) => ({
+      seat_guid: `s${i}`,
+      seat_number: emoji,
+      position: { x: (i % 100) * 30, y: Math.floor(i / 100) * 30 },
+      category: "A",
+    }));
+    // A plan name whose length puts the first half of an emoji last in the first part.
+    let plan: object | undefined;
+    for (let pad = 1; plan === undefined; pad++) {
+      const candidate = {
+        name: "p".repeat(pad),
+        categories: [{ name: "A" }],
+        zones: [{ name: "Hall", position: { x: 0, y: 0 }, rows: [{ row_number: "1", seats }] }],
+      };
+      const code = JSON.stringify(layoutFromPlan(candidate).plan).charCodeAt(PLAN_PART_CHARS - 1);
+      if (code >= 0xd800 && code <= 0xdbff) plan = candidate;
+    }
+    const showId = await planShow(plan);
+    const served = await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number; plan: Plan }>();
+    const numbers = new Set(served.plan.zones[0]!.rows[0]!.seats.map((seat) => seat.seat_number));
+    expect([...numbers]).toEqual([emoji]);
+    expect((await putPlan(showId, plan)).status).toBe(200);
+    const after = await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number }>();
+    expect(after.layout).toBe(served.layout);
+  });
+
+  it("refuses names with an unpaired surrogate, which would read back as another name", async () => {
+    const plan = arenaPlan({ seats: 10, zones: 1 });
+    const lone = (text: string) => JSON.stringify(text).replace("X", "\\ud800");
+    const bodies = [
+      `{"name":${lone("showX")},"seats":3}`,
+      JSON.stringify({ name: "ok", plan }).replace(`"name":"${plan.categories[0]!.name}"`, `"name":${lone("catX")}`),
+    ];
+    for (const body of bodies) {
+      const showId = `t-${crypto.randomUUID()}`;
+      const response = await call(`/admin/shows/${showId}`, { method: "PUT", headers: adminHeaders, body });
+      expect(response.status, body.slice(0, 80)).toBe(400);
+      expect(JSON.stringify(await response.json())).toContain("well-formed Unicode");
+    }
   });
 
   it("refuses a body with both a plan and seats, or neither", async () => {

@@ -23,9 +23,17 @@ export const MAX_POLYGON_POINTS = 500;
 /** Coordinates further out than this are refused: no real plan needs them, and they break drawing. */
 const MAX_COORDINATE = 1_000_000;
 
+/**
+ * Text is stored and compared as UTF-16 and served as UTF-8: a lone surrogate (JSON's "\ud800")
+ * would come back as U+FFFD, so two different names could read back the same, and a plan could
+ * never again match itself. Such text is refused.
+ */
+export const wellFormed = (text: string) => text.isWellFormed();
+export const WELL_FORMED = "must be well-formed Unicode (no unpaired surrogate)";
+
 const Coordinate = z.number().min(-MAX_COORDINATE).max(MAX_COORDINATE);
 const Position = z.object({ x: Coordinate, y: Coordinate });
-const Label = (max: number) => z.string().max(max);
+const Label = (max: number) => z.string().max(max).refine(wellFormed, WELL_FORMED);
 /** Colours end up in the page's SVG, so only plain forms are accepted: `#rgb`, `#rrggbb(aa)` or a name. */
 const Color = z.string().regex(/^(#([0-9A-Fa-f]{3,4}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})|[A-Za-z]{1,20})$/);
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CURSOR_PATTERN, decodeCursor } from "../catalog/cursor";
 import { MAX_SEATS_PER_REQUEST, type HoldPolicy } from "../config";
 import { canonicalId, ID_PATTERN, ID_RULE, REF_PATTERN, showOfRef, type Id } from "../ids";
-import { MAX_SEATS, PlanSchema } from "./plan";
+import { MAX_SEATS, PlanSchema, WELL_FORMED, wellFormed } from "./plan";
 
 /**
  * What a request may carry: path parameters, bodies, query strings and headers. The router
@@ -41,6 +41,7 @@ function text(rule: string) {
     .min(1)
     .max(200)
     .regex(/\S/)
+    .refine(wellFormed, WELL_FORMED)
     .transform((value) => value.trim())
     .describe(rule);
 }
@@ -221,7 +222,9 @@ export const LiveQuery = z.object({
 
 function refuseRepeats(field: string) {
   return (ids: Id[], ctx: z.RefinementCtx) => {
-    const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
+    // A set, not indexOf: a list of 100,000 seats is checked in linear time.
+    const seen = new Set<Id>();
+    const repeated = ids.find((id) => seen.has(id) || (seen.add(id), false));
     if (repeated !== undefined) {
       ctx.addIssue({ code: "custom", message: `${field} must not list seat '${repeated}' twice` });
     }

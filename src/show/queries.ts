@@ -132,10 +132,17 @@ export const PLAN_PART_CHARS = 500_000;
 
 export function replacePlan(sql: SqlStorage, { json }: { json: string }): void {
   sql.exec("DELETE FROM plan_parts");
-  for (let part = 0; part * PLAN_PART_CHARS < json.length; part++) {
-    const text = json.slice(part * PLAN_PART_CHARS, (part + 1) * PLAN_PART_CHARS);
-    sql.exec("INSERT INTO plan_parts (part, text) VALUES (?, ?)", part, text);
+  for (let part = 0, from = 0; from < json.length; part++) {
+    let to = Math.min(from + PLAN_PART_CHARS, json.length);
+    // Never between the two halves of a surrogate pair: each half alone would be stored as U+FFFD.
+    if (isHighSurrogate(json.charCodeAt(to - 1)) && to < json.length) to--;
+    sql.exec("INSERT INTO plan_parts (part, text) VALUES (?, ?)", part, json.slice(from, to));
+    from = to;
   }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 export function planJson(sql: SqlStorage): string {
