@@ -151,6 +151,30 @@ describe("importing a seating plan", () => {
     });
   }, 60_000);
 
+  it("imports 100,000 seats with the longest zone and category names, a body just under its limit", async () => {
+    const category = "C".repeat(64);
+    const zones = Array.from({ length: 10 }, (_, z) => ({
+      name: `${z}`.padEnd(200, "Z"),
+      position: { x: 0, y: z * 2000 },
+      rows: Array.from({ length: 100 }, (_, r) => ({
+        row_number: `${r}`,
+        position: { x: 0, y: r * 20 },
+        seats: Array.from({ length: 100 }, (_, n) => ({
+          seat_guid: `${z}_${r}_${n}`,
+          seat_number: `${n}`,
+          position: { x: n * 20, y: 0 },
+          category,
+        })),
+      })),
+    }));
+    const plan = { name: "Long names", categories: [{ name: category }], zones };
+    expect(JSON.stringify({ name: "Long names", plan }).length).toBeGreaterThan(14_000_000);
+    // Laid out in the Worker and sent whole, this plan and its seats came to 48 MB, past the 32 MiB
+    // one call may carry: a 500. The show now gets the plan's bytes and lays it out itself.
+    const showId = await planShow(plan, "Long names");
+    expect(await querySql(showId, "SELECT COUNT(*) AS n FROM seats")).toEqual([{ n: MAX_SEATS }]);
+  }, 60_000);
+
   it("makes every seat bookable by its seat_guid, through every route that names seats", async () => {
     const showId = await planShow(smallPlan());
     const book = await bookSeat(showId, "s-a1", "ann");

@@ -1,7 +1,7 @@
 import { failureToHttp } from "../http/failures";
 import { json } from "../http/responses";
 import { publicId } from "../ids";
-import { flatPlan, layoutFromPlan } from "../venue/layout";
+import { flatPlan } from "../venue/layout";
 import { originOf } from "./origin";
 import type { Handler } from "./router";
 import { catalogObject, rememberShow } from "./directory";
@@ -10,8 +10,8 @@ import { callShow } from "./stubs";
 /** `PUT /admin/shows/:show_id`: creates a show or changes its name and layout. */
 export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId }, body, route }, env) => {
   // The body has exactly one of a plan and a flat seat list (the contract says so).
-  const venue = layoutFromPlan(body.plan ?? flatPlan(body.name, body.seats!));
-  const layout = { showId, name: body.name, venue, maxSeatsPerOrder: body.max_seats_per_order };
+  const plan = new TextEncoder().encode(JSON.stringify(body.plan ?? flatPlan(body.name, body.seats!)));
+  const layout = { showId, name: body.name, plan, maxSeatsPerOrder: body.max_seats_per_order };
   const result = await callShow(env, showId, (show) => show.configure(layout, originOf(route, "admin")), {
     create: true,
     // A PUT: the same layout applied twice leaves the show as once.

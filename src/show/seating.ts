@@ -1,3 +1,4 @@
+import type { Plan } from "../contract/plan";
 import { publicId, type Id } from "../ids";
 import { STATUS_CODES, type LayoutMessage, type SnapshotMessage } from "../live/protocol";
 import { flatPlan, layoutFromPlan, seatLabel, type VenueLayout } from "../venue/layout";
@@ -63,8 +64,8 @@ export class Seating implements FeedHost, SeatCheck {
    * layout version, so no copy or live watcher starts again (`changed` is false).
    */
   apply(layout: ShowLayout, origin: Origin, now: number): Failure | { changed: boolean } {
-    if (this.info !== null && this.isCurrent(layout)) return { changed: false };
-    const { venue } = layout;
+    const venue = layoutFromPlan(JSON.parse(new TextDecoder().decode(layout.plan)) as Plan);
+    if (this.info !== null && this.isCurrent(layout, venue)) return { changed: false };
     const wanted = new Set(venue.seats.map((seat) => seat.id));
     const statuses = q.seatStatuses(this.sql, { now });
     const inUse = statuses
@@ -90,11 +91,11 @@ export class Seating implements FeedHost, SeatCheck {
   }
 
   /** Whether `layout` is the show's name, order limit and plan as they are. */
-  private isCurrent(layout: ShowLayout): boolean {
+  private isCurrent(layout: ShowLayout, venue: VenueLayout): boolean {
     const { name, max_seats_per_order: limit } = this.info!;
     if (layout.name !== name || (layout.maxSeatsPerOrder ?? limit) !== limit) return false;
     // The venue (seats, categories, focal point) is made from the plan, which is stored as this JSON.
-    return JSON.stringify(layout.venue.plan) === q.planJson(this.sql);
+    return JSON.stringify(venue.plan) === q.planJson(this.sql);
   }
 
   /** Failure naming the seats the layout does not have, or null when it has them all. */

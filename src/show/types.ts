@@ -1,5 +1,4 @@
 import type { Id, PublicId } from "../ids";
-import type { VenueLayout } from "../venue/layout";
 
 /** A sold seat, as the API returns it. The token is present only in the answer that made the booking. */
 export interface Booking {
@@ -114,11 +113,16 @@ export interface IdempotencyKey {
   fingerprint: string;
 }
 
-/** The layout an admin asks for: the plan, and its seats in plan order. */
+/** The layout an admin asks for: the plan, which the show lays out (its seats in plan order). */
 export interface ShowLayout {
   showId: Id;
   name: string;
-  venue: VenueLayout;
+  /**
+   * The plan the Worker validated, as UTF-8 JSON. Bytes cross the call as they are: a plan of
+   * 100,000 seats as objects, with its seats laid out beside it, was cloned to more than the 32 MiB
+   * a call may carry.
+   */
+  plan: Uint8Array;
   /** Seats one hold or group booking may name; absent keeps the show's current limit (10 for a new show). */
   maxSeatsPerOrder?: number;
 }
