@@ -65,6 +65,26 @@ function hall(rows: ReturnType<typeof row>[], zones: { name: string; rows: Retur
 }
 
 describe("best available", () => {
+  it("takes a polygon stage's centre from its points, as the page draws it", async () => {
+    const plan = hall([
+      row(
+        "A",
+        0,
+        Array.from({ length: 20 }, (_, i) => i * 30),
+      ),
+    ]);
+    // A stage polygon anchored at its left corner, spanning the row's width (x 0 to 570).
+    const points = [
+      { x: 0, y: 0 },
+      { x: 570, y: 0 },
+      { x: 570, y: 40 },
+      { x: 0, y: 40 },
+    ];
+    const stage = { shape: "polygon", position: { x: 0, y: -80 }, polygon: { points }, text: "Stage" };
+    (plan.zones[0] as { areas: unknown[] }).areas = [stage];
+    expect(await bestSeats(await planShow(plan), { count: 2 })).toEqual(["A-10", "A-11"]);
+  });
+
   it("holds the block nearest the stage, adjacent in one row, and says where each seat is", async () => {
     const showId = await planShow(hall([row("A", 0, [-30, -10, 10, 30]), row("B", 30, [-30, -10, 10, 30])]));
     const response = await best(showId, { count: 2 });

@@ -85,11 +85,23 @@ function median(values: number[]): number | undefined {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-/** The centre of the first area whose text mentions the stage, if any. */
+/**
+ * The centre of the first area whose text mentions the stage, if any, as the seat map page draws it
+ * (public/seat-map.js): a rectangle's middle, a circle's or ellipse's own position, and a
+ * polygon's the middle of its points' bounds (its points are offsets from its position).
+ */
 function stageCentre(plan: Plan): { x: number; y: number } | null {
   for (const zone of plan.zones) {
     const stage = zone.areas?.find((area) => /stage/i.test(areaText(area)));
     if (stage === undefined) continue;
+    const points = stage.shape === "polygon" ? (stage.polygon?.points ?? []) : [];
+    if (points.length > 0) {
+      const [xs, ys] = [points.map((point) => point.x), points.map((point) => point.y)];
+      return {
+        x: zone.position.x + stage.position.x + (Math.min(...xs) + Math.max(...xs)) / 2,
+        y: zone.position.y + stage.position.y + (Math.min(...ys) + Math.max(...ys)) / 2,
+      };
+    }
     const round = stage.shape === "ellipse" || stage.shape === "circle";
     const x = zone.position.x + stage.position.x + (round ? 0 : (stage.width ?? 0) / 2);
     const y = zone.position.y + stage.position.y + (round ? 0 : (stage.height ?? 0) / 2);
