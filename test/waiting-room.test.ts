@@ -621,4 +621,27 @@ describe("the queue", () => {
     expect(booking.status).toBe(503);
     expect(await storedBookings(other)).toEqual([]);
   });
+
+  it("lets buyers who were passed over and come back in at the room's rate, not all at the next tick", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER();
+    await openRoom(showId, opensAt, 6);
+    await setQueueClock(showId, opensAt - 10_000);
+    const banked = [];
+    for (let i = 0; i < 30; i++) banked.push(await join(showId));
+    // Two minutes after opening, none of the thirty has polled: one buyer who is there is let in past them.
+    await setQueueClock(showId, opensAt + 120_000);
+    await join(showId);
+    await runInDurableObject(room(showId), (_instance, state) =>
+      state.storage.sql.exec("UPDATE room SET last_tick = ?", opensAt + 110_000),
+    );
+    await tick(showId);
+    const admitted = async () => (await ticketRows(showId)).filter((row) => row.state === "admitted").length;
+    expect(await admitted()).toBe(1);
+    // All thirty come back at once; the next tick, ten seconds on at 6 a minute, is worth one buyer.
+    for (const ticket of banked) expect((await poll(ticket)).status).toBe(200);
+    await setQueueClock(showId, opensAt + 130_000);
+    await tick(showId);
+    expect(await admitted()).toBe(2);
+  });
 });

@@ -136,13 +136,21 @@ export class WaitingRoom extends DurableObject<Env> {
     // Only a watermark chosen this tick admits: an old one could cover places given out since.
     let admitUpTo = -1;
     let admitted = 0;
+    // How many each shard lets in: its share of the quota's heads. Tickets passed over that came back
+    // since have places below the watermark, and must not all come in at once, past the rate.
+    const shares = shards.map(() => 0);
     if (quota > 0) {
-      const heads = (await Promise.all(shards.map((shard) => shard.heads(quota)))).flat().sort((a, b) => a - b);
-      if (heads.length > 0) watermark = admitUpTo = Math.max(watermark, heads[Math.min(quota, heads.length) - 1]!);
+      const perShard = await Promise.all(shards.map((shard) => shard.heads(quota)));
+      const heads = perShard
+        .flatMap((ords, k) => ords.map((ord) => ({ ord, k })))
+        .sort((a, b) => a.ord - b.ord)
+        .slice(0, quota);
+      for (const { k } of heads) shares[k]!++;
+      if (heads.length > 0) watermark = admitUpTo = Math.max(watermark, heads.at(-1)!.ord);
       // Unused quota is not saved up: a quiet minute does not let a burst in later.
       if (heads.length < quota) carry = 0;
     }
-    const results = await Promise.all(shards.map((shard) => shard.admit(admitUpTo, now)));
+    const results = await Promise.all(shards.map((shard, k) => shard.admit(admitUpTo, now, shares[k])));
     for (const result of results) admitted += result.admitted;
     // A buyer who left early gives their slot to the next buyer, at the next tick.
     const freed = results.reduce((sum, result) => sum + result.freed, 0);

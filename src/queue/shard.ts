@@ -213,18 +213,24 @@ export class QueueShard extends DurableObject<Env> {
       .map((row) => row.ord);
   }
 
-  /** Admits every waiting ticket up to the watermark; says how many, and how many slots were freed since. */
-  admit(watermark: number, at: number): { admitted: number; freed: number } {
+  /**
+   * Admits the waiting tickets still there up to the watermark, in order, at most `limit` of them
+   * (the room's share for this shard; -1, none given, for all); says how many, and how many slots
+   * were freed since.
+   */
+  admit(watermark: number, at: number, limit = -1): { admitted: number; freed: number } {
     if (this.held === null) return { admitted: 0, freed: 0 };
     return this.ctx.storage.transactionSync(() => {
       const admitted = this.sql
         .exec(
           // An admitted buyer may fetch their pass at once, whenever they were told to poll next.
           `UPDATE tickets SET state = 'admitted', admitted_at = ?, next_poll_at = 0
-            WHERE state = 'waiting' AND ord <= ? AND due_at >= ? RETURNING 1`,
+            WHERE id IN (SELECT id FROM tickets WHERE state = 'waiting' AND ord <= ? AND due_at >= ?
+                          ORDER BY ord LIMIT ?) RETURNING 1`,
           at,
           watermark,
           at - GONE_AFTER_MS,
+          limit,
         )
         .toArray().length;
       this.held! -= admitted;
