@@ -490,6 +490,19 @@ describe("the queue", () => {
     });
   });
 
+  it("revokes the pass when the buyer asks to leave again, after the show did not hear the first time", async () => {
+    const { showId, pass, ticket } = await showWithPass();
+    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    const busyShow = { getByName: () => ({ revokePass: () => Promise.reject(overloaded) }) };
+    const leave = (overrides: Partial<Env> = {}) =>
+      withEnv(overrides, `/api/queue/${ticket.ticket_id}`, { method: "DELETE", headers: bearer(ticket.ticket_token) });
+    expect((await leave({ SHOW: busyShow as unknown as Env["SHOW"] })).status).toBe(503);
+    expect((await leave()).status).toBe(410);
+    const refused = await post(`/api/shows/${showId}/holds`, { seat_ids: [1] }, { "admission-pass": pass });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ reason: "pass_revoked" });
+  });
+
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;

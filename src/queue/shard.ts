@@ -186,7 +186,7 @@ export class QueueShard extends DurableObject<Env> {
     const row = this.ticket(ticketId);
     if (row === undefined) return { ok: false, reason: "ticket_not_found" };
     if (!tokenMatches(token, row.token_hash)) return { ok: false, reason: "wrong_token" };
-    if (row.state === "left") return { ok: false, reason: "ticket_left" };
+    if (row.state === "left") return { ok: false, reason: "ticket_left", admitted: row.admitted_at !== null };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE tickets SET state = 'left' WHERE id = ?", ticketId);
       // Only a session still running frees a slot: leaving after the pass ran out gives nothing back.

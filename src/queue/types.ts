@@ -47,7 +47,9 @@ export interface Counting {
 export type TicketStatus = Waiting | { state: "admitted"; pass: string; pass_expires_at: string };
 
 export type TicketFailure =
-  | { ok: false; reason: "ticket_not_found" | "wrong_token" | "ticket_left" | "pass_expired" | "queue_full" }
+  | { ok: false; reason: "ticket_not_found" | "wrong_token" | "pass_expired" | "queue_full" }
+  /** `admitted`: the ticket had been let in before it left (its pass must stay revoked). */
+  | { ok: false; reason: "ticket_left"; admitted?: boolean }
   | { ok: false; reason: "too_early"; retry_after: number };
 
 export type TicketResult<T> = ({ ok: true } & T) | TicketFailure;

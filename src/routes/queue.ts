@@ -99,10 +99,15 @@ export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id:
 export const leaveQueue: Handler<"leaveQueue"> = async ({ params: { ticket_id: ticket }, token }, env) => {
   const { status, shard } = await ticketShard(env, ticket);
   const result = await shard.leave(ticket.ref, token, status.sessionMinutes);
-  if (!result.ok) throw ticketFailure(result, ticket.ref);
-  // The slot goes to the next buyer, so the pass stops working: the show refuses it from now on.
-  if (result.was === "admitted")
-    await callShow(env, ticket.showId, (show) => show.revokePass(ticket.ref), { repeatable: true });
+  // The slot goes to the next buyer, so the pass stops working: the show refuses it from now on. A
+  // buyer who left before and asks again is told again (revoking twice changes nothing): the show
+  // may not have heard the first time, when that DELETE was answered 503.
+  const revoke = () => callShow(env, ticket.showId, (show) => show.revokePass(ticket.ref), { repeatable: true });
+  if (!result.ok) {
+    if (result.reason === "ticket_left" && result.admitted) await revoke();
+    throw ticketFailure(result, ticket.ref);
+  }
+  if (result.was === "admitted") await revoke();
   return json({
     message: result.was === "admitted" ? "Session ended; your slot goes to the next buyer" : "Left the queue",
     ticket_id: ticket.ref,
