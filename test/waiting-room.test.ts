@@ -503,6 +503,44 @@ describe("the queue", () => {
     expect(await refused.json()).toMatchObject({ reason: "pass_revoked" });
   });
 
+  it("admits a shard's share at the next tick when the shard missed one, and the others' only once", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openShardedRoom(showId, opensAt, 2);
+    const config = { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 2 };
+    for (let k = 0; k < 2; k++) {
+      await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
+        for (let i = 0; i < 10; i++) {
+          instance.clock = () => opensAt + 1000 + i * 10 + k;
+          expect(instance.join(showId, k, config).ok).toBe(true);
+        }
+        instance.clock = () => opensAt + 5000;
+      });
+    }
+    await runInDurableObject(room(showId), async (instance: WaitingRoom) => {
+      instance.clock = () => opensAt + 5000;
+      // Shard 1 does not answer the first tick's admission.
+      const own = (instance as unknown as { env: Env }).env;
+      let failed = false;
+      const lost = Object.assign(new Error("Network connection lost."), { retryable: true });
+      const QUEUE_SHARD = {
+        getByName: (name: string) => {
+          const stub = own.QUEUE_SHARD.getByName(name);
+          if (!name.endsWith("#1") || failed) return stub;
+          return { heads: (limit: number) => stub.heads(limit), admit: () => ((failed = true), Promise.reject(lost)) };
+        },
+      };
+      (instance as unknown as { env: Env }).env = { ...own, QUEUE_SHARD } as unknown as Env;
+      await instance.alarm();
+      // Five seconds at 60 a minute: five buyers, three in shard 0 and two owed to shard 1.
+      await instance.alarm();
+    });
+    const admitted = await Promise.all(
+      [0, 1].map(async (k) => (await ticketRows(showId, k)).filter((row) => row.state === "admitted").length),
+    );
+    expect(admitted).toEqual([3, 2]);
+  });
+
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;

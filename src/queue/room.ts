@@ -150,10 +150,24 @@ export class WaitingRoom extends DurableObject<Env> {
       // Unused quota is not saved up: a quiet minute does not let a burst in later.
       if (heads.length < quota) carry = 0;
     }
-    const results = await Promise.all(shards.map((shard, k) => shard.admit(admitUpTo, now, shares[k])));
-    for (const result of results) admitted += result.admitted;
+    const results = await Promise.allSettled(shards.map((shard, k) => shard.admit(admitUpTo, now, shares[k])));
     // A buyer who left early gives their slot to the next buyer, at the next tick.
-    const freed = results.reduce((sum, result) => sum + result.freed, 0);
+    let freed = 0;
+    // A shard that did not answer is taken to have admitted nobody (its admission is one
+    // statement, so it did all or none): its share is owed at the next tick. At worst (the answer
+    // was lost after the shard admitted) that share comes in twice; retrying the whole tick, as a
+    // failed alarm is, admitted every shard's share twice.
+    const unanswered = results.flatMap((result, k) => (result.status === "rejected" ? [k] : []));
+    for (const result of results) {
+      if (result.status === "fulfilled")
+        [admitted, freed] = [admitted + result.value.admitted, freed + result.value.freed];
+    }
+    for (const k of unanswered) carry += shares[k]!;
+    if (unanswered.length > 0) {
+      console.error(
+        JSON.stringify({ message: "queue shards missed a tick", show_id: row.show_id, shards: unanswered }),
+      );
+    }
     // The room may have been turned off, on again or changed while the shards answered.
     const current = this.row();
     if (current === null || current.session !== row.session) return;
