@@ -42,6 +42,20 @@ describe("GET /api/shows/:show_id/seats", () => {
     expect(await changed.json()).toMatchObject({ counts: { booked: 1 } });
   });
 
+  it("never serves a copy from the location's cache older than the staleness bound, whatever the cache keeps", async () => {
+    const showId = await newShow(3);
+    await bookSeat(showId, 2);
+    // A copy from before the booking, 10 s old, that the cache was told to keep for an hour.
+    const old = JSON.stringify({ show_id: showId, layout: 1, version: 0, statuses: "aaa", categories: [], zones: [] });
+    const headers = { etag: '"1.0"', "cache-control": "max-age=3600", "x-stored-at": String(Date.now() - 10_000) };
+    await (await caches.open("seat-maps")).put(`${BASE}/api/shows/${showId}/statuses`, new Response(old, { headers }));
+    const { namespace, counter } = countingShows();
+    const response = await withEnv(cached({ SHOW: namespace }), `/api/shows/${showId}/statuses`);
+    expect(response.headers.get("etag")).toBe('"1.1"');
+    expect(await response.json()).toMatchObject({ version: 1, statuses: "aba" });
+    expect(counter.reads).toBe(1);
+  });
+
   it("200 simultaneous readers cost the show's object one read, and all get the same map", async () => {
     const showId = await newShow(50);
     await bookSeat(showId, 7);
