@@ -78,7 +78,8 @@ let heldBytes = 0;
 const SHARED_READ_WAIT_MS = 2000;
 
 /**
- * A read of a show (or a page of the show list, which has no `showId`), at most `SEAT_MAP_MAX_AGE_SECONDS` old. A storm of readers costs the show's
+ * A read of a show (or a page of the show list, which has no `showId`), at most
+ * `SEAT_MAP_MAX_AGE_SECONDS` old. A storm of readers costs the show's (or the catalog's)
  * object at most about one read per second per location and per kind of read: each isolate keeps
  * its copy for that long and asks once for all its concurrent readers, and the location's Cache
  * API holds a copy for the isolates there. A read that finds none asks the object, which builds
