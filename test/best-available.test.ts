@@ -65,6 +65,12 @@ function hall(rows: ReturnType<typeof row>[], zones: { name: string; rows: Retur
 }
 
 describe("best available", () => {
+  it("sees an aisle in a row of two seats in a plan whose rows all have two", async () => {
+    // Row A's two seats are 1,000 apart, row B's 20: A is two single seats, not a pair.
+    const plan = hall([row("A", 0, [-500, 500]), row("B", 30, [-10, 10])]);
+    expect(await bestSeats(await planShow(plan), { count: 2 })).toEqual(["B-1", "B-2"]);
+  });
+
   it("takes a polygon stage's centre from its points, as the page draws it", async () => {
     const plan = hall([
       row(

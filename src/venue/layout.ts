@@ -60,7 +60,9 @@ export function layoutFromPlan(plan: Plan): VenueLayout {
     }),
   );
   const closestOf = (gaps: number[]) => gaps.reduce((least, gap) => Math.min(least, gap), Infinity);
-  const usual = median(rows.filter(({ gaps }) => gaps.length >= 2).map(({ gaps }) => closestOf(gaps)));
+  const closests = rows.filter(({ gaps }) => gaps.length >= 2).map(({ gaps }) => closestOf(gaps));
+  // In a plan with no row of three seats or more, the rows of two set the usual spacing themselves.
+  const usual = median(closests.length > 0 ? closests : rows.flatMap(({ gaps }) => gaps));
   let run = 0;
   for (const { zone, row, places, gaps } of rows) {
     const closest = gaps.length >= 2 ? closestOf(gaps) : usual;
