@@ -695,4 +695,26 @@ describe("the queue", () => {
     await tick(showId);
     expect(await admitted()).toBe(2);
   });
+
+  it("forgets tickets that left ten minutes ago, so joining and leaving cannot grow a shard", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 60);
+    await setQueueClock(showId, opensAt + 1000);
+    const leave = (ticket: Ticket) =>
+      call(`/api/queue/${ticket.ticket_id}`, { method: "DELETE", headers: bearer(ticket.ticket_token) });
+    const early = [];
+    for (let i = 0; i < 5; i++) early.push(await join(showId));
+    for (const ticket of early) expect((await leave(ticket)).status).toBe(200);
+    await setQueueClock(showId, opensAt + 9 * MINUTE);
+    const late = await join(showId);
+    expect((await leave(late)).status).toBe(200);
+    // Eleven minutes after the first five left: a tick forgets them, and keeps the one that left since.
+    await setQueueClock(showId, opensAt + 12 * MINUTE);
+    await tick(showId);
+    const rows = await ticketRows(showId);
+    expect(rows.map((row) => row.id)).toEqual([late.ticket_id]);
+    expect((await leave(early[0]!)).status).toBe(404);
+    expect((await leave(late)).status).toBe(410);
+  });
 });

@@ -37,6 +37,15 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tickets ADD COLUMN due_at INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 3,
+    name: "when each ticket left, so that left tickets can be forgotten",
+    sql: `
+      ALTER TABLE tickets ADD COLUMN left_at INTEGER;
+      UPDATE tickets SET left_at = joined_at WHERE state = 'left';
+      CREATE INDEX tickets_left ON tickets (left_at) WHERE left_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** A waiting room's schema: its settings and where admission has got to. */

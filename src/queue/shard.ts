@@ -18,6 +18,13 @@ const ROUGH_BELOW = 100;
 
 /** Tickets one shard holds at most; past that, joining gets 503. */
 export const MAX_TICKETS_PER_SHARD = 250_000;
+/**
+ * How long a ticket that left is kept (a second DELETE after a 503 finds it, and revokes its pass
+ * again), after which it is forgotten: joining and leaving at the join rate must not grow the
+ * shard without end. FORGET_PER_TICK bounds the work of each tick.
+ */
+export const KEEP_LEFT_MS = 10 * 60_000;
+const FORGET_PER_TICK = 1000;
 /** A poll this much earlier than its Retry-After allowed is still answered (clocks and networks drift). */
 const POLL_SLACK = 0.2;
 /**
@@ -188,7 +195,7 @@ export class QueueShard extends DurableObject<Env> {
     if (!tokenMatches(token, row.token_hash)) return { ok: false, reason: "wrong_token" };
     if (row.state === "left") return { ok: false, reason: "ticket_left", admitted: row.admitted_at !== null };
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec("UPDATE tickets SET state = 'left' WHERE id = ?", ticketId);
+      this.sql.exec("UPDATE tickets SET state = 'left', left_at = ? WHERE id = ?", this.clock(), ticketId);
       // Only a session still running frees a slot: leaving after the pass ran out gives nothing back.
       const running = row.admitted_at !== null && row.admitted_at + sessionMinutes * 60_000 > this.clock();
       if (row.state === "admitted" && running) this.sql.exec("UPDATE shard SET freed = freed + 1");
@@ -216,7 +223,7 @@ export class QueueShard extends DurableObject<Env> {
   /**
    * Admits the waiting tickets still there up to the watermark, in order, at most `limit` of them
    * (the room's share for this shard; -1, none given, for all); says how many, and how many slots
-   * were freed since.
+   * were freed since. Forgets tickets that left more than KEEP_LEFT_MS ago, a bounded number a tick.
    */
   admit(watermark: number, at: number, limit = -1): { admitted: number; freed: number } {
     if (this.held === null) return { admitted: 0, freed: 0 };
@@ -234,6 +241,11 @@ export class QueueShard extends DurableObject<Env> {
         )
         .toArray().length;
       this.held! -= admitted;
+      this.sql.exec(
+        "DELETE FROM tickets WHERE id IN (SELECT id FROM tickets WHERE left_at < ? LIMIT ?)",
+        at - KEEP_LEFT_MS,
+        FORGET_PER_TICK,
+      );
       const freed = this.sql.exec<{ freed: number }>("SELECT freed FROM shard").one().freed;
       this.sql.exec("UPDATE shard SET freed = 0");
       return { admitted, freed };
