@@ -6,7 +6,7 @@ import { SHOW_MIGRATIONS } from "../src/show/schema";
 import { CATALOG_MIGRATIONS } from "../src/catalog/schema";
 import { isRefusedSale } from "../src/show/queries";
 import { applyMigrations } from "../src/storage/migrations";
-import { newShow, showStub } from "./helpers";
+import { adminHeaders, call, newShow, showStub } from "./helpers";
 
 const ORIGIN = { route: "test", actor: "test" };
 
@@ -84,6 +84,59 @@ describe("schema migrations", () => {
       { seat_id: "A1", status: "booked" },
       { seat_id: "A2", status: "available" },
     ]);
+  });
+
+  it("lay out again the plan of a show imported before polygon stages were centred and rows of two saw aisles", async () => {
+    const seat = (guid: string, x: number) => ({
+      seat_guid: guid,
+      seat_number: guid,
+      position: { x, y: 0 },
+      category: "A",
+    });
+    const stagePoints = [
+      { x: 0, y: 0 },
+      { x: 570, y: 0 },
+      { x: 570, y: 40 },
+      { x: 0, y: 40 },
+    ];
+    const plan = {
+      name: "Boxes",
+      categories: [{ name: "A" }],
+      zones: [
+        {
+          name: "Hall",
+          position: { x: 0, y: 0 },
+          areas: [{ shape: "polygon", position: { x: 0, y: -80 }, polygon: { points: stagePoints }, text: "Stage" }],
+          rows: [
+            { row_number: "A", position: { x: 0, y: 0 }, seats: [seat("A-1", -500), seat("A-2", 500)] },
+            { row_number: "B", position: { x: 0, y: 30 }, seats: [seat("B-1", 275), seat("B-2", 295)] },
+          ],
+        },
+      ],
+    };
+    const showId = `t-${crypto.randomUUID()}`;
+    const put = await call(`/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Boxes", plan }),
+    });
+    expect(put.status).toBe(201);
+    const layout = (sql: SqlStorage) => ({
+      focal: sql.exec("SELECT focal_x AS x, focal_y AS y FROM show").one(),
+      runs: sql.exec("SELECT seat_id, run FROM seats ORDER BY position").toArray(),
+    });
+    await runInDurableObject(showStub(showId), (_show, state) => {
+      const sql = state.storage.sql;
+      const now = layout(sql);
+      expect(now.focal).toEqual({ x: 285, y: -60 });
+      // As the code before migration 12 laid it out: the stage at its anchor, row A one run.
+      sql.exec("UPDATE show SET focal_x = 0, focal_y = -80");
+      sql.exec("UPDATE seats SET run = 0 WHERE seat_id IN ('A-1', 'A-2')");
+      sql.exec("DELETE FROM _migrations WHERE id = 12");
+      applyMigrations(state.storage, SHOW_MIGRATIONS);
+      expect(layout(sql)).toEqual(now);
+      expect(new Set(now.runs.filter((row) => String(row.seat_id).startsWith("A")).map((row) => row.run)).size).toBe(2);
+    });
   });
 
   it("roll back entirely when one migration fails", async () => {

@@ -105,6 +105,10 @@ export function placeSeat(sql: SqlStorage, { seat, position }: { seat: PlacedSea
   );
 }
 
+export function setRun(sql: SqlStorage, { seat, run }: { seat: Id; run: number }): void {
+  sql.exec("UPDATE seats SET run = ? WHERE seat_id = ?", run, seat);
+}
+
 export function categories(sql: SqlStorage): { name: string; color: string }[] {
   return sql.exec<{ name: string; color: string }>("SELECT name, color FROM categories ORDER BY position").toArray();
 }

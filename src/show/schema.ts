@@ -1,6 +1,6 @@
 import type { Migration } from "../storage/migrations";
 import { sealLegacyAnswers } from "./idempotency";
-import { planLegacySeats } from "./seating";
+import { layOutAgain, planLegacySeats } from "./seating";
 
 /** The Show object's schema. Append new migrations; never edit applied ones. */
 export const SHOW_MIGRATIONS: readonly Migration[] = [
@@ -184,5 +184,11 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
         VALUES (NEW.seat_id, NEW.from_status, 'booked', NEW.actor, NEW.route, NEW.id, NULL, NEW.at);
       END;
     `,
+  },
+  {
+    id: 12,
+    name: "plans laid out again: polygon stages' centres, rows of two's aisles",
+    sql: "SELECT 1",
+    data: layOutAgain,
   },
 ];

@@ -314,6 +314,20 @@ function storeVenue(sql: SqlStorage, venue: VenueLayout): void {
 }
 
 /**
+ * Migration 12's data step: lays the stored plan out again, so that a show imported before a
+ * polygon stage was taken at its centre, and before rows of two could set the usual spacing among
+ * themselves, gets the focal point and the runs an import gives it now. Only runs that changed are
+ * written; the seat map and its layout version stay as they are (neither shows either).
+ */
+export function layOutAgain(sql: SqlStorage): void {
+  if (q.readShow(sql) === null) return;
+  const venue = layoutFromPlan(JSON.parse(q.planJson(sql)) as Plan);
+  q.setFocal(sql, venue.focal);
+  const runs = new Map(q.placedSeats(sql).map((row) => [row.seat_id, row.run]));
+  for (const { id, run } of venue.seats) if (runs.get(id) !== run) q.setRun(sql, { seat: id, run });
+}
+
+/**
  * Migration 8's data step: a show made before plans gets the plan of its flat seat list (rows of
  * ten in list order; see `flatPlan`), so that every show has one.
  */
