@@ -86,9 +86,12 @@ describe("best available", () => {
       { x: 570, y: 40 },
       { x: 0, y: 40 },
     ];
-    const stage = { shape: "polygon", position: { x: 0, y: -80 }, polygon: { points }, text: "Stage" };
-    (plan.zones[0] as { areas: unknown[] }).areas = [stage];
-    expect(await bestSeats(await planShow(plan), { count: 2 })).toEqual(["A-10", "A-11"]);
+    // With its shape named, and without (the page draws an area with points as a polygon).
+    for (const shape of [{ shape: "polygon" }, {}]) {
+      const stage = { ...shape, position: { x: 0, y: -80 }, polygon: { points }, text: "Stage" };
+      (plan.zones[0] as { areas: unknown[] }).areas = [stage];
+      expect(await bestSeats(await planShow(plan), { count: 2 })).toEqual(["A-10", "A-11"]);
+    }
   });
 
   it("holds the block nearest the stage, adjacent in one row, and says where each seat is", async () => {

@@ -96,7 +96,9 @@ function stageCentre(plan: Plan): { x: number; y: number } | null {
   for (const zone of plan.zones) {
     const stage = zone.areas?.find((area) => /stage/i.test(areaText(area)));
     if (stage === undefined) continue;
-    const points = stage.shape === "polygon" ? (stage.polygon?.points ?? []) : [];
+    // An area without a shape is drawn as the page infers it: a polygon when it has points.
+    const shape = stage.shape ?? (stage.polygon ? "polygon" : stage.width !== undefined ? "rectangle" : "circle");
+    const points = shape === "polygon" ? (stage.polygon?.points ?? []) : [];
     if (points.length > 0) {
       const [xs, ys] = [points.map((point) => point.x), points.map((point) => point.y)];
       return {
@@ -104,7 +106,7 @@ function stageCentre(plan: Plan): { x: number; y: number } | null {
         y: zone.position.y + stage.position.y + (Math.min(...ys) + Math.max(...ys)) / 2,
       };
     }
-    const round = stage.shape === "ellipse" || stage.shape === "circle";
+    const round = shape === "ellipse" || shape === "circle";
     const x = zone.position.x + stage.position.x + (round ? 0 : (stage.width ?? 0) / 2);
     const y = zone.position.y + stage.position.y + (round ? 0 : (stage.height ?? 0) / 2);
     return { x, y };
