@@ -717,4 +717,24 @@ describe("the queue", () => {
     expect((await leave(early[0]!)).status).toBe(404);
     expect((await leave(late)).status).toBe(410);
   });
+
+  it("keeps an admitted ticket's pass ready when a count across shards finishes after the admission", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    const room = { opensAt, admitPerMinute: 60, sessionMinutes: 10, shards: 2, session: 1 };
+    await runInDurableObject(shard(showId, 1), async (instance: QueueShard) => {
+      instance.clock = () => opensAt + 1000;
+      const joined = instance.join(showId, 1, room);
+      if (!joined.ok) throw new Error(joined.reason);
+      instance.clock = () => opensAt + 5000;
+      // The poll counts across shards; while the Worker asks the others, a tick admits the ticket.
+      expect(await instance.poll(joined.ticket_id, joined.ticket_token, room)).toMatchObject({ state: "counting" });
+      expect(instance.admit(Infinity, opensAt + 5000)).toMatchObject({ admitted: 1 });
+      instance.told(joined.ticket_id, 30);
+      expect(await instance.poll(joined.ticket_id, joined.ticket_token, room)).toMatchObject({
+        ok: true,
+        state: "admitted",
+      });
+    });
+  });
 });

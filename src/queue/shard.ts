@@ -185,7 +185,12 @@ export class QueueShard extends DurableObject<Env> {
   told(ticketId: string, retryAfterSeconds: number, now = this.clock()): void {
     const next = now + retryAfterSeconds * 1000 * (1 - POLL_SLACK);
     const due = now + retryAfterSeconds * 1000;
-    this.sql.exec("UPDATE tickets SET next_poll_at = ?, due_at = ? WHERE id = ?", next, due, ticketId);
+    this.sql.exec(
+      "UPDATE tickets SET next_poll_at = ?, due_at = ? WHERE id = ? AND state = 'waiting'",
+      next,
+      due,
+      ticketId,
+    );
   }
 
   /** The buyer leaves the queue, or gives up their pass; an admitted buyer's slot goes to the next. */
