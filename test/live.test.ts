@@ -566,6 +566,7 @@ describe("GET /api/shows/:show_id/live", () => {
     const refused = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("5");
+    expect(refused.headers.has("x-relay-full")).toBe(false);
     expect(await refused.json()).toEqual({
       error: "This show has as many live watchers as it can take; retry shortly",
       show_id: showId,
@@ -630,7 +631,20 @@ describe("GET /api/shows/:show_id/live", () => {
       error: "This show is briefly unavailable; retry shortly",
       show_id: showId,
     });
-    // A relay that is itself overloaded is passed over the same way.
+    // The show is asked once, not once per relay: every relay would ask the same busy show.
+    const threeRelays = { LIVE_RELAYS: "3" };
+    let asked = 0;
+    for (let k = 0; k < 3; k++) {
+      await runInDurableObject(env.RELAY.getByName(`${showId}#${k}`), (relay: LiveRelay) => {
+        const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+        (relay as unknown as { show(): unknown }).show = () => ({
+          subscribe: () => (asked++, Promise.reject(overloaded)),
+        });
+      });
+    }
+    expect((await withEnv(threeRelays, `/api/shows/${showId}/live`, upgrade)).status).toBe(503);
+    expect(asked).toBe(1);
+    // A relay that is itself overloaded is passed over, as a full one is.
     const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
     const busyRelays = { getByName: () => ({ fetch: () => Promise.reject(overloaded) }) } as unknown as Env["RELAY"];
     const passedOver = await withEnv({ RELAY: busyRelays }, `/api/shows/${showId}/live`, upgrade);

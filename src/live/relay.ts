@@ -18,6 +18,12 @@ import {
   type SeatEvent,
 } from "./protocol";
 
+/**
+ * The header a full relay's 503 carries, so the Worker offers the watcher to the next relay; a 503
+ * without it (the show too busy to be read) is the answer, since every relay would ask that show.
+ */
+export const RELAY_FULL = "x-relay-full";
+
 /** The relays of one show are named `<show_id>#<n>`. */
 export function relayName(showId: string, n: number): string {
   return `${showId}#${n}`;
@@ -232,7 +238,9 @@ export class LiveRelay extends DurableObject<Env> {
   /** Refuses a watcher when the relay is full (503), or when its address holds its share already (429). */
   private refuseWhenFull(address: string): void {
     if (this.ctx.getWebSockets().length + this.admitting >= watchersPerRelay(this.env)) {
-      throw failureToHttp({ ok: false, reason: "too_many_watchers" }, { showId: this.showId });
+      const full = failureToHttp({ ok: false, reason: "too_many_watchers" }, { showId: this.showId });
+      const headers = { ...(full.headers as Record<string, string>), [RELAY_FULL]: "1" };
+      throw new HttpError(full.status, full.message, full.context, headers);
     }
     const limit = this.addressLimit;
     if (limit !== Infinity && this.ctx.getWebSockets(address).length >= limit) {

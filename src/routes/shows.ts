@@ -4,7 +4,7 @@ import { rateLimited } from "../http/rate-limit";
 import { errorResponse, HttpError } from "../http/responses";
 import type { Id } from "../ids";
 import type { Handler } from "./router";
-import { relayName, relaysPerShow } from "../live/relay";
+import { RELAY_FULL, relayName, relaysPerShow } from "../live/relay";
 import { askCatalog, requireShow } from "./directory";
 import { encodeCursor } from "../catalog/cursor";
 import { composedMap } from "./seat-map-compose";
@@ -191,22 +191,29 @@ export const liveSeatMap: Handler<"liveSeatMap"> = async ({ params: { show_id: s
     throw new HttpError(426, "This route is a WebSocket: send 'Upgrade: websocket'", {}, { upgrade: "websocket" });
   }
   await requireShow(env, showId);
-  // A random relay first; a full or busy one sends the watcher on to the next, a few at most.
+  // A random relay first; a full or busy one sends the watcher on to the next, a few at most. A
+  // show too busy to be read is the answer at once: the next relay would ask the same show.
   const relays = relaysPerShow(env);
   const first = Math.floor(Math.random() * relays);
   let answer: Response | undefined;
   for (let tried = 0; tried < Math.min(relays, MAX_RELAYS_TRIED); tried++) {
+    let passOver: boolean;
     try {
       answer = await env.RELAY.getByName(relayName(showId, (first + tried) % relays)).fetch(request);
+      passOver = answer.headers.has(RELAY_FULL);
     } catch (error) {
       // An overloaded or unreachable relay is passed over like a full one; anything else is a bug.
       const { overloaded, retryable } = callFlags(error);
       if (!overloaded && !retryable) throw error;
       answer = errorResponse(showBusy(showId));
+      passOver = true;
     }
-    if (answer.status !== 503) return answer;
+    if (!passOver) return answer;
   }
-  return answer!;
+  // Every relay offered was full: their answer, without the mark meant for this loop.
+  const last = new Response(answer!.body, answer);
+  last.headers.delete(RELAY_FULL);
+  return last;
 };
 
 /** Relays a watcher is offered before it is told the show is full. */
