@@ -663,6 +663,21 @@ describe("the queue", () => {
     expect(joining.status).toBe(503);
     expect(joining.headers.get("retry-after")).toBe("1");
     expect(await joining.json()).toEqual({ error: "This service is briefly unavailable; retry shortly" });
+    // A join that failed on its way may have made a ticket: the client is told so, and not to retry.
+    const lost = Object.assign(new Error("Network connection lost."), { retryable: true });
+    const cut = { getByName: () => ({ join: () => Promise.reject(lost) }) };
+    const uncertain = await withEnv(
+      { QUEUE_SHARD: cut as unknown as Env["QUEUE_SHARD"] },
+      `/api/shows/${showId}/queue`,
+      {
+        method: "POST",
+      },
+    );
+    expect(uncertain.status).toBe(503);
+    expect(uncertain.headers.get("retry-after")).toBeNull();
+    expect(await uncertain.json()).toEqual({
+      error: "The service did not answer, and the request may or may not have been carried out",
+    });
     // A show this isolate has not asked about yet: the booking asks the room, which is overloaded.
     const other = await newShow(5);
     const booking = await withEnv({ WAITING_ROOM: busy as unknown as Env["WAITING_ROOM"] }, "/api/book-seat/", {

@@ -193,11 +193,20 @@ function serveDocument(_input: Input<Operation>, env: Env): Response {
 function toErrorResponse(error: unknown, request: IRequest): Response {
   if (error instanceof HttpError) return errorResponse(error);
   // An object the route called directly (a queue shard, a waiting room) that is overloaded or
-  // briefly unreachable: 503 with Retry-After, as the routes that wrap their calls answer it.
+  // briefly unreachable: 503, as the routes that wrap their calls answer it. An overloaded object
+  // refused the call, so it may be sent again (Retry-After); a call that failed on its way may have
+  // been made, so a POST (which is not idempotent: a second queue ticket) is told so, with none.
   const { overloaded, retryable } = callFlags(error);
   if (overloaded || retryable) {
+    const { method } = request;
+    console.error(JSON.stringify({ message: "object call failed", method, overloaded, error: String(error) }));
+    if (overloaded || method !== "POST") {
+      return errorResponse(
+        new HttpError(503, "This service is briefly unavailable; retry shortly", {}, { "retry-after": "1" }),
+      );
+    }
     return errorResponse(
-      new HttpError(503, "This service is briefly unavailable; retry shortly", {}, { "retry-after": "1" }),
+      new HttpError(503, "The service did not answer, and the request may or may not have been carried out"),
     );
   }
   // The detail goes to the log only; the client learns nothing about internals.
