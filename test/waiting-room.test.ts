@@ -752,4 +752,23 @@ describe("the queue", () => {
       });
     });
   });
+
+  it("counts the tickets ahead from an index alone, never reading the table", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openRoom(showId, opensAt, 60);
+    await setQueueClock(showId, opensAt + 1000);
+    await join(showId);
+    const plan = await runInDurableObject(shard(showId), (_instance, state) =>
+      state.storage.sql
+        .exec<{ detail: string }>(
+          "EXPLAIN QUERY PLAN SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting' AND ord < ? AND due_at >= ?",
+          2,
+          0,
+        )
+        .toArray()
+        .map((row) => row.detail),
+    );
+    expect(plan).toEqual([expect.stringContaining("USING COVERING INDEX tickets_waiting")]);
+  });
 });
