@@ -15,6 +15,8 @@ export default {
     const started = Date.now();
     const response = await router.fetch(request, env, ctx);
     if (response.status >= 400) logRequest(request as unknown as IRequest, response.status, Date.now() - started);
+    // A HEAD is answered as its GET, errors included, without the body (RFC 9110, 9.3.2).
+    if (request.method === "HEAD") return new Response(null, { status: response.status, headers: response.headers });
     return response;
   },
 } satisfies ExportedHandler<Env>;

@@ -71,10 +71,7 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
     }
     refuseTokenInUrl(request);
     const input = await validatedInput(operation, paramNames, request, env);
-    const response = await bound.get(operation)!(input, env, ctx);
-    return request.method === "HEAD"
-      ? new Response(null, { status: response.status, headers: response.headers })
-      : response;
+    return bound.get(operation)!(input, env, ctx);
   });
 }
 
