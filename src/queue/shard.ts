@@ -144,8 +144,9 @@ export class QueueShard extends DurableObject<Env> {
     let answer: Waiting;
     if (now < room.opensAt) {
       const wait = Math.ceil((room.opensAt - now) / 1000);
-      // Never later than MAX_RETRY_AFTER_SECONDS, so that an opening brought forward strands nobody;
-      // the last poll before opening is spread over up to 30 s, so the pre-queue does not come at once.
+      // At most MAX_RETRY_AFTER_SECONDS while the opening is further off than that, so that an
+      // opening brought forward strands nobody; then the time to opening, spread over up to 30 s
+      // after it, so that the pre-queue does not come at once.
       const retry =
         wait > MAX_RETRY_AFTER_SECONDS
           ? MAX_RETRY_AFTER_SECONDS
