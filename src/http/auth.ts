@@ -1,4 +1,5 @@
 import { positiveInteger } from "../config";
+import { clientKey } from "./client";
 import { HttpError } from "./responses";
 
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -61,10 +62,6 @@ export async function requireAdmin(request: Request, env: Env): Promise<void> {
 const throttled = new Map<string, number>();
 const MAX_THROTTLED = 10_000;
 
-function clientOf(request: Request): string {
-  return request.headers.get("cf-connecting-ip") ?? "unknown";
-}
-
 function throttledFor(env: Env): number {
   return positiveInteger(env.ADMIN_THROTTLE_SECONDS, 60);
 }
@@ -76,7 +73,7 @@ function throttledFor(env: Env): number {
  */
 async function countFailedAdminAttempt(request: Request, env: Env): Promise<void> {
   if (env.RATE_LIMITING === "off" || !env.ADMIN_AUTH_LIMITER) return;
-  const client = clientOf(request);
+  const client = clientKey(request);
   const { success } = await env.ADMIN_AUTH_LIMITER.limit({ key: client });
   if (success) return;
   if (throttled.size >= MAX_THROTTLED) throttled.clear();
@@ -86,10 +83,10 @@ async function countFailedAdminAttempt(request: Request, env: Env): Promise<void
 
 async function refuseWhileThrottled(request: Request, env: Env): Promise<void> {
   if (env.RATE_LIMITING === "off") return;
-  const until = throttled.get(clientOf(request));
+  const until = throttled.get(clientKey(request));
   if (until === undefined) return;
   if (Date.now() < until) throw tooManyAttempts(env);
-  throttled.delete(clientOf(request));
+  throttled.delete(clientKey(request));
 }
 
 function tooManyAttempts(env: Env): HttpError {

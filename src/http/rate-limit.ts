@@ -1,4 +1,5 @@
 import type { IRequest } from "itty-router";
+import { clientKey } from "./client";
 import { HttpError } from "./responses";
 
 /**
@@ -12,8 +13,7 @@ export async function rateLimited(request: IRequest, env: Env): Promise<void> {
     console.warn(JSON.stringify({ message: "rate limiting is on but BOOKING_RATE_LIMITER is not bound" }));
     return;
   }
-  const ip = request.headers.get("cf-connecting-ip") ?? "unknown";
-  const { success } = await env.BOOKING_RATE_LIMITER.limit({ key: ip });
+  const { success } = await env.BOOKING_RATE_LIMITER.limit({ key: clientKey(request) });
   if (!success) {
     const retryAfter = env.RATE_LIMIT_PERIOD_SECONDS || "10";
     throw new HttpError(

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { positiveInteger } from "../config";
 import { LiveQuery } from "../contract/requests";
+import { clientKey } from "../http/client";
 import { callFlags, failureToHttp, showBusy } from "../http/failures";
 import { errorResponse, HttpError } from "../http/responses";
 import { parseBody } from "../http/validation";
@@ -55,7 +56,7 @@ function unavailableIfBusy(error: unknown, showId: string): unknown {
 
 /** The tag a watcher's socket carries: the address it came from, so the relay can count them. */
 function addressTag(request: Request): string {
-  return `address:${request.headers.get("cf-connecting-ip") ?? "unknown"}`;
+  return `address:${clientKey(request)}`;
 }
 
 /** What a relay knows of its show: the layout, every seat's status, and the latest changes. */

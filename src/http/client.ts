@@ -1,0 +1,27 @@
+/**
+ * The client a per-address budget counts against (rate limits, the admin throttle, live sockets per
+ * relay): its IPv4 address, or the /64 network of its IPv6 address. One IPv6 subscriber is given a
+ * whole /64 (2^64 addresses), so counting single IPv6 addresses would let one client pass every
+ * budget by changing the last bits of its own.
+ */
+export function clientKey(request: Request): string {
+  const address = request.headers.get("cf-connecting-ip");
+  if (address === null) return "unknown";
+  if (!address.includes(":")) return address;
+  // An IPv4 address written as IPv6 (::ffff:192.0.2.1) is that IPv4 address.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const network = ipv6Groups(address)?.slice(0, 4);
+  return network === undefined ? address : `${network.join(":")}::/64`;
+}
+
+/** The eight groups of an IPv6 address, "::" filled in and leading zeros dropped; undefined when it is not one. */
+function ipv6Groups(address: string): string[] | undefined {
+  const halves = address.toLowerCase().split("::");
+  if (halves.length > 2) return undefined;
+  const [head, tail] = halves.map((half) => (half === "" ? [] : half.split(":")));
+  const missing = 8 - head!.length - (tail?.length ?? 0);
+  const groups = tail === undefined ? head! : [...head!, ...Array<string>(missing).fill("0"), ...tail];
+  if (groups.length !== 8 || !groups.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return undefined;
+  return groups.map((group) => parseInt(group, 16).toString(16));
+}

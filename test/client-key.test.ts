@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { clientKey } from "../src/http/client";
+import { newShow, withEnv } from "./helpers";
+
+const from = (address?: string) =>
+  new Request("https://seats.test/", { headers: address === undefined ? {} : { "cf-connecting-ip": address } });
+
+describe("the client a per-address budget counts against", () => {
+  it.each([
+    ["203.0.113.5", "203.0.113.5"],
+    ["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"],
+    ["2001:0DB8:0001:0002::1", "2001:db8:1:2::/64"],
+    ["2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"],
+    ["2001:db8::1", "2001:db8:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+    ["::ffff:192.0.2.1", "192.0.2.1"],
+    ["not::an::address", "not::an::address"],
+  ])("is %s → %s", (address, key) => {
+    expect(clientKey(from(address))).toBe(key);
+  });
+
+  it("is 'unknown' without CF-Connecting-IP", () => {
+    expect(clientKey(from())).toBe("unknown");
+  });
+
+  it("gives two addresses of one IPv6 /64 one allowance between them, and another /64 its own", async () => {
+    const showId = await newShow(10);
+    const seen = new Map<string, number>();
+    const limiter = {
+      async limit({ key }: { key: string }) {
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        return { success: seen.get(key)! <= 2 };
+      },
+    };
+    const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit };
+    const book = (address: string, seat: number) =>
+      withEnv(on, "/api/book-seat/", {
+        method: "POST",
+        headers: { "cf-connecting-ip": address },
+        body: JSON.stringify({ show_id: showId, seat_id: seat }),
+      });
+    const statuses = [];
+    for (const [i, address] of ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:aaaa::3"].entries())
+      statuses.push((await book(address, i + 1)).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect((await book("2001:db8:1:3::1", 4)).status).toBe(200);
+  });
+});
