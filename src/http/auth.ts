@@ -83,10 +83,11 @@ async function countFailedAdminAttempt(request: Request, env: Env): Promise<void
 
 async function refuseWhileThrottled(request: Request, env: Env): Promise<void> {
   if (env.RATE_LIMITING === "off") return;
-  const until = throttled.get(clientKey(request));
+  const client = clientKey(request);
+  const until = throttled.get(client);
   if (until === undefined) return;
   if (Date.now() < until) throw tooManyAttempts(env);
-  throttled.delete(clientKey(request));
+  throttled.delete(client);
 }
 
 function tooManyAttempts(env: Env): HttpError {

@@ -92,6 +92,12 @@ export function callFlags(error: unknown): { overloaded: boolean; retryable: boo
   return { overloaded: flags?.overloaded === true, retryable: flags?.retryable === true };
 }
 
+/** Whether a call that only reads failed because its object is overloaded or was briefly unreachable: a 503, not a bug. */
+export function objectBusy(error: unknown): boolean {
+  const { overloaded, retryable } = callFlags(error);
+  return overloaded || retryable;
+}
+
 /** A show's object that is overloaded or briefly unreachable, as every route answers it: 503 with Retry-After. */
 export function showBusy(showId: Id, message = "This show is briefly unavailable"): HttpError {
   return new HttpError(503, `${message}; retry shortly`, { show_id: publicId(showId) }, { "retry-after": "1" });

@@ -1,7 +1,7 @@
 /** JSON responses. Every error body is `{ "error": "<message>", ...context }`. */
 
 /** Every JSON answer's headers: no answer of the API may be stored by a cache on the way. */
-const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
+export const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
 
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
   return jsonText(JSON.stringify(body), status, headers);

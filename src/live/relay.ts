@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { positiveInteger } from "../config";
 import { LiveQuery } from "../contract/requests";
 import { clientKey } from "../http/client";
-import { callFlags, failureToHttp, showBusy } from "../http/failures";
+import { failureToHttp, objectBusy, showBusy } from "../http/failures";
 import { errorResponse, HttpError } from "../http/responses";
 import { parseBody } from "../http/validation";
 import type { Failure } from "../show/types";
@@ -46,12 +46,6 @@ function watchersPerRelay(env: Env): number {
  */
 function watchersPerAddress(env: Env): number {
   return env.RATE_LIMITING === "off" ? Infinity : positiveInteger(env.LIVE_WATCHERS_PER_ADDRESS, 25);
-}
-
-/** A read of the show that failed because it is overloaded or briefly unreachable: 503, as on every route. */
-function unavailableIfBusy(error: unknown, showId: string): unknown {
-  const { overloaded, retryable } = callFlags(error);
-  return overloaded || retryable ? showBusy(showId) : error;
 }
 
 /** The tag a watcher's socket carries: the address it came from, so the relay can count them. */
@@ -125,7 +119,8 @@ export class LiveRelay extends DurableObject<Env> {
       try {
         view = await this.ensureView();
       } catch (error) {
-        throw unavailableIfBusy(error, this.showId);
+        // A show too busy to be read: 503, as on every route.
+        throw objectBusy(error) ? showBusy(this.showId) : error;
       } finally {
         this.admitting--;
       }

@@ -1,7 +1,7 @@
 import type { IRequest } from "itty-router";
 import { Catalog } from "../catalog/catalog";
 import { rateLimited } from "../http/rate-limit";
-import { callFlags, failureToHttp } from "../http/failures";
+import { failureToHttp, objectBusy } from "../http/failures";
 import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
 
@@ -25,8 +25,7 @@ export async function askCatalog<R>(
   try {
     return await call(catalogObject(env));
   } catch (error) {
-    const { overloaded, retryable } = callFlags(error);
-    if (!overloaded && !retryable) throw error;
+    if (!objectBusy(error)) throw error;
     throw new HttpError(503, "The list of shows is briefly unavailable; retry shortly", {}, { "retry-after": "1" });
   }
 }

@@ -1,7 +1,7 @@
 import type { IRequest } from "itty-router";
-import { callFlags, failureToHttp, showBusy } from "../http/failures";
+import { failureToHttp, objectBusy, showBusy } from "../http/failures";
 import { rateLimited } from "../http/rate-limit";
-import { errorResponse, HttpError } from "../http/responses";
+import { errorResponse, HttpError, JSON_HEADERS } from "../http/responses";
 import type { Id } from "../ids";
 import type { Handler } from "./router";
 import { RELAY_FULL, relayName, relaysPerShow } from "../live/relay";
@@ -37,7 +37,7 @@ export const listShows: Handler<"listShows"> = async ({ query, request }, env, c
     const page = await askCatalog(env, (catalog) => catalog.page(query.limit, query.cursor ?? null));
     return { ok: true, json: JSON.stringify(page), etag: "" };
   });
-  return new Response(copy.body, { headers: { "content-type": "application/json", "cache-control": "no-store" } });
+  return new Response(copy.body, { headers: JSON_HEADERS });
 };
 
 /**
@@ -203,8 +203,7 @@ export const liveSeatMap: Handler<"liveSeatMap"> = async ({ params: { show_id: s
       passOver = answer.headers.has(RELAY_FULL);
     } catch (error) {
       // An overloaded or unreachable relay is passed over like a full one; anything else is a bug.
-      const { overloaded, retryable } = callFlags(error);
-      if (!overloaded && !retryable) throw error;
+      if (!objectBusy(error)) throw error;
       answer = errorResponse(showBusy(showId));
       passOver = true;
     }
