@@ -31,6 +31,11 @@ export function countingNamespace<N extends { getByName(name: string): object }>
   return { namespace, calls };
 }
 
+/** An error as the platform raises it when a Durable Object call fails. */
+export function platformError(message: string, flags: { retryable?: boolean; overloaded?: boolean }): Error {
+  return Object.assign(new Error(message), flags);
+}
+
 /** Sends a request through the Worker's own fetch handler. */
 export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));

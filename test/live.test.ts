@@ -4,7 +4,19 @@ import { describe, expect, it } from "vitest";
 import { BATCH_TICK_MS, LiveFeed, type FeedHost, type Relays } from "../src/show/feed";
 import type { Delivery } from "../src/show/outbox";
 import type { LiveRelay } from "../src/live/relay";
-import { adminHeaders, BASE, call, holdSeats, newShow, post, querySql, setClock, showStub, withEnv } from "./helpers";
+import {
+  adminHeaders,
+  BASE,
+  call,
+  holdSeats,
+  newShow,
+  platformError,
+  post,
+  querySql,
+  setClock,
+  showStub,
+  withEnv,
+} from "./helpers";
 
 interface Message {
   type: string;
@@ -124,6 +136,17 @@ async function connect(showId: string, query = "", overrides?: Partial<Env>): Pr
     : await exports.default.fetch(new Request(`${BASE}${path}`, upgrade));
   expect(response.status).toBe(101);
   return new LiveClient(response.webSocket!);
+}
+
+/** Asks to connect until a watcher is let in (a closed socket gives its place back a moment later), and keeps the socket. */
+async function expectLetInAgain(open: () => Promise<Response>): Promise<void> {
+  await expect
+    .poll(async () => {
+      const again = await open();
+      if (again.status === 101) new LiveClient(again.webSocket!);
+      return again.status;
+    })
+    .toBe(101);
 }
 
 /** The relays a show's object sends its batches to, as the show records them. */
@@ -572,13 +595,7 @@ describe("GET /api/shows/:show_id/live", () => {
       show_id: showId,
     });
     clients[0]!.socket.close(1000, "bye");
-    await expect
-      .poll(async () => {
-        const again = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
-        if (again.status === 101) new LiveClient(again.webSocket!);
-        return again.status;
-      })
-      .toBe(101);
+    await expectLetInAgain(() => withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade));
   });
 
   it("refuses an address past its share of a relay with 429, while other addresses still get in", async () => {
@@ -608,20 +625,14 @@ describe("GET /api/shows/:show_id/live", () => {
     await new LiveClient(other.webSocket!).greeting();
     // A socket the address closes gives its place back.
     held[0]!.socket.close(1000, "bye");
-    await expect
-      .poll(async () => {
-        const again = await from("203.0.113.1");
-        if (again.status === 101) new LiveClient(again.webSocket!);
-        return again.status;
-      })
-      .toBe(101);
+    await expectLetInAgain(() => from("203.0.113.1"));
   });
 
   it("answers 503 with Retry-After, not 500, while the show is too busy for its relay to read it", async () => {
     const showId = await newShow(2);
     const oneRelay = { LIVE_RELAYS: "1" };
     await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (relay: LiveRelay) => {
-      const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+      const overloaded = platformError("Durable Object is overloaded", { overloaded: true });
       (relay as unknown as { show(): unknown }).show = () => ({ subscribe: () => Promise.reject(overloaded) });
     });
     const response = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
@@ -636,7 +647,7 @@ describe("GET /api/shows/:show_id/live", () => {
     let asked = 0;
     for (let k = 0; k < 3; k++) {
       await runInDurableObject(env.RELAY.getByName(`${showId}#${k}`), (relay: LiveRelay) => {
-        const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+        const overloaded = platformError("Durable Object is overloaded", { overloaded: true });
         (relay as unknown as { show(): unknown }).show = () => ({
           subscribe: () => (asked++, Promise.reject(overloaded)),
         });
@@ -645,7 +656,7 @@ describe("GET /api/shows/:show_id/live", () => {
     expect((await withEnv(threeRelays, `/api/shows/${showId}/live`, upgrade)).status).toBe(503);
     expect(asked).toBe(1);
     // A relay that is itself overloaded is passed over, as a full one is.
-    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    const overloaded = platformError("Durable Object is overloaded", { overloaded: true });
     const busyRelays = { getByName: () => ({ fetch: () => Promise.reject(overloaded) }) } as unknown as Env["RELAY"];
     const passedOver = await withEnv({ RELAY: busyRelays }, `/api/shows/${showId}/live`, upgrade);
     expect(passedOver.status).toBe(503);

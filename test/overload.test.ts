@@ -3,18 +3,13 @@ import { createExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { MAX_ATTEMPTS } from "../src/routes/stubs";
-import { BASE, newShow } from "./helpers";
+import { BASE, newShow, platformError } from "./helpers";
 
 /** A real show, so that the Worker's check that it exists passes before the failing stub is called. */
 let s: string;
 beforeAll(async () => {
   s = await newShow(2);
 });
-
-/** An error as the platform raises it when a Durable Object call fails. */
-function platformError(message: string, flags: { retryable?: boolean; overloaded?: boolean }): Error {
-  return Object.assign(new Error(message), flags);
-}
 
 /**
  * A SHOW namespace whose stubs fail with the given errors, one per call, then succeed;

@@ -2,7 +2,17 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Catalog } from "../src/catalog/catalog";
-import { adminHeaders, bookSeat, call, countingNamespace, general, newShow, showStub, withEnv } from "./helpers";
+import {
+  adminHeaders,
+  bookSeat,
+  call,
+  countingNamespace,
+  general,
+  newShow,
+  platformError,
+  showStub,
+  withEnv,
+} from "./helpers";
 
 interface Page {
   shows: { show_id: string | number; name: string; capacity: number; available: number }[];
@@ -93,7 +103,7 @@ describe("GET /api/shows", () => {
   });
 
   it("answers 503 with Retry-After while the catalog is overloaded", async () => {
-    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    const overloaded = platformError("Durable Object is overloaded", { overloaded: true });
     const busyCatalog = {
       getByName: () => ({
         page: () => Promise.reject(overloaded),

@@ -5,7 +5,18 @@ import { signPass } from "../src/queue/pass";
 import type { QueueShard } from "../src/queue/shard";
 import type { WaitingRoom } from "../src/queue/room";
 import type { Show } from "../src/show/show";
-import { adminHeaders, bearer, bookSeat, call, newShow, post, showStub, storedBookings, withEnv } from "./helpers";
+import {
+  adminHeaders,
+  bearer,
+  bookSeat,
+  call,
+  newShow,
+  platformError,
+  post,
+  showStub,
+  storedBookings,
+  withEnv,
+} from "./helpers";
 
 interface Ticket {
   ticket_id: string;
@@ -66,6 +77,13 @@ async function setQueueClock(showId: string, now: number): Promise<void> {
   await runInDurableObject(shard(showId), (instance: QueueShard) => {
     instance.clock = () => now;
   });
+}
+
+/** Makes the room's last tick `at` (ms): the next tick admits what the time since is worth. */
+async function lastTickAt(showId: string, at: number): Promise<void> {
+  await runInDurableObject(room(showId), (_instance, state) =>
+    state.storage.sql.exec("UPDATE room SET last_tick = ?", at),
+  );
 }
 
 /** One tick of admission. */
@@ -398,9 +416,7 @@ describe("the queue", () => {
     // Two minutes on: the first buyer has not polled since joining; the second polls now.
     await setQueueClock(showId, opensAt + 121_000);
     expect((await poll(present!)).status).toBe(200);
-    await runInDurableObject(room(showId), (_instance, state) =>
-      state.storage.sql.exec("UPDATE room SET last_tick = ?", opensAt + 120_000),
-    );
+    await lastTickAt(showId, opensAt + 120_000);
     await tick(showId);
     const rows = await ticketRows(showId);
     expect(rows.map((row) => row.state)).toEqual(["waiting", "admitted"]);
@@ -492,7 +508,7 @@ describe("the queue", () => {
 
   it("revokes the pass when the buyer asks to leave again, after the show did not hear the first time", async () => {
     const { showId, pass, ticket } = await showWithPass();
-    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    const overloaded = platformError("Durable Object is overloaded", { overloaded: true });
     const busyShow = { getByName: () => ({ revokePass: () => Promise.reject(overloaded) }) };
     const leave = (overrides: Partial<Env> = {}) =>
       withEnv(overrides, `/api/queue/${ticket.ticket_id}`, { method: "DELETE", headers: bearer(ticket.ticket_token) });
@@ -522,7 +538,7 @@ describe("the queue", () => {
       // Shard 1 does not answer the first tick's admission.
       const own = (instance as unknown as { env: Env }).env;
       let failed = false;
-      const lost = Object.assign(new Error("Network connection lost."), { retryable: true });
+      const lost = platformError("Network connection lost.", { retryable: true });
       const QUEUE_SHARD = {
         getByName: (name: string) => {
           const stub = own.QUEUE_SHARD.getByName(name);
@@ -588,9 +604,7 @@ describe("the queue", () => {
     await setQueueClock(showId, now);
     const buyer = await join(showId);
     expect(buyer).toMatchObject({ state: "waiting", position: 1, estimated_wait_seconds: 1, retry_after: 1 });
-    await runInDurableObject(room(showId), (_instance, state) =>
-      state.storage.sql.exec("UPDATE room SET last_tick = ?", now - 1000),
-    );
+    await lastTickAt(showId, now - 1000);
     await tick(showId);
     // Admitted within the second it was told to wait: its pass is there at once, no 429.
     const answer = await poll(buyer);
@@ -649,7 +663,7 @@ describe("the queue", () => {
   it("answers 503 with Retry-After, not 500, while a queue shard or the room is overloaded", async () => {
     const showId = await newShow(5);
     await openRoom(showId, LATER(), 60);
-    const overloaded = Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+    const overloaded = platformError("Durable Object is overloaded", { overloaded: true });
     const busy = {
       getByName: () => ({ join: () => Promise.reject(overloaded), status: () => Promise.reject(overloaded) }),
     };
@@ -664,7 +678,7 @@ describe("the queue", () => {
     expect(joining.headers.get("retry-after")).toBe("1");
     expect(await joining.json()).toEqual({ error: "This service is briefly unavailable; retry shortly" });
     // A join that failed on its way may have made a ticket: the client is told so, and not to retry.
-    const lost = Object.assign(new Error("Network connection lost."), { retryable: true });
+    const lost = platformError("Network connection lost.", { retryable: true });
     const cut = { getByName: () => ({ join: () => Promise.reject(lost) }) };
     const uncertain = await withEnv(
       { QUEUE_SHARD: cut as unknown as Env["QUEUE_SHARD"] },
@@ -698,9 +712,7 @@ describe("the queue", () => {
     // Two minutes after opening, none of the thirty has polled: one buyer who is there is let in past them.
     await setQueueClock(showId, opensAt + 120_000);
     await join(showId);
-    await runInDurableObject(room(showId), (_instance, state) =>
-      state.storage.sql.exec("UPDATE room SET last_tick = ?", opensAt + 110_000),
-    );
+    await lastTickAt(showId, opensAt + 110_000);
     await tick(showId);
     const admitted = async () => (await ticketRows(showId)).filter((row) => row.state === "admitted").length;
     expect(await admitted()).toBe(1);
