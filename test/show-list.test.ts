@@ -172,6 +172,45 @@ describe("GET /api/shows", () => {
     });
   });
 
+  it("lists a show whose registration failed as the PUT answered, on the show's alarm a second later", async () => {
+    const showId = `t-${crypto.randomUUID()}`;
+    const lost = platformError("Network connection lost.", { retryable: true });
+    const unreachable = {
+      getByName: (name: string) =>
+        new Proxy(catalog(), {
+          get: (stub, method, receiver) =>
+            method === "register" ? () => Promise.reject(lost) : Reflect.get(stub, method, receiver),
+        }),
+    } as unknown as Env["CATALOG"];
+    const made = await withEnv({ CATALOG: unreachable }, `/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Unlisted", seats: 3 }),
+    });
+    expect(made.status).toBe(503);
+    expect(made.headers.get("retry-after")).toBe("1");
+    expect(await made.json()).toEqual({
+      error:
+        "The show was saved, but the list of shows did not answer; the show is listed within seconds, and repeating this request is safe",
+      show_id: showId,
+    });
+    expect(await catalog().exists(showId)).toBe(false);
+    expect((await call(`/api/shows/${showId}/seats`)).status).toBe(404);
+
+    const alarm = await runInDurableObject(showStub(showId), (_show, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(await runDurableObjectAlarm(showStub(showId))).toBe(true);
+    expect(await catalog().exists(showId)).toBe(true);
+    expect((await everyShow(200)).find((show) => show.show_id === showId)).toEqual({
+      show_id: showId,
+      name: "Unlisted",
+      capacity: 3,
+      available: 3,
+      categories: general(3, 3),
+    });
+    expect((await bookSeat(showId, 1)).status).toBe(200);
+  });
+
   it("renaming a show through the admin route shows in the list at once", async () => {
     const showId = await newShow(2, "First name");
     const renamed = await call(`/admin/shows/${showId}`, {

@@ -1,5 +1,5 @@
-import { failureToHttp } from "../http/failures";
-import { json } from "../http/responses";
+import { failureToHttp, objectBusy } from "../http/failures";
+import { HttpError, json } from "../http/responses";
 import { publicId } from "../ids";
 import { flatPlan } from "../venue/layout";
 import { originOf } from "./origin";
@@ -18,8 +18,19 @@ export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId },
     repeatable: true,
   });
   if (!result.ok) throw failureToHttp(result, { showId });
-  // Registering is idempotent, so a PUT that failed here can simply be repeated.
-  await catalogObject(env).register(result.push);
+  try {
+    await catalogObject(env).register(result.push);
+  } catch (error) {
+    if (!objectBusy(error)) throw error;
+    // The show is saved, and its alarm registers it a second later (see `Show.configure`).
+    // Registering is idempotent, so the PUT may be repeated too.
+    throw new HttpError(
+      503,
+      "The show was saved, but the list of shows did not answer; the show is listed within seconds, and repeating this request is safe",
+      { show_id: publicId(showId) },
+      { "retry-after": "1" },
+    );
+  }
   rememberShow(showId);
   return json(
     { message: result.created ? "Show created" : "Show updated", show: result.show },

@@ -74,7 +74,8 @@ export class Show extends DurableObject<Env> {
     this.holds = new HoldLedger(ctx.storage);
     this.answers = new IdempotentAnswers(this.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
-    this.summaries = new SummaryPublisher((summary) => env.CATALOG.getByName("catalog").updateSummary(summary));
+    // A push registers the show (the catalog then only updates its summary): see `configure`.
+    this.summaries = new SummaryPublisher((summary) => env.CATALOG.getByName("catalog").register(summary));
     this.feed = new LiveFeed(this.sql, this.seating, env.RELAY);
     // A show that was never created has no database, and asking for it must not make one: only
     // `configure` creates the schema. (Reading sqlite_master stores nothing.)
@@ -96,9 +97,13 @@ export class Show extends DurableObject<Env> {
     if (this.seating.info === null) this.migrate();
     const created = this.seating.info === null;
     if (!created) this.sweptVersion(); // Holds due end, logged, before a layout can drop their seats.
-    const applied = this.seating.apply(layout, origin, this.clock());
+    const now = this.clock();
+    const applied = this.seating.apply(layout, origin, now);
     if ("ok" in applied) return applied;
     if (applied.changed) this.feed.layoutChanged();
+    // The Worker registers the show with the catalog as it answers; the alarm pushes the summary a
+    // second later all the same, and a push registers, so a show whose registration failed is listed.
+    if (this.summaries.changed(now)) this.scheduleAlarm();
     const push = this.summaryOf();
     const { capacity, available, categories } = push;
     const show = { show_id: publicId(push.showId), name: push.name, capacity, available, categories };
