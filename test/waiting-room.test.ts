@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signPass } from "../src/queue/pass";
 import type { QueueShard } from "../src/queue/shard";
-import type { WaitingRoom } from "../src/queue/room";
+import { TICK_MS, type WaitingRoom } from "../src/queue/room";
 import type { Show } from "../src/show/show";
 import {
   adminHeaders,
@@ -555,6 +555,51 @@ describe("the queue", () => {
       [0, 1].map(async (k) => (await ticketRows(showId, k)).filter((row) => row.state === "admitted").length),
     );
     expect(admitted).toEqual([3, 2]);
+  });
+
+  it("goes on admitting when a shard does not say who heads it, and lets that shard's earlier buyers in first after", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openShardedRoom(showId, opensAt, 2);
+    const config = { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 2 };
+    for (let k = 0; k < 2; k++) {
+      await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
+        for (let i = 0; i < 10; i++) {
+          instance.clock = () => opensAt + 1000 + i * 10 + k;
+          expect(instance.join(showId, k, config).ok).toBe(true);
+        }
+        instance.clock = () => opensAt + 8000;
+      });
+    }
+    const admitted = () =>
+      Promise.all(
+        [0, 1].map(async (k) => (await ticketRows(showId, k)).filter((row) => row.state === "admitted").length),
+      );
+    const next = await runInDurableObject(room(showId), async (instance: WaitingRoom, state) => {
+      instance.clock = () => opensAt + 5000;
+      // Shard 1 does not answer the first tick at all.
+      const own = (instance as unknown as { env: Env }).env;
+      const lost = platformError("Network connection lost.", { retryable: true });
+      const QUEUE_SHARD = {
+        getByName: (name: string) =>
+          name.endsWith("#1")
+            ? { heads: () => Promise.reject(lost), admit: () => Promise.reject(lost) }
+            : own.QUEUE_SHARD.getByName(name),
+      };
+      (instance as unknown as { env: Env }).env = { ...own, QUEUE_SHARD } as unknown as Env;
+      await instance.alarm();
+      (instance as unknown as { env: Env }).env = own;
+      return state.storage.getAlarm();
+    });
+    // Five seconds at 60 a minute: five buyers, all from the shard that answered.
+    expect(await admitted()).toEqual([5, 0]);
+    expect(next).toBe(opensAt + 5000 + TICK_MS);
+    // Three seconds later, three buyers: shard 1's first three joined before shard 0's sixth.
+    await runInDurableObject(room(showId), async (instance: WaitingRoom) => {
+      instance.clock = () => opensAt + 8000;
+      await instance.alarm();
+    });
+    expect(await admitted()).toEqual([5, 3]);
   });
 
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {

@@ -139,10 +139,19 @@ export class WaitingRoom extends DurableObject<Env> {
     // How many each shard lets in: its share of the quota's heads. Tickets passed over that came back
     // since have places below the watermark, and must not all come in at once, past the rate.
     const shares = shards.map(() => 0);
+    // Shards that did not answer this tick: they admit nobody in it (see below).
+    const unanswered = new Set<number>();
     if (quota > 0) {
-      const perShard = await Promise.all(shards.map((shard) => shard.heads(quota)));
-      const heads = perShard
-        .flatMap((ords, k) => ords.map((ord) => ({ ord, k })))
+      // A shard that does not say who heads it is passed over this tick, its buyers kept in their
+      // places: their keys are the lowest when it answers again, so they come in first then. Failing
+      // the tick instead would stop the room for everyone once the alarm's retries ran out.
+      const asked = await Promise.allSettled(shards.map((shard) => shard.heads(quota)));
+      const heads = asked
+        .flatMap((result, k) => {
+          if (result.status === "fulfilled") return result.value.map((ord) => ({ ord, k }));
+          unanswered.add(k);
+          return [];
+        })
         .sort((a, b) => a.ord - b.ord)
         .slice(0, quota);
       for (const { k } of heads) shares[k]!++;
@@ -157,16 +166,17 @@ export class WaitingRoom extends DurableObject<Env> {
     // statement, so it did all or none): its share is owed at the next tick. At worst (the answer
     // was lost after the shard admitted) that share comes in twice; retrying the whole tick, as a
     // failed alarm is, admitted every shard's share twice.
-    const unanswered = results.flatMap((result, k) => (result.status === "rejected" ? [k] : []));
-    for (const result of results) {
-      if (result.status === "fulfilled")
+    for (const [k, result] of results.entries()) {
+      if (result.status === "fulfilled") {
         [admitted, freed] = [admitted + result.value.admitted, freed + result.value.freed];
+      } else {
+        unanswered.add(k);
+        carry += shares[k]!;
+      }
     }
-    for (const k of unanswered) carry += shares[k]!;
-    if (unanswered.length > 0) {
-      console.error(
-        JSON.stringify({ message: "queue shards missed a tick", show_id: row.show_id, shards: unanswered }),
-      );
+    if (unanswered.size > 0) {
+      const missed = [...unanswered].sort((a, b) => a - b);
+      console.error(JSON.stringify({ message: "queue shards missed a tick", show_id: row.show_id, shards: missed }));
     }
     // The room may have been turned off, on again or changed while the shards answered.
     const current = this.row();
