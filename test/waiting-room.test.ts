@@ -790,6 +790,44 @@ describe("the queue", () => {
     expect((await leave(late)).status).toBe(410);
   });
 
+  it("forgets a waiting ticket half an hour after it stopped polling, before opening and after", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() + 120 * MINUTE;
+    await openRoom(showId, opensAt, 60);
+    await setQueueClock(showId, opensAt - 90 * MINUTE);
+    // Both are told to come back in 600 s (at -80 minutes); only the second ever does.
+    const [abandoned, present] = [await join(showId), await join(showId)];
+    for (const at of [-75, -65]) {
+      await setQueueClock(showId, opensAt + at * MINUTE);
+      expect((await poll(present)).status).toBe(200);
+    }
+    // 31 minutes past the first one's time to come back, 6 past the second's: the room's tick before
+    // opening forgets the first, and sets itself a minute on.
+    const now = opensAt - 49 * MINUTE;
+    await setQueueClock(showId, now);
+    await tick(showId);
+    expect((await ticketRows(showId)).map((row) => row.id)).toEqual([present.ticket_id]);
+    expect(await runInDurableObject(room(showId), (_room, state) => state.storage.getAlarm())).toBe(now + MINUTE);
+    const forgotten = await poll(abandoned);
+    expect(forgotten.status).toBe(404);
+    expect(await forgotten.json()).toEqual({
+      error: "Ticket not found; a ticket left unpolled for half an hour is forgotten, so join again",
+      ticket_id: abandoned.ticket_id,
+    });
+    // The cap counts what is there: the shard's count of waiting tickets is the table's.
+    const held = async () =>
+      runInDurableObject(shard(showId), (instance: QueueShard, state) => [
+        (instance as unknown as { held: number }).held,
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting'").one().n,
+      ]);
+    expect(await held()).toEqual([1, 1]);
+    // The second stops polling too; the first tick after opening forgets it rather than admitting it.
+    await setQueueClock(showId, opensAt + 1000);
+    await tick(showId);
+    expect(await ticketRows(showId)).toEqual([]);
+    expect(await held()).toEqual([0, 0]);
+  });
+
   it("keeps an admitted ticket's pass ready when a count across shards finishes after the admission", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;

@@ -6,6 +6,8 @@ import type { RoomConfig, RoomStatus } from "./types";
 
 /** How often the room lets buyers in, in ms: `admit_per_minute` is spread over the minute this finely. */
 export const TICK_MS = 1000;
+/** How often the room has its shards forget abandoned tickets before it opens (see `QueueShard.sweep`). */
+export const SWEEP_BEFORE_OPENING_MS = 60_000;
 
 interface RoomRow extends Record<string, SqlStorageValue> {
   show_id: string;
@@ -124,11 +126,14 @@ export class WaitingRoom extends DurableObject<Env> {
     const row = this.row();
     if (row === null) return;
     const now = this.clock();
+    const shards = this.shards(row.show_id, row.shards);
     if (now < row.opens_at) {
-      await this.ctx.storage.setAlarm(row.opens_at);
+      // Nobody is let in before opening, but abandoned tickets are forgotten all the same.
+      await Promise.allSettled(shards.map((shard) => shard.sweep(now)));
+      const current = this.row();
+      if (current !== null) await this.ctx.storage.setAlarm(Math.min(current.opens_at, now + SWEEP_BEFORE_OPENING_MS));
       return;
     }
-    const shards = this.shards(row.show_id, row.shards);
     const owed = row.carry + (row.admit_per_minute * (now - row.last_tick)) / 60_000;
     const quota = Math.floor(owed);
     let carry = owed - quota;

@@ -58,6 +58,11 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
       DROP INDEX tickets_in_order;
     `,
   },
+  {
+    id: 5,
+    name: "waiting tickets by when they were due, so that long-gone ones can be forgotten",
+    sql: `CREATE INDEX tickets_due ON tickets (due_at) WHERE state = 'waiting';`,
+  },
 ];
 
 /** A waiting room's schema: its settings and where admission has got to. */

@@ -32,6 +32,13 @@ const POLL_SLACK = 0.2;
  * not admitted (nor counted against the rate) until it polls again, when it finds its place kept.
  */
 export const GONE_AFTER_MS = 60_000;
+/**
+ * A waiting ticket that has not polled for this long after it was due is forgotten, a bounded
+ * number a tick (FORGET_PER_TICK): its buyer must join again. Abandoned tickets, a script's among
+ * them, would otherwise count against the shard's cap for as long as the room is on, until
+ * joining answered 503 for everyone.
+ */
+export const FORGET_GONE_AFTER_MS = 30 * 60_000;
 
 interface TicketRow extends Record<string, SqlStorageValue> {
   token_hash: string;
@@ -229,7 +236,7 @@ export class QueueShard extends DurableObject<Env> {
   /**
    * Admits the waiting tickets still there up to the watermark, in order, at most `limit` of them
    * (the room's share for this shard; -1, none given, for all); says how many, and how many slots
-   * were freed since. Forgets tickets that left more than KEEP_LEFT_MS ago, a bounded number a tick.
+   * were freed since. Forgets old tickets (see `forgetOld`).
    */
   admit(watermark: number, at: number, limit = -1): { admitted: number; freed: number } {
     if (this.held === null) return { admitted: 0, freed: 0 };
@@ -247,15 +254,34 @@ export class QueueShard extends DurableObject<Env> {
         )
         .toArray().length;
       this.held! -= admitted;
-      this.sql.exec(
-        "DELETE FROM tickets WHERE id IN (SELECT id FROM tickets WHERE left_at < ? LIMIT ?)",
-        at - KEEP_LEFT_MS,
-        FORGET_PER_TICK,
-      );
+      this.forgetOld(at);
       const freed = this.sql.exec<{ freed: number }>("SELECT freed FROM shard").one().freed;
       this.sql.exec("UPDATE shard SET freed = 0");
       return { admitted, freed };
     });
+  }
+
+  /** Forgets what `admit` forgets, and admits nobody: a tick before opening. */
+  sweep(at: number): void {
+    if (this.held === null) return;
+    this.ctx.storage.transactionSync(() => this.forgetOld(at));
+  }
+
+  /** Forgets, FORGET_PER_TICK of each at most, tickets that left KEEP_LEFT_MS ago and waiting ones gone FORGET_GONE_AFTER_MS. */
+  private forgetOld(at: number): void {
+    this.sql.exec(
+      "DELETE FROM tickets WHERE id IN (SELECT id FROM tickets WHERE left_at < ? LIMIT ?)",
+      at - KEEP_LEFT_MS,
+      FORGET_PER_TICK,
+    );
+    const forgotten = this.sql
+      .exec(
+        "DELETE FROM tickets WHERE id IN (SELECT id FROM tickets WHERE state = 'waiting' AND due_at < ? LIMIT ?) RETURNING 1",
+        at - FORGET_GONE_AFTER_MS,
+        FORGET_PER_TICK,
+      )
+      .toArray().length;
+    this.held! -= forgotten;
   }
 
   /** Forgets every ticket: the room was turned off. */

@@ -130,7 +130,11 @@ function ticketFailure(failure: TicketFailure, ticketId: string | null): HttpErr
   const ticket = ticketId === null ? {} : { ticket_id: ticketId };
   switch (failure.reason) {
     case "ticket_not_found":
-      return new HttpError(404, "Ticket not found", ticket);
+      return new HttpError(
+        404,
+        "Ticket not found; a ticket left unpolled for half an hour is forgotten, so join again",
+        ticket,
+      );
     case "wrong_token":
       return new HttpError(403, "That token does not grant access to this ticket", ticket);
     case "ticket_left":
