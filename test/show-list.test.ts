@@ -176,7 +176,7 @@ describe("GET /api/shows", () => {
     const showId = `t-${crypto.randomUUID()}`;
     const lost = platformError("Network connection lost.", { retryable: true });
     const unreachable = {
-      getByName: (name: string) =>
+      getByName: () =>
         new Proxy(catalog(), {
           get: (stub, method, receiver) =>
             method === "register" ? () => Promise.reject(lost) : Reflect.get(stub, method, receiver),

@@ -291,7 +291,7 @@ export class Seating implements FeedHost, SeatCheck {
   }
 
   /** Name, capacity, free seats and free seats per category, and the state they describe (the show exists). */
-  summary(version: number): SummaryPush {
+  summary(version = q.latestChange(this.sql)): SummaryPush {
     const { show_id, name, layout_version } = this.info!;
     const categories = this.index.categoryCounts();
     const capacity = this.index.size;

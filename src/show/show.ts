@@ -33,7 +33,6 @@ import type {
   SeatSelection,
   ShowLayout,
   ShowStats,
-  SummaryPush,
   SummaryPushResult,
 } from "./types";
 
@@ -101,10 +100,9 @@ export class Show extends DurableObject<Env> {
     const applied = this.seating.apply(layout, origin, now);
     if ("ok" in applied) return applied;
     if (applied.changed) this.feed.layoutChanged();
-    // The Worker registers the show with the catalog as it answers; the alarm pushes the summary a
-    // second later all the same, and a push registers, so a show whose registration failed is listed.
+    // The Worker registers the show as it answers; the alarm's push registers it too, should that fail.
     if (this.summaries.changed(now)) this.scheduleAlarm();
-    const push = this.summaryOf();
+    const push = this.seating.summary();
     const { capacity, available, categories } = push;
     const show = { show_id: publicId(push.showId), name: push.name, capacity, available, categories };
     return { ok: true, created, show, push };
@@ -313,7 +311,7 @@ export class Show extends DurableObject<Env> {
   /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */
   summaryPush(): SummaryPushResult {
     if (this.seating.info === null) return UNKNOWN_SHOW;
-    return { ok: true, summary: this.summaryOf() };
+    return { ok: true, summary: this.seating.summary() };
   }
 
   // ---- The live seat map -------------------------------------------------------------------
@@ -339,7 +337,7 @@ export class Show extends DurableObject<Env> {
       this.expireHolds(now);
       this.answers.forgetExpired(now);
     });
-    await this.summaries.pushIfChanged(this.summaryOf(), now);
+    await this.summaries.pushIfChanged(this.seating.summary(), now);
     this.scheduleAlarm();
   }
 
@@ -389,10 +387,6 @@ export class Show extends DurableObject<Env> {
     if (!this.holds.expireDue(now)) return;
     this.summaries.changed(now);
     this.scheduleAlarm();
-  }
-
-  private summaryOf(): SummaryPush {
-    return this.seating.summary(q.latestChange(this.sql));
   }
 
   /** Keeps the alarm set for the next hold expiry or idempotency-key purge, whichever comes first. */
