@@ -12,6 +12,7 @@ import {
   showStub,
   statuses,
   storedBookings,
+  withEnv,
 } from "./helpers";
 
 const MINUTE = 60_000;
@@ -308,5 +309,76 @@ describe("200 simultaneous overlapping group holds", () => {
       const body = await loser.json<{ seat_ids: number[] }>();
       expect(body.seat_ids).toContain(1);
     }
+  });
+});
+
+describe("seats one address may hold at once", () => {
+  const allowAll = { limit: async () => ({ success: true }) } as unknown as RateLimit;
+  const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: allowAll };
+  const holdFrom = (address: string, showId: string, seatIds: number[]) =>
+    withEnv(on, `/api/shows/${showId}/holds`, {
+      method: "POST",
+      headers: { "cf-connecting-ip": address, "content-type": "application/json" },
+      body: JSON.stringify({ seat_ids: seatIds, ttl_seconds: 1800 }),
+    });
+  const seats = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+
+  it("are four orders' worth: past that a hold gets 429 and holds nothing, while other addresses hold on", async () => {
+    // At most 10 seats an order, so one address may hold 40 at once.
+    const showId = await newShow(100, "Hoarded", 10);
+    const made = [];
+    for (let k = 0; k < 4; k++) made.push((await holdFrom("203.0.113.66", showId, seats(1 + 10 * k, 10))).status);
+    expect(made).toEqual([201, 201, 201, 201]);
+    const refused = await holdFrom("203.0.113.66", showId, [41]);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({
+      error:
+        "This address already holds 40 seats of this show, and may hold at most 40 at once; confirm or release a hold first",
+      show_id: showId,
+      reason: "address_holds_too_many",
+      limit: 40,
+      held: 40,
+    });
+    expect((await statuses(showId))["41"]).toBe("available");
+    // Two addresses of one IPv6 /64 are one client; another address holds as before.
+    for (let k = 0; k < 4; k++) {
+      expect((await holdFrom("2001:db8:1:2::a", showId, seats(41 + 10 * k, 10))).status).toBe(201);
+    }
+    expect((await holdFrom("2001:db8:1:2::b", showId, [81])).status).toBe(429);
+    expect((await holdFrom("198.51.100.7", showId, seats(81, 10))).status).toBe(201);
+  });
+
+  it("count only live holds: a hold released or expired gives its seats back to the address's allowance", async () => {
+    const showId = await newShow(100, "Turnover", 10);
+    const now = Date.now();
+    await setClock(showId, now);
+    const holds = [];
+    for (let k = 0; k < 4; k++) {
+      const response = await holdFrom("203.0.113.67", showId, seats(1 + 10 * k, 10));
+      expect(response.status).toBe(201);
+      holds.push(await response.json<{ hold_id: string; hold_token: string }>());
+    }
+    expect((await holdFrom("203.0.113.67", showId, [50])).status).toBe(429);
+    const released = await call(`/api/holds/${holds[0]!.hold_id}`, {
+      method: "DELETE",
+      headers: bearer(holds[0]!.hold_token),
+    });
+    expect(released.status).toBe(200);
+    expect((await holdFrom("203.0.113.67", showId, seats(50, 10))).status).toBe(201);
+    await setClock(showId, now + 1801 * 1000);
+    expect((await holdFrom("203.0.113.67", showId, seats(60, 10))).status).toBe(201);
+    // The address is kept hashed, and only while a hold lasts.
+    const clients = await querySql<{ state: string; client: string | null }>(
+      showId,
+      "SELECT state, client FROM holds ORDER BY created_at, state",
+    );
+    expect(clients.filter((row) => row.client !== null).map((row) => row.state)).toEqual(["active"]);
+    expect(clients.find((row) => row.client !== null)!.client).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("are not limited when limits per address are off (RATE_LIMITING = off: local servers, the benchmark)", async () => {
+    const showId = await newShow(100, "Box office", 10);
+    for (let k = 0; k < 6; k++)
+      expect((await createHold(showId, { seat_ids: seats(1 + 10 * k, 10) })).status).toBe(201);
   });
 });

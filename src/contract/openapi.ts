@@ -20,7 +20,7 @@ const STATUS_TEXT: Record<string, string> = {
   414: `URL over ${MAX_URL_BYTES} bytes`,
   422: "Idempotency-Key reused with a different request",
   426: "A WebSocket route asked without 'Upgrade: websocket'",
-  429: "Too many requests from this address; see Retry-After",
+  429: "Too many requests from this address (see Retry-After); or, for a new hold, the address already holds as many of the show's seats as one address may at once",
   500: "Unexpected failure; nothing internal is revealed",
   503: "The show's object is overloaded or unavailable; see Retry-After. A change sent without an Idempotency-Key may or may not have been made when the object did not answer: the message says so, and there is no Retry-After then",
   default: "Any other answer is a JSON error",

@@ -99,6 +99,8 @@ export interface Input<O extends Operation> {
   token: TokenOf<O["auth"]>;
   /** `"METHOD /pattern"`, for the audit log. */
   route: string;
+  /** The client's address (see `clientKey`) while limits per address are on (`RATE_LIMITING`); else null. */
+  client: string | null;
   /** The raw request, for the one route that hands it on (the WebSocket upgrade). */
   request: Request;
 }

@@ -76,6 +76,12 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
       return new HttpError(503, "This show has as many live watchers as it can take; retry shortly", show, {
         "retry-after": "5",
       });
+    case "address_holds_too_many":
+      return new HttpError(
+        429,
+        `This address already holds ${failure.held} seats of this show, and may hold at most ${failure.limit} at once; confirm or release a hold first`,
+        { ...show, reason: "address_holds_too_many", limit: failure.limit, held: failure.held },
+      );
     case "too_many_watchers_from_address":
       return new HttpError(
         429,

@@ -5,14 +5,14 @@ import type { Handler } from "./router";
 import { callShow } from "./stubs";
 
 /** `POST /api/shows/:show_id/holds`: holds every seat named, or the best block of adjacent seats, for a while; or none. */
-export const createHold: Handler<"createHold"> = async ({ params, body, idempotency, route, pass }, env) => {
+export const createHold: Handler<"createHold"> = async ({ params, body, idempotency, route, pass, client }, env) => {
   const { seat_ids, best_available, user_id, ttl_seconds } = body;
   // The body has exactly one of the two (the contract says so).
   const selection = seat_ids ? { seatIds: seat_ids } : { best: best_available! };
   const result = await callShow(
     env,
     params.show_id,
-    (show) => show.hold(selection, user_id, ttl_seconds, originOf(route, user_id, pass), idempotency),
+    (show) => show.hold(selection, user_id, ttl_seconds, originOf(route, user_id, pass, client), idempotency),
     { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId: params.show_id });

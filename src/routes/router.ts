@@ -10,6 +10,7 @@ import { BOOKING_TOKEN_PREFIX, refuseTokenInUrl, requireAdmin, requireBearer } f
 import { admissionOf } from "./admission";
 import { requireShow } from "./directory";
 import { readJsonObject } from "../http/body";
+import { clientKey } from "../http/client";
 import { idempotencyKey } from "../http/idempotency";
 import { rateLimited } from "../http/rate-limit";
 import { callFlags } from "../http/failures";
@@ -118,7 +119,9 @@ async function validatedInput(
 
   const ifNoneMatch = operation.conditional ? request.headers.get("if-none-match") : null;
   request.logShowId = showId;
-  return { params, body, query, token, pass, idempotency, ifNoneMatch, route, request } as unknown as Input<Operation>;
+  const client = env.RATE_LIMITING === "off" ? null : clientKey(request);
+  const input = { params, body, query, token, pass, idempotency, ifNoneMatch, route, client, request };
+  return input as unknown as Input<Operation>;
 }
 
 /** The token a hold or booking route needs; admin routes were checked already. */

@@ -16,7 +16,14 @@ export class HoldLedger {
   /** When the next live hold expires (ms); until then no hold can have expired. */
   nextExpiry = Infinity;
 
-  constructor(private readonly storage: DurableObjectStorage) {}
+  /**
+   * @param ordersPerAddress how many orders' worth of seats (`max_seats_per_order` each) one client
+   *   address may hold at once (HELD_ORDERS_PER_ADDRESS)
+   */
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly ordersPerAddress: number,
+  ) {}
 
   private get sql(): SqlStorage {
     return this.storage.sql;
@@ -36,13 +43,26 @@ export class HoldLedger {
     const id = newRef(hold.showId);
     const { token, hash } = newToken("ht");
     this.storage.transactionSync(() => {
-      q.insertHold(this.sql, { id, tokenHash: hash, user, at, expiresAt, pass: origin.pass ?? null });
+      const { pass = null, client = null } = origin;
+      q.insertHold(this.sql, { id, tokenHash: hash, user, at, expiresAt, pass, client });
       for (const seat of seats) {
         q.holdSeat(this.sql, { seat, hold: id });
         q.audit(this.sql, { seat, from: "available", to: "held", origin, at, ref: id });
       }
     });
     return { hold: id, token };
+  }
+
+  /**
+   * Refuses a new hold of `seats` when its client address (limits per address on) would then
+   * hold more of the show's seats than `ordersPerAddress` orders may: rate limits bound how fast an
+   * address holds seats, not how many it keeps, and a hold lasts up to an hour.
+   */
+  refuseOverAddressLimit(origin: Origin, seats: Id[], maxSeatsPerOrder: number, now: number): Failure | null {
+    if (origin.client === undefined) return null;
+    const limit = this.ordersPerAddress * maxSeatsPerOrder;
+    const held = q.seatsHeldByClient(this.sql, { client: origin.client, now });
+    return held + seats.length > limit ? { ok: false, reason: "address_holds_too_many", limit, held } : null;
   }
 
   /**

@@ -278,17 +278,26 @@ export function deleteBooking(sql: SqlStorage, { id }: { id: string }): void {
 
 export function insertHold(
   sql: SqlStorage,
-  hold: { id: string; tokenHash: string; user: Id | null; at: number; expiresAt: number; pass: string | null },
+  hold: {
+    id: string;
+    tokenHash: string;
+    user: Id | null;
+    at: number;
+    expiresAt: number;
+    pass: string | null;
+    client: string | null;
+  },
 ): void {
   sql.exec(
-    `INSERT INTO holds (id, token_hash, user_id, state, created_at, expires_at, pass)
-     VALUES (?, ?, ?, 'active', ?, ?, ?)`,
+    `INSERT INTO holds (id, token_hash, user_id, state, created_at, expires_at, pass, client)
+     VALUES (?, ?, ?, 'active', ?, ?, ?, ?)`,
     hold.id,
     hold.tokenHash,
     hold.user,
     hold.at,
     hold.expiresAt,
     hold.pass,
+    hold.client,
   );
 }
 
@@ -341,7 +350,20 @@ export function holdOnSeat(sql: SqlStorage, { seat }: { seat: Id }): { hold_id: 
 /** Ends a hold: its seats are let go and it keeps its final state. */
 export function endHold(sql: SqlStorage, { hold, state }: { hold: string; state: HoldRow["state"] }): void {
   sql.exec("DELETE FROM held_seats WHERE hold_id = ?", hold);
-  sql.exec("UPDATE holds SET state = ? WHERE id = ?", state, hold);
+  // An ended hold keeps no trace of its client's address.
+  sql.exec("UPDATE holds SET state = ?, client = NULL WHERE id = ?", state, hold);
+}
+
+/** Seats held by a client address's live holds (see `Origin.client`). */
+export function seatsHeldByClient(sql: SqlStorage, { client, now }: { client: string; now: number }): number {
+  return sql
+    .exec<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM holds h JOIN held_seats hs ON hs.hold_id = h.id
+        WHERE h.client = ? AND h.state = 'active' AND h.expires_at > ?`,
+      client,
+      now,
+    )
+    .one().n;
 }
 
 export function setHoldExpiry(sql: SqlStorage, { hold, expiresAt }: { hold: string; expiresAt: number }): void {

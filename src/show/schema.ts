@@ -191,4 +191,12 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     sql: "SELECT 1",
     data: layOutAgain,
   },
+  {
+    id: 13,
+    name: "the client address (hashed) of each live hold, for the limit of seats one address may hold",
+    sql: `
+      ALTER TABLE holds ADD COLUMN client TEXT;
+      CREATE INDEX holds_by_client ON holds (client) WHERE state = 'active' AND client IS NOT NULL;
+    `,
+  },
 ];

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { holdPolicy, type HoldPolicy } from "../config";
+import { holdPolicy, positiveInteger, type HoldPolicy } from "../config";
 import { publicId, type Id } from "../ids";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
@@ -70,10 +70,9 @@ export class Show extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.policy = holdPolicy(env);
     this.seating = new Seating(ctx.storage, () => this.clock());
-    this.holds = new HoldLedger(ctx.storage);
+    this.holds = new HoldLedger(ctx.storage, positiveInteger(env.HELD_ORDERS_PER_ADDRESS, 4));
     this.answers = new IdempotentAnswers(this.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
-    // A push registers the show (the catalog then only updates its summary): see `configure`.
     this.summaries = new SummaryPublisher((summary) => env.CATALOG.getByName("catalog").register(summary));
     this.feed = new LiveFeed(this.sql, this.seating, env.RELAY);
     // A show that was never created has no database, and asking for it must not make one: only
@@ -150,6 +149,8 @@ export class Show extends DurableObject<Env> {
       this.countOrder(origin);
       const seatIds = this.seating.choose(selection, now, origin.pass);
       if ("ok" in seatIds) return seatIds;
+      const crowded = this.holds.refuseOverAddressLimit(origin, seatIds, this.seating.info!.max_seats_per_order, now);
+      if (crowded) return crowded;
       const expiresAt = now + ttlSeconds * 1000;
       const showId = this.seating.info!.show_id;
       const { hold, token } = this.holds.create({ showId, seats: seatIds, user: userId, origin, at: now, expiresAt });

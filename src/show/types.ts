@@ -98,6 +98,11 @@ export interface Origin {
    * room is on: the seats it holds or books count against that pass's budget.
    */
   pass?: string | null;
+  /**
+   * A new hold's client address (see `clientKey`), hashed, while limits per address are on: the
+   * seats it holds count against what one address may hold at once.
+   */
+  client?: string;
 }
 
 /**
@@ -151,6 +156,8 @@ export type Failure =
   | { ok: false; reason: "pass_revoked" }
   /** The show has as many live watchers as it accepts. */
   | { ok: false; reason: "too_many_watchers" }
+  /** The client's address already holds as many of the show's seats as one address may at once. */
+  | { ok: false; reason: "address_holds_too_many"; limit: number; held: number }
   /** The client's address holds as many of a relay's live sockets as one address may. */
   | { ok: false; reason: "too_many_watchers_from_address"; limit: number }
   /** A filter or best-available request names a category or zone the plan does not have. */
