@@ -22,15 +22,26 @@ describe("Idempotency-Key", () => {
     expect(stats.orders).toBe(1);
   });
 
-  it("replays a refusal too", async () => {
+  it("keeps no refusal: it changed nothing, so its retry is answered afresh, and failing requests store nothing", async () => {
     const showId = await newShow(3);
-    await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
+    const taken = await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
     const headers = key();
     const first = await post(`/api/shows/${showId}/bookings`, { seat_ids: [1, 2] }, headers);
     expect(first.status).toBe(409);
-    const firstBody = await first.json();
+    const unknown = await post(`/api/shows/${showId}/bookings`, { seat_ids: ["x1", "x2"] }, key());
+    expect(unknown.status).toBe(404);
+    expect(await querySql(showId, "SELECT lookup FROM idempotent_answers")).toEqual([]);
+    // The seat is freed; the retry under the same key books both.
+    const { booking } = await taken.json<{ booking: { id: string; booking_token: string } }>();
+    const cancel = await call(`/api/bookings/${booking.id}`, {
+      method: "DELETE",
+      headers: bearer(booking.booking_token),
+    });
+    expect(cancel.status).toBe(200);
     const retry = await post(`/api/shows/${showId}/bookings`, { seat_ids: [1, 2] }, headers);
-    expect({ status: retry.status, body: await retry.json() }).toEqual({ status: 409, body: firstBody });
+    expect(retry.status).toBe(200);
+    const again = await post(`/api/shows/${showId}/bookings`, { seat_ids: [1, 2] }, headers);
+    expect({ status: again.status, body: await again.json() }).toEqual({ status: 200, body: await retry.json() });
   });
 
   it("answers 422 for the same key with a different body, and changes nothing", async () => {

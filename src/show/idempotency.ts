@@ -28,7 +28,9 @@ export class IdempotentAnswers {
 
   /**
    * Replays the answer stored for this key and request, refuses the key with another request,
-   * or runs `run` and stores its answer.
+   * or runs `run` and stores its answer when it made a change. A refusal changed nothing, so it is
+   * not kept: its retry is answered afresh (and may succeed, once the seat is free), and requests
+   * that fail cost the show no storage, whatever key they carry.
    */
   answer<R extends { ok: boolean }>(key: IdempotencyKey, now: number, run: () => R): R | Failure {
     const earlier = q.idempotentAnswer(this.sql, { lookup: key.lookup, after: now - IDEMPOTENCY_TTL_MS });
@@ -37,6 +39,7 @@ export class IdempotentAnswers {
       return JSON.parse(open(key, earlier.sealed)) as R;
     }
     const result = run();
+    if (!result.ok) return result;
     const sealed = seal(key, JSON.stringify(result));
     q.storeIdempotentAnswer(this.sql, { lookup: key.lookup, fingerprint: key.fingerprint, sealed, at: now });
     return result;
