@@ -86,7 +86,7 @@ describe("GET /api/shows", () => {
     expect(calls).toEqual({ page: 1 });
   });
 
-  it("counts pages after the first against the client's rate limit, and never the first", async () => {
+  it("counts every page but the first at the default or the largest size against the client's rate limit", async () => {
     await newShow(1);
     await newShow(1);
     const { next_cursor: cursor } = await page("?limit=1");
@@ -99,7 +99,12 @@ describe("GET /api/shows", () => {
     const later = [];
     for (let i = 0; i < 3; i++) later.push((await read(`?limit=1&cursor=${encodeURIComponent(cursor!)}`)).status);
     expect(later).toEqual([200, 200, 429]);
-    expect((await read("?limit=1")).status).toBe(200);
+    // Each size of first page is a read of its own too; only the default one is free.
+    expect((await read("?limit=1")).status).toBe(429);
+    expect((await read("?limit=199")).status).toBe(429);
+    expect((await read("")).status).toBe(200);
+    expect((await read("?limit=50")).status).toBe(200);
+    expect((await read("?limit=200")).status).toBe(200);
   });
 
   it("answers 503 with Retry-After while the catalog is overloaded", async () => {

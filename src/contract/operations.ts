@@ -73,7 +73,7 @@ export const OPERATIONS = {
     method: "GET",
     path: "/api/shows",
     summary:
-      "List shows with name, capacity and available seats, a page at a time (at most SEAT_MAP_MAX_AGE_SECONDS old; pages after the first are rate limited)",
+      "List shows with name, capacity and available seats, a page at a time (at most SEAT_MAP_MAX_AGE_SECONDS old; every page but the first of 50 or 200 is rate limited)",
     tag: "Reading",
     query: ShowListQuery,
     responses: { 200: answers.ShowList, 400: E, ...LIMITED, ...SHOW_CALL },

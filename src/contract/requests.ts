@@ -194,9 +194,18 @@ function optionalQueryInteger(min: number, rule: string) {
     .describe(rule);
 }
 
+/** Shows on a page of the show list unless `?limit=` says otherwise, and at most. */
+export const SHOW_LIST_DEFAULT_LIMIT = 50;
+export const SHOW_LIST_MAX_LIMIT = 200;
+
 /** `?limit=` and `?cursor=` of the show list. */
 export const ShowListQuery = z.object({
-  limit: queryInteger(1, 200, 50, "a whole number from 1 to 200; optional, 50 by default"),
+  limit: queryInteger(
+    1,
+    SHOW_LIST_MAX_LIMIT,
+    SHOW_LIST_DEFAULT_LIMIT,
+    "a whole number from 1 to 200; optional, 50 by default",
+  ),
   cursor: z
     .string()
     .regex(CURSOR_PATTERN)

@@ -7,6 +7,7 @@ import type { Handler } from "./router";
 import { RELAY_FULL, relayName, relaysPerShow } from "../live/relay";
 import { askCatalog, requireShow } from "./directory";
 import { encodeCursor } from "../catalog/cursor";
+import { SHOW_LIST_DEFAULT_LIMIT, SHOW_LIST_MAX_LIMIT } from "../contract/requests";
 import { composedMap } from "./seat-map-compose";
 import {
   compressible,
@@ -26,11 +27,13 @@ import { callShow } from "./stubs";
  * catalog is one object for everybody (it also answers each isolate's first question about a
  * show), so each page is served from a shared copy at most `SEAT_MAP_MAX_AGE_SECONDS` old, like a
  * seat map: a crowd reading the list costs the catalog about one read a second per page and
- * location. A cursor can name any position, and so make a copy of its own: pages after the first
- * count against the client's rate limit.
+ * location. A cursor can name any position, and each `?limit=` makes a first page of its own, so
+ * every page but the first at the default or the largest size counts against the client's rate limit.
  */
 export const listShows: Handler<"listShows"> = async ({ query, request }, env, ctx) => {
-  if (query.cursor !== undefined) await rateLimited(request as IRequest, env);
+  // The first page comes in two sizes that cost nothing: the default and the largest (the page's own).
+  const freeFirstPage = query.limit === SHOW_LIST_DEFAULT_LIMIT || query.limit === SHOW_LIST_MAX_LIMIT;
+  if (query.cursor !== undefined || !freeFirstPage) await rateLimited(request as IRequest, env);
   const after = query.cursor === undefined ? "" : `&cursor=${encodeCursor(query.cursor)}`;
   const path = `/api/shows?limit=${query.limit}${after}`;
   const copy = await sharedCopy(env, ctx, { origin: new URL(request.url).origin, path }, async () => {
