@@ -227,6 +227,56 @@ describe("GET /api/shows/:show_id/seats", () => {
   });
 });
 
+describe("the staleness bound, when the show's answer is slow to arrive", () => {
+  /** A SHOW namespace whose statuses answers arrive `delay()` ms after the object gave them. */
+  function slowStatuses(delay: () => number): Env["SHOW"] {
+    return {
+      getByName: (name: string) =>
+        new Proxy(env.SHOW.getByName(name), {
+          get(stub, method, receiver) {
+            if (method !== "statusesJson") return Reflect.get(stub, method, receiver);
+            return async () => {
+              const answer = await stub.statusesJson();
+              await sleep(delay());
+              return answer;
+            };
+          },
+        }),
+    } as unknown as Env["SHOW"];
+  }
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const booked = async (response: Response) =>
+    (await response.json<{ statuses: string }>()).statuses.split("b").length - 1;
+
+  it("counts a copy's age from when it was asked for, not from when it arrived", async () => {
+    const showId = await newShow(3);
+    let delay = 1500;
+    const overrides = cached({ SHOW: slowStatuses(() => delay) });
+    const first = withEnv(overrides, `/api/shows/${showId}/statuses`);
+    await sleep(100);
+    const bookedAt = Date.now();
+    expect((await bookSeat(showId, 2)).status).toBe(200);
+    delay = 0;
+    expect(await booked(await first)).toBe(0);
+    // More than a second after the booking, a read shows it, however late the last copy came.
+    await sleep(Math.max(0, 1200 - (Date.now() - bookedAt)));
+    expect(await booked(await withEnv(overrides, `/api/shows/${showId}/statuses`))).toBe(1);
+  });
+
+  it("shares no read while copies are off: a read that starts after a booking shows it", async () => {
+    const showId = await newShow(3);
+    let delay = 300;
+    const overrides = { SEAT_MAP_MAX_AGE_SECONDS: "0", SHOW: slowStatuses(() => delay) };
+    const first = withEnv(overrides, `/api/shows/${showId}/statuses`);
+    await sleep(50);
+    expect((await bookSeat(showId, 2)).status).toBe(200);
+    delay = 0;
+    const after = await withEnv(overrides, `/api/shows/${showId}/statuses`);
+    expect(await booked(after)).toBe(1);
+    expect(await booked(await first)).toBe(0);
+  });
+});
+
 describe("compressed reads", () => {
   const gunzip = async (response: Response) =>
     new Response(response.body!.pipeThrough(new DecompressionStream("gzip"))).text();

@@ -108,8 +108,10 @@ export async function sharedCopy(
   const now = Date.now();
   const held = copies.get(path);
   if (held && held.freshUntil > now) return held;
+  // A read started before this request may have read the show before a change this client made or
+  // knows of: it is shared only within the staleness bound (never while copies are off).
   const pending = inFlight.get(path);
-  if (pending && now - pending.startedAt < SHARED_READ_WAIT_MS) {
+  if (pending && now - pending.startedAt < Math.min(maxAge * 1000, SHARED_READ_WAIT_MS)) {
     const shared = await Promise.race([
       pending.read.catch(() => null),
       new Promise<null>((resolve) => setTimeout(() => resolve(null), SHARED_READ_WAIT_MS)),
@@ -182,9 +184,10 @@ async function readThrough(
     }
     await cached.body?.cancel();
   }
+  // The copy's age counts from when the show was asked: its answer may be slow to arrive.
+  const storedAt = Date.now();
   const result = await read();
   if (!result.ok) throw failureToHttp(result, { showId });
-  const storedAt = Date.now();
   if (cache) {
     const headers = { etag: result.etag, "cache-control": `max-age=${maxAge}`, "x-stored-at": String(storedAt) };
     ctx.waitUntil(cache.put(key, new Response(result.json, { headers })));
