@@ -215,6 +215,47 @@ describe("expiry", () => {
     expect(await storedBookings(showId)).toEqual([{ seat_id: "1", user_id: null }]);
   });
 
+  it("logs every seat of holds that come due together, hold by hold in the order they expired", async () => {
+    const showId = await newShow(6);
+    const start = Date.now();
+    await setClock(showId, start);
+    const later = await holdSeats(showId, [5, 2], 90);
+    const sooner = await holdSeats(showId, [4, 1, 6], 60);
+    const live = await holdSeats(showId, [3], 600);
+    await setClock(showId, start + 2 * MINUTE);
+    // The next change sweeps them first: one booking of a seat one of them held.
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 2 })).status).toBe(200);
+    const log = await querySql(
+      showId,
+      "SELECT seat_id, old_status, new_status, actor, route, ref, note, at FROM audit_log WHERE seq > 6 ORDER BY seq",
+    );
+    const expired = (seat: string, hold: string) => ({
+      seat_id: seat,
+      old_status: "held",
+      new_status: "available",
+      actor: "system",
+      route: "hold expiry",
+      ref: hold,
+      note: "hold expired",
+      at: start + 2 * MINUTE,
+    });
+    expect(log.slice(0, 5)).toEqual([
+      expired("1", sooner.hold_id),
+      expired("4", sooner.hold_id),
+      expired("6", sooner.hold_id),
+      expired("2", later.hold_id),
+      expired("5", later.hold_id),
+    ]);
+    expect(log.slice(5).map((entry) => [entry.seat_id, entry.new_status])).toEqual([["2", "booked"]]);
+    const holds = await querySql(showId, "SELECT id, state FROM holds ORDER BY expires_at");
+    expect(holds).toEqual([
+      { id: sooner.hold_id, state: "expired" },
+      { id: later.hold_id, state: "expired" },
+      { id: live.hold_id, state: "active" },
+    ]);
+    expect(await querySql(showId, "SELECT seat_id FROM held_seats")).toEqual([{ seat_id: "3" }]);
+  });
+
   it("the alarm sweeps expired holds, and running it twice changes nothing more", async () => {
     const showId = await newShow(4);
     const start = Date.now();

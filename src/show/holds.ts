@@ -89,15 +89,12 @@ export class HoldLedger {
     return row.state === "active" ? { ok: true, row } : { ok: false, reason: `hold_${row.state}` };
   }
 
-  /** Ends a live hold, frees its seats and logs each. Returns how many seats it freed. */
-  end(hold: string, state: "released" | "expired", origin: Origin, now: number): number {
+  /** Releases a live hold: frees its seats and logs each. Returns how many seats it freed. (Expiry: `expireDue`.) */
+  release(hold: string, origin: Origin, now: number): number {
     const seats: Id[] = q.heldSeats(this.sql, { hold });
-    const note = state === "expired" ? "hold expired" : null;
     this.storage.transactionSync(() => {
-      for (const seat of seats) {
-        q.audit(this.sql, { seat, from: "held", to: "available", origin, at: now, ref: hold, note });
-      }
-      q.endHold(this.sql, { hold, state });
+      for (const seat of seats) q.audit(this.sql, { seat, from: "held", to: "available", origin, at: now, ref: hold });
+      q.endHold(this.sql, { hold, state: "released" });
     });
     return seats.length;
   }
@@ -105,18 +102,22 @@ export class HoldLedger {
   /** Releases the live hold that has the seat, if any; returns how many seats it freed. */
   releaseSeat(seat: Id, origin: Origin, now: number): number {
     const hold = q.holdOnSeat(this.sql, { seat });
-    return hold === undefined ? 0 : this.end(hold.hold_id, "released", origin, now);
+    return hold === undefined ? 0 : this.release(hold.hold_id, origin, now);
   }
 
   /** Releases every live hold; returns how many seats they freed. */
   releaseAll(origin: Origin, now: number): number {
-    return q.activeHolds(this.sql).reduce((count, hold) => count + this.end(hold.id, "released", origin, now), 0);
+    return q.activeHolds(this.sql).reduce((count, hold) => count + this.release(hold.id, origin, now), 0);
   }
 
-  /** Expires every hold whose time has come; false when none could have. */
+  /**
+   * Expires every hold whose time has come; false when none could have. Set-based: holds that come
+   * due together (a client can make theirs do so) cost the call that finds them a few statements,
+   * not a round of statements and a transaction each.
+   */
   expireDue(now: number): boolean {
     if (now < this.nextExpiry) return false;
-    for (const hold of q.holdsDue(this.sql, { now })) this.end(hold.id, "expired", EXPIRY, now);
+    this.storage.transactionSync(() => q.expireHoldsDue(this.sql, { now, origin: EXPIRY }));
     return true;
   }
 }

@@ -374,8 +374,29 @@ export function activeHolds(sql: SqlStorage): { id: string }[] {
   return sql.exec<{ id: string }>("SELECT id FROM holds WHERE state = 'active'").toArray();
 }
 
-export function holdsDue(sql: SqlStorage, { now }: { now: number }): { id: string }[] {
-  return sql.exec<{ id: string }>("SELECT id FROM holds WHERE state = 'active' AND expires_at <= ?", now).toArray();
+/**
+ * Ends every live hold whose time has come (inside the caller's transaction): logs each of their
+ * seats as available again (hold by hold, in the order they expired, each hold's seats in plan
+ * order), frees the seats and marks the holds expired, in three statements however many there are.
+ */
+export function expireHoldsDue(sql: SqlStorage, { now, origin }: { now: number; origin: Origin }): void {
+  sql.exec(
+    `INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, ref, note, at)
+     SELECT hs.seat_id, 'held', 'available', ?, ?, h.id, 'hold expired', ?
+       FROM holds h JOIN held_seats hs ON hs.hold_id = h.id JOIN seats s ON s.seat_id = hs.seat_id
+      WHERE h.state = 'active' AND h.expires_at <= ?
+      ORDER BY h.expires_at, h.id, s.position`,
+    origin.actor,
+    origin.route,
+    now,
+    now,
+  );
+  sql.exec(
+    "DELETE FROM held_seats WHERE hold_id IN (SELECT id FROM holds WHERE state = 'active' AND expires_at <= ?)",
+    now,
+  );
+  // An ended hold keeps no trace of its client's address (as `endHold`).
+  sql.exec("UPDATE holds SET state = 'expired', client = NULL WHERE state = 'active' AND expires_at <= ?", now);
 }
 
 /** When the next active hold expires, or Infinity when none is active. */

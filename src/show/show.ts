@@ -188,7 +188,7 @@ export class Show extends DurableObject<Env> {
       (now): ReleaseResult => {
         const live = this.holds.live(holdId);
         if (!live.ok) return live;
-        const released = this.holds.end(holdId, "released", origin, now);
+        const released = this.holds.release(holdId, origin, now);
         this.scheduleAlarm();
         return { ok: true, released };
       },
