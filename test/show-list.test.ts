@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Catalog } from "../src/catalog/catalog";
 import {
   adminHeaders,
@@ -214,6 +214,40 @@ describe("GET /api/shows", () => {
       categories: general(3, 3),
     });
     expect((await bookSeat(showId, 1)).status).toBe(200);
+  });
+
+  it("lists shows made in one millisecond in the order they were made, so a cursor never stands past a new one", async () => {
+    const frozen = Date.now();
+    const now = vi.spyOn(Date, "now").mockReturnValue(frozen);
+    const suffix = crypto.randomUUID();
+    const [m, z, a] = ["m", "z", "a"].map((name) => `zz-${name}-${suffix}`) as [string, string, string];
+    const put = (showId: string) =>
+      call(`/admin/shows/${showId}`, {
+        method: "PUT",
+        headers: adminHeaders,
+        body: JSON.stringify({ name: showId, seats: 1 }),
+      });
+    try {
+      for (const showId of [m, z]) expect((await put(showId)).status).toBe(201);
+      // A client pages one show at a time up to m; a (whose id sorts first) is made after.
+      let cursor: string | null = null;
+      for (;;) {
+        const next: Page = await page(`?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+        cursor = next.next_cursor;
+        if (next.shows[0]?.show_id === m) break;
+        expect(cursor).not.toBeNull();
+      }
+      expect((await put(a)).status).toBe(201);
+      const rest: string[] = [];
+      while (cursor !== null) {
+        const next: Page = await page(`?limit=200&cursor=${encodeURIComponent(cursor)}`);
+        rest.push(...next.shows.map((show) => String(show.show_id)));
+        cursor = next.next_cursor;
+      }
+      expect(rest.filter((showId) => showId.endsWith(suffix))).toEqual([z, a]);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it("renaming a show through the admin route shows in the list at once", async () => {

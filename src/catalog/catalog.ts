@@ -45,10 +45,17 @@ export class Catalog extends DurableObject<Env> {
   /** Whether the backfill alarm is set (see `alarm`). */
   private backfilling = false;
 
-  /** Records that a show exists, with its summary. Registering it again only updates the summary. */
+  /**
+   * Records that a show exists, with its summary. Registering it again only updates the summary.
+   * A new show's time is after every listed show's, even in the same millisecond or with the clock
+   * set back (the object may wake on another machine): the list's order is the order shows were
+   * registered, and a cursor a client holds never stands past a show registered after it was given.
+   */
   register(summary: SummaryPush): void {
     this.ctx.storage.sql.exec(
-      "INSERT INTO shows (show_id, created_at) VALUES (?, ?) ON CONFLICT (show_id) DO NOTHING",
+      `INSERT INTO shows (show_id, created_at)
+       VALUES (?, MAX(?, COALESCE((SELECT MAX(created_at) FROM shows), -1) + 1))
+       ON CONFLICT (show_id) DO NOTHING`,
       summary.showId,
       Date.now(),
     );
