@@ -793,7 +793,12 @@ describe("the queue", () => {
   it("forgets a waiting ticket half an hour after it stopped polling, before opening and after", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() + 120 * MINUTE;
+    const turnedOnAt = Date.now();
     await openRoom(showId, opensAt, 60);
+    // Three hours before opening, the room sets itself to tick in a minute, not at opening.
+    const firstTick = await runInDurableObject(room(showId), (_room, state) => state.storage.getAlarm());
+    expect(firstTick).toBeGreaterThanOrEqual(turnedOnAt + MINUTE);
+    expect(firstTick).toBeLessThanOrEqual(Date.now() + MINUTE);
     await setQueueClock(showId, opensAt - 90 * MINUTE);
     // Both are told to come back in 600 s (at -80 minutes); only the second ever does.
     const [abandoned, present] = [await join(showId), await join(showId)];

@@ -101,7 +101,9 @@ export class WaitingRoom extends DurableObject<Env> {
         config.opensAt,
       );
     }
-    await this.ctx.storage.setAlarm(Math.max(this.clock(), config.opensAt));
+    // Before opening the room still ticks, once a minute, to have abandoned tickets forgotten.
+    const now = this.clock();
+    await this.ctx.storage.setAlarm(Math.max(now, Math.min(config.opensAt, now + SWEEP_BEFORE_OPENING_MS)));
     return { created: existing === null, status: this.status() };
   }
 
@@ -129,7 +131,11 @@ export class WaitingRoom extends DurableObject<Env> {
     const shards = this.shards(row.show_id, row.shards);
     if (now < row.opens_at) {
       // Nobody is let in before opening, but abandoned tickets are forgotten all the same.
-      await Promise.allSettled(shards.map((shard) => shard.sweep(now)));
+      const swept = await Promise.allSettled(shards.map((shard) => shard.sweep(now)));
+      const missed = swept.flatMap((result, k) => (result.status === "rejected" ? [k] : []));
+      if (missed.length > 0) {
+        console.error(JSON.stringify({ message: "queue shards missed a sweep", show_id: row.show_id, shards: missed }));
+      }
       const current = this.row();
       if (current !== null) await this.ctx.storage.setAlarm(Math.min(current.opens_at, now + SWEEP_BEFORE_OPENING_MS));
       return;
