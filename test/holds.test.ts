@@ -372,6 +372,9 @@ describe("seats one address may hold at once", () => {
     expect(made).toEqual([201, 201, 201, 201]);
     const refused = await holdFrom("203.0.113.66", showId, [41]);
     expect(refused.status).toBe(429);
+    // Told to come back when the first of its holds runs out (they last 1,800 s).
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(1790);
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(1800);
     expect(await refused.json()).toEqual({
       error:
         "This address already holds 40 seats of this show, and may hold at most 40 at once; confirm or release a hold first",

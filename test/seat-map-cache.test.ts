@@ -228,52 +228,72 @@ describe("GET /api/shows/:show_id/seats", () => {
 });
 
 describe("the staleness bound, when the show's answer is slow to arrive", () => {
-  /** A SHOW namespace whose statuses answers arrive `delay()` ms after the object gave them. */
-  function slowStatuses(delay: () => number): Env["SHOW"] {
-    return {
+  /**
+   * A SHOW namespace whose first statuses answer is held back: `given` resolves once the object
+   * has given it, and the Worker gets it only when `deliver` is called. A later read is not held;
+   * `askedAgain` resolves when one reaches the show.
+   */
+  function slowFirstStatuses() {
+    let deliver!: () => void;
+    let answered!: () => void;
+    let again!: () => void;
+    const delivered = new Promise<void>((resolve) => (deliver = resolve));
+    const given = new Promise<void>((resolve) => (answered = resolve));
+    const askedAgain = new Promise<void>((resolve) => (again = resolve));
+    let first = true;
+    const namespace = {
       getByName: (name: string) =>
         new Proxy(env.SHOW.getByName(name), {
           get(stub, method, receiver) {
             if (method !== "statusesJson") return Reflect.get(stub, method, receiver);
+            if (!first) {
+              again();
+              return Reflect.get(stub, method, receiver);
+            }
+            first = false;
             return async () => {
               const answer = await stub.statusesJson();
-              await sleep(delay());
+              answered();
+              await delivered;
               return answer;
             };
           },
         }),
     } as unknown as Env["SHOW"];
+    return { namespace, given, deliver, askedAgain };
   }
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const booked = async (response: Response) =>
     (await response.json<{ statuses: string }>()).statuses.split("b").length - 1;
 
   it("counts a copy's age from when it was asked for, not from when it arrived", async () => {
     const showId = await newShow(3);
-    let delay = 1500;
-    const overrides = cached({ SHOW: slowStatuses(() => delay) });
+    const slow = slowFirstStatuses();
+    const overrides = cached({ SHOW: slow.namespace });
     const first = withEnv(overrides, `/api/shows/${showId}/statuses`);
-    await sleep(100);
+    await slow.given;
     const bookedAt = Date.now();
     expect((await bookSeat(showId, 2)).status).toBe(200);
-    delay = 0;
+    // The first answer arrives only after the staleness bound has passed since the booking.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1100 - (Date.now() - bookedAt))));
+    slow.deliver();
     expect(await booked(await first)).toBe(0);
-    // More than a second after the booking, a read shows it, however late the last copy came.
-    await sleep(Math.max(0, 1200 - (Date.now() - bookedAt)));
     expect(await booked(await withEnv(overrides, `/api/shows/${showId}/statuses`))).toBe(1);
   });
 
   it("shares no read while copies are off: a read that starts after a booking shows it", async () => {
     const showId = await newShow(3);
-    let delay = 300;
-    const overrides = { SEAT_MAP_MAX_AGE_SECONDS: "0", SHOW: slowStatuses(() => delay) };
+    const slow = slowFirstStatuses();
+    const overrides = { SEAT_MAP_MAX_AGE_SECONDS: "0", SHOW: slow.namespace };
     const first = withEnv(overrides, `/api/shows/${showId}/statuses`);
-    await sleep(50);
+    await slow.given;
     expect((await bookSeat(showId, 2)).status).toBe(200);
-    delay = 0;
-    const after = await withEnv(overrides, `/api/shows/${showId}/statuses`);
-    expect(await booked(after)).toBe(1);
+    const after = withEnv(overrides, `/api/shows/${showId}/statuses`);
+    // The later read asks the show itself; one that joined the first read would never ask, and get
+    // the first's answer once it arrives (half a second on).
+    await Promise.race([slow.askedAgain, new Promise((resolve) => setTimeout(resolve, 500))]);
+    slow.deliver();
     expect(await booked(await first)).toBe(0);
+    expect(await booked(await after)).toBe(1);
   });
 });
 

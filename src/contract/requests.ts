@@ -204,7 +204,7 @@ export const ShowListQuery = z.object({
     1,
     SHOW_LIST_MAX_LIMIT,
     SHOW_LIST_DEFAULT_LIMIT,
-    "a whole number from 1 to 200; optional, 50 by default",
+    `a whole number from 1 to ${SHOW_LIST_MAX_LIMIT}; optional, ${SHOW_LIST_DEFAULT_LIMIT} by default`,
   ),
   cursor: z
     .string()
@@ -293,4 +293,6 @@ export const IdempotencyKeyHeader = z
   .regex(/^[\x21-\x7e]{16,255}$/, {
     error: "Idempotency-Key must be 16-255 visible ASCII characters; a random UUID is best",
   })
-  .describe("Replays the first answer to the same key and body for 24 hours; another body gets 422");
+  .describe(
+    "Replays the first answer that made a change to the same key and body for 24 hours (a refusal is not kept); another body gets 422 once an answer is kept",
+  );

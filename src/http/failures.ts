@@ -81,6 +81,7 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
         429,
         `This address already holds ${failure.held} seats of this show, and may hold at most ${failure.limit} at once; confirm or release a hold first`,
         { ...show, reason: "address_holds_too_many", limit: failure.limit, held: failure.held },
+        { "retry-after": String(failure.retryAfter) },
       );
     case "too_many_watchers_from_address":
       return new HttpError(

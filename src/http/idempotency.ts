@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
  * by someone who holds the key. The `fingerprint` covers the route and the request's meaning
  * after validation (ids made canonical, defaults filled in), so `10` and `"10"`, key order or
  * an ignored extra field do not make two equal requests differ. The object replays the first
- * answer to the same key and fingerprint, and refuses the key with another.
+ * answer that made a change to the same key and fingerprint, and then refuses the key with another.
  */
 export async function idempotencyKey(
   request: Request,

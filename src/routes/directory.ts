@@ -5,7 +5,10 @@ import { failureToHttp, objectBusy } from "../http/failures";
 import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
 
-/** Shows this isolate has seen exist. Shows are never deleted, so a yes never goes stale. */
+/**
+ * Shows this isolate has seen exist. A show is never deleted (the catalog only drops an entry
+ * whose show has no data, which no request reached), so a yes never goes stale.
+ */
 const known = new Set<Id>();
 /** Bound on the memo, so that no number of shows can grow an isolate without end. */
 const MAX_KNOWN = 100_000;

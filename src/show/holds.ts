@@ -61,8 +61,11 @@ export class HoldLedger {
   refuseOverAddressLimit(origin: Origin, seats: Id[], maxSeatsPerOrder: number, now: number): Failure | null {
     if (origin.client === undefined) return null;
     const limit = this.ordersPerAddress * maxSeatsPerOrder;
-    const held = q.seatsHeldByClient(this.sql, { client: origin.client, now });
-    return held + seats.length > limit ? { ok: false, reason: "address_holds_too_many", limit, held } : null;
+    const held = q.heldByClient(this.sql, { client: origin.client, now });
+    if (held.seats + seats.length <= limit) return null;
+    // When the first of the address's holds runs out, if nothing ends one sooner.
+    const retryAfter = held.firstExpiry === null ? 1 : Math.ceil((held.firstExpiry - now) / 1000);
+    return { ok: false, reason: "address_holds_too_many", limit, held: held.seats, retryAfter };
   }
 
   /**

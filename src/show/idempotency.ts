@@ -14,7 +14,7 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 /**
- * The first answer to each Idempotency-Key, kept for 24 hours so that a retry gets it again.
+ * The first answer to each Idempotency-Key that made a change, kept for 24 hours so that a retry gets it again.
  *
  * An answer can carry hold and booking tokens, so it is never stored in the clear: only the
  * HKDF-derived `lookup` names the row, and the answer is sealed with AES-256-GCM under a key

@@ -354,16 +354,19 @@ export function endHold(sql: SqlStorage, { hold, state }: { hold: string; state:
   sql.exec("UPDATE holds SET state = ?, client = NULL WHERE id = ?", state, hold);
 }
 
-/** Seats held by a client address's live holds (see `Origin.client`). */
-export function seatsHeldByClient(sql: SqlStorage, { client, now }: { client: string; now: number }): number {
+/** Seats held by a client address's live holds (see `Origin.client`), and when the first of those holds expires. */
+export function heldByClient(
+  sql: SqlStorage,
+  { client, now }: { client: string; now: number },
+): { seats: number; firstExpiry: number | null } {
   return sql
-    .exec<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM holds h JOIN held_seats hs ON hs.hold_id = h.id
+    .exec<{ seats: number; firstExpiry: number | null }>(
+      `SELECT COUNT(*) AS seats, MIN(h.expires_at) AS firstExpiry FROM holds h JOIN held_seats hs ON hs.hold_id = h.id
         WHERE h.client = ? AND h.state = 'active' AND h.expires_at > ?`,
       client,
       now,
     )
-    .one().n;
+    .one();
 }
 
 export function setHoldExpiry(sql: SqlStorage, { hold, expiresAt }: { hold: string; expiresAt: number }): void {
@@ -376,8 +379,8 @@ export function activeHolds(sql: SqlStorage): { id: string }[] {
 
 /**
  * Ends every live hold whose time has come (inside the caller's transaction): logs each of their
- * seats as available again (hold by hold, in the order they expired, each hold's seats in plan
- * order), frees the seats and marks the holds expired, in three statements however many there are.
+ * seats as available again (hold by hold, in the order they expired, then were made; each hold's
+ * seats in plan order), frees the seats and marks the holds expired, in three statements however many there are.
  */
 export function expireHoldsDue(sql: SqlStorage, { now, origin }: { now: number; origin: Origin }): void {
   sql.exec(
@@ -385,7 +388,7 @@ export function expireHoldsDue(sql: SqlStorage, { now, origin }: { now: number; 
      SELECT hs.seat_id, 'held', 'available', ?, ?, h.id, 'hold expired', ?
        FROM holds h JOIN held_seats hs ON hs.hold_id = h.id JOIN seats s ON s.seat_id = hs.seat_id
       WHERE h.state = 'active' AND h.expires_at <= ?
-      ORDER BY h.expires_at, h.id, s.position`,
+      ORDER BY h.expires_at, h.rowid, s.position`,
     origin.actor,
     origin.route,
     now,

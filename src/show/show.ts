@@ -149,8 +149,8 @@ export class Show extends DurableObject<Env> {
       this.countOrder(origin);
       const seatIds = this.seating.choose(selection, now, origin.pass);
       if ("ok" in seatIds) return seatIds;
-      const crowded = this.holds.refuseOverAddressLimit(origin, seatIds, this.seating.info!.max_seats_per_order, now);
-      if (crowded) return crowded;
+      const refusal = this.holds.refuseOverAddressLimit(origin, seatIds, this.seating.info!.max_seats_per_order, now);
+      if (refusal) return refusal;
       const expiresAt = now + ttlSeconds * 1000;
       const showId = this.seating.info!.show_id;
       const { hold, token } = this.holds.create({ showId, seats: seatIds, user: userId, origin, at: now, expiresAt });

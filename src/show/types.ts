@@ -157,7 +157,7 @@ export type Failure =
   /** The show has as many live watchers as it accepts. */
   | { ok: false; reason: "too_many_watchers" }
   /** The client's address already holds as many of the show's seats as one address may at once. */
-  | { ok: false; reason: "address_holds_too_many"; limit: number; held: number }
+  | { ok: false; reason: "address_holds_too_many"; limit: number; held: number; retryAfter: number }
   /** The client's address holds as many of a relay's live sockets as one address may. */
   | { ok: false; reason: "too_many_watchers_from_address"; limit: number }
   /** A filter or best-available request names a category or zone the plan does not have. */
