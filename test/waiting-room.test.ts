@@ -250,6 +250,38 @@ describe("admission passes, checked at the edge", () => {
   });
 });
 
+describe("admission passes and the seats one address may hold", () => {
+  it("do not count a hold made with a pass: buyers behind one address each hold their order", async () => {
+    // Two seats an order: one address may hold eight without a pass.
+    const { showId, ticket } = await showWithPass(2);
+    const { session } = await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+      const status = instance.status();
+      return { session: status.on ? status.session : 0 };
+    });
+    const [shardOf] = ticket.ticket_id.split(".").slice(-2);
+    const allowAll = { limit: async () => ({ success: true }) } as unknown as RateLimit;
+    const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: allowAll };
+    const statuses = [];
+    for (let buyer = 0; buyer < 5; buyer++) {
+      const claims = { show: showId, ticket: `${showId}.${shardOf}.buyer${buyer}`, room: session };
+      const pass = await signPass(env.QUEUE_SECRET!, { ...claims, exp: Date.now() + MINUTE });
+      const held = await withEnv(on, `/api/shows/${showId}/holds`, {
+        method: "POST",
+        headers: { "cf-connecting-ip": "100.64.0.1", "admission-pass": pass, "content-type": "application/json" },
+        body: JSON.stringify({ seat_ids: [2 * buyer + 1, 2 * buyer + 2] }),
+      });
+      statuses.push(held.status);
+    }
+    expect(statuses).toEqual([201, 201, 201, 201, 201]);
+    expect(
+      await runInDurableObject(
+        showStub(showId),
+        (_show, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM holds WHERE client IS NOT NULL").one().n,
+      ),
+    ).toBe(0);
+  });
+});
+
 describe("the queue", () => {
   it("draws the pre-queue in random order at opening: the order is not the join order", async () => {
     const showId = await newShow(5);

@@ -4,7 +4,9 @@ import type { Origin } from "../show/types";
 
 /**
  * Who is asking and through which route, for the audit log, and the queue ticket whose admission
- * pass came with the request. User ids are prefixed so none can pass for "admin".
+ * pass came with the request. User ids are prefixed so none can pass for "admin". A new hold's
+ * client address counts against what one address may hold, unless it came with a pass: the pass
+ * already bounds its buyer, and buyers who share an address (a carrier's NAT) each have their own.
  */
 export function originOf(
   route: string,
@@ -17,6 +19,6 @@ export function originOf(
     actor: actor === null ? "anonymous" : actor === "admin" ? "admin" : `user:${actor}`,
     ...(pass === null ? {} : { pass }),
     // The address is stored hashed, and only while the hold lasts.
-    ...(client === null ? {} : { client: sha256Hex(client).slice(0, 32) }),
+    ...(client === null || pass !== null ? {} : { client: sha256Hex(client).slice(0, 32) }),
   };
 }
