@@ -587,6 +587,34 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await expect.poll(() => message(page), UPDATE).toBe("Booked: Hall, row 1, seat 2. Enjoy the show!");
   });
 
+  it("keeps the page's Content-Security-Policy: it loads, goes live and books with no violation", async () => {
+    const show = `csp-${randomUUID()}`;
+    expect((await admin("PUT", `/admin/shows/${show}`, { name: "Policed", seats: 4 })).status).toBe(201);
+    const served = await fetch(`${devServer().url}/`);
+    expect(served.headers.get("content-security-policy")).toContain("default-src 'self'; connect-src 'self'");
+    expect(served.headers.get("x-content-type-options")).toBe("nosniff");
+    const page = await openSeatMap(show, undefined, {
+      beforeScripts: () => {
+        const seen: string[] = [];
+        (window as unknown as { violations: string[] }).violations = seen;
+        document.addEventListener("securitypolicyviolation", (event) => seen.push(event.violatedDirective));
+      },
+    });
+    await seat(page, "3").click();
+    await page.getByRole("button", { name: "Book selected seats now" }).click();
+    await expect.poll(() => message(page), UPDATE).toBe("Booked: Hall, row 1, seat 3. Enjoy the show!");
+    expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([]);
+    // The policy is in force: a script from elsewhere is refused.
+    await page.evaluate(() => {
+      const script = document.createElement("script");
+      script.src = "https://example.com/x.js";
+      document.head.append(script);
+    });
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { violations: string[] }).violations), UPDATE)
+      .toEqual(["script-src-elem"]);
+  });
+
   it("books a seat whose id is 20 digits, which no JSON number can carry", async () => {
     const longId = "99999999999999999999";
     const show = `long-ids-${randomUUID()}`;
