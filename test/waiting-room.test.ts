@@ -69,6 +69,35 @@ function ticketRows(showId: string, k = 0) {
   return runInDurableObject(shard(showId, k), (instance: QueueShard) => instance.tickets());
 }
 
+/**
+ * A show whose room (two shards, 60 a minute) opened a second before its clock starts, with ten
+ * buyers in each shard who joined ten milliseconds apart, shard 1's a millisecond after shard 0's;
+ * the shards' clocks then read `msAfterOpening`.
+ */
+async function twoShardsOfTen(msAfterOpening: number): Promise<{ showId: string; opensAt: number }> {
+  const showId = await newShow(5);
+  const opensAt = LATER() - 1000;
+  await openShardedRoom(showId, opensAt, 2);
+  const config = { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 2 };
+  for (let k = 0; k < 2; k++) {
+    await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
+      for (let i = 0; i < 10; i++) {
+        instance.clock = () => opensAt + 1000 + i * 10 + k;
+        expect(instance.join(showId, k, config).ok).toBe(true);
+      }
+      instance.clock = () => opensAt + msAfterOpening;
+    });
+  }
+  return { showId, opensAt };
+}
+
+/** How many of each of a two-shard room's shards' tickets are admitted. */
+function admittedPerShard(showId: string): Promise<number[]> {
+  return Promise.all(
+    [0, 1].map(async (k) => (await ticketRows(showId, k)).filter((row) => row.state === "admitted").length),
+  );
+}
+
 /** Sets the time the room and its shard read (the tests' rooms have one shard). */
 async function setQueueClock(showId: string, now: number): Promise<void> {
   await runInDurableObject(room(showId), (instance: WaitingRoom) => {
@@ -552,19 +581,7 @@ describe("the queue", () => {
   });
 
   it("admits a shard's share at the next tick when the shard missed one, and the others' only once", async () => {
-    const showId = await newShow(5);
-    const opensAt = LATER() - 1000;
-    await openShardedRoom(showId, opensAt, 2);
-    const config = { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 2 };
-    for (let k = 0; k < 2; k++) {
-      await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
-        for (let i = 0; i < 10; i++) {
-          instance.clock = () => opensAt + 1000 + i * 10 + k;
-          expect(instance.join(showId, k, config).ok).toBe(true);
-        }
-        instance.clock = () => opensAt + 5000;
-      });
-    }
+    const { showId, opensAt } = await twoShardsOfTen(5000);
     await runInDurableObject(room(showId), async (instance: WaitingRoom) => {
       instance.clock = () => opensAt + 5000;
       // Shard 1 does not answer the first tick's admission.
@@ -583,30 +600,11 @@ describe("the queue", () => {
       // Five seconds at 60 a minute: five buyers, three in shard 0 and two owed to shard 1.
       await instance.alarm();
     });
-    const admitted = await Promise.all(
-      [0, 1].map(async (k) => (await ticketRows(showId, k)).filter((row) => row.state === "admitted").length),
-    );
-    expect(admitted).toEqual([3, 2]);
+    expect(await admittedPerShard(showId)).toEqual([3, 2]);
   });
 
   it("goes on admitting when a shard does not say who heads it, and lets that shard's earlier buyers in first after", async () => {
-    const showId = await newShow(5);
-    const opensAt = LATER() - 1000;
-    await openShardedRoom(showId, opensAt, 2);
-    const config = { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 2 };
-    for (let k = 0; k < 2; k++) {
-      await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
-        for (let i = 0; i < 10; i++) {
-          instance.clock = () => opensAt + 1000 + i * 10 + k;
-          expect(instance.join(showId, k, config).ok).toBe(true);
-        }
-        instance.clock = () => opensAt + 8000;
-      });
-    }
-    const admitted = () =>
-      Promise.all(
-        [0, 1].map(async (k) => (await ticketRows(showId, k)).filter((row) => row.state === "admitted").length),
-      );
+    const { showId, opensAt } = await twoShardsOfTen(8000);
     const next = await runInDurableObject(room(showId), async (instance: WaitingRoom, state) => {
       instance.clock = () => opensAt + 5000;
       // Shard 1 does not answer the first tick at all.
@@ -624,14 +622,14 @@ describe("the queue", () => {
       return state.storage.getAlarm();
     });
     // Five seconds at 60 a minute: five buyers, all from the shard that answered.
-    expect(await admitted()).toEqual([5, 0]);
+    expect(await admittedPerShard(showId)).toEqual([5, 0]);
     expect(next).toBe(opensAt + 5000 + TICK_MS);
     // Three seconds later, three buyers: shard 1's first three joined before shard 0's sixth.
     await runInDurableObject(room(showId), async (instance: WaitingRoom) => {
       instance.clock = () => opensAt + 8000;
       await instance.alarm();
     });
-    expect(await admitted()).toEqual([5, 3]);
+    expect(await admittedPerShard(showId)).toEqual([5, 3]);
   });
 
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
