@@ -102,6 +102,22 @@ describe("importing a seating plan", () => {
     expect(await querySql(showId, "SELECT COUNT(*) AS n FROM seats")).toEqual([{ n: 300 }]);
   });
 
+  it("names a zone without a name 'Zone N', unless the plan calls another zone that", async () => {
+    const plan = smallPlan();
+    const [stalls, circle] = plan.zones as [Plan["zones"][number], Plan["zones"][number]];
+    const showId = await planShow({
+      ...plan,
+      zones: [
+        { ...stalls, name: "" },
+        { ...circle, name: "Zone 1" },
+      ],
+    });
+    const served = await (await call(`/api/shows/${showId}/plan`)).json<{ plan: Plan }>();
+    expect(served.plan.zones.map((zone) => zone.name)).toEqual(["Zone 1 (2)", "Zone 1"]);
+    const statuses = await (await call(`/api/shows/${showId}/statuses`)).json<{ zones: { name: string }[] }>();
+    expect(statuses.zones.map((zone) => zone.name)).toEqual(["Zone 1 (2)", "Zone 1"]);
+  });
+
   it("imports a plan of 100,000 seats, the most a show may have, and refuses one seat more by its path", async () => {
     const plan = arenaPlan({ seats: MAX_SEATS, zones: 6, editorKeys: true });
     const body = JSON.stringify({ name: "Stadium", plan });
@@ -445,7 +461,7 @@ describe("reading seats by category and zone", () => {
     const unknown = await call(`/api/shows/${showId}/seats?zone=Balcony`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({
-      error: "This show's plan has no zone 'Balcony'",
+      error: "This show's plan has no seats in a zone 'Balcony'",
       show_id: showId,
       field: "zone",
     });

@@ -69,7 +69,11 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
         field: "category",
       });
     case "unknown_zone":
-      return new HttpError(404, `This show's plan has no zone '${failure.zone}'`, { ...show, field: "zone" });
+      // A zone of the plan with no seats (a stage, say) is no zone of the seat map either.
+      return new HttpError(404, `This show's plan has no seats in a zone '${failure.zone}'`, {
+        ...show,
+        field: "zone",
+      });
     case "no_adjacent_seats":
       return new HttpError(409, "No block of that many adjacent available seats is left", show);
     case "too_many_watchers":

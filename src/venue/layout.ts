@@ -43,7 +43,8 @@ export const AISLE_FACTOR = 1.5;
 
 /** The layout of a plan the contract has validated (distinct guids, known categories). */
 export function layoutFromPlan(plan: Plan): VenueLayout {
-  const zones = plan.zones.map((zone, i) => ({ ...zone, name: zone.name?.trim() || `Zone ${i + 1}` }));
+  const named = new Set(plan.zones.flatMap((zone) => (zone.name?.trim() ? [zone.name.trim()] : [])));
+  const zones = plan.zones.map((zone, i) => ({ ...zone, name: zone.name?.trim() || unusedZoneName(i + 1, named) }));
   // Every category gets a colour, so that the plan and the counts agree on it.
   const categories = plan.categories.map((category, i) => ({
     name: category.name,
@@ -174,4 +175,15 @@ export function flatPlan(name: string, seatIds: Id[]): Plan {
 /** A seat's label for buyers: zone, row and number. */
 export function seatLabel(seat: { zone: string; row: string; number: string }): string {
   return `${seat.zone}, row ${seat.row}, seat ${seat.number}`;
+}
+
+/**
+ * "Zone N" for the N-th zone, which has no name; "Zone N (2)" and on when the plan names another
+ * zone so (two zones of one name are one zone in counts and filters).
+ */
+function unusedZoneName(n: number, taken: Set<string>): string {
+  let name = `Zone ${n}`;
+  for (let k = 2; taken.has(name); k++) name = `Zone ${n} (${k})`;
+  taken.add(name);
+  return name;
 }
