@@ -324,32 +324,97 @@ async function mixed(worker: RunningWorker): Promise<Row[]> {
 }
 
 /** Group holds of 4 seats, distinct, across 10 shows. */
-async function holds(worker: RunningWorker): Promise<Row> {
-  log(`▶ holds: ${CLIENTS} clients holding 4 distinct seats at a time across ${SHOWS} shows, ${DURATION} s`);
-  const client = new Client(worker.url, CLIENTS);
-  for (let s = 0; s < SHOWS; s++) await createShow(client, `holds-${s}`, SEATS_PER_SHOW);
-  await client.warm(CLIENTS);
-  let counter = 0;
-  const run = await runFor(
-    client,
-    CLIENTS,
-    DURATION,
-    () => {
-      const i = counter++;
-      const first = Math.floor(i / SHOWS) * 4 + 1;
-      if (first + 3 > SEATS_PER_SHOW) return null;
-      const seat_ids = [first, first + 1, first + 2, first + 3];
-      return { method: "POST", path: `/api/shows/holds-${i % SHOWS}/holds`, body: { seat_ids }, kind: "hold" };
-    },
-    progress("holds"),
+/**
+ * CLIENTS clients hold 4 distinct seats at a time across SHOWS shows, in three project processes
+ * that take turns of TURN seconds (the order reversed every turn, as in the on-sale): one with
+ * limits per address off, as every other scenario runs; and two with them on, each hold from one of
+ * 5,000 addresses (never more than half of what one address may hold) and a rate limiter that lets
+ * every request through, one of them with the limit on seats held per address off. The third's
+ * workerd CPU per hold beside the second's is what that limit costs (the hash of the address, the
+ * check of what it holds, its index); the second's beside the first's is the rate limiter's, as
+ * Miniflare runs it (a call to another Worker; in production it is the location's own counter).
+ */
+async function holds(plain: RunningWorker): Promise<Row[]> {
+  const turns = Math.max(1, Math.round(DURATION / TURN));
+  const warmUpSeconds = Math.min(2, DURATION);
+  // Seats enough for 2,000 holds a second, more than either has made here.
+  const seatsPerShow = Math.ceil((2000 * 4 * (turns * TURN + warmUpSeconds)) / SHOWS);
+  log(
+    `▶ holds: ${CLIENTS} clients holding 4 distinct seats at a time across ${SHOWS} shows of ${seatsPerShow} seats; limits per address off and on, ${turns} turns of ${TURN} s each`,
   );
-  await client.close();
-  const samples = run.samples.get("hold") ?? [];
-  check(
-    samples.every((sample) => sample.status === 201),
-    `holds: every hold succeeded (${JSON.stringify(statusCounts(samples))})`,
-  );
-  return row("holds (4 seats each)", samples, run.wallMs, run.cpuPercentOfCore, "group holds");
+  const limited = await startProject({ limitsPerAddress: true, vars: { HELD_ORDERS_PER_ADDRESS: "off" } });
+  const capped = await startProject({ limitsPerAddress: true });
+  try {
+    const sides = await Promise.all(
+      [
+        { label: "holds (4 seats each)", worker: plain, byAddress: false },
+        { label: "holds, rate limited per address", worker: limited, byAddress: true },
+        { label: "holds, and seats held per address limited", worker: capped, byAddress: true },
+      ].map(async (side) => {
+        const client = new Client(side.worker.url, CLIENTS);
+        for (let s = 0; s < SHOWS; s++) await createShow(client, `holds-${s}`, seatsPerShow);
+        await client.warm(CLIENTS);
+        let counter = 0;
+        const next = () => {
+          const i = counter++;
+          const first = Math.floor(i / SHOWS) * 4 + 1;
+          if (first + 3 > seatsPerShow) throw new Error(`${side.label}: ran out of seats; give it more`);
+          const address = i % 5000;
+          const headers = side.byAddress ? { "cf-connecting-ip": `10.${address >> 8}.${address & 255}.1` } : undefined;
+          const body = { seat_ids: [first, first + 1, first + 2, first + 3] };
+          return { method: "POST" as const, path: `/api/shows/holds-${i % SHOWS}/holds`, body, kind: "hold", headers };
+        };
+        return { ...side, client, next, samples: [] as Sample[], wallMs: 0, clientCpuMs: 0, cpuMs: 0 };
+      }),
+    );
+    const turn = (side: (typeof sides)[number], seconds: number) =>
+      runFor(side.client, CLIENTS, seconds, side.next, () => {});
+    for (const side of sides) await turn(side, warmUpSeconds);
+    for (let t = 0; t < turns; t++) {
+      for (const side of t % 2 === 0 ? sides : [...sides].reverse()) {
+        const before = side.worker.cpuMs();
+        const run = await turn(side, TURN);
+        side.cpuMs += side.worker.cpuMs() - before;
+        side.samples.push(...(run.samples.get("hold") ?? []));
+        side.wallMs += run.wallMs;
+        side.clientCpuMs += (run.cpuPercentOfCore / 100) * run.wallMs;
+      }
+    }
+    for (const side of sides) await side.client.close();
+    const [off, rated, on] = sides as [(typeof sides)[number], (typeof sides)[number], (typeof sides)[number]];
+    for (const side of sides) {
+      check(
+        side.samples.every((sample) => sample.status === 201),
+        `${side.label}: every hold succeeded (${JSON.stringify(statusCounts(side.samples))})`,
+      );
+    }
+    const perHold = (side: typeof off) => side.cpuMs / side.samples.length;
+    for (const side of sides) log(`  ${side.label}: workerd CPU ${perHold(side).toFixed(3)} ms per hold`);
+    const p99 = (side: typeof off) => latencyStats(side.samples).p99;
+    const clientCpu = (side: typeof off) => (side.clientCpuMs / side.wallMs) * 100;
+    return [
+      row(off.label, off.samples, off.wallMs, clientCpu(off), "group holds; limits per address off"),
+      row(
+        rated.label,
+        rated.samples,
+        rated.wallMs,
+        clientCpu(rated),
+        `5,000 addresses; Miniflare's limiter; p99 ${ratio(p99(rated), p99(off))}`,
+        `CPU ${ratio(perHold(rated), perHold(off))} the first`,
+      ),
+      row(
+        on.label,
+        on.samples,
+        on.wallMs,
+        clientCpu(on),
+        `HELD_ORDERS_PER_ADDRESS 4; p99 ${ratio(p99(on), p99(rated))}`,
+        `CPU ${ratio(perHold(on), perHold(rated))} rate limited`,
+      ),
+    ];
+  } finally {
+    await capped.stop();
+    await limited.stop();
+  }
 }
 
 /** One client, one request at a time: the seat map of a 2,000-seat show, against a no-op request. */

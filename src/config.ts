@@ -32,6 +32,15 @@ export function positiveInteger(text: string | undefined, fallback: number): num
   return Number.isInteger(value) && value > 0 ? value : fallback;
 }
 
+/**
+ * How many orders' worth of a show's seats one client address may hold at once
+ * (HELD_ORDERS_PER_ADDRESS): a positive whole number, 4 when missing or malformed, or null for
+ * "off" (a box office whose holds all come from one address, say).
+ */
+export function heldOrdersPerAddress(env: { HELD_ORDERS_PER_ADDRESS?: string }): number | null {
+  return env.HELD_ORDERS_PER_ADDRESS === "off" ? null : positiveInteger(env.HELD_ORDERS_PER_ADDRESS, 4);
+}
+
 /** The hold policy from the environment; a missing or malformed value falls back to its default. */
 export function holdPolicy(env: HoldVars): HoldPolicy {
   const read = (name: keyof HoldVars, fallback: number) => positiveInteger(env[name], fallback);

@@ -420,6 +420,20 @@ describe("seats one address may hold at once", () => {
     expect(clients.find((row) => row.client !== null)!.client).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it("are not limited with HELD_ORDERS_PER_ADDRESS = off, and then no address is kept", async () => {
+    const showId = await newShow(100, "Box office", 10);
+    const off = { ...on, HELD_ORDERS_PER_ADDRESS: "off" };
+    for (let k = 0; k < 6; k++) {
+      const held = await withEnv(off, `/api/shows/${showId}/holds`, {
+        method: "POST",
+        headers: { "cf-connecting-ip": "203.0.113.68", "content-type": "application/json" },
+        body: JSON.stringify({ seat_ids: seats(1 + 10 * k, 10) }),
+      });
+      expect(held.status).toBe(201);
+    }
+    expect(await querySql(showId, "SELECT COUNT(*) AS n FROM holds WHERE client IS NOT NULL")).toEqual([{ n: 0 }]);
+  });
+
   it("are not limited when limits per address are off (RATE_LIMITING = off: local servers, the benchmark)", async () => {
     const showId = await newShow(100, "Box office", 10);
     for (let k = 0; k < 6; k++)

@@ -24,7 +24,13 @@ export async function runFor(
   client: Client,
   clients: number,
   seconds: number,
-  next: () => { method: "GET" | "POST"; path: string; body?: unknown; kind: string } | null,
+  next: () => {
+    method: "GET" | "POST";
+    path: string;
+    body?: unknown;
+    kind: string;
+    headers?: Record<string, string>;
+  } | null,
   progress: (done: number) => void,
 ): Promise<{ samples: Map<string, Sample[]>; wallMs: number; cpuPercentOfCore: number }> {
   const samples = new Map<string, Sample[]>();
@@ -37,7 +43,7 @@ export async function runFor(
       while (performance.now() < deadline) {
         const request = next();
         if (request === null) return;
-        const sample = await client.send(request.method, request.path, request.body);
+        const sample = await client.send(request.method, request.path, request.body, request.headers);
         if (!samples.has(request.kind)) samples.set(request.kind, []);
         samples.get(request.kind)!.push(sample);
         done++;

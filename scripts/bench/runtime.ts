@@ -62,6 +62,13 @@ interface ProjectOptions {
   elsewhere?: Record<string, string>;
   /** The checkout whose wrangler.toml configures the bundle. */
   root?: string;
+  /**
+   * Limits per address on (RATE_LIMITING = "on"), with a rate limiter that never refuses, so that
+   * what is measured is the per-address limits' own work (a hold's check of what its address holds).
+   */
+  limitsPerAddress?: boolean;
+  /** Vars set over wrangler.toml's. */
+  vars?: Record<string, string>;
 }
 
 /**
@@ -72,7 +79,14 @@ interface ProjectOptions {
 export async function startProject({
   persist = false,
   revision,
-}: { persist?: boolean; revision?: string } = {}): Promise<RunningWorker> {
+  limitsPerAddress = false,
+  vars = {},
+}: {
+  persist?: boolean;
+  revision?: string;
+  limitsPerAddress?: boolean;
+  vars?: Record<string, string>;
+} = {}): Promise<RunningWorker> {
   const outdir = await mkdtemp(join(tmpdir(), "seat-booking-bench-"));
   const root = revision === undefined ? PROJECT_ROOT : await mkdtemp(join(tmpdir(), "seat-booking-bench-revision-"));
   const removeFiles = async () => {
@@ -82,7 +96,7 @@ export async function startProject({
   try {
     if (revision !== undefined) await checkOut(revision, root);
     await bundle(outdir, root);
-    return await startBundle(outdir, { persist, root }, removeFiles);
+    return await startBundle(outdir, { persist, root, limitsPerAddress, vars }, removeFiles);
   } catch (error) {
     await removeFiles();
     throw error;
@@ -233,7 +247,15 @@ async function pin(pid: number, cpuList: string): Promise<boolean> {
 
 async function startBundle(
   outdir: string,
-  { persist = false, name, registry, elsewhere = {}, root = PROJECT_ROOT }: ProjectOptions,
+  {
+    persist = false,
+    name,
+    registry,
+    elsewhere = {},
+    root = PROJECT_ROOT,
+    limitsPerAddress = false,
+    vars = {},
+  }: ProjectOptions,
   cleanUp?: () => Promise<void>,
 ): Promise<RunningWorker> {
   // Compatibility settings, Durable Objects and vars as wrangler.toml gives them. The static
@@ -253,12 +275,21 @@ async function startBundle(
       compatibilityFlags,
       durableObjects: objects,
       // The load comes from one address: rate limiting would measure the limiter, not the service.
+      // With limitsPerAddress, each client names its own address, and the limiter lets all through.
       bindings: {
         ...(bindings as Record<string, unknown>),
         ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
         QUEUE_SECRET: BENCH_QUEUE_SECRET,
-        RATE_LIMITING: "off",
+        RATE_LIMITING: limitsPerAddress ? "on" : "off",
+        ...vars,
       },
+      ...(limitsPerAddress
+        ? {
+            ratelimits: {
+              BOOKING_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000_000, period: 60 } },
+            },
+          }
+        : {}),
     },
     cleanUp,
     persist,

@@ -1,3 +1,4 @@
+import { heldOrdersPerAddress } from "../config";
 import { failureToHttp } from "../http/failures";
 import { json } from "../http/responses";
 import { originOf } from "./origin";
@@ -9,10 +10,12 @@ export const createHold: Handler<"createHold"> = async ({ params, body, idempote
   const { seat_ids, best_available, user_id, ttl_seconds } = body;
   // The body has exactly one of the two (the contract says so).
   const selection = seat_ids ? { seatIds: seat_ids } : { best: best_available! };
+  // The address counts against what one address may hold, where that is limited (see `originOf`).
+  const origin = originOf(route, user_id, pass, heldOrdersPerAddress(env) === null ? null : client);
   const result = await callShow(
     env,
     params.show_id,
-    (show) => show.hold(selection, user_id, ttl_seconds, originOf(route, user_id, pass, client), idempotency),
+    (show) => show.hold(selection, user_id, ttl_seconds, origin, idempotency),
     { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId: params.show_id });

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { holdPolicy, positiveInteger, type HoldPolicy } from "../config";
+import { heldOrdersPerAddress, holdPolicy, type HoldPolicy } from "../config";
 import { publicId, type Id } from "../ids";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
@@ -70,7 +70,7 @@ export class Show extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.policy = holdPolicy(env);
     this.seating = new Seating(ctx.storage, () => this.clock());
-    this.holds = new HoldLedger(ctx.storage, positiveInteger(env.HELD_ORDERS_PER_ADDRESS, 4));
+    this.holds = new HoldLedger(ctx.storage, heldOrdersPerAddress(env) ?? Infinity);
     this.answers = new IdempotentAnswers(this.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
     this.summaries = new SummaryPublisher((summary) => env.CATALOG.getByName("catalog").register(summary));

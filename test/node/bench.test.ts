@@ -51,6 +51,8 @@ describe("npm run bench", () => {
       "on-sale",
       "mixed: seat-map reads",
       "holds (4 seats each)",
+      "holds, rate limited per address",
+      "holds, and seats held per address limited",
       "watchers: quiet bookings",
       "watchers: bookings beside 20 watchers",
       "resync spam: bookings beside 1 attacker",
@@ -76,6 +78,7 @@ describe("npm run bench", () => {
     expect(stdout).toMatch(/On-sale throughput: \d+\/s = \d+% of the floor's \d+\/s/);
     expect(stdout).toMatch(/workerd CPU per booking: [\d.]+ ms = [\d.]+× the floor's [\d.]+ ms/);
     expect(stdout).toMatch(/^on-sale .* CPU [\d.]+× floor .* turn by turn [\d.]+×/m);
+    expect(stdout).toMatch(/^holds, and seats held per address limited .* CPU [\d.]+× rate limited .* 201×\d+ /m);
     expect(stdout).toMatch(/^watchers: bookings beside 20 watchers .* p99 [\d.]+× quiet/m);
     expect(stdout).toMatch(/^watchers \(split\): bookings beside 20 watchers .* origin \d+%, edge \d+%/m);
     expect(stdout).toMatch(
