@@ -41,6 +41,11 @@ export function heldOrdersPerAddress(env: { HELD_ORDERS_PER_ADDRESS?: string }):
   return env.HELD_ORDERS_PER_ADDRESS === "off" ? null : positiveInteger(env.HELD_ORDERS_PER_ADDRESS, 4);
 }
 
+/** Bytes of a show's database past which new holds and cancellations by token are refused (SHOW_STORAGE_HIGH_WATER_MB; 8,192 MB). */
+export function storageHighWaterBytes(env: { SHOW_STORAGE_HIGH_WATER_MB?: string }): number {
+  return positiveInteger(env.SHOW_STORAGE_HIGH_WATER_MB, 8192) * 1024 * 1024;
+}
+
 /** The hold policy from the environment; a missing or malformed value falls back to its default. */
 export function holdPolicy(env: HoldVars): HoldPolicy {
   const read = (name: keyof HoldVars, fallback: number) => positiveInteger(env[name], fallback);

@@ -137,7 +137,7 @@ export const OPERATIONS = {
     body: holdBody,
     admission: true,
     idempotent: true,
-    responses: { 201: answers.NewHold, ...BODY, ...PASS, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 201: answers.NewHold, ...BODY, ...PASS, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL, 507: E },
   }),
   releaseHold: operation({
     method: "DELETE",
@@ -188,7 +188,7 @@ export const OPERATIONS = {
     summary: "Cancel a booking with its booking token, or the admin token",
     tag: "Booking",
     auth: "booking or admin",
-    responses: { 200: answers.BookingCancelled, 400: E, 401: E, 403: E, 404: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 200: answers.BookingCancelled, 400: E, 401: E, 403: E, 404: E, ...LIMITED, ...SHOW_CALL, 507: E },
   }),
   putShow: operation({
     method: "PUT",

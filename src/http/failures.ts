@@ -74,6 +74,12 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
         ...show,
         field: "zone",
       });
+    case "storage_full":
+      return new HttpError(
+        507,
+        "This show's storage is nearly full, so it takes no new holds and no cancellations by booking token; bookings still go through",
+        show,
+      );
     case "no_adjacent_seats":
       return new HttpError(409, "No block of that many adjacent available seats is left", show);
     case "too_many_watchers":

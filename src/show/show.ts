@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { heldOrdersPerAddress, holdPolicy, type HoldPolicy } from "../config";
+import { heldOrdersPerAddress, holdPolicy, storageHighWaterBytes, type HoldPolicy } from "../config";
 import { publicId, type Id } from "../ids";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
@@ -12,13 +12,13 @@ import { IdempotentAnswers } from "./idempotency";
 import * as q from "./queries";
 import { SHOW_MIGRATIONS } from "./schema";
 import { Seating } from "./seating";
+import { StorageGuard } from "./storage-guard";
 import { SummaryPublisher } from "./summary";
 import { tokenMatches } from "./tokens";
 import type {
   AuditResult,
   BlockResult,
   BookResult,
-  Booking,
   ConfigureResult,
   Failure,
   HoldResult,
@@ -59,6 +59,7 @@ export class Show extends DurableObject<Env> {
   private readonly policy: HoldPolicy;
   private readonly seating: Seating;
   private readonly holds: HoldLedger;
+  readonly storage = new StorageGuard(this.ctx.storage, storageHighWaterBytes(this.env), () => this.seating.info);
   private readonly answers: IdempotentAnswers;
   private readonly feed: LiveFeed;
   private readonly alarm_: AlarmSchedule;
@@ -129,6 +130,8 @@ export class Show extends DurableObject<Env> {
       if (!asAdmin && (token === null || !tokenMatches(token, booking.token_hash))) {
         return { ok: false, reason: "wrong_token" };
       }
+      const full = asAdmin ? null : this.storage.refuseChurn(now);
+      if (full) return full;
       const cancel = { id: bookingId, seat: booking.seat_id, origin, at: now };
       this.ctx.storage.transactionSync(() => cancelRecordedBooking(this.sql, cancel));
       return { ok: true, released: 1 };
@@ -147,7 +150,7 @@ export class Show extends DurableObject<Env> {
   ): NewHoldResult {
     return this.change(idempotency, (now): NewHoldResult => {
       this.countOrder(origin);
-      const seatIds = this.seating.choose(selection, now, origin.pass);
+      const seatIds = this.storage.refuseChurn(now) ?? this.seating.choose(selection, now, origin.pass);
       if ("ok" in seatIds) return seatIds;
       const refusal = this.holds.refuseOverAddressLimit(origin, seatIds, this.seating.info!.max_seats_per_order, now);
       if (refusal) return refusal;
@@ -171,8 +174,9 @@ export class Show extends DurableObject<Env> {
         const bookings = this.ctx.storage.transactionSync(() => {
           q.endHold(this.sql, { hold: holdId, state: "confirmed" });
           // The bookings count against the pass the hold was made with, as its seats did.
-          const sale = { user: live.row.user_id, hold: holdId, from: "held" as const, at: now };
-          return seats.map((seat) => this.sell({ ...sale, seat, origin: { ...origin, pass: live.row.pass } }));
+          const [showId, pass] = [this.seating.info!.show_id, live.row.pass];
+          const sale = { showId, user: live.row.user_id, hold: holdId, from: "held" as const, at: now };
+          return seats.map((seat) => recordBooking(this.sql, { ...sale, seat, origin: { ...origin, pass } }));
         });
         this.scheduleAlarm();
         return { ok: true, bookings };
@@ -372,10 +376,6 @@ export class Show extends DurableObject<Env> {
   private countOrder(origin: Origin): void {
     this.orders.orders++;
     if (origin.pass) this.orders.ordersWithPass++;
-  }
-
-  private sell(sale: Omit<Parameters<typeof recordBooking>[1], "showId">): Booking {
-    return recordBooking(this.sql, { ...sale, showId: this.seating.info!.show_id });
   }
 
   /** Sweeps holds whose time has come, so that a read's tag moves with its content; the last change. */

@@ -164,7 +164,9 @@ export type Failure =
   | { ok: false; reason: "unknown_category"; category: string }
   | { ok: false; reason: "unknown_zone"; zone: string }
   /** No block of that many adjacent available seats is left (in that category or zone). */
-  | { ok: false; reason: "no_adjacent_seats" };
+  | { ok: false; reason: "no_adjacent_seats" }
+  /** The show's database is past its high-water mark: no new holds or cancellations by token (see `StorageGuard`). */
+  | { ok: false; reason: "storage_full" };
 
 export type Result<T> = ({ ok: true } & T) | Failure;
 
