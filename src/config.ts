@@ -38,12 +38,15 @@ export function positiveInteger(text: string | undefined, fallback: number): num
  * "off" (a box office whose holds all come from one address, say).
  */
 export function heldOrdersPerAddress(env: { HELD_ORDERS_PER_ADDRESS?: string }): number | null {
-  return env.HELD_ORDERS_PER_ADDRESS === "off" ? null : positiveInteger(env.HELD_ORDERS_PER_ADDRESS, 4);
+  if (env.HELD_ORDERS_PER_ADDRESS?.trim().toLowerCase() === "off") return null;
+  return positiveInteger(env.HELD_ORDERS_PER_ADDRESS, 4);
 }
 
 /** Bytes of a show's database past which new holds and cancellations by token are refused (SHOW_STORAGE_HIGH_WATER_MB; 8,192 MB). */
 export function storageHighWaterBytes(env: { SHOW_STORAGE_HIGH_WATER_MB?: string }): number {
-  return positiveInteger(env.SHOW_STORAGE_HIGH_WATER_MB, 8192) * 1024 * 1024;
+  // A mark at or past the 10 GB an object holds would never be reached before the object is full.
+  const mb = positiveInteger(env.SHOW_STORAGE_HIGH_WATER_MB, 8192);
+  return (mb < 10_240 ? mb : 8192) * 1024 * 1024;
 }
 
 /** The hold policy from the environment; a missing or malformed value falls back to its default. */

@@ -392,6 +392,34 @@ describe("seats one address may hold at once", () => {
     expect((await holdFrom("198.51.100.7", showId, seats(81, 10))).status).toBe(201);
   });
 
+  it("say when to come back: when enough of the address's holds have run out for the new one", async () => {
+    const showId = await newShow(100, "Later", 10);
+    const now = Date.now();
+    await setClock(showId, now);
+    const holdFor = (seatIds: number[], ttl: number) =>
+      withEnv(on, `/api/shows/${showId}/holds`, {
+        method: "POST",
+        headers: { "cf-connecting-ip": "203.0.113.69", "content-type": "application/json" },
+        body: JSON.stringify({ seat_ids: seatIds, ttl_seconds: ttl }),
+      });
+    expect((await holdFor([1], 60)).status).toBe(201);
+    for (const [from, count] of [
+      [2, 10],
+      [12, 10],
+      [22, 10],
+      [32, 9],
+    ] as const) {
+      expect((await holdFor(seats(from, count), 1800)).status).toBe(201);
+    }
+    // 40 held; ten more need the one-seat hold and a ten-seat one gone: 1,800 s, not 60.
+    const refused = await holdFor(seats(41, 10), 600);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1800");
+    await setClock(showId, now + 61_000);
+    expect((await holdFor(seats(41, 10), 600)).status).toBe(429);
+    expect((await holdFor([41], 600)).status).toBe(201);
+  });
+
   it("count only live holds: a hold released or expired gives its seats back to the address's allowance", async () => {
     const showId = await newShow(100, "Turnover", 10);
     const now = Date.now();

@@ -461,7 +461,7 @@ describe("reading seats by category and zone", () => {
     const unknown = await call(`/api/shows/${showId}/seats?zone=Balcony`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({
-      error: "This show's plan has no seats in a zone 'Balcony'",
+      error: "This show's plan has no seats in zone 'Balcony'",
       show_id: showId,
       field: "zone",
     });

@@ -8,7 +8,7 @@ afterEach(() => vi.restoreAllMocks());
 /** Sets the show's storage high-water mark, in bytes (0: it is past it now). */
 function highWater(showId: string, bytes: number) {
   return runInDurableObject(showStub(showId), (show: Show) => {
-    show.storage.highWater = bytes;
+    show.storageGuard.highWater = bytes;
   });
 }
 
@@ -27,6 +27,9 @@ describe("a show whose database is past its high-water mark", () => {
         "This show's storage is nearly full, so it takes no new holds and no cancellations by booking token; bookings still go through",
       show_id: showId,
     });
+    // A hold that would be refused anyway says why: the mark comes last.
+    expect((await createHold(showId, { seat_ids: [999] })).status).toBe(404);
+    expect((await createHold(showId, { seat_ids: [1] })).status).toBe(409);
     const cancel = (token: string) =>
       call(`/api/bookings/${booked.booking.id}`, { method: "DELETE", headers: bearer(token) });
     expect((await cancel(booked.booking.booking_token)).status).toBe(507);

@@ -280,9 +280,9 @@ describe("admission passes, checked at the edge", () => {
 });
 
 describe("admission passes and the seats one address may hold", () => {
-  it("do not count a hold made with a pass: buyers behind one address each hold their order", async () => {
-    // Two seats an order: one address may hold eight without a pass.
-    const { showId, ticket } = await showWithPass(2);
+  it("let buyers behind one address each hold their order, up to four times what one address may hold", async () => {
+    // One seat an order: one address may hold 4 seats without a pass, 16 with passes.
+    const { showId, ticket } = await showWithPass(1);
     const { session } = await runInDurableObject(room(showId), (instance: WaitingRoom) => {
       const status = instance.status();
       return { session: status.on ? status.session : 0 };
@@ -290,24 +290,30 @@ describe("admission passes and the seats one address may hold", () => {
     const [shardOf] = ticket.ticket_id.split(".").slice(-2);
     const allowAll = { limit: async () => ({ success: true }) } as unknown as RateLimit;
     const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: allowAll };
+    const holdFromNat = async (seat: number, pass?: string) =>
+      (
+        await withEnv(on, `/api/shows/${showId}/holds`, {
+          method: "POST",
+          headers: {
+            "cf-connecting-ip": "100.64.0.1",
+            "content-type": "application/json",
+            ...(pass === undefined ? {} : { "admission-pass": pass }),
+          },
+          body: JSON.stringify({ seat_ids: [seat] }),
+        })
+      ).status;
     const statuses = [];
-    for (let buyer = 0; buyer < 5; buyer++) {
+    for (let buyer = 0; buyer < 17; buyer++) {
       const claims = { show: showId, ticket: `${showId}.${shardOf}.buyer${buyer}`, room: session };
       const pass = await signPass(env.QUEUE_SECRET!, { ...claims, exp: Date.now() + MINUTE });
-      const held = await withEnv(on, `/api/shows/${showId}/holds`, {
-        method: "POST",
-        headers: { "cf-connecting-ip": "100.64.0.1", "admission-pass": pass, "content-type": "application/json" },
-        body: JSON.stringify({ seat_ids: [2 * buyer + 1, 2 * buyer + 2] }),
-      });
-      statuses.push(held.status);
+      statuses.push(await holdFromNat(buyer + 1, pass));
     }
-    expect(statuses).toEqual([201, 201, 201, 201, 201]);
+    expect(statuses).toEqual([...Array(16).fill(201), 429]);
+    // Turned off, the room's passes are gone, but their holds still count against the address.
     expect(
-      await runInDurableObject(
-        showStub(showId),
-        (_show, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM holds WHERE client IS NOT NULL").one().n,
-      ),
-    ).toBe(0);
+      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
+    ).toBe(200);
+    expect(await holdFromNat(18)).toBe(429);
   });
 });
 

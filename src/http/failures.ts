@@ -70,7 +70,7 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
       });
     case "unknown_zone":
       // A zone of the plan with no seats (a stage, say) is no zone of the seat map either.
-      return new HttpError(404, `This show's plan has no seats in a zone '${failure.zone}'`, {
+      return new HttpError(404, `This show's plan has no seats in zone '${failure.zone}'`, {
         ...show,
         field: "zone",
       });

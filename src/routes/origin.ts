@@ -5,8 +5,7 @@ import type { Origin } from "../show/types";
 /**
  * Who is asking and through which route, for the audit log, and the queue ticket whose admission
  * pass came with the request. User ids are prefixed so none can pass for "admin". A new hold's
- * client address counts against what one address may hold, unless it came with a pass: the pass
- * already bounds its buyer, and buyers who share an address (a carrier's NAT) each have their own.
+ * client address counts against what one address may hold (see `HoldLedger.refuseOverAddressLimit`).
  */
 export function originOf(
   route: string,
@@ -19,6 +18,6 @@ export function originOf(
     actor: actor === null ? "anonymous" : actor === "admin" ? "admin" : `user:${actor}`,
     ...(pass === null ? {} : { pass }),
     // The address is stored hashed, and only while the hold lasts.
-    ...(client === null || pass !== null ? {} : { client: sha256Hex(client).slice(0, 32) }),
+    ...(client === null ? {} : { client: sha256Hex(client).slice(0, 32) }),
   };
 }

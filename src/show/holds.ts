@@ -4,6 +4,9 @@ import * as q from "./queries";
 import { newToken, tokenMatches } from "./tokens";
 import type { Failure, Hold, Origin } from "./types";
 
+/** How many times the per-address limit holds made with an admission pass may take an address to. */
+export const WITH_PASS_FACTOR = 4;
+
 /** The audit log's origin for changes the object makes by itself. */
 const EXPIRY: Origin = { route: "hold expiry", actor: "system" };
 
@@ -56,16 +59,24 @@ export class HoldLedger {
   /**
    * Refuses a new hold of `seats` when its client address (limits per address on) would then
    * hold more of the show's seats than `ordersPerAddress` orders may: rate limits bound how fast an
-   * address holds seats, not how many it keeps, and a hold lasts up to an hour.
+   * address holds seats, not how many it keeps, and a hold lasts up to an hour. A hold made with an
+   * admission pass may take the address to WITH_PASS_FACTOR times that: buyers who share an address
+   * (a carrier's NAT) each get their own pass in a rush, and a script's many tickets still stop there.
    */
   refuseOverAddressLimit(origin: Origin, seats: Id[], maxSeatsPerOrder: number, now: number): Failure | null {
     if (origin.client === undefined || this.ordersPerAddress === Infinity) return null;
-    const limit = this.ordersPerAddress * maxSeatsPerOrder;
-    const held = q.heldByClient(this.sql, { client: origin.client, now });
-    if (held.seats + seats.length <= limit) return null;
-    // When the first of the address's holds runs out, if nothing ends one sooner.
-    const retryAfter = held.firstExpiry === null ? 1 : Math.ceil((held.firstExpiry - now) / 1000);
-    return { ok: false, reason: "address_holds_too_many", limit, held: held.seats, retryAfter };
+    const limit = this.ordersPerAddress * maxSeatsPerOrder * (origin.pass ? WITH_PASS_FACTOR : 1);
+    const holds = q.holdsOfClient(this.sql, { client: origin.client, now });
+    const held = holds.reduce((sum, hold) => sum + hold.seats, 0);
+    if (held + seats.length <= limit) return null;
+    // When enough of the address's holds have run out for this one, if nothing ends one sooner.
+    let [left, until] = [held, now];
+    for (const hold of holds) {
+      if (left + seats.length <= limit) break;
+      [left, until] = [left - hold.seats, hold.expires_at];
+    }
+    const retryAfter = Math.max(1, Math.ceil((until - now) / 1000));
+    return { ok: false, reason: "address_holds_too_many", limit, held, retryAfter };
   }
 
   /**

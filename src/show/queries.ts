@@ -354,19 +354,20 @@ export function endHold(sql: SqlStorage, { hold, state }: { hold: string; state:
   sql.exec("UPDATE holds SET state = ?, client = NULL WHERE id = ?", state, hold);
 }
 
-/** Seats held by a client address's live holds (see `Origin.client`), and when the first of those holds expires. */
-export function heldByClient(
+/** A client address's live holds (see `Origin.client`): when each expires, and its seats, soonest first. */
+export function holdsOfClient(
   sql: SqlStorage,
   { client, now }: { client: string; now: number },
-): { seats: number; firstExpiry: number | null } {
+): { expires_at: number; seats: number }[] {
   return sql
-    .exec<{ seats: number; firstExpiry: number | null }>(
-      `SELECT COUNT(*) AS seats, MIN(h.expires_at) AS firstExpiry FROM holds h JOIN held_seats hs ON hs.hold_id = h.id
-        WHERE h.client = ? AND h.state = 'active' AND h.expires_at > ?`,
+    .exec<{ expires_at: number; seats: number }>(
+      `SELECT h.expires_at, COUNT(*) AS seats FROM holds h JOIN held_seats hs ON hs.hold_id = h.id
+        WHERE h.client = ? AND h.state = 'active' AND h.expires_at > ?
+        GROUP BY h.id ORDER BY h.expires_at`,
       client,
       now,
     )
-    .one();
+    .toArray();
 }
 
 export function setHoldExpiry(sql: SqlStorage, { hold, expiresAt }: { hold: string; expiresAt: number }): void {

@@ -13,6 +13,7 @@ import * as q from "./queries";
 import { SHOW_MIGRATIONS } from "./schema";
 import { Seating } from "./seating";
 import { StorageGuard } from "./storage-guard";
+import { OrderCounts } from "./orders";
 import { SummaryPublisher } from "./summary";
 import { tokenMatches } from "./tokens";
 import type {
@@ -59,12 +60,12 @@ export class Show extends DurableObject<Env> {
   private readonly policy: HoldPolicy;
   private readonly seating: Seating;
   private readonly holds: HoldLedger;
-  readonly storage = new StorageGuard(this.ctx.storage, storageHighWaterBytes(this.env), () => this.seating.info);
+  readonly storageGuard = new StorageGuard(this.ctx.storage, storageHighWaterBytes(this.env), () => this.seating.info);
   private readonly answers: IdempotentAnswers;
   private readonly feed: LiveFeed;
   private readonly alarm_: AlarmSchedule;
   private readonly summaries: SummaryPublisher;
-  private readonly orders = { orders: 0, ordersWithPass: 0 };
+  private readonly orders = new OrderCounts();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -113,7 +114,7 @@ export class Show extends DurableObject<Env> {
   /** Books every seat named, or none. No `await` may ever stand between the checks and the inserts. */
   book(seatIds: Id[], userId: Id | null, origin: Origin, idempotency: IdempotencyKey | null): BookResult {
     return this.change(idempotency, (now): BookResult => {
-      this.countOrder(origin);
+      this.orders.count(origin);
       const refused = this.seating.refuseSizeOrUnknown(seatIds, now, origin.pass);
       if (refused) return refused;
       const sale = { showId: this.seating.info!.show_id, user: userId, hold: null, origin, at: now };
@@ -130,7 +131,7 @@ export class Show extends DurableObject<Env> {
       if (!asAdmin && (token === null || !tokenMatches(token, booking.token_hash))) {
         return { ok: false, reason: "wrong_token" };
       }
-      const full = asAdmin ? null : this.storage.refuseChurn(now);
+      const full = asAdmin ? null : this.storageGuard.refuseChurn(now);
       if (full) return full;
       const cancel = { id: bookingId, seat: booking.seat_id, origin, at: now };
       this.ctx.storage.transactionSync(() => cancelRecordedBooking(this.sql, cancel));
@@ -149,10 +150,12 @@ export class Show extends DurableObject<Env> {
     idempotency: IdempotencyKey | null,
   ): NewHoldResult {
     return this.change(idempotency, (now): NewHoldResult => {
-      this.countOrder(origin);
-      const seatIds = this.storage.refuseChurn(now) ?? this.seating.choose(selection, now, origin.pass);
+      this.orders.count(origin);
+      const seatIds = this.seating.choose(selection, now, origin.pass);
       if ("ok" in seatIds) return seatIds;
-      const refusal = this.holds.refuseOverAddressLimit(origin, seatIds, this.seating.info!.max_seats_per_order, now);
+      const { max_seats_per_order: perOrder } = this.seating.info!;
+      const refusal =
+        this.holds.refuseOverAddressLimit(origin, seatIds, perOrder, now) ?? this.storageGuard.refuseChurn(now);
       if (refusal) return refusal;
       const expiresAt = now + ttlSeconds * 1000;
       const showId = this.seating.info!.show_id;
@@ -174,9 +177,9 @@ export class Show extends DurableObject<Env> {
         const bookings = this.ctx.storage.transactionSync(() => {
           q.endHold(this.sql, { hold: holdId, state: "confirmed" });
           // The bookings count against the pass the hold was made with, as its seats did.
-          const [showId, pass] = [this.seating.info!.show_id, live.row.pass];
-          const sale = { showId, user: live.row.user_id, hold: holdId, from: "held" as const, at: now };
-          return seats.map((seat) => recordBooking(this.sql, { ...sale, seat, origin: { ...origin, pass } }));
+          const sale = { showId: this.seating.info!.show_id, user: live.row.user_id, hold: holdId, at: now };
+          const held = { ...sale, from: "held" as const, origin: { ...origin, pass: live.row.pass } };
+          return seats.map((seat) => recordBooking(this.sql, { ...held, seat }));
         });
         this.scheduleAlarm();
         return { ok: true, bookings };
@@ -310,7 +313,7 @@ export class Show extends DurableObject<Env> {
 
   /** Counters since the object started, for operators and the benchmark. */
   stats(): ShowStats {
-    return { seatMapReads: this.seating.reads, ...this.orders, ...this.feed.counts };
+    return { seatMapReads: this.seating.reads, ...this.orders.stats, ...this.feed.counts };
   }
 
   /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */
@@ -370,12 +373,6 @@ export class Show extends DurableObject<Env> {
       if (summaryNewlyDue || idempotency !== null) this.scheduleAlarm();
       return result;
     });
-  }
-
-  /** Counts holds and bookings this object decided (`orders`; a replayed answer is not one), and those with an admission pass. */
-  private countOrder(origin: Origin): void {
-    this.orders.orders++;
-    if (origin.pass) this.orders.ordersWithPass++;
   }
 
   /** Sweeps holds whose time has come, so that a read's tag moves with its content; the last change. */

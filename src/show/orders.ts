@@ -1,0 +1,16 @@
+import type { Origin } from "./types";
+
+/** Holds and bookings a show's object decided since it started (a replayed answer is not one), and those with an admission pass. */
+export class OrderCounts {
+  orders = 0;
+  ordersWithPass = 0;
+
+  count(origin: Origin): void {
+    this.orders++;
+    if (origin.pass) this.ordersWithPass++;
+  }
+
+  get stats(): { orders: number; ordersWithPass: number } {
+    return { orders: this.orders, ordersWithPass: this.ordersWithPass };
+  }
+}
