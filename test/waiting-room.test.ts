@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signPass } from "../src/queue/pass";
@@ -824,6 +824,19 @@ describe("the queue", () => {
     expect(rows.map((row) => row.id)).toEqual([late.ticket_id]);
     expect((await leave(early[0]!)).status).toBe(404);
     expect((await leave(late)).status).toBe(410);
+  });
+
+  it("ticks within a minute of waking when it was turned on with its alarm at the opening, as before", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() + 120 * MINUTE;
+    await openRoom(showId, opensAt, 60);
+    // As a room turned on before rooms ticked ahead of their opening: its alarm is at the opening.
+    await runInDurableObject(room(showId), (_room, state) => state.storage.setAlarm(opensAt));
+    await evictDurableObject(room(showId));
+    const wokeAt = Date.now();
+    const alarm = await runInDurableObject(room(showId), (_room, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThanOrEqual(wokeAt + MINUTE);
+    expect(alarm).toBeLessThanOrEqual(Date.now() + MINUTE);
   });
 
   it("forgets a waiting ticket half an hour after it stopped polling, before opening and after", async () => {

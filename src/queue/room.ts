@@ -42,8 +42,23 @@ export class WaitingRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
-      if (hasBeenMigrated(ctx.storage)) applyMigrations(ctx.storage, ROOM_MIGRATIONS);
+      if (!hasBeenMigrated(ctx.storage)) return;
+      applyMigrations(ctx.storage, ROOM_MIGRATIONS);
+      await this.tickSoonBeforeOpening();
     });
+  }
+
+  /**
+   * A room turned on before rooms ticked ahead of their opening has its alarm set for the opening
+   * itself: on its first wake it ticks within a minute, so that its abandoned tickets are forgotten.
+   */
+  private async tickSoonBeforeOpening(): Promise<void> {
+    const row = this.row();
+    const now = this.clock();
+    if (row === null || now >= row.opens_at) return;
+    const soon = Math.min(row.opens_at, now + SWEEP_BEFORE_OPENING_MS);
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > soon) await this.ctx.storage.setAlarm(soon);
   }
 
   private get sql(): SqlStorage {
