@@ -6,14 +6,15 @@ import { HttpError } from "./responses";
  * Limits the public routes that change state, per client IP, with the Workers Rate Limiting
  * binding (limits in wrangler.toml). `RATE_LIMITING = "off"` turns it off. A deployment whose
  * binding is missing serves unlimited rather than refusing every booking, and says so in its log.
+ * `key` is the request's `clientKey`, where the caller has it already.
  */
-export async function rateLimited(request: IRequest, env: Env): Promise<void> {
+export async function rateLimited(request: IRequest, env: Env, key?: string): Promise<void> {
   if (env.RATE_LIMITING === "off") return;
   if (!env.BOOKING_RATE_LIMITER) {
     console.warn(JSON.stringify({ message: "rate limiting is on but BOOKING_RATE_LIMITER is not bound" }));
     return;
   }
-  const { success } = await env.BOOKING_RATE_LIMITER.limit({ key: clientKey(request) });
+  const { success } = await env.BOOKING_RATE_LIMITER.limit({ key: key ?? clientKey(request) });
   if (!success) {
     const retryAfter = env.RATE_LIMIT_PERIOD_SECONDS || "10";
     throw new HttpError(

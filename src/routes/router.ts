@@ -84,7 +84,9 @@ async function validatedInput(
 ): Promise<Input<Operation>> {
   // Admin auth comes first, so no admin route can be left open by omission.
   if (operation.auth === "admin") await requireAdmin(request, env);
-  if (operation.rateLimited) await rateLimited(request, env);
+  // The client's address, while limits per address are on: for the rate limit and the handler.
+  const client = env.RATE_LIMITING === "off" ? null : clientKey(request);
+  if (operation.rateLimited) await rateLimited(request, env, client ?? undefined);
 
   const params: Record<string, unknown> = {};
   for (const name of paramNames) params[name] = parsePathParam(name, request.params[name]);
@@ -119,7 +121,6 @@ async function validatedInput(
 
   const ifNoneMatch = operation.conditional ? request.headers.get("if-none-match") : null;
   request.logShowId = showId;
-  const client = env.RATE_LIMITING === "off" ? null : clientKey(request);
   const input = { params, body, query, token, pass, idempotency, ifNoneMatch, route, client, request };
   return input as unknown as Input<Operation>;
 }
