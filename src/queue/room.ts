@@ -147,10 +147,11 @@ export class WaitingRoom extends DurableObject<Env> {
     if (now < row.opens_at) {
       // Nobody is let in before opening, but abandoned tickets are forgotten all the same.
       const swept = await Promise.allSettled(shards.map((shard) => shard.sweep(now)));
-      const missed = swept.flatMap((result, k) => (result.status === "rejected" ? [k] : []));
-      if (missed.length > 0) {
-        console.error(JSON.stringify({ message: "queue shards missed a sweep", show_id: row.show_id, shards: missed }));
-      }
+      logMissed(
+        "sweep",
+        row.show_id,
+        swept.flatMap((result, k) => (result.status === "rejected" ? [k] : [])),
+      );
       const current = this.row();
       if (current !== null) await this.ctx.storage.setAlarm(Math.min(current.opens_at, now + SWEEP_BEFORE_OPENING_MS));
       return;
@@ -200,10 +201,11 @@ export class WaitingRoom extends DurableObject<Env> {
         carry += shares[k]!;
       }
     }
-    if (unanswered.size > 0) {
-      const missed = [...unanswered].sort((a, b) => a - b);
-      console.error(JSON.stringify({ message: "queue shards missed a tick", show_id: row.show_id, shards: missed }));
-    }
+    logMissed(
+      "tick",
+      row.show_id,
+      [...unanswered].sort((a, b) => a - b),
+    );
     // The room may have been turned off, on again or changed while the shards answered.
     const current = this.row();
     if (current === null || current.session !== row.session) return;
@@ -224,4 +226,10 @@ export class WaitingRoom extends DurableObject<Env> {
   private shards(showId: Id, count: number) {
     return Array.from({ length: count }, (_, k) => this.env.QUEUE_SHARD.getByName(shardName(showId, k)));
   }
+}
+
+/** Logs the shards that did not answer a tick or a sweep, if any did not. */
+function logMissed(what: "tick" | "sweep", showId: Id, shards: number[]): void {
+  if (shards.length === 0) return;
+  console.error(JSON.stringify({ message: `queue shards missed a ${what}`, show_id: showId, shards }));
 }

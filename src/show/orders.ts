@@ -9,8 +9,4 @@ export class OrderCounts {
     this.orders++;
     if (origin.pass) this.ordersWithPass++;
   }
-
-  get stats(): { orders: number; ordersWithPass: number } {
-    return { orders: this.orders, ordersWithPass: this.ordersWithPass };
-  }
 }

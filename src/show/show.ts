@@ -313,7 +313,7 @@ export class Show extends DurableObject<Env> {
 
   /** Counters since the object started, for operators and the benchmark. */
   stats(): ShowStats {
-    return { seatMapReads: this.seating.reads, ...this.orders.stats, ...this.feed.counts };
+    return { seatMapReads: this.seating.reads, ...this.orders, ...this.feed.counts };
   }
 
   /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */
