@@ -356,11 +356,16 @@ describe("200 simultaneous overlapping group holds", () => {
 describe("seats one address may hold at once", () => {
   const allowAll = { limit: async () => ({ success: true }) } as unknown as RateLimit;
   const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: allowAll };
-  const holdFrom = (address: string, showId: string, seatIds: number[]) =>
-    withEnv(on, `/api/shows/${showId}/holds`, {
+  const holdFrom = (
+    address: string,
+    showId: string,
+    seatIds: number[],
+    { ttl = 1800, overrides = on }: { ttl?: number; overrides?: Partial<Env> } = {},
+  ) =>
+    withEnv(overrides, `/api/shows/${showId}/holds`, {
       method: "POST",
       headers: { "cf-connecting-ip": address, "content-type": "application/json" },
-      body: JSON.stringify({ seat_ids: seatIds, ttl_seconds: 1800 }),
+      body: JSON.stringify({ seat_ids: seatIds, ttl_seconds: ttl }),
     });
   const seats = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
@@ -396,12 +401,7 @@ describe("seats one address may hold at once", () => {
     const showId = await newShow(100, "Later", 10);
     const now = Date.now();
     await setClock(showId, now);
-    const holdFor = (seatIds: number[], ttl: number) =>
-      withEnv(on, `/api/shows/${showId}/holds`, {
-        method: "POST",
-        headers: { "cf-connecting-ip": "203.0.113.69", "content-type": "application/json" },
-        body: JSON.stringify({ seat_ids: seatIds, ttl_seconds: ttl }),
-      });
+    const holdFor = (seatIds: number[], ttl: number) => holdFrom("203.0.113.69", showId, seatIds, { ttl });
     expect((await holdFor([1], 60)).status).toBe(201);
     for (const [from, count] of [
       [2, 10],
@@ -452,11 +452,7 @@ describe("seats one address may hold at once", () => {
     const showId = await newShow(100, "Box office", 10);
     const off = { ...on, HELD_ORDERS_PER_ADDRESS: "off" };
     for (let k = 0; k < 6; k++) {
-      const held = await withEnv(off, `/api/shows/${showId}/holds`, {
-        method: "POST",
-        headers: { "cf-connecting-ip": "203.0.113.68", "content-type": "application/json" },
-        body: JSON.stringify({ seat_ids: seats(1 + 10 * k, 10) }),
-      });
+      const held = await holdFrom("203.0.113.68", showId, seats(1 + 10 * k, 10), { overrides: off });
       expect(held.status).toBe(201);
     }
     expect(await querySql(showId, "SELECT COUNT(*) AS n FROM holds WHERE client IS NOT NULL")).toEqual([{ n: 0 }]);

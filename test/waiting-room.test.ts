@@ -98,6 +98,14 @@ function admittedPerShard(showId: string): Promise<number[]> {
   );
 }
 
+/** Which time the show's room was turned on (its passes carry it), or 0 while it is off. */
+async function sessionOf(showId: string): Promise<number> {
+  return runInDurableObject(room(showId), (instance: WaitingRoom) => {
+    const status = instance.status();
+    return status.on ? status.session : 0;
+  });
+}
+
 /** Sets the time the room and its shard read (the tests' rooms have one shard). */
 async function setQueueClock(showId: string, now: number): Promise<void> {
   await runInDurableObject(room(showId), (instance: WaitingRoom) => {
@@ -215,10 +223,7 @@ describe("admission passes, checked at the edge", () => {
     const other = await showWithPass();
     const before = await orders(showId);
     const forged = `${pass.slice(0, -6)}${pass.endsWith("AAAAAA") ? "BBBBBB" : "AAAAAA"}`;
-    const { session } = await runInDurableObject(room(showId), (instance: WaitingRoom) => {
-      const status = instance.status();
-      return { session: status.on ? status.session : 0 };
-    });
+    const session = await sessionOf(showId);
     const claims = { show: showId, ticket: ticket.ticket_id, room: session };
     const expired = await signPass(env.QUEUE_SECRET!, { ...claims, exp: Date.now() - 1 });
     const earlier = await signPass(env.QUEUE_SECRET!, { ...claims, room: session - 1, exp: Date.now() + MINUTE });
@@ -283,10 +288,7 @@ describe("admission passes and the seats one address may hold", () => {
   it("let buyers behind one address each hold their order, up to four times what one address may hold", async () => {
     // One seat an order: one address may hold 4 seats without a pass, 16 with passes.
     const { showId, ticket } = await showWithPass(1);
-    const { session } = await runInDurableObject(room(showId), (instance: WaitingRoom) => {
-      const status = instance.status();
-      return { session: status.on ? status.session : 0 };
-    });
+    const session = await sessionOf(showId);
     const [shardOf] = ticket.ticket_id.split(".").slice(-2);
     const allowAll = { limit: async () => ({ success: true }) } as unknown as RateLimit;
     const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: allowAll };
