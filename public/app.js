@@ -256,6 +256,9 @@ function connect() {
   socket.addEventListener("message", (event) => {
     /** @type {ServerMessage} */
     const message = JSON.parse(event.data);
+    // The relay asks now and then whether this page reads what it is sent; answered at once, not
+    // after a plan that may be loading, since a socket that does not answer in time is closed.
+    if (message.type === "echo") return socket.send(JSON.stringify(message));
     state.inbox = state.inbox
       .then(() => (state.socket === socket ? handle(message, socket) : undefined))
       .catch((error) => say(error instanceof Error ? error.message : String(error), true));

@@ -36,10 +36,17 @@ class LiveClient {
   private waiting: { resolve: (message: Message) => void; reject: (error: Error) => void } | null = null;
   /** Why no more messages can come, once the socket has closed or failed. */
   private ended: Error | null = null;
+  /** Echoes the relay asked for, each answered at once (as the page does) rather than queued. */
+  echoes = 0;
 
   constructor(readonly socket: WebSocket) {
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data as string) as Message;
+      if (message.type === "echo") {
+        this.echoes++;
+        socket.send(event.data as string);
+        return;
+      }
       if (this.waiting) {
         const { resolve } = this.waiting;
         this.waiting = null;
@@ -390,6 +397,8 @@ describe("GET /api/shows/:show_id/live", () => {
 
   it.each([
     ["an oversized", JSON.stringify({ type: "resync", since: 0, layout: 1, pad: "x".repeat(2000) }), 1009],
+    // 440 characters, 1,240 bytes: the limit is in bytes.
+    ["a multi-byte oversized", JSON.stringify({ type: "resync", since: 0, layout: 1, pad: "€".repeat(400) }), 1009],
     ["a binary", new Uint8Array([1, 2, 3]).buffer, 1003],
   ] as const)("closes a socket at %s frame, after saying why, and other watchers go on", async (_, frame, code) => {
     const showId = await newShow(2);
@@ -430,6 +439,56 @@ describe("GET /api/shows/:show_id/live", () => {
     await other.greeting();
     await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
     expect(await other.next()).toMatchObject({ type: "changes", version: 1 });
+  });
+
+  it("closes a watcher that does not read what it is sent with 1008, and sends it nothing more", async () => {
+    const showId = await newShow(40);
+    const oneRelay = { LIVE_RELAYS: "1" };
+    const limits = { echoAfter: 300, maxUnread: 1500 };
+    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (relay: LiveRelay) =>
+      Object.assign(relay.reading, limits),
+    );
+    // Nothing reads this one until the end: its end of the socket is not accepted.
+    const silent = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
+    expect(silent.status).toBe(101);
+    const reader = await connect(showId, "", oneRelay);
+    await reader.greeting();
+    for (let seat = 1; seat <= 40; seat++) {
+      expect((await post("/api/book-seat/", { show_id: showId, seat_id: seat })).status).toBe(200);
+      expect(await reader.next()).toMatchObject({ type: "changes", changes: [{ seat_id: seat, status: "booked" }] });
+    }
+    // The watcher that reads answered every echo and heard of every booking; the other was sent
+    // at most what it may leave unread, then closed with 1008.
+    expect(reader.echoes).toBeGreaterThanOrEqual(10);
+    const socket = silent.webSocket!;
+    let received = 0;
+    const types: string[] = [];
+    socket.addEventListener("message", (event) => {
+      received += (event.data as string).length;
+      types.push((JSON.parse(event.data as string) as Message).type);
+    });
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.addEventListener("close", ({ code, reason }) => resolve({ code, reason })),
+    );
+    socket.accept();
+    expect(await closed).toEqual({ code: 1008, reason: "not reading" });
+    expect(received).toBeLessThanOrEqual(limits.maxUnread + 100);
+    expect(types).toContain("echo");
+    expect(types.filter((type) => type === "changes").length).toBeLessThan(40);
+    // The watcher that reads goes on.
+    await reader.expectQuiet();
+  });
+
+  it("answers an echo it did not send, or one already answered, with an error frame", async () => {
+    const showId = await newShow(2);
+    const client = await connect(showId);
+    await client.greeting();
+    client.socket.send(JSON.stringify({ type: "echo", nonce: "made-up" }));
+    expect(await client.next()).toEqual({ type: "error", error: "No echo with this nonce is owed" });
+    client.socket.send(JSON.stringify({ type: "echo" }));
+    expect(await client.next()).toEqual({ type: "error", error: "echo needs the nonce it was sent" });
+    await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
+    expect(await client.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 1, status: "booked" }] });
   });
 
   it("keeps its watchers when a relay is evicted: the next batch still reaches them", async () => {

@@ -69,7 +69,10 @@ class Watcher {
     this.socket.addEventListener("message", (event) => {
       this.messages++;
       const message = JSON.parse(String(event.data));
-      if (message.type === "layout") {
+      if (message.type === "echo") {
+        // The relay checks that its watchers read what they are sent (see src/live/reading.ts).
+        this.socket.send(String(event.data));
+      } else if (message.type === "layout") {
         this.layout = message.layout;
       } else if (message.type === "snapshot" && message.layout === this.layout) {
         this.version = message.version;

@@ -15,10 +15,13 @@ import type { SeatStatus } from "../show/types";
  * - `changes`: seat changes after version `since`, up to `version`, oldest first: the changes of
  *   one transaction and of one short tick (50 ms) together, or what a reconnecting client missed.
  *   A client whose version is not `since` has missed some, and asks to resync.
+ * - `echo`: `{"type":"echo","nonce":…}`, after every 64 KiB or so sent: the client answers it with
+ *   the same message, which shows that it reads what it is sent (see `ReadingWatchers`).
  * - `error`: the client sent something this protocol does not know, or too much.
  *
  * Client to server (at most a few a second; past that the socket is closed with 1008):
  * - `{"type":"resync","since":<version>,"layout":<layout>}`: send what I missed.
+ * - `{"type":"echo","nonce":…}`: the answer to the server's echo, with its nonce.
  * - `{"type":"ping"}`: answered `{"type":"pong"}` by the runtime, without waking anything.
  */
 
@@ -77,15 +80,28 @@ export interface ChangesMessage {
   changes: SeatEvent[];
 }
 
-export type ServerMessage = LayoutMessage | SnapshotMessage | ChangesMessage | { type: "error"; error: string };
+export interface EchoMessage {
+  type: "echo";
+  /** New for each echo; the client sends the message back as it came. */
+  nonce: string;
+}
+
+export type ServerMessage =
+  LayoutMessage | SnapshotMessage | ChangesMessage | EchoMessage | { type: "error"; error: string };
+
+/** What a client may send (besides the ping, which the runtime answers). */
+export type ClientMessage = ({ type: "resync" } & Position) | EchoMessage;
 
 /**
  * A client's message, or the error to answer it with; `close` when the socket must also be closed
  * with that code (binary: 1003, too large: 1009), since serving such frames costs their size.
  */
-export function parseClientMessage(message: string | ArrayBuffer): Position | { error: string; close?: 1003 | 1009 } {
+export function parseClientMessage(
+  message: string | ArrayBuffer,
+): ClientMessage | { error: string; close?: 1003 | 1009 } {
   if (typeof message !== "string") return { error: "Messages must be JSON text", close: 1003 };
-  if (message.length > MAX_CLIENT_MESSAGE_BYTES) {
+  // A character is one to three bytes in UTF-8: only a long frame needs counting.
+  if (message.length * 3 > MAX_CLIENT_MESSAGE_BYTES && utf8Bytes(message) > MAX_CLIENT_MESSAGE_BYTES) {
     return { error: `Messages must not exceed ${MAX_CLIENT_MESSAGE_BYTES} bytes`, close: 1009 };
   }
   let value: unknown;
@@ -94,13 +110,22 @@ export function parseClientMessage(message: string | ArrayBuffer): Position | { 
   } catch {
     return { error: "Messages must be JSON" };
   }
-  if (typeof value !== "object" || value === null || (value as { type?: unknown }).type !== "resync") {
+  const type = typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
+  if (type === "echo") {
+    const { nonce } = value as { nonce?: unknown };
+    return typeof nonce === "string" ? { type, nonce } : { error: "echo needs the nonce it was sent" };
+  }
+  if (type !== "resync") {
     return { error: 'Unknown message; send {"type":"resync","since":<version>,"layout":<layout>} or {"type":"ping"}' };
   }
   const { since, layout } = value as { since?: unknown; layout?: unknown };
   return isPositionNumber(since) && isPositionNumber(layout)
-    ? { since, layout }
+    ? { type, since, layout }
     : { error: "resync needs since and layout, each a whole number of 0 or more" };
+}
+
+function utf8Bytes(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
 }
 
 function isPositionNumber(value: unknown): value is number {

@@ -7,6 +7,7 @@ import { errorResponse, HttpError } from "../http/responses";
 import { parseBody } from "../http/validation";
 import type { Failure } from "../show/types";
 import { MessageBudget } from "./budget";
+import { ReadingWatchers } from "./reading";
 import {
   MAX_CATCH_UP,
   parseClientMessage,
@@ -86,6 +87,8 @@ export class LiveRelay extends DurableObject<Env> {
   private admitting = 0;
   /** Sockets closed for spending past their budget: what they still send is dropped unread. */
   private readonly silenced = new WeakSet<WebSocket>();
+  /** Whether each watcher reads what it is sent; every send to a watcher goes through it. Tests shrink its limits. */
+  readonly reading = new ReadingWatchers();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -129,8 +132,11 @@ export class LiveRelay extends DurableObject<Env> {
       this.refuseWhenFull(address);
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
       this.ctx.acceptWebSocket(server, [address]);
-      server.send(view.layoutJson);
-      server.send(this.catchUp(view, since === undefined || layout === undefined ? null : { since, layout }));
+      this.reading.send(server, view.layoutJson);
+      this.reading.send(
+        server,
+        this.catchUp(view, since === undefined || layout === undefined ? null : { since, layout }),
+      );
       return new Response(null, { status: 101, webSocket: client });
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error);
@@ -143,7 +149,7 @@ export class LiveRelay extends DurableObject<Env> {
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return this.forgottenUnlessAdmitting();
     const text = JSON.stringify(batch);
-    for (const socket of sockets) sendQuietly(socket, text);
+    for (const socket of sockets) this.reading.send(socket, text);
     const { layout, version } = this.newest;
     this.newest = {
       layout: batch.layout,
@@ -162,26 +168,26 @@ export class LiveRelay extends DurableObject<Env> {
     if ("reason" in view) return 0;
     const snapshot = this.snapshot(view);
     for (const socket of sockets) {
-      sendQuietly(socket, view.layoutJson);
-      sendQuietly(socket, snapshot);
+      this.reading.send(socket, view.layoutJson);
+      this.reading.send(socket, snapshot);
     }
     return sockets.length;
   }
 
-  /** A watcher asks to resync; a watcher past its budget is told so and closed with 1008. */
+  /** A watcher asks to resync, or answers an echo; a watcher past its budget is told so and closed with 1008. */
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (this.silenced.has(socket)) return;
     let budget = this.budgets.get(socket);
     if (budget === undefined) this.budgets.set(socket, (budget = new MessageBudget(Date.now())));
     if (!budget.spend(Date.now())) {
       this.silenced.add(socket);
-      sendQuietly(socket, JSON.stringify({ type: "error", error: "Too many messages; this socket is closed" }));
+      this.reading.send(socket, JSON.stringify({ type: "error", error: "Too many messages; this socket is closed" }));
       socket.close(1008, "too many messages");
       return;
     }
     const parsed = parseClientMessage(message);
     if ("error" in parsed) {
-      sendQuietly(socket, JSON.stringify({ type: "error", error: parsed.error }));
+      this.reading.send(socket, JSON.stringify({ type: "error", error: parsed.error }));
       // The runtime has read a frame of any size (up to its own 32 MiB) before the relay sees it:
       // a client that sends binary or oversized frames is closed at the first, not served again.
       if ("close" in parsed) {
@@ -190,10 +196,15 @@ export class LiveRelay extends DurableObject<Env> {
       }
       return;
     }
+    if (parsed.type === "echo") {
+      // An echo the relay asked for costs the watcher nothing: one answer per echo can be right.
+      if (this.reading.echoed(socket, parsed.nonce)) return budget.refund();
+      return this.reading.send(socket, JSON.stringify({ type: "error", error: "No echo with this nonce is owed" }));
+    }
     const view = await this.ensureView();
     if ("reason" in view) return socket.close(1011, "the show is gone");
-    if (parsed.layout !== view.layout) sendQuietly(socket, view.layoutJson);
-    sendQuietly(socket, this.catchUp(view, parsed));
+    if (parsed.layout !== view.layout) this.reading.send(socket, view.layoutJson);
+    this.reading.send(socket, this.catchUp(view, parsed));
   }
 
   override async webSocketClose(socket: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
@@ -335,12 +346,4 @@ function viewOf(layout: LayoutMessage, version: number, statuses: string): View 
     recent: [],
     snapshotJson: null,
   };
-}
-
-function sendQuietly(socket: WebSocket, text: string): void {
-  try {
-    socket.send(text);
-  } catch {
-    // The socket is closing; its close handler cleans up.
-  }
 }

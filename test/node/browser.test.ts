@@ -569,6 +569,33 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await page.context().close();
   });
 
+  it("answers the relay's echo at once with the same message, and stays live", async () => {
+    const { show, seats } = await newArena();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    // Between the page and its relay: the test sends the page an echo of its own (a relay sends
+    // one after about 64 KiB, which a 2,400-seat show's greeting is not) and keeps the answer.
+    const answers: string[] = [];
+    let toPage: (frame: string) => void = () => {};
+    await page.routeWebSocket(/\/live/, (socket) => {
+      const relay = socket.connectToServer();
+      toPage = (frame) => socket.send(frame);
+      socket.onMessage((frame) => {
+        if (typeof frame === "string" && frame.includes('"echo"')) return void answers.push(frame);
+        relay.send(frame);
+      });
+      relay.onMessage((frame) => socket.send(frame));
+    });
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+    await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+    await page.locator('#map[aria-busy="false"]').waitFor();
+    const echo = JSON.stringify({ type: "echo", nonce: "from-the-test" });
+    toPage(echo);
+    await expect.poll(() => answers, UPDATE).toEqual([echo]);
+    expect((await post("/api/book-seat/", { show_id: show, seat_id: seats[0]!.id })).status).toBe(200);
+    await expect.poll(() => lookOf(seat(page, seats[0]!.id)), UPDATE).toBe("seat booked");
+    await page.context().close();
+  });
+
   it("keys its bookings where crypto.randomUUID is missing too, as on a page opened at a LAN address", async () => {
     const show = `no-uuid-${randomUUID()}`;
     expect((await admin("PUT", `/admin/shows/${show}`, { name: "Plain http", seats: 4 })).status).toBe(201);
