@@ -323,15 +323,57 @@ async function mixed(worker: RunningWorker): Promise<Row[]> {
   ];
 }
 
+/** A side of a scenario taken in turns: a process, its load, and what its turns measured. */
+interface TurnSide {
+  label: string;
+  worker: RunningWorker;
+  client: Client;
+  next: () => { method: "POST"; path: string; body?: unknown; kind: string; headers?: Record<string, string> };
+  samples: Sample[];
+  wallMs: number;
+  clientCpuMs: number;
+  cpuMs: number;
+}
+
+/**
+ * Runs `sides` in turns of TURN seconds, the order reversed every turn, after a warm-up each, and
+ * charges each side its workerd process's CPU during its own turns (see bench/sale.ts on turns).
+ */
+async function inTurns(sides: TurnSide[], kind: string): Promise<void> {
+  const turns = Math.max(1, Math.round(DURATION / TURN));
+  const turn = (side: TurnSide, seconds: number) => runFor(side.client, CLIENTS, seconds, side.next, () => {});
+  for (const side of sides) await turn(side, Math.min(2, DURATION));
+  for (let t = 0; t < turns; t++) {
+    for (const side of t % 2 === 0 ? sides : [...sides].reverse()) {
+      const before = side.worker.cpuMs();
+      const run = await turn(side, TURN);
+      side.cpuMs += side.worker.cpuMs() - before;
+      side.samples.push(...(run.samples.get(kind) ?? []));
+      side.wallMs += run.wallMs;
+      side.clientCpuMs += (run.cpuPercentOfCore / 100) * run.wallMs;
+    }
+  }
+  for (const side of sides) await side.client.close();
+}
+
+/** The address the i-th of a run of requests comes from, `each` requests an address. */
+function addressOf(i: number, each: number): string {
+  const address = Math.floor(i / each);
+  return `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`;
+}
+
 /**
  * CLIENTS clients hold 4 distinct seats at a time across SHOWS shows, in three project processes
  * that take turns of TURN seconds (the order reversed every turn, as in the on-sale): one with
  * limits per address off, as every other scenario runs; and two with them on, where each address
  * makes four holds on each show (16 seats: never more than one address may hold) and a rate
- * limiter lets every request through, one of them with the limit on seats held per address off. The third's
- * workerd CPU per hold beside the second's is what that limit costs (the hash of the address, the
- * check of what it holds, its index); the second's beside the first's is the rate limiter's, as
- * Miniflare runs it (a call to another Worker; in production it is the location's own counter).
+ * limiter lets every request through, one of them with the limits on seats held and on queue
+ * tickets waiting per address off. The third's workerd CPU per hold beside the second's is what
+ * the hold limit costs (the hash of the address, the check of what it holds, its index); the
+ * second's beside the first's is the rate limiter's, as Miniflare runs it (a call to another
+ * Worker; in production it is the location's own counter). Then the second and third take turns
+ * at joining a show's queue, four tickets an address: what the limit on tickets waiting per
+ * address costs a join (the hash, the count on its index).
  */
 async function holds(plain: RunningWorker): Promise<Row[]> {
   const turns = Math.max(1, Math.round(DURATION / TURN));
@@ -341,15 +383,18 @@ async function holds(plain: RunningWorker): Promise<Row[]> {
   log(
     `▶ holds: ${CLIENTS} clients holding 4 distinct seats at a time across ${SHOWS} shows of ${seatsPerShow} seats; limits per address off and on, ${turns} turns of ${TURN} s each`,
   );
-  const limited = await startProject({ limitsPerAddress: true, vars: { HELD_ORDERS_PER_ADDRESS: "off" } });
+  const limited = await startProject({
+    limitsPerAddress: true,
+    vars: { HELD_ORDERS_PER_ADDRESS: "off", QUEUE_TICKETS_PER_ADDRESS: "off" },
+  });
   const capped = await startProject({ limitsPerAddress: true });
   try {
-    const sides = await Promise.all(
+    const sides: TurnSide[] = await Promise.all(
       [
         { label: "holds (4 seats each)", worker: plain, byAddress: false },
         { label: "holds, rate limited per address", worker: limited, byAddress: true },
         { label: "holds, and seats held per address limited", worker: capped, byAddress: true },
-      ].map(async (side) => {
+      ].map(async ({ byAddress, ...side }) => {
         const client = new Client(side.worker.url, CLIENTS);
         for (let s = 0; s < SHOWS; s++) await createShow(client, `holds-${s}`, seatsPerShow);
         await client.warm(CLIENTS);
@@ -359,40 +404,26 @@ async function holds(plain: RunningWorker): Promise<Row[]> {
           const first = Math.floor(i / SHOWS) * 4 + 1;
           if (first + 3 > seatsPerShow) throw new Error(`${side.label}: ran out of seats; give it more`);
           // Four holds on each show from each address, then the next address.
-          const address = Math.floor(i / (4 * SHOWS));
-          const ip = `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`;
-          const headers = side.byAddress ? { "cf-connecting-ip": ip } : undefined;
+          const headers = byAddress ? { "cf-connecting-ip": addressOf(i, 4 * SHOWS) } : undefined;
           const body = { seat_ids: [first, first + 1, first + 2, first + 3] };
           return { method: "POST" as const, path: `/api/shows/holds-${i % SHOWS}/holds`, body, kind: "hold", headers };
         };
-        return { ...side, client, next, samples: [] as Sample[], wallMs: 0, clientCpuMs: 0, cpuMs: 0 };
+        return { ...side, client, next, samples: [], wallMs: 0, clientCpuMs: 0, cpuMs: 0 };
       }),
     );
-    const turn = (side: (typeof sides)[number], seconds: number) =>
-      runFor(side.client, CLIENTS, seconds, side.next, () => {});
-    for (const side of sides) await turn(side, warmUpSeconds);
-    for (let t = 0; t < turns; t++) {
-      for (const side of t % 2 === 0 ? sides : [...sides].reverse()) {
-        const before = side.worker.cpuMs();
-        const run = await turn(side, TURN);
-        side.cpuMs += side.worker.cpuMs() - before;
-        side.samples.push(...(run.samples.get("hold") ?? []));
-        side.wallMs += run.wallMs;
-        side.clientCpuMs += (run.cpuPercentOfCore / 100) * run.wallMs;
-      }
-    }
-    for (const side of sides) await side.client.close();
-    const [off, rated, on] = sides as [(typeof sides)[number], (typeof sides)[number], (typeof sides)[number]];
+    await inTurns(sides, "hold");
+    const [off, rated, on] = sides as [TurnSide, TurnSide, TurnSide];
     for (const side of sides) {
       check(
         side.samples.every((sample) => sample.status === 201),
         `${side.label}: every hold succeeded (${JSON.stringify(statusCounts(side.samples))})`,
       );
     }
-    const perHold = (side: typeof off) => side.cpuMs / side.samples.length;
+    const perHold = (side: TurnSide) => side.cpuMs / side.samples.length;
     for (const side of sides) log(`  ${side.label}: workerd CPU ${perHold(side).toFixed(3)} ms per hold`);
-    const p99 = (side: typeof off) => latencyStats(side.samples).p99;
-    const clientCpu = (side: typeof off) => (side.clientCpuMs / side.wallMs) * 100;
+    const p99 = (side: TurnSide) => latencyStats(side.samples).p99;
+    const clientCpu = (side: TurnSide) => (side.clientCpuMs / side.wallMs) * 100;
+    const [joinsUncapped, joinsCapped] = await joins(limited, capped);
     return [
       row(off.label, off.samples, off.wallMs, clientCpu(off), "group holds; limits per address off"),
       row(
@@ -411,11 +442,61 @@ async function holds(plain: RunningWorker): Promise<Row[]> {
         `HELD_ORDERS_PER_ADDRESS as in wrangler.toml; p99 ${ratio(p99(on), p99(rated))}`,
         `CPU ${ratio(perHold(on), perHold(rated))} rate limited`,
       ),
+      row(
+        joinsUncapped.label,
+        joinsUncapped.samples,
+        joinsUncapped.wallMs,
+        clientCpu(joinsUncapped),
+        "4 tickets an address; QUEUE_TICKETS_PER_ADDRESS off",
+      ),
+      row(
+        joinsCapped.label,
+        joinsCapped.samples,
+        joinsCapped.wallMs,
+        clientCpu(joinsCapped),
+        `QUEUE_TICKETS_PER_ADDRESS as in wrangler.toml; p99 ${ratio(p99(joinsCapped), p99(joinsUncapped))}`,
+        `CPU ${ratio(perHold(joinsCapped), perHold(joinsUncapped))} the first`,
+      ),
     ];
   } finally {
     await capped.stop();
     await limited.stop();
   }
+}
+
+/** Queue joins in turns, four tickets an address, without and with the limit of tickets waiting per address. */
+async function joins(uncapped: RunningWorker, capped: RunningWorker): Promise<[TurnSide, TurnSide]> {
+  log(`▶ queue joins: ${CLIENTS} clients joining a show's queue, 4 tickets an address, without and with the limit`);
+  const opensAt = new Date(Date.now() + 24 * 3600_000).toISOString();
+  const sides: TurnSide[] = await Promise.all(
+    [
+      { label: "queue joins, rate limited per address", worker: uncapped },
+      { label: "queue joins, and tickets waiting per address limited", worker: capped },
+    ].map(async (side) => {
+      const client = new Client(side.worker.url, CLIENTS);
+      await createShow(client, "joins", 10);
+      const room = { opens_at: opensAt, admit_per_minute: 60, session_minutes: 10 };
+      const admin = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
+      const on = await client.send("PUT", "/admin/shows/joins/waiting-room", room, admin);
+      if (on.status !== 201) throw new Error(`${side.label}: could not turn the room on: ${on.status} ${on.body}`);
+      await client.warm(CLIENTS);
+      let counter = 0;
+      const next = () => {
+        const headers = { "cf-connecting-ip": addressOf(counter++, 4) };
+        return { method: "POST" as const, path: "/api/shows/joins/queue", kind: "join", headers };
+      };
+      return { ...side, client, next, samples: [], wallMs: 0, clientCpuMs: 0, cpuMs: 0 };
+    }),
+  );
+  await inTurns(sides, "join");
+  for (const side of sides) {
+    check(
+      side.samples.every((sample) => sample.status === 201),
+      `${side.label}: every join succeeded (${JSON.stringify(statusCounts(side.samples))})`,
+    );
+    log(`  ${side.label}: workerd CPU ${(side.cpuMs / side.samples.length).toFixed(3)} ms per join`);
+  }
+  return sides as [TurnSide, TurnSide];
 }
 
 /** One client, one request at a time: the seat map of a 2,000-seat show, against a no-op request. */

@@ -42,6 +42,16 @@ export function heldOrdersPerAddress(env: { HELD_ORDERS_PER_ADDRESS?: string }):
   return positiveInteger(env.HELD_ORDERS_PER_ADDRESS, 4);
 }
 
+/**
+ * How many waiting tickets one client address may have in a show's queue at once
+ * (QUEUE_TICKETS_PER_ADDRESS): a positive whole number, 16 when missing or malformed, or null for
+ * "off".
+ */
+export function queueTicketsPerAddress(env: { QUEUE_TICKETS_PER_ADDRESS?: string }): number | null {
+  if (env.QUEUE_TICKETS_PER_ADDRESS?.trim().toLowerCase() === "off") return null;
+  return positiveInteger(env.QUEUE_TICKETS_PER_ADDRESS, 16);
+}
+
 /** Bytes of a show's database past which new holds and cancellations by token are refused (SHOW_STORAGE_HIGH_WATER_MB; 8,192 MB). */
 export function storageHighWaterBytes(env: { SHOW_STORAGE_HIGH_WATER_MB?: string }): number {
   // A mark at or past the 10 GB an object holds would never be reached before the object is full.

@@ -319,6 +319,80 @@ describe("admission passes and the seats one address may hold", () => {
   });
 });
 
+describe("the tickets one address may have waiting", () => {
+  const allowAll = { limit: async () => ({ success: true }) } as unknown as RateLimit;
+  const joinFrom = (address: string, overrides: Partial<Env> = {}, showId: string) =>
+    withEnv({ RATE_LIMITING: "on", BOOKING_RATE_LIMITER: allowAll, ...overrides }, `/api/shows/${showId}/queue`, {
+      method: "POST",
+      headers: { "cf-connecting-ip": address },
+    });
+
+  it("are QUEUE_TICKETS_PER_ADDRESS, on one shard; one more join gets 429, and a ticket admitted or gone makes room", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 1000;
+    await openShardedRoom(showId, opensAt, 4);
+    const three = { QUEUE_TICKETS_PER_ADDRESS: "3" };
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const joined = await joinFrom("203.0.113.7", three, showId);
+      expect(joined.status).toBe(201);
+      tickets.push(await joined.json<Ticket>());
+    }
+    // An address's tickets all go to one shard, which counts them.
+    const shards = new Set(tickets.map((ticket) => ticket.ticket_id.split(".").at(-2)));
+    expect(shards.size).toBe(1);
+    const refused = await joinFrom("203.0.113.7", three, showId);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("60");
+    expect(await refused.json()).toEqual({
+      error:
+        "This address already has 3 tickets waiting in this show's queue, the most it may have at once; join again once one is admitted or has left",
+      limit: 3,
+    });
+    const k = Number([...shards][0]);
+    expect((await ticketRows(showId, k)).filter((row) => row.state === "waiting")).toHaveLength(3);
+    // Another address joins as before.
+    expect((await joinFrom("198.51.100.1", three, showId)).status).toBe(201);
+    // A ticket that leaves makes room, and so does one let in.
+    const left = await call(`/api/queue/${tickets[0]!.ticket_id}`, {
+      method: "DELETE",
+      headers: bearer(tickets[0]!.ticket_token),
+    });
+    expect(left.status).toBe(200);
+    expect((await joinFrom("203.0.113.7", three, showId)).status).toBe(201);
+    expect((await joinFrom("203.0.113.7", three, showId)).status).toBe(429);
+    await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
+      expect(instance.admit(Infinity, Date.now()).admitted).toBeGreaterThanOrEqual(3);
+    });
+    expect((await joinFrom("203.0.113.7", three, showId)).status).toBe(201);
+    // The address is kept (hashed) only while a ticket waits.
+    const clients = await runInDurableObject(shard(showId, k), (_instance, state) =>
+      state.storage.sql.exec<{ state: string; client: string | null }>("SELECT state, client FROM tickets").toArray(),
+    );
+    expect(clients.filter((row) => row.state !== "waiting").every((row) => row.client === null)).toBe(true);
+    expect(clients.filter((row) => row.state === "waiting").every((row) => /^[0-9a-f]{32}$/.test(row.client!))).toBe(
+      true,
+    );
+  });
+
+  it("are not limited with QUEUE_TICKETS_PER_ADDRESS off, nor with limits per address off", async () => {
+    const showId = await newShow(5);
+    await openRoom(showId, LATER());
+    for (const overrides of [
+      { QUEUE_TICKETS_PER_ADDRESS: "off" },
+      { QUEUE_TICKETS_PER_ADDRESS: "1", RATE_LIMITING: "off" },
+    ]) {
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await joinFrom("203.0.113.8", overrides, showId)).status);
+      expect(statuses).toEqual([201, 201, 201]);
+    }
+    // On by default (16), counting the six above, which were joined with the limit off.
+    const statuses = [];
+    for (let i = 0; i < 17; i++) statuses.push((await joinFrom("203.0.113.9", {}, showId)).status);
+    expect(statuses).toEqual([...Array(16).fill(201), 429]);
+  });
+});
+
 describe("the queue", () => {
   it("draws the pre-queue in random order at opening: the order is not the join order", async () => {
     const showId = await newShow(5);

@@ -1,3 +1,5 @@
+import { sha256Hex } from "../sha256";
+
 /**
  * The client a per-address budget counts against (rate limits, the admin throttle, live sockets per
  * relay): its IPv4 address, or the /64 network of its IPv6 address. One IPv6 subscriber is given a
@@ -16,6 +18,14 @@ export function clientKey(request: Request): string {
   // some other way (`wrangler dev`), which gets no allowance of its own for it (nor a key of any
   // length: a socket's tag, say, has a limit).
   return network === undefined ? "unknown" : `${network.join(":")}::/64`;
+}
+
+/**
+ * A client key as an object stores it (on a hold, on a queue ticket): hashed, so that no address
+ * is kept in the clear, and only for as long as the limit it serves needs it.
+ */
+export function clientHash(client: string): string {
+  return sha256Hex(client).slice(0, 32);
 }
 
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;

@@ -63,6 +63,14 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
     name: "waiting tickets by when they were due, so that long-gone ones can be forgotten",
     sql: `CREATE INDEX tickets_due ON tickets (due_at) WHERE state = 'waiting';`,
   },
+  {
+    id: 6,
+    name: "the client address (hashed) of each waiting ticket, for the limit of tickets one address may have",
+    sql: `
+      ALTER TABLE tickets ADD COLUMN client TEXT;
+      CREATE INDEX tickets_by_client ON tickets (client) WHERE state = 'waiting' AND client IS NOT NULL;
+    `,
+  },
 ];
 
 /** A waiting room's schema: its settings and where admission has got to. */

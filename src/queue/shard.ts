@@ -5,7 +5,7 @@ import { newToken, tokenMatches } from "../show/tokens";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { signPass } from "./pass";
 import { SHARD_MIGRATIONS } from "./schema";
-import type { Counting, NewTicket, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
+import type { Counting, Joiner, NewTicket, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
 import { MAX_RETRY_AFTER_SECONDS, waitingAt } from "./waiting";
 
 /**
@@ -50,9 +50,10 @@ interface TicketRow extends Record<string, SqlStorageValue> {
 
 /**
  * One shard of a show's queue: the tickets of the buyers who joined through it. A show's queue
- * has `QUEUE_SHARDS` shards, and each join goes to one at random, so joins spread over several
- * objects; the waiting room (`WaitingRoom`) decides who is admitted, by moving a watermark along
- * the tickets' order, and tells every shard.
+ * has `QUEUE_SHARDS` shards, and each join goes to the one its address's hash picks (at random
+ * with limits per address off), so joins spread over several objects; the waiting room
+ * (`WaitingRoom`) decides who is admitted, by moving a watermark along the tickets' order, and
+ * tells every shard.
  */
 export class QueueShard extends DurableObject<Env> {
   /** Where the object reads the time. Tests replace it to drive opening and admission. */
@@ -83,11 +84,23 @@ export class QueueShard extends DurableObject<Env> {
     return this.ctx.storage.sql;
   }
 
-  /** Adds a ticket. Before opening its place is drawn at random; after, it is the time it came. */
-  join(showId: Id, shard: number, room: RoomConfig & { shards: number }): TicketResult<NewTicket & Waiting> {
+  /**
+   * Adds a ticket. Before opening its place is drawn at random; after, it is the time it came.
+   * A `joiner` whose address has `limit` tickets waiting here already is refused (the Worker sends
+   * all of an address's tickets to one shard); its hash stays on the ticket while it waits.
+   */
+  join(
+    showId: Id,
+    shard: number,
+    room: RoomConfig & { shards: number },
+    joiner: Joiner | null = null,
+  ): TicketResult<NewTicket & Waiting> {
     const { opensAt } = room;
     const held = this.held ?? this.migrate();
     if (held >= MAX_TICKETS_PER_SHARD) return { ok: false, reason: "queue_full" };
+    if (joiner !== null && this.waitingOf(joiner.client) >= joiner.limit) {
+      return { ok: false, reason: "address_queued_too_many", limit: joiner.limit };
+    }
     const now = this.clock();
     if (now !== this.sequenceMs) [this.sequence, this.sequenceMs] = [0, now];
     const tie = Math.min(this.sequence++, 999) / 1000;
@@ -95,14 +108,22 @@ export class QueueShard extends DurableObject<Env> {
     const id = `${showId}.${shard}.${randomBase64Url(16)}`;
     const { token, hash } = newToken("qt");
     this.sql.exec(
-      "INSERT INTO tickets (id, token_hash, ord, joined_at, state) VALUES (?, ?, ?, ?, 'waiting')",
+      "INSERT INTO tickets (id, token_hash, ord, joined_at, state, client) VALUES (?, ?, ?, ?, 'waiting', ?)",
       id,
       hash,
       ord,
       now,
+      joiner?.client ?? null,
     );
     this.held = held + 1;
     return { ok: true, ticket_id: id, ticket_token: token, ...this.waiting(id, ord, now, room) };
+  }
+
+  /** How many tickets of one address (its hash) wait here. */
+  private waitingOf(client: string): number {
+    return this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting' AND client = ?", client)
+      .one().n;
   }
 
   /**
@@ -208,7 +229,11 @@ export class QueueShard extends DurableObject<Env> {
     if (!tokenMatches(token, row.token_hash)) return { ok: false, reason: "wrong_token" };
     if (row.state === "left") return { ok: false, reason: "ticket_left", admitted: row.admitted_at !== null };
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec("UPDATE tickets SET state = 'left', left_at = ? WHERE id = ?", this.clock(), ticketId);
+      this.sql.exec(
+        "UPDATE tickets SET state = 'left', left_at = ?, client = NULL WHERE id = ?",
+        this.clock(),
+        ticketId,
+      );
       // Only a session still running frees a slot: leaving after the pass ran out gives nothing back.
       const running = row.admitted_at !== null && row.admitted_at + sessionMinutes * 60_000 > this.clock();
       if (row.state === "admitted" && running) this.sql.exec("UPDATE shard SET freed = freed + 1");
@@ -244,7 +269,7 @@ export class QueueShard extends DurableObject<Env> {
       const admitted = this.sql
         .exec(
           // An admitted buyer may fetch their pass at once, whenever they were told to poll next.
-          `UPDATE tickets SET state = 'admitted', admitted_at = ?, next_poll_at = 0
+          `UPDATE tickets SET state = 'admitted', admitted_at = ?, next_poll_at = 0, client = NULL
             WHERE id IN (SELECT id FROM tickets WHERE state = 'waiting' AND ord <= ? AND due_at >= ?
                           ORDER BY ord LIMIT ?) RETURNING 1`,
           at,

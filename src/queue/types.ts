@@ -50,7 +50,14 @@ export type TicketFailure =
   | { ok: false; reason: "ticket_not_found" | "wrong_token" | "pass_expired" | "queue_full" }
   /** `admitted`: the ticket had been let in before it left (its pass must stay revoked). */
   | { ok: false; reason: "ticket_left"; admitted?: boolean }
-  | { ok: false; reason: "too_early"; retry_after: number };
+  | { ok: false; reason: "too_early"; retry_after: number }
+  | { ok: false; reason: "address_queued_too_many"; limit: number };
+
+/** Who joins, for the limit of waiting tickets one address may have: its address's hash, and the limit. */
+export interface Joiner {
+  client: string;
+  limit: number;
+}
 
 export type TicketResult<T> = ({ ok: true } & T) | TicketFailure;
 

@@ -1,5 +1,5 @@
 import type { Id } from "../ids";
-import { sha256Hex } from "../sha256";
+import { clientHash } from "../http/client";
 import type { Origin } from "../show/types";
 
 /**
@@ -18,6 +18,6 @@ export function originOf(
     actor: actor === null ? "anonymous" : actor === "admin" ? "admin" : `user:${actor}`,
     ...(pass === null ? {} : { pass }),
     // The address is stored hashed, and only while the hold lasts.
-    ...(client === null ? {} : { client: sha256Hex(client).slice(0, 32) }),
+    ...(client === null ? {} : { client: clientHash(client) }),
   };
 }

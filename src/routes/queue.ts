@@ -5,7 +5,8 @@ import type { RoomStatus, TicketFailure, TicketRef, TicketStatus } from "../queu
 import { waitingAt } from "../queue/waiting";
 import { queueSecret, rememberRoom, roomObject, roomStatus } from "./admission";
 import { requireShow } from "./directory";
-import { positiveInteger } from "../config";
+import { positiveInteger, queueTicketsPerAddress } from "../config";
+import { clientHash } from "../http/client";
 import type { Handler } from "./router";
 import { callShow } from "./stubs";
 
@@ -60,14 +61,23 @@ export const waitingRoom: Handler<"waitingRoom"> = async ({ params: { show_id: s
   return json(describeRoom(showId, await roomStatus(env, showId)));
 };
 
-/** `POST /api/shows/:show_id/queue`: a ticket in a random shard of the show's queue, and where it stands. */
-export const joinQueue: Handler<"joinQueue"> = async ({ params: { show_id: showId } }, env) => {
+/**
+ * `POST /api/shows/:show_id/queue`: a ticket in a shard of the show's queue, and where it stands.
+ * While limits per address are on, an address's tickets all go to one shard (picked by its hash),
+ * which refuses a join past QUEUE_TICKETS_PER_ADDRESS waiting tickets; else the shard is random.
+ */
+export const joinQueue: Handler<"joinQueue"> = async ({ params: { show_id: showId }, client }, env) => {
   const status = await roomStatus(env, showId);
   if (!status.on)
     throw new HttpError(409, "This show has no waiting room on; book directly", { show_id: publicId(showId) });
   queueSecret(env);
-  const shard = Math.floor(Math.random() * status.shards);
-  const result = await env.QUEUE_SHARD.getByName(shardName(showId, shard)).join(showId, shard, status);
+  const limit = client === null ? null : queueTicketsPerAddress(env);
+  const joiner = client === null || limit === null ? null : { client: clientHash(client), limit };
+  const shard =
+    joiner === null
+      ? Math.floor(Math.random() * status.shards)
+      : parseInt(joiner.client.slice(0, 8), 16) % status.shards;
+  const result = await env.QUEUE_SHARD.getByName(shardName(showId, shard)).join(showId, shard, status, joiner);
   if (!result.ok) throw ticketFailure(result, null);
   const { ok: _, ...ticket } = result;
   return json(ticket, 201, { "retry-after": String(ticket.retry_after) });
@@ -141,6 +151,13 @@ function ticketFailure(failure: TicketFailure, ticketId: string | null): HttpErr
       return new HttpError(410, "This ticket has left the queue", ticket);
     case "pass_expired":
       return new HttpError(410, "This ticket's admission has expired; join the queue again", ticket);
+    case "address_queued_too_many":
+      return new HttpError(
+        429,
+        `This address already has ${failure.limit} tickets waiting in this show's queue, the most it may have at once; join again once one is admitted or has left`,
+        { limit: failure.limit },
+        { "retry-after": "60" },
+      );
     case "queue_full":
       return new HttpError(503, "The queue is full; retry shortly", {}, { "retry-after": "30" });
     case "too_early":
