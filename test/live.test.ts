@@ -479,6 +479,70 @@ describe("GET /api/shows/:show_id/live", () => {
     await reader.expectQuiet();
   });
 
+  it("answers no resync while the watcher owes an echo, and closes one that leaves it unanswered too long", async () => {
+    const showId = await newShow(40);
+    const oneRelay = { LIVE_RELAYS: "1" };
+    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (relay: LiveRelay) =>
+      Object.assign(relay.reading, { echoAfter: 300, echoTimeoutMs: 300 }),
+    );
+    const response = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
+    const socket = response.webSocket!;
+    const received: Message[] = [];
+    let arrived = () => {};
+    socket.addEventListener("message", (event) => {
+      received.push(JSON.parse(event.data as string) as Message);
+      arrived();
+    });
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.addEventListener("close", ({ code, reason }) => resolve({ code, reason })),
+    );
+    socket.accept();
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise<void>((resolve) => ((arrived = resolve), setTimeout(resolve, 50)));
+    };
+    // This client reads, but keeps its echo unanswered.
+    for (let seat = 1; received.every((message) => message.type !== "echo"); seat++) {
+      await post("/api/book-seat/", { show_id: showId, seat_id: seat });
+      await until(() => received.some((message) => message.type === "changes" && message.version === seat));
+    }
+    const before = received.length;
+    socket.send(JSON.stringify({ type: "resync", since: 0, layout: 1 }));
+    await until(() => received.length > before);
+    expect(received.slice(before)).toEqual([{ type: "error", error: "Answer the echo first, then resync" }]);
+    // Past the echo's time, the next batch closes the socket instead.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await post("/api/book-seat/", { show_id: showId, seat_id: 40 });
+    expect(await closed).toEqual({ code: 1008, reason: "not reading" });
+    expect(received.some((message) => message.type === "changes" && message.version === 40)).toBe(false);
+  });
+
+  it("takes a right echo from a watcher that has spent its budget, and counts what it sends in bytes", async () => {
+    const showId = await newShow(2, "€".repeat(200));
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    const oneRelay = { LIVE_RELAYS: "1" };
+    const client = await connect(showId, "", oneRelay);
+    await client.greeting();
+    // Every send now asks for an echo; the client (as the page does) answers each at once.
+    await runInDurableObject(relay, (instance: LiveRelay) => Object.assign(instance.reading, { echoAfter: 1 }));
+    for (let i = 0; i < 5; i++) client.socket.send(JSON.stringify({ type: "resync", since: 0, layout: 1 }));
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await client.next());
+    // The first resync was answered; the others came before its echo's answer did.
+    expect(answers[0]).toMatchObject({ type: "changes" });
+    expect(answers.slice(1)).toEqual(Array(4).fill({ type: "error", error: "Answer the echo first, then resync" }));
+    // Its budget is spent (five resyncs at once), yet its answer to the first echo kept it open:
+    // the batch of the next booking reaches it, with the next echo.
+    await post("/api/book-seat/", { show_id: showId, seat_id: 1 });
+    expect(await client.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 1, status: "booked" }] });
+    await expect.poll(() => client.echoes).toBe(2);
+    // A layout message with a name of 200 three-byte characters counts as its 700-odd bytes.
+    const counted = await runInDurableObject(relay, (instance: LiveRelay) => {
+      const reading = instance.reading as unknown as { bytesOf(text: string): number };
+      return reading.bytesOf(JSON.stringify({ type: "layout", name: "€".repeat(200) }));
+    });
+    expect(counted).toBe(JSON.stringify({ type: "layout", name: "" }).length + 600);
+  });
+
   it("answers an echo it did not send, or one already answered, with an error frame", async () => {
     const showId = await newShow(2);
     const client = await connect(showId);

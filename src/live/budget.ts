@@ -23,9 +23,4 @@ export class MessageBudget {
     this.tokens -= 1;
     return true;
   }
-
-  /** Gives back the message just spent: one the relay asked for (an echo's answer). */
-  refund(): void {
-    this.tokens = Math.min(MESSAGE_BURST, this.tokens + 1);
-  }
 }

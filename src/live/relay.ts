@@ -174,9 +174,16 @@ export class LiveRelay extends DurableObject<Env> {
     return sockets.length;
   }
 
-  /** A watcher asks to resync, or answers an echo; a watcher past its budget is told so and closed with 1008. */
+  /**
+   * A watcher answers an echo, or asks to resync; a watcher past its budget is told so and closed
+   * with 1008. The frame is parsed before the budget is spent, so that an echo the relay asked for
+   * costs the watcher nothing (one answer per echo can be right); a socket past its budget is
+   * closed at once, and what it sends after is dropped unread, so no flood is parsed.
+   */
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (this.silenced.has(socket)) return;
+    const parsed = parseClientMessage(message);
+    if (!("error" in parsed) && parsed.type === "echo" && this.reading.echoed(socket, parsed.nonce)) return;
     let budget = this.budgets.get(socket);
     if (budget === undefined) this.budgets.set(socket, (budget = new MessageBudget(Date.now())));
     if (!budget.spend(Date.now())) {
@@ -185,7 +192,6 @@ export class LiveRelay extends DurableObject<Env> {
       socket.close(1008, "too many messages");
       return;
     }
-    const parsed = parseClientMessage(message);
     if ("error" in parsed) {
       this.reading.send(socket, JSON.stringify({ type: "error", error: parsed.error }));
       // The runtime has read a frame of any size (up to its own 32 MiB) before the relay sees it:
@@ -197,9 +203,11 @@ export class LiveRelay extends DurableObject<Env> {
       return;
     }
     if (parsed.type === "echo") {
-      // An echo the relay asked for costs the watcher nothing: one answer per echo can be right.
-      if (this.reading.echoed(socket, parsed.nonce)) return budget.refund();
       return this.reading.send(socket, JSON.stringify({ type: "error", error: "No echo with this nonce is owed" }));
+    }
+    // What a watcher that does not read asks for must not pile up: it answers its echo first.
+    if (this.reading.owesEcho(socket)) {
+      return this.reading.send(socket, JSON.stringify({ type: "error", error: "Answer the echo first, then resync" }));
     }
     const view = await this.ensureView();
     if ("reason" in view) return socket.close(1011, "the show is gone");

@@ -573,7 +573,7 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     const { show, seats } = await newArena();
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     // Between the page and its relay: the test sends the page an echo of its own (a relay sends
-    // one after about 64 KiB, which a 2,400-seat show's greeting is not) and keeps the answer.
+    // one after about 32 KiB, which a 2,400-seat show's greeting is not) and keeps the answer.
     const answers: string[] = [];
     let toPage: (frame: string) => void = () => {};
     await page.routeWebSocket(/\/live/, (socket) => {
