@@ -1,6 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { clientHash } from "../src/http/client";
 import { signPass } from "../src/queue/pass";
 import type { QueueShard } from "../src/queue/shard";
 import { TICK_MS, type WaitingRoom } from "../src/queue/room";
@@ -373,6 +374,37 @@ describe("the tickets one address may have waiting", () => {
     expect(clients.filter((row) => row.state === "waiting").every((row) => /^[0-9a-f]{32}$/.test(row.client!))).toBe(
       true,
     );
+  });
+
+  it("are counted on a shard that only the queue's secret says: the address alone does not tell which", async () => {
+    const shardsUnder = async (secret: string) => {
+      const showId = await newShow(5);
+      const init = {
+        method: "PUT",
+        headers: adminHeaders,
+        body: JSON.stringify({ opens_at: new Date(LATER()).toISOString(), admit_per_minute: 60, session_minutes: 5 }),
+      };
+      const overrides = { QUEUE_SHARDS: "4", QUEUE_SECRET: secret };
+      expect((await withEnv(overrides, `/admin/shows/${showId}/waiting-room`, init)).status).toBe(201);
+      const shards = [];
+      for (let i = 0; i < 20; i++) {
+        const joined = await joinFrom(`203.0.113.${i}`, overrides, showId);
+        expect(joined.status).toBe(201);
+        shards.push(Number((await joined.json<Ticket>()).ticket_id.split(".").at(-2)));
+      }
+      const stored = await runInDurableObject(shard(showId, shards[0]), (_instance, state) =>
+        state.storage.sql.exec<{ client: string }>("SELECT client FROM tickets").toArray(),
+      );
+      return { shards, stored: stored.map((row) => row.client) };
+    };
+    const first = await shardsUnder("a".repeat(40));
+    const second = await shardsUnder("b".repeat(40));
+    // The same twenty addresses fall on other shards under another secret (all twenty alike would
+    // happen once in 4^20).
+    expect(second.shards).not.toEqual(first.shards);
+    // What a shard keeps is not the plain hash of the address.
+    expect(first.stored).not.toContain(clientHash("203.0.113.0"));
+    expect(first.stored.every((client) => /^[0-9a-f]{32}$/.test(client))).toBe(true);
   });
 
   it("are not limited with QUEUE_TICKETS_PER_ADDRESS off, nor with limits per address off", async () => {

@@ -22,10 +22,13 @@ export function clientKey(request: Request): string {
 
 /**
  * A client key as an object stores it (on a hold, on a queue ticket): hashed, so that no address
- * is kept in the clear, and only for as long as the limit it serves needs it.
+ * is kept in the clear, and only for as long as the limit it serves needs it. With a `secret`
+ * (the queue's), the hash is keyed: without the secret, nobody can compute it from an address.
+ * (The secret comes first and the hash is never shown, so SHA-256's length extension gives
+ * nothing away; this is not a MAC anyone verifies.)
  */
-export function clientHash(client: string): string {
-  return sha256Hex(client).slice(0, 32);
+export function clientHash(client: string, secret = ""): string {
+  return sha256Hex(secret === "" ? client : `${secret}\n${client}`).slice(0, 32);
 }
 
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;

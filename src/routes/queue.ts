@@ -63,16 +63,18 @@ export const waitingRoom: Handler<"waitingRoom"> = async ({ params: { show_id: s
 
 /**
  * `POST /api/shows/:show_id/queue`: a ticket in a shard of the show's queue, and where it stands.
- * While limits per address are on, an address's tickets all go to one shard (picked by its hash),
+ * While limits per address are on, an address's tickets all go to one shard (picked by its keyed hash),
  * which refuses a join past QUEUE_TICKETS_PER_ADDRESS waiting tickets; else the shard is random.
  */
 export const joinQueue: Handler<"joinQueue"> = async ({ params: { show_id: showId }, client }, env) => {
   const status = await roomStatus(env, showId);
   if (!status.on)
     throw new HttpError(409, "This show has no waiting room on; book directly", { show_id: publicId(showId) });
-  queueSecret(env);
+  const secret = queueSecret(env);
   const limit = client === null ? null : queueTicketsPerAddress(env);
-  const joiner = client === null || limit === null ? null : { client: clientHash(client), limit };
+  // Keyed with the room's secret, so that nobody can work out which addresses share a shard (and
+  // fill that one shard to turn them away), nor undo the hash the shard keeps.
+  const joiner = client === null || limit === null ? null : { client: clientHash(client, secret), limit };
   const shard =
     joiner === null
       ? Math.floor(Math.random() * status.shards)
