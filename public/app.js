@@ -308,6 +308,12 @@ async function handle(message, socket) {
       renderActions();
       break;
     case "error":
+      // A resync that crossed an echo on the way: the echo has been answered since, so ask again.
+      if (message.reason === "echo_owed" && state.resyncSentAt !== 0) {
+        state.resyncSentAt = Date.now();
+        socket.send(JSON.stringify({ type: "resync", since: state.version, layout: state.layout }));
+        break;
+      }
       console.warn("live seat map:", message.error);
       break;
   }

@@ -508,7 +508,9 @@ describe("GET /api/shows/:show_id/live", () => {
     const before = received.length;
     socket.send(JSON.stringify({ type: "resync", since: 0, layout: 1 }));
     await until(() => received.length > before);
-    expect(received.slice(before)).toEqual([{ type: "error", error: "Answer the echo first, then resync" }]);
+    expect(received.slice(before)).toEqual([
+      { type: "error", error: "Answer the echo first, then resync", reason: "echo_owed" },
+    ]);
     // Past the echo's time, the next batch closes the socket instead.
     await new Promise((resolve) => setTimeout(resolve, 400));
     await post("/api/book-seat/", { show_id: showId, seat_id: 40 });
@@ -529,7 +531,8 @@ describe("GET /api/shows/:show_id/live", () => {
     for (let i = 0; i < 5; i++) answers.push(await client.next());
     // The first resync was answered; the others came before its echo's answer did.
     expect(answers[0]).toMatchObject({ type: "changes" });
-    expect(answers.slice(1)).toEqual(Array(4).fill({ type: "error", error: "Answer the echo first, then resync" }));
+    const refusal = { type: "error", error: "Answer the echo first, then resync", reason: "echo_owed" };
+    expect(answers.slice(1)).toEqual(Array(4).fill(refusal));
     // Its budget is spent (five resyncs at once), yet its answer to the first echo kept it open:
     // the batch of the next booking reaches it, with the next echo.
     await post("/api/book-seat/", { show_id: showId, seat_id: 1 });

@@ -86,8 +86,17 @@ export interface EchoMessage {
   nonce: string;
 }
 
-export type ServerMessage =
-  LayoutMessage | SnapshotMessage | ChangesMessage | EchoMessage | { type: "error"; error: string };
+export type ServerMessage = LayoutMessage | SnapshotMessage | ChangesMessage | EchoMessage | ErrorMessage;
+
+/**
+ * The client sent something this protocol does not know, or too much; `reason` "echo_owed": a
+ * resync that came while the client owed an echo, unanswered (send it again after the echo).
+ */
+export interface ErrorMessage {
+  type: "error";
+  error: string;
+  reason?: "echo_owed";
+}
 
 /** What a client may send (besides the ping, which the runtime answers). */
 export type ClientMessage = ({ type: "resync" } & Position) | EchoMessage;

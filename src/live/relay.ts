@@ -207,7 +207,8 @@ export class LiveRelay extends DurableObject<Env> {
     }
     // What a watcher that does not read asks for must not pile up: it answers its echo first.
     if (this.reading.owesEcho(socket)) {
-      return this.reading.send(socket, JSON.stringify({ type: "error", error: "Answer the echo first, then resync" }));
+      const refusal = { type: "error", error: "Answer the echo first, then resync", reason: "echo_owed" };
+      return this.reading.send(socket, JSON.stringify(refusal));
     }
     const view = await this.ensureView();
     if ("reason" in view) return socket.close(1011, "the show is gone");

@@ -596,6 +596,47 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await page.context().close();
   });
 
+  it("asks again at once when its resync crossed an echo and was refused", async () => {
+    const { show, seats } = await newArena();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    // Between the page and its relay: drop one batch (a gap), and answer the page's first resync
+    // as a relay does one that came while the page owed an echo.
+    let dropNextBatch = false;
+    const resyncs: string[] = [];
+    await page.routeWebSocket(/\/live/, (socket) => {
+      const relay = socket.connectToServer();
+      socket.onMessage((frame) => {
+        if (typeof frame === "string" && frame.includes('"resync"')) {
+          resyncs.push(frame);
+          if (resyncs.length === 1) {
+            const refusal = { type: "error", error: "Answer the echo first, then resync", reason: "echo_owed" };
+            return void socket.send(JSON.stringify(refusal));
+          }
+        }
+        relay.send(frame);
+      });
+      relay.onMessage((frame) => {
+        if (typeof frame === "string" && frame.includes('"changes"') && dropNextBatch) {
+          return void (dropNextBatch = false);
+        }
+        socket.send(frame);
+      });
+    });
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+    await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+    await page.locator('#map[aria-busy="false"]').waitFor();
+    const [missed, next] = seats;
+    dropNextBatch = true;
+    expect((await post("/api/book-seat/", { show_id: show, seat_id: missed!.id })).status).toBe(200);
+    await expect.poll(() => dropNextBatch, UPDATE).toBe(false);
+    // The next batch shows the gap; the page's resync is refused, and it asks again, once.
+    expect((await post("/api/book-seat/", { show_id: show, seat_id: next!.id })).status).toBe(200);
+    await expect.poll(() => lookOf(seat(page, missed!.id)), UPDATE).toBe("seat booked");
+    expect(resyncs).toHaveLength(2);
+    expect(resyncs[1]).toBe(resyncs[0]);
+    await page.context().close();
+  });
+
   it("keys its bookings where crypto.randomUUID is missing too, as on a page opened at a LAN address", async () => {
     const show = `no-uuid-${randomUUID()}`;
     expect((await admin("PUT", `/admin/shows/${show}`, { name: "Plain http", seats: 4 })).status).toBe(201);
