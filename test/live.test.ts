@@ -36,15 +36,22 @@ class LiveClient {
   private waiting: { resolve: (message: Message) => void; reject: (error: Error) => void } | null = null;
   /** Why no more messages can come, once the socket has closed or failed. */
   private ended: Error | null = null;
-  /** Echoes the relay asked for, each answered at once (as the page does) rather than queued. */
+  /** Echoes the relay asked for, each answered (at once, as the page does, unless delayed) rather than queued. */
   echoes = 0;
+  /** How long the client takes to answer an echo: a round trip; Infinity never to answer. */
+  answerDelayMs = 0;
+  /** Whether the socket has closed. */
+  closed = false;
 
   constructor(readonly socket: WebSocket) {
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data as string) as Message;
       if (message.type === "echo") {
         this.echoes++;
-        socket.send(event.data as string);
+        if (this.answerDelayMs === 0) socket.send(event.data as string);
+        else if (this.answerDelayMs !== Infinity) {
+          setTimeout(() => this.closed || socket.send(event.data as string), this.answerDelayMs);
+        }
         return;
       }
       if (this.waiting) {
@@ -55,7 +62,10 @@ class LiveClient {
         this.queue.push(message);
       }
     });
-    socket.addEventListener("close", (event) => this.end(new Error(`the socket closed (${event.code}) first`)));
+    socket.addEventListener("close", (event) => {
+      this.closed = true;
+      this.end(new Error(`the socket closed (${event.code}) first`));
+    });
     socket.addEventListener("error", () => this.end(new Error("the socket failed first")));
     socket.accept();
   }
@@ -441,10 +451,10 @@ describe("GET /api/shows/:show_id/live", () => {
     expect(await other.next()).toMatchObject({ type: "changes", version: 1 });
   });
 
-  it("closes a watcher that does not read what it is sent with 1008, and sends it nothing more", async () => {
-    const showId = await newShow(40);
+  it("sends a watcher that does not read no more than it may leave unread, then closes it with 1008", async () => {
+    const showId = await newShow(41);
     const oneRelay = { LIVE_RELAYS: "1" };
-    const limits = { echoAfter: 300, maxUnread: 1500 };
+    const limits = { echoAfter: 300, maxUnread: 1500, echoTimeoutMs: 1000 };
     await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (relay: LiveRelay) =>
       Object.assign(relay.reading, limits),
     );
@@ -457,8 +467,12 @@ describe("GET /api/shows/:show_id/live", () => {
       expect((await post("/api/book-seat/", { show_id: showId, seat_id: seat })).status).toBe(200);
       expect(await reader.next()).toMatchObject({ type: "changes", changes: [{ seat_id: seat, status: "booked" }] });
     }
+    // Past the time its echo had, the next batch closes it.
+    await new Promise((resolve) => setTimeout(resolve, limits.echoTimeoutMs));
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 41 })).status).toBe(200);
+    expect(await reader.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 41, status: "booked" }] });
     // The watcher that reads answered every echo and heard of every booking; the other was sent
-    // at most what it may leave unread, then closed with 1008.
+    // at most what it may leave unread, then nothing, then closed with 1008.
     expect(reader.echoes).toBeGreaterThanOrEqual(10);
     const socket = silent.webSocket!;
     let received = 0;
@@ -477,6 +491,62 @@ describe("GET /api/shows/:show_id/live", () => {
     expect(types.filter((type) => type === "changes").length).toBeLessThan(40);
     // The watcher that reads goes on.
     await reader.expectQuiet();
+  });
+
+  it("holds back what a slow reader has no room for, and sends it a fresh view once it answers", async () => {
+    // Snapshots of 1,000 characters, scaled as a 100,000-seat show's 100 KB are to the limits.
+    const showId = await newShow(1000);
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    await runInDurableObject(relay, (instance: LiveRelay) =>
+      Object.assign(instance.reading, { echoAfter: 320, maxUnread: 2560 }),
+    );
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    client.answerDelayMs = 100; // a phone's round trip
+    await client.greeting();
+    await expect.poll(() => client.echoes).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Three resets back to back (more than 1,000 changes in three ticks in a row), well within a
+    // round trip: more than the reader may have waiting.
+    await runInDurableObject(relay, async (instance: LiveRelay) => {
+      for (let i = 0; i < 3; i++) await instance.reset();
+    });
+    await post("/api/book-seat/", { show_id: showId, seat_id: 7 });
+    const got: Message[] = [];
+    for (;;) {
+      const message = await client.next();
+      got.push(message);
+      if (message.type === "snapshot" && (message.statuses as string)[6] === "b") break;
+      if (message.type === "changes" && (message.changes as { seat_id: number }[]).some((c) => c.seat_id === 7)) break;
+    }
+    // It was not closed; what it had no room for it got as one fresh view after its answer.
+    expect(got.filter((message) => message.type === "snapshot").length).toBeLessThanOrEqual(3);
+    expect(client.closed).toBe(false);
+    await client.expectQuiet();
+  });
+
+  it("still refuses the resyncs of a watcher that owes an echo after its relay hibernated, and still closes it in time", async () => {
+    const showId = await newShow(40);
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    const limits = { echoAfter: 300, echoTimeoutMs: 1500 };
+    await runInDurableObject(relay, (instance: LiveRelay) => Object.assign(instance.reading, limits));
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    client.answerDelayMs = Infinity; // it reads, and never answers
+    await client.greeting();
+    for (let seat = 1; client.echoes === 0; seat++) {
+      await post("/api/book-seat/", { show_id: showId, seat_id: seat });
+      await client.next();
+    }
+    await evictDurableObject(relay);
+    await runInDurableObject(relay, (instance: LiveRelay) => Object.assign(instance.reading, limits));
+    client.socket.send(JSON.stringify({ type: "resync", since: 0, layout: 1 }));
+    expect(await client.next()).toEqual({
+      type: "error",
+      error: "Answer the echo first, then resync",
+      reason: "echo_owed",
+    });
+    await new Promise((resolve) => setTimeout(resolve, limits.echoTimeoutMs));
+    await post("/api/book-seat/", { show_id: showId, seat_id: 40 });
+    await expect(client.next()).rejects.toThrow("the socket closed (1008) first");
   });
 
   it("answers no resync while the watcher owes an echo, and closes one that leaves it unanswered too long", async () => {

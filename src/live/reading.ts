@@ -3,18 +3,35 @@ import { randomBase64Url } from "../random";
 
 /** After this many bytes sent that a watcher has not shown it read, it is asked to echo. */
 export const ECHO_AFTER = 32 * 1024;
-/** A watcher that has this many bytes waiting unread is closed (1008): it is not reading. */
+/** A watcher that has this many bytes waiting unread is sent nothing more until it answers its echo. */
 export const MAX_UNREAD = 256 * 1024;
-/** A watcher that has not answered its echo this long after it went out is closed at the next send. */
+/** A watcher that has not answered its echo this long after it went out is closed (1008) at the next send. */
 export const ECHO_TIMEOUT_MS = 20_000;
+
+/** The echo a watcher owes: its nonce, how much had been sent when it went out, and when. */
+interface Echo {
+  nonce: string;
+  sentBefore: number;
+  at: number;
+}
 
 /** What one socket has been sent and not shown it read. */
 interface Unread {
-  /** Bytes sent since the last echo the watcher answered (or since it connected). */
+  /** Bytes sent since the last echo the watcher answered (or since it connected, or the relay woke). */
   sent: number;
-  /** The echo the watcher owes, if any: its nonce, how much had been sent when it went out, and when. */
-  echo: { nonce: string; sentBefore: number; at: number } | null;
+  echo: Echo | null;
+  /** Whether sends were held back (MAX_UNREAD): the watcher needs a fresh view once it answers. */
+  stale: boolean;
 }
+
+/** What a socket's attachment keeps, so that an owed echo outlives the relay's hibernation. */
+interface Kept {
+  echo: Echo | null;
+  stale: boolean;
+}
+
+/** What a watcher's echo answer was: right (and whether it needs a fresh view now), or not one it owed. */
+export type EchoAnswer = "read" | "read, stale" | "not owed";
 
 /**
  * Whether each watcher reads what it is sent. The runtime queues every message for a socket
@@ -24,10 +41,15 @@ interface Unread {
  * drops all its watchers. So each socket's sends are counted, and after ECHO_AFTER bytes it is
  * sent `{"type":"echo","nonce":…}`, which it answers with the same message: the nonce is new for
  * each echo and queued behind everything sent before it, so only a client that has read all of
- * that can answer. While it owes one, its resyncs are not answered (see `owesEcho`), so what it
- * asks for cannot pile up; one that lets MAX_UNREAD pile up, or leaves its echo unanswered for
- * ECHO_TIMEOUT_MS, is closed with 1008, and nothing more is sent to it. The counts are kept in
- * memory: a relay only hibernates when nothing is being sent, and then nothing piles up.
+ * that can answer. While it owes one, its resyncs are not answered (see `owesEcho`); once
+ * MAX_UNREAD waits, nothing more is sent to it (it is marked stale, and the relay sends it a fresh
+ * view when it answers: a burst of snapshots to a slow reader costs it a moment, not its socket);
+ * one that leaves its echo unanswered for ECHO_TIMEOUT_MS is closed with 1008 at the next send.
+ *
+ * The counts are kept in memory; the owed echo and the stale mark are kept in the socket's
+ * attachment too, so that a relay that hibernates and wakes still refuses that socket's resyncs and
+ * still closes it in time. (The bytes counted are not: a socket that does not read keeps its relay
+ * from hibernating, since what waits for it is never sent.)
  */
 export class ReadingWatchers {
   private readonly unread = new WeakMap<WebSocket, Unread>();
@@ -41,42 +63,72 @@ export class ReadingWatchers {
     public echoTimeoutMs = ECHO_TIMEOUT_MS,
   ) {}
 
-  /** Sends `text` to a watcher; a watcher that has stopped reading is closed instead. */
+  /**
+   * Sends `text` to a watcher: not when MAX_UNREAD already waits for it (it is marked stale
+   * instead), and not at all to one whose echo is overdue, which is closed.
+   */
   send(socket: WebSocket, text: string): void {
-    const bytes = this.bytesOf(text);
-    let unread = this.unread.get(socket);
-    if (unread === undefined) this.unread.set(socket, (unread = { sent: 0, echo: null }));
-    const overdue = unread.echo !== null && Date.now() - unread.echo.at > this.echoTimeoutMs;
-    if (unread.sent > 0 && (overdue || unread.sent + bytes > this.maxUnread)) {
+    const unread = this.of(socket);
+    if (unread.echo !== null && Date.now() - unread.echo.at > this.echoTimeoutMs) {
       this.unread.delete(socket);
       closeQuietly(socket, 1008, "not reading");
+      return;
+    }
+    if (unread.stale) return;
+    const bytes = this.bytesOf(text);
+    if (unread.sent > 0 && unread.sent + bytes > this.maxUnread) {
+      unread.stale = true;
+      keep(socket, unread);
       return;
     }
     if (!sendQuietly(socket, text)) return;
     unread.sent += bytes;
     if (unread.echo === null && unread.sent >= this.echoAfter) {
       unread.echo = { nonce: randomBase64Url(12), sentBefore: unread.sent, at: Date.now() };
+      keep(socket, unread);
       sendQuietly(socket, JSON.stringify({ type: "echo", nonce: unread.echo.nonce }));
     }
   }
 
-  /** The watcher echoed `nonce`: what was sent before that echo has been read. False for a nonce it was not sent. */
-  echoed(socket: WebSocket, nonce: string): boolean {
-    const unread = this.unread.get(socket);
-    if (unread?.echo?.nonce !== nonce) return false;
-    unread.sent -= unread.echo.sentBefore;
+  /** The watcher echoed `nonce`: what was sent before that echo has been read. */
+  echoed(socket: WebSocket, nonce: string): EchoAnswer {
+    const unread = this.of(socket);
+    if (unread.echo?.nonce !== nonce) return "not owed";
+    // After the relay woke, what was sent before the echo was not counted again.
+    unread.sent = Math.max(0, unread.sent - unread.echo.sentBefore);
     unread.echo = null;
-    return true;
+    const stale = unread.stale;
+    unread.stale = false;
+    keep(socket, unread);
+    return stale ? "read, stale" : "read";
   }
 
   /** Whether the watcher has an echo to answer before anything it asks for is sent. */
   owesEcho(socket: WebSocket): boolean {
-    return this.unread.get(socket)?.echo != null;
+    return this.of(socket).echo !== null;
+  }
+
+  private of(socket: WebSocket): Unread {
+    let unread = this.unread.get(socket);
+    if (unread === undefined) {
+      const kept = (socket.deserializeAttachment() as Kept | null) ?? { echo: null, stale: false };
+      unread = { sent: 0, echo: kept.echo, stale: kept.stale };
+      this.unread.set(socket, unread);
+    }
+    return unread;
   }
 
   private bytesOf(text: string): number {
     if (text !== this.last.text) this.last = { text, bytes: Buffer.byteLength(text, "utf8") };
     return this.last.bytes;
+  }
+}
+
+function keep(socket: WebSocket, { echo, stale }: Unread): void {
+  try {
+    socket.serializeAttachment({ echo, stale } satisfies Kept);
+  } catch {
+    // A socket that is closing keeps nothing.
   }
 }
 

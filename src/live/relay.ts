@@ -183,7 +183,9 @@ export class LiveRelay extends DurableObject<Env> {
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (this.silenced.has(socket)) return;
     const parsed = parseClientMessage(message);
-    if (!("error" in parsed) && parsed.type === "echo" && this.reading.echoed(socket, parsed.nonce)) return;
+    const answer = "error" in parsed || parsed.type !== "echo" ? null : this.reading.echoed(socket, parsed.nonce);
+    if (answer === "read") return;
+    if (answer === "read, stale") return this.sendView(socket);
     let budget = this.budgets.get(socket);
     if (budget === undefined) this.budgets.set(socket, (budget = new MessageBudget(Date.now())));
     if (!budget.spend(Date.now())) {
@@ -214,6 +216,14 @@ export class LiveRelay extends DurableObject<Env> {
     if ("reason" in view) return socket.close(1011, "the show is gone");
     if (parsed.layout !== view.layout) this.reading.send(socket, view.layoutJson);
     this.reading.send(socket, this.catchUp(view, parsed));
+  }
+
+  /** A fresh view for a watcher that was sent nothing for a while (see `ReadingWatchers`): the layout and a snapshot. */
+  private async sendView(socket: WebSocket): Promise<void> {
+    const view = await this.ensureView();
+    if ("reason" in view) return socket.close(1011, "the show is gone");
+    this.reading.send(socket, view.layoutJson);
+    this.reading.send(socket, this.snapshot(view));
   }
 
   override async webSocketClose(socket: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
