@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { BATCH_TICK_MS, LiveFeed, type FeedHost, type Relays } from "../src/show/feed";
 import type { Delivery } from "../src/show/outbox";
 import type { LiveRelay } from "../src/live/relay";
+import { ReadingWatchers } from "../src/live/reading";
 import {
   adminHeaders,
   BASE,
@@ -524,6 +525,48 @@ describe("GET /api/shows/:show_id/live", () => {
     await client.expectQuiet();
   });
 
+  it("asks a held-back watcher for another echo when the show cannot be read for its fresh view, and tries again at the answer", async () => {
+    const showId = await newShow(60);
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    await runInDurableObject(relay, (instance: LiveRelay) =>
+      Object.assign(instance.reading, { echoAfter: 300, maxUnread: 1500 }),
+    );
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    client.answerDelayMs = Infinity; // it reads; the test answers for it
+    const nonces: string[] = [];
+    client.socket.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data as string) as Message;
+      if (message.type === "echo") nonces.push(message.nonce as string);
+    });
+    await client.greeting();
+    // Bookings until the relay holds the next batch back.
+    let seat = 1;
+    for (; ; seat++) {
+      await post("/api/book-seat/", { show_id: showId, seat_id: seat });
+      if ((await client.next(500).catch(() => null)) === null) break;
+    }
+    // The relay's view is dropped (a reset would), and the show is too busy to be read for now.
+    await runInDurableObject(relay, (instance: LiveRelay) => {
+      const relayed = instance as unknown as { forgetView(): void; show(): unknown };
+      relayed.forgetView();
+      relayed.show = () => ({
+        subscribe: () => Promise.reject(platformError("Durable Object is overloaded", { overloaded: true })),
+      });
+    });
+    const answered = nonces.length;
+    client.socket.send(JSON.stringify({ type: "echo", nonce: nonces.at(-1) }));
+    // No view to send: it is asked for another echo instead.
+    await expect.poll(() => nonces.length).toBe(answered + 1);
+    await runInDurableObject(relay, (instance: LiveRelay) => {
+      delete (instance as unknown as { show?: unknown }).show;
+    });
+    client.socket.send(JSON.stringify({ type: "echo", nonce: nonces.at(-1) }));
+    expect(await client.next()).toMatchObject({ type: "layout" });
+    const fresh = await client.next();
+    expect(fresh).toMatchObject({ type: "snapshot", version: seat });
+    expect((fresh.statuses as string).slice(0, seat)).toBe("b".repeat(seat));
+  });
+
   it("still refuses the resyncs of a watcher that owes an echo after its relay hibernated, and still closes it in time", async () => {
     const showId = await newShow(40);
     const relay = env.RELAY.getByName(`${showId}#0`);
@@ -900,5 +943,62 @@ describe("GET /api/shows/:show_id/live", () => {
     const unknown = await call(`/api/shows/${nobody}/live`, upgrade);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual({ error: "Show not found", show_id: nobody });
+  });
+});
+
+describe("whether a watcher reads what it is sent (ReadingWatchers)", () => {
+  /** A socket that keeps what it is sent, and its attachment, as the runtime's does. */
+  function fakeSocket() {
+    const sent: string[] = [];
+    let attachment: unknown = null;
+    let closed: number | null = null;
+    const socket = {
+      send: (text: string) => void sent.push(text),
+      close: (code: number) => void (closed = code),
+      serializeAttachment: (value: unknown) => void (attachment = structuredClone(value)),
+      deserializeAttachment: () => attachment,
+    } as unknown as WebSocket;
+    const echoes = () => sent.filter((text) => text.startsWith('{"type":"echo"')).map((text) => JSON.parse(text).nonce);
+    return { socket, sent, echoes, closed: () => closed };
+  }
+  const ofKiB = (n: number) => JSON.stringify({ type: "changes", pad: "x".repeat(n * 1024 - 30) });
+
+  it("asks a watcher held back with no echo owed for one, so that its answer brings it up to date", () => {
+    const { socket, sent, echoes, closed } = fakeSocket();
+    const reading = new ReadingWatchers(); // 32 KiB, 256 KiB, 20 s
+    reading.send(socket, ofKiB(33));
+    expect(echoes()).toHaveLength(1);
+    // Two 100 KiB snapshots within the round trip, then the answer: 200 KiB still unconfirmed.
+    reading.send(socket, ofKiB(100));
+    reading.send(socket, ofKiB(100));
+    expect(reading.echoed(socket, echoes()[0])).toBe("read");
+    // A batch that does not fit is held back, and the watcher is asked for an echo at once.
+    const before = sent.length;
+    reading.send(socket, ofKiB(62));
+    expect(sent.slice(before)).toEqual([expect.stringMatching(/^\{"type":"echo","nonce":"[\w-]{16}"\}$/)]);
+    reading.send(socket, ofKiB(1));
+    expect(sent).toHaveLength(before + 1);
+    expect(reading.owesEcho(socket)).toBe(true);
+    expect(reading.echoed(socket, echoes()[1])).toBe("read, stale");
+    reading.send(socket, ofKiB(1));
+    expect(sent).toHaveLength(before + 2);
+    expect(closed()).toBeNull();
+  });
+
+  it("closes a watcher held back that never answers, at a send 20 s after its echo", () => {
+    const { socket, sent, closed } = fakeSocket();
+    const reading = new ReadingWatchers(1024, 4096, 20_000);
+    for (let i = 0; i < 10; i++) reading.send(socket, ofKiB(1));
+    const count = sent.length;
+    expect(count).toBeLessThan(10);
+    const realNow = Date.now;
+    try {
+      Date.now = () => realNow() + 20_001;
+      reading.send(socket, ofKiB(1));
+    } finally {
+      Date.now = realNow;
+    }
+    expect(closed()).toBe(1008);
+    expect(sent).toHaveLength(count);
   });
 });

@@ -76,18 +76,28 @@ export class ReadingWatchers {
     }
     if (unread.stale) return;
     const bytes = this.bytesOf(text);
-    if (unread.sent > 0 && unread.sent + bytes > this.maxUnread) {
-      unread.stale = true;
-      keep(socket, unread);
-      return;
-    }
+    if (unread.sent > 0 && unread.sent + bytes > this.maxUnread) return this.holdBack(socket, unread);
     if (!sendQuietly(socket, text)) return;
     unread.sent += bytes;
-    if (unread.echo === null && unread.sent >= this.echoAfter) {
-      unread.echo = { nonce: randomBase64Url(12), sentBefore: unread.sent, at: Date.now() };
-      keep(socket, unread);
-      sendQuietly(socket, JSON.stringify({ type: "echo", nonce: unread.echo.nonce }));
-    }
+    if (unread.echo === null && unread.sent >= this.echoAfter) this.askForEcho(socket, unread);
+  }
+
+  /**
+   * Sends a watcher nothing more until it answers an echo, which its answer's fresh view makes
+   * up for. (Its answer to an earlier echo may have left much unconfirmed and nothing owed: it is
+   * asked for one now, so that it always has one to answer.) Also for a watcher whose fresh view
+   * could not be sent: it answers again, and the relay tries again.
+   */
+  holdBack(socket: WebSocket, unread = this.of(socket)): void {
+    unread.stale = true;
+    if (unread.echo === null) this.askForEcho(socket, unread);
+    else keep(socket, unread);
+  }
+
+  private askForEcho(socket: WebSocket, unread: Unread): void {
+    unread.echo = { nonce: randomBase64Url(12), sentBefore: unread.sent, at: Date.now() };
+    keep(socket, unread);
+    sendQuietly(socket, JSON.stringify({ type: "echo", nonce: unread.echo.nonce }));
   }
 
   /** The watcher echoed `nonce`: what was sent before that echo has been read. */

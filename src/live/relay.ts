@@ -218,9 +218,21 @@ export class LiveRelay extends DurableObject<Env> {
     this.reading.send(socket, this.catchUp(view, parsed));
   }
 
-  /** A fresh view for a watcher that was sent nothing for a while (see `ReadingWatchers`): the layout and a snapshot. */
+  /**
+   * A fresh view for a watcher that was sent nothing for a while (see `ReadingWatchers`): the
+   * layout and a snapshot. When the show cannot be read just now, the watcher is held back again
+   * and asked for another echo: its answer brings the next try.
+   */
   private async sendView(socket: WebSocket): Promise<void> {
-    const view = await this.ensureView();
+    let view: View | Failure;
+    try {
+      view = await this.ensureView();
+    } catch (error) {
+      console.error(
+        JSON.stringify({ message: "live: no fresh view for a watcher", relay: this.name, error: String(error) }),
+      );
+      return this.reading.holdBack(socket);
+    }
     if ("reason" in view) return socket.close(1011, "the show is gone");
     this.reading.send(socket, view.layoutJson);
     this.reading.send(socket, this.snapshot(view));
