@@ -68,6 +68,20 @@ export class ReadingWatchers {
    * instead), and not at all to one whose echo is overdue, which is closed.
    */
   send(socket: WebSocket, text: string): void {
+    this.sendCounted(socket, text, false);
+  }
+
+  /**
+   * Sends a watcher a view whole (the layout, then a snapshot or what it missed), however much
+   * already waits: it stands for everything before it, and held back in part it would never
+   * arrive. A watcher gets one when it connects, and one each time it answers an echo it was
+   * held back for, which it can only do by reading.
+   */
+  sendView(socket: WebSocket, messages: string[]): void {
+    for (const text of messages) this.sendCounted(socket, text, true);
+  }
+
+  private sendCounted(socket: WebSocket, text: string, whole: boolean): void {
     const unread = this.of(socket);
     if (unread.echo !== null && Date.now() - unread.echo.at > this.echoTimeoutMs) {
       this.unread.delete(socket);
@@ -76,7 +90,7 @@ export class ReadingWatchers {
     }
     if (unread.stale) return;
     const bytes = this.bytesOf(text);
-    if (unread.sent > 0 && unread.sent + bytes > this.maxUnread) return this.holdBack(socket, unread);
+    if (!whole && unread.sent > 0 && unread.sent + bytes > this.maxUnread) return this.holdBack(socket, unread);
     if (!sendQuietly(socket, text)) return;
     unread.sent += bytes;
     if (unread.echo === null && unread.sent >= this.echoAfter) this.askForEcho(socket, unread);
@@ -104,7 +118,6 @@ export class ReadingWatchers {
   echoed(socket: WebSocket, nonce: string): EchoAnswer {
     const unread = this.of(socket);
     if (unread.echo?.nonce !== nonce) return "not owed";
-    // After the relay woke, what was sent before the echo was not counted again.
     unread.sent = Math.max(0, unread.sent - unread.echo.sentBefore);
     unread.echo = null;
     const stale = unread.stale;
@@ -122,7 +135,13 @@ export class ReadingWatchers {
     let unread = this.unread.get(socket);
     if (unread === undefined) {
       const kept = (socket.deserializeAttachment() as Kept | null) ?? { echo: null, stale: false };
-      unread = { sent: 0, echo: kept.echo, stale: kept.stale };
+      // The bytes counted before the relay woke are gone. A watcher that owed an echo is taken
+      // to have MAX_UNREAD waiting, all of it confirmed by its answer: it is sent nothing more
+      // until then (a reader that answers in time never owes one across a hibernation, which
+      // takes seconds of quiet). One that owed none starts again from 0, with at most
+      // ECHO_AFTER unconfirmed from before.
+      const echo = kept.echo === null ? null : { ...kept.echo, sentBefore: this.maxUnread };
+      unread = { sent: echo === null ? 0 : this.maxUnread, echo, stale: kept.stale };
       this.unread.set(socket, unread);
     }
     return unread;

@@ -132,11 +132,8 @@ export class LiveRelay extends DurableObject<Env> {
       this.refuseWhenFull(address);
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
       this.ctx.acceptWebSocket(server, [address]);
-      this.reading.send(server, view.layoutJson);
-      this.reading.send(
-        server,
-        this.catchUp(view, since === undefined || layout === undefined ? null : { since, layout }),
-      );
+      const position = since === undefined || layout === undefined ? null : { since, layout };
+      this.reading.sendView(server, [view.layoutJson, this.catchUp(view, position)]);
       return new Response(null, { status: 101, webSocket: client });
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error);
@@ -234,8 +231,7 @@ export class LiveRelay extends DurableObject<Env> {
       return this.reading.holdBack(socket);
     }
     if ("reason" in view) return socket.close(1011, "the show is gone");
-    this.reading.send(socket, view.layoutJson);
-    this.reading.send(socket, this.snapshot(view));
+    this.reading.sendView(socket, [view.layoutJson, this.snapshot(view)]);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
