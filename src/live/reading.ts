@@ -22,6 +22,8 @@ interface Unread {
   echo: Echo | null;
   /** Whether sends were held back (MAX_UNREAD): the watcher needs a fresh view once it answers. */
   stale: boolean;
+  /** Whether an answer that ended a hold-back is waiting for its fresh view (one view an answer). */
+  viewOwed: boolean;
 }
 
 /** What a socket's attachment keeps, so that an owed echo outlives the relay's hibernation. */
@@ -81,6 +83,14 @@ export class ReadingWatchers {
     for (const text of messages) this.sendCounted(socket, text, true);
   }
 
+  /** Sends the fresh view an answer that ended a hold-back is owed; nothing when it has had it. */
+  sendOwedView(socket: WebSocket, messages: string[]): void {
+    const unread = this.of(socket);
+    if (!unread.viewOwed) return;
+    unread.viewOwed = false;
+    this.sendView(socket, messages);
+  }
+
   private sendCounted(socket: WebSocket, text: string, whole: boolean): void {
     const unread = this.of(socket);
     if (unread.echo !== null && Date.now() - unread.echo.at > this.echoTimeoutMs) {
@@ -98,9 +108,8 @@ export class ReadingWatchers {
 
   /**
    * Sends a watcher nothing more until it answers an echo, which its answer's fresh view makes
-   * up for. (Its answer to an earlier echo may have left much unconfirmed and nothing owed: it is
-   * asked for one now, so that it always has one to answer.) Also for a watcher whose fresh view
-   * could not be sent: it answers again, and the relay tries again.
+   * up for (it is asked for one if it owes none, so that it always has one to answer). Also for a
+   * watcher whose fresh view could not be sent: it answers again, and the relay tries again.
    */
   holdBack(socket: WebSocket, unread = this.of(socket)): void {
     unread.stale = true;
@@ -122,7 +131,11 @@ export class ReadingWatchers {
     unread.echo = null;
     const stale = unread.stale;
     unread.stale = false;
-    keep(socket, unread);
+    if (stale) unread.viewOwed = true;
+    // What was sent after the echo may be ECHO_AFTER already: then the next is asked for now, so
+    // that a watcher that owes none never has more than that unconfirmed (across a wake too).
+    if (unread.sent >= this.echoAfter) this.askForEcho(socket, unread);
+    else keep(socket, unread);
     return stale ? "read, stale" : "read";
   }
 
@@ -141,7 +154,7 @@ export class ReadingWatchers {
       // takes seconds of quiet). One that owed none starts again from 0, with at most
       // ECHO_AFTER unconfirmed from before.
       const echo = kept.echo === null ? null : { ...kept.echo, sentBefore: this.maxUnread };
-      unread = { sent: echo === null ? 0 : this.maxUnread, echo, stale: kept.stale };
+      unread = { sent: echo === null ? 0 : this.maxUnread, echo, stale: kept.stale, viewOwed: false };
       this.unread.set(socket, unread);
     }
     return unread;

@@ -231,7 +231,8 @@ export class LiveRelay extends DurableObject<Env> {
       return this.reading.holdBack(socket);
     }
     if ("reason" in view) return socket.close(1011, "the show is gone");
-    this.reading.sendView(socket, [view.layoutJson, this.snapshot(view)]);
+    // Several answers may have waited on one read of the show: the first sends the view.
+    this.reading.sendOwedView(socket, [view.layoutJson, this.snapshot(view)]);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
