@@ -419,43 +419,30 @@ async function holds(plain: RunningWorker): Promise<Row[]> {
         `${side.label}: every hold succeeded (${JSON.stringify(statusCounts(side.samples))})`,
       );
     }
-    const perHold = (side: TurnSide) => side.cpuMs / side.samples.length;
-    for (const side of sides) log(`  ${side.label}: workerd CPU ${perHold(side).toFixed(3)} ms per hold`);
+    const perRequest = (side: TurnSide) => side.cpuMs / side.samples.length;
+    for (const side of sides) log(`  ${side.label}: workerd CPU ${perRequest(side).toFixed(3)} ms per hold`);
     const p99 = (side: TurnSide) => latencyStats(side.samples).p99;
     const clientCpu = (side: TurnSide) => (side.clientCpuMs / side.wallMs) * 100;
     const [joinsUncapped, joinsCapped] = await joins(limited, capped);
+    const sideRow = (side: TurnSide, note: string, vsBaseline?: string) =>
+      row(side.label, side.samples, side.wallMs, clientCpu(side), note, vsBaseline);
     return [
-      row(off.label, off.samples, off.wallMs, clientCpu(off), "group holds; limits per address off"),
-      row(
-        rated.label,
-        rated.samples,
-        rated.wallMs,
-        clientCpu(rated),
+      sideRow(off, "group holds; limits per address off"),
+      sideRow(
+        rated,
         `4 holds a show an address; Miniflare's limiter; p99 ${ratio(p99(rated), p99(off))}`,
-        `CPU ${ratio(perHold(rated), perHold(off))} the first`,
+        `CPU ${ratio(perRequest(rated), perRequest(off))} the first`,
       ),
-      row(
-        on.label,
-        on.samples,
-        on.wallMs,
-        clientCpu(on),
+      sideRow(
+        on,
         `HELD_ORDERS_PER_ADDRESS as in wrangler.toml; p99 ${ratio(p99(on), p99(rated))}`,
-        `CPU ${ratio(perHold(on), perHold(rated))} rate limited`,
+        `CPU ${ratio(perRequest(on), perRequest(rated))} rate limited`,
       ),
-      row(
-        joinsUncapped.label,
-        joinsUncapped.samples,
-        joinsUncapped.wallMs,
-        clientCpu(joinsUncapped),
-        "4 tickets an address; QUEUE_TICKETS_PER_ADDRESS off",
-      ),
-      row(
-        joinsCapped.label,
-        joinsCapped.samples,
-        joinsCapped.wallMs,
-        clientCpu(joinsCapped),
+      sideRow(joinsUncapped, "4 tickets an address; QUEUE_TICKETS_PER_ADDRESS off"),
+      sideRow(
+        joinsCapped,
         `QUEUE_TICKETS_PER_ADDRESS as in wrangler.toml; p99 ${ratio(p99(joinsCapped), p99(joinsUncapped))}`,
-        `CPU ${ratio(perHold(joinsCapped), perHold(joinsUncapped))} the first`,
+        `CPU ${ratio(perRequest(joinsCapped), perRequest(joinsUncapped))} the first`,
       ),
     ];
   } finally {

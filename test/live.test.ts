@@ -174,6 +174,16 @@ async function relaysOf(showId: string): Promise<string[]> {
   );
 }
 
+/** Sets what a show's one relay (`LIVE_RELAYS` "1") allows a watcher to leave unread (see `ReadingWatchers`). */
+async function readingLimits(
+  showId: string,
+  limits: Partial<Pick<ReadingWatchers, "echoAfter" | "maxUnread" | "echoTimeoutMs">>,
+): Promise<DurableObjectStub<LiveRelay>> {
+  const relay = env.RELAY.getByName(`${showId}#0`);
+  await runInDurableObject(relay, (instance: LiveRelay) => Object.assign(instance.reading, limits));
+  return relay;
+}
+
 describe("GET /api/shows/:show_id/live", () => {
   it("greets a client with the layout, then every seat's status as one character in layout order", async () => {
     const showId = await newShow(["A1", "A2", "A3", "B1"], "Live show");
@@ -456,9 +466,7 @@ describe("GET /api/shows/:show_id/live", () => {
     const showId = await newShow(41);
     const oneRelay = { LIVE_RELAYS: "1" };
     const limits = { echoAfter: 300, maxUnread: 1500, echoTimeoutMs: 1000 };
-    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (relay: LiveRelay) =>
-      Object.assign(relay.reading, limits),
-    );
+    await readingLimits(showId, limits);
     // Nothing reads this one until the end: its end of the socket is not accepted.
     const silent = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
     expect(silent.status).toBe(101);
@@ -497,10 +505,7 @@ describe("GET /api/shows/:show_id/live", () => {
   it("holds back what a slow reader has no room for, and sends it a fresh view once it answers", async () => {
     // Snapshots of 1,000 characters, scaled as a 100,000-seat show's 100 KB are to the limits.
     const showId = await newShow(1000);
-    const relay = env.RELAY.getByName(`${showId}#0`);
-    await runInDurableObject(relay, (instance: LiveRelay) =>
-      Object.assign(instance.reading, { echoAfter: 320, maxUnread: 2560 }),
-    );
+    const relay = await readingLimits(showId, { echoAfter: 320, maxUnread: 2560 });
     const client = await connect(showId, "", { LIVE_RELAYS: "1" });
     client.answerDelayMs = 100; // a phone's round trip
     await client.greeting();
@@ -527,10 +532,7 @@ describe("GET /api/shows/:show_id/live", () => {
 
   it("asks a held-back watcher for another echo when the show cannot be read for its fresh view, and tries again at the answer", async () => {
     const showId = await newShow(60);
-    const relay = env.RELAY.getByName(`${showId}#0`);
-    await runInDurableObject(relay, (instance: LiveRelay) =>
-      Object.assign(instance.reading, { echoAfter: 300, maxUnread: 1500 }),
-    );
+    const relay = await readingLimits(showId, { echoAfter: 300, maxUnread: 1500 });
     const client = await connect(showId, "", { LIVE_RELAYS: "1" });
     client.answerDelayMs = Infinity; // it reads; the test answers for it
     const nonces: string[] = [];
@@ -593,9 +595,7 @@ describe("GET /api/shows/:show_id/live", () => {
   it("answers no resync while the watcher owes an echo, and closes one that leaves it unanswered too long", async () => {
     const showId = await newShow(40);
     const oneRelay = { LIVE_RELAYS: "1" };
-    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (relay: LiveRelay) =>
-      Object.assign(relay.reading, { echoAfter: 300, echoTimeoutMs: 300 }),
-    );
+    await readingLimits(showId, { echoAfter: 300, echoTimeoutMs: 300 });
     const response = await withEnv(oneRelay, `/api/shows/${showId}/live`, upgrade);
     const socket = response.webSocket!;
     const received: Message[] = [];
