@@ -109,8 +109,13 @@ export function parseClientMessage(
   message: string | ArrayBuffer,
 ): ClientMessage | { error: string; close?: 1003 | 1009 } {
   if (typeof message !== "string") return { error: "Messages must be JSON text", close: 1003 };
-  // A character is one to three bytes in UTF-8: only a long frame needs counting.
-  if (message.length * 3 > MAX_CLIENT_MESSAGE_BYTES && utf8Bytes(message) > MAX_CLIENT_MESSAGE_BYTES) {
+  // A character is one to three bytes in UTF-8: only a frame between a third of the limit and
+  // the limit in characters needs counting (and never one of megabytes).
+  const { length } = message;
+  if (
+    length > MAX_CLIENT_MESSAGE_BYTES ||
+    (length * 3 > MAX_CLIENT_MESSAGE_BYTES && utf8Bytes(message) > MAX_CLIENT_MESSAGE_BYTES)
+  ) {
     return { error: `Messages must not exceed ${MAX_CLIENT_MESSAGE_BYTES} bytes`, close: 1009 };
   }
   let value: unknown;

@@ -50,8 +50,8 @@ export type EchoAnswer = "read" | "read, stale" | "not owed";
  *
  * The counts are kept in memory; the owed echo and the stale mark are kept in the socket's
  * attachment too, so that a relay that hibernates and wakes still refuses that socket's resyncs and
- * still closes it in time. (The bytes counted are not: a socket that does not read keeps its relay
- * from hibernating, since what waits for it is never sent.)
+ * still closes it in time. (The bytes counted are not: a watcher restored owing an echo counts as
+ * full until it answers; see `of`.)
  */
 export class ReadingWatchers {
   private readonly unread = new WeakMap<WebSocket, Unread>();
@@ -175,7 +175,7 @@ function keep(socket: WebSocket, { echo, stale }: Unread): void {
 }
 
 /** Sends without throwing; false when the socket is closing (its close handler cleans up). */
-export function sendQuietly(socket: WebSocket, text: string): boolean {
+function sendQuietly(socket: WebSocket, text: string): boolean {
   try {
     socket.send(text);
     return true;
