@@ -38,8 +38,7 @@ export function positiveInteger(text: string | undefined, fallback: number): num
  * "off" (a box office whose holds all come from one address, say).
  */
 export function heldOrdersPerAddress(env: { HELD_ORDERS_PER_ADDRESS?: string }): number | null {
-  if (env.HELD_ORDERS_PER_ADDRESS?.trim().toLowerCase() === "off") return null;
-  return positiveInteger(env.HELD_ORDERS_PER_ADDRESS, 4);
+  return positiveIntegerOrOff(env.HELD_ORDERS_PER_ADDRESS, 4);
 }
 
 /**
@@ -48,8 +47,12 @@ export function heldOrdersPerAddress(env: { HELD_ORDERS_PER_ADDRESS?: string }):
  * "off".
  */
 export function queueTicketsPerAddress(env: { QUEUE_TICKETS_PER_ADDRESS?: string }): number | null {
-  if (env.QUEUE_TICKETS_PER_ADDRESS?.trim().toLowerCase() === "off") return null;
-  return positiveInteger(env.QUEUE_TICKETS_PER_ADDRESS, 16);
+  return positiveIntegerOrOff(env.QUEUE_TICKETS_PER_ADDRESS, 16);
+}
+
+/** A limit's var: null for "off" (in any case), else as `positiveInteger`. */
+function positiveIntegerOrOff(text: string | undefined, fallback: number): number | null {
+  return text?.trim().toLowerCase() === "off" ? null : positiveInteger(text, fallback);
 }
 
 /** Bytes of a show's database past which new holds and cancellations by token are refused (SHOW_STORAGE_HIGH_WATER_MB; 8,192 MB). */
