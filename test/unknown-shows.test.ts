@@ -1,6 +1,7 @@
 import { listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { forgetShows } from "../src/routes/directory";
 import { adminHeaders, bearer, call, countingNamespace, newShow, post, withEnv } from "./helpers";
 
 describe("shows that do not exist", () => {
@@ -69,5 +70,30 @@ describe("shows that do not exist", () => {
     });
     expect(admin.status).toBe(404);
     expect(allowance.get("192.0.2.45")).toBe(1);
+  });
+
+  it("cost the catalog one question for a crowd meeting a show in a cold isolate, and none in the next one there", async () => {
+    const showId = await newShow(20);
+    const { namespace: catalog, calls } = countingNamespace(env.CATALOG);
+    const book = (seat: number) =>
+      withEnv({ CATALOG: catalog }, "/api/book-seat/", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ show_id: showId, seat_id: seat }),
+      });
+    forgetShows();
+    const crowd = await Promise.all(Array.from({ length: 10 }, (_, i) => book(i + 1)));
+    expect(crowd.map((response) => response.status)).toEqual(Array(10).fill(200));
+    expect(calls.exists).toBe(1);
+
+    // The yes is kept in the location's cache (written behind the answer), for the isolates there.
+    const cache = await caches.open("shows");
+    for (let tries = 0; !(await cache.match(`https://seats.test/api/shows/${showId}`)); tries++) {
+      expect(tries).toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    forgetShows();
+    expect((await book(11)).status).toBe(200);
+    expect(calls.exists).toBe(1);
   });
 });

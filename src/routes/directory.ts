@@ -34,23 +34,90 @@ export async function askCatalog<R>(
 }
 
 /**
- * Refuses a show that was never created with its 404. Whether a show exists is asked of the
- * catalog the first time per isolate and remembered after, so a request for an unknown show never
- * reaches (and never creates) a show's object, and the shows that sell pay for the question once
- * per isolate. The router passes the `client`'s request: a question the memo cannot answer counts
- * against that client's rate limit, so made-up ids cannot turn into a flood of catalog lookups
- * (each one is a new id, which no memo of answers would catch).
+ * Refuses a show that was never created with its 404. Whether a show exists is asked the first
+ * time per isolate and remembered after, so a request for an unknown show never reaches (and never
+ * creates) a show's object, and the shows that sell pay for the question once per isolate. The
+ * router passes the client's `request`: a question the memo cannot answer counts against that
+ * client's rate limit (unless the request has paid it already: `charge`), so made-up ids cannot
+ * turn into a flood of lookups (each one is a new id, which no memo of answers would catch).
+ *
+ * The catalog is one object for every location, so an on-sale's first seconds, when every cold
+ * isolate everywhere meets the show at once, must not all ask it: a yes is kept in the location's
+ * cache (for every isolate there, under the request's origin, as that cache wants its keys), and the
+ * concurrent requests of one isolate share one question.
  */
-export async function requireShow(env: Env, showId: Id, client?: Request): Promise<void> {
+export async function requireShow(
+  env: Env,
+  showId: Id,
+  request?: Request,
+  charge = request !== undefined,
+): Promise<void> {
   if (known.has(showId)) return;
-  if (client) await rateLimited(client as unknown as IRequest, env);
-  const exists = await askCatalog(env, (catalog) => catalog.exists(showId));
-  if (!exists) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
-  if (known.size >= MAX_KNOWN) known.clear();
-  known.add(showId);
+  if (request && charge) await rateLimited(request as unknown as IRequest, env);
+  const origin = request === undefined ? null : new URL(request.url).origin;
+  if (!(await showExists(env, showId, origin))) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  rememberShow(showId);
 }
 
 /** Notes a show this isolate has just created. */
 export function rememberShow(showId: Id): void {
+  if (known.size >= MAX_KNOWN) known.clear();
   known.add(showId);
+}
+
+/** Questions this isolate has in flight, by show. */
+const asking = new Map<Id, Promise<boolean>>();
+/**
+ * How long a request waits on another request's question before it asks for itself: a question
+ * belongs to the request that asked it, and may never be answered if that request is cancelled.
+ */
+const SHARED_QUESTION_WAIT_MS = 2000;
+
+/**
+ * Whether a show exists, from the location's cache or the catalog. Only a yes is shared with the
+ * requests waiting on a question, and only a yes is kept: a request that waited on a no asks for
+ * itself, so a show created while another request's question was on its way is never refused. A
+ * catalog too busy to answer is every waiter's 503.
+ */
+async function showExists(env: Env, showId: Id, origin: string | null): Promise<boolean> {
+  const pending = asking.get(showId);
+  if (pending !== undefined) {
+    const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), SHARED_QUESTION_WAIT_MS));
+    // A busy catalog's 503 is every waiter's answer; asking again would add to its load.
+    const shared = pending.catch((error: unknown) => {
+      if (error instanceof HttpError) throw error;
+      return false;
+    });
+    if (await Promise.race([shared, timeout])) return true;
+  }
+  const question = lookUp(env, showId, origin);
+  asking.set(showId, question);
+  try {
+    return await question;
+  } finally {
+    if (asking.get(showId) === question) asking.delete(showId);
+  }
+}
+
+/** Asks the location's cache (when the request's `origin` is known), then the catalog. */
+async function lookUp(env: Env, showId: Id, origin: string | null): Promise<boolean> {
+  const cache = origin === null ? null : await caches.open("shows");
+  const key = `${origin}/api/shows/${encodeURIComponent(showId)}`;
+  const kept = await cache?.match(key);
+  if (kept) {
+    await kept.body?.cancel();
+    return true;
+  }
+  const exists = await askCatalog(env, (catalog) => catalog.exists(showId));
+  // A yes never goes stale (see `known`). Not awaited: the request goes on to its show meanwhile,
+  // and a lost write only means another isolate asks the catalog.
+  if (exists && cache) {
+    void cache.put(key, new Response("1", { headers: { "cache-control": "max-age=31536000" } })).catch(() => {});
+  }
+  return exists;
+}
+
+/** Forgets every show this isolate knows, as a cold isolate would: for tests. */
+export function forgetShows(): void {
+  known.clear();
 }

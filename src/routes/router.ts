@@ -108,7 +108,7 @@ async function validatedInput(
   // the client on), so a copy is served with no lookup at all.
   const showId = showIdOf(params, body);
   if (showId !== undefined && !operation.createsShow && !operation.conditional) {
-    await requireShow(env, showId, operation.rateLimited ? undefined : request);
+    await requireShow(env, showId, request as unknown as Request, !operation.rateLimited);
   }
 
   // While the show's waiting room is on, a hold or booking needs its pass (checked with the secret alone).
