@@ -2,6 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { clientHash } from "../src/http/client";
+import { forgetRooms } from "../src/routes/admission";
 import { signPass } from "../src/queue/pass";
 import type { QueueShard } from "../src/queue/shard";
 import { TICK_MS, type WaitingRoom } from "../src/queue/room";
@@ -11,6 +12,7 @@ import {
   bearer,
   bookSeat,
   call,
+  countingNamespace,
   newShow,
   platformError,
   post,
@@ -205,6 +207,24 @@ describe("turning a waiting room on and off", () => {
     const joined = await call(`/api/shows/${showId}/queue`, { method: "POST" });
     expect(joined.status).toBe(409);
     expect(await joined.json()).toEqual({ error: "This show has no waiting room on; book directly", show_id: showId });
+  });
+
+  it("is asked once by an isolate's concurrent requests when what the isolate heard has expired", async () => {
+    const showId = await newShow(5);
+    await openRoom(showId, LATER());
+    const { namespace, calls } = countingNamespace(env.WAITING_ROOM);
+    forgetRooms();
+    const bookings = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        withEnv({ WAITING_ROOM: namespace }, "/api/book-seat/", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ show_id: showId, seat_id: (i % 5) + 1 }),
+        }),
+      ),
+    );
+    expect(bookings.map((response) => response.status)).toEqual(Array(10).fill(403));
+    expect(calls.status).toBe(1);
   });
 
   it("DELETE turns it off: bookings need no pass again, and its tickets are forgotten", async () => {

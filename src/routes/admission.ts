@@ -3,6 +3,7 @@ import { publicId, type Id } from "../ids";
 import { checkPass, MIN_SECRET_LENGTH } from "../queue/pass";
 import type { RoomStatus } from "../queue/types";
 import { requireShow } from "./directory";
+import { SharedQuestions } from "./questions";
 
 /**
  * Whether each show's waiting room is on, as this isolate last heard, and until when to believe
@@ -26,9 +27,19 @@ export async function roomStatus(env: Env, showId: Id): Promise<RoomStatus> {
   await requireShow(env, showId);
   const known = rooms.get(showId);
   if (known && known.until > Date.now()) return known.status;
-  const status = await roomObject(env, showId).status();
-  rememberRoom(showId, status);
-  return status;
+  return statusQuestions.ask(showId, async () => {
+    const status = await roomObject(env, showId).status();
+    rememberRoom(showId, status);
+    return status;
+  });
+}
+
+/** An isolate's concurrent requests for a room whose status it must ask again ask once. */
+const statusQuestions = new SharedQuestions<RoomStatus>();
+
+/** Forgets every room's status this isolate heard, as a cold isolate would: for tests. */
+export function forgetRooms(): void {
+  rooms.clear();
 }
 
 /** Notes what an admin route just did to a room, so this isolate acts on it at once. */

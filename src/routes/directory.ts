@@ -3,6 +3,7 @@ import { Catalog } from "../catalog/catalog";
 import { rateLimited } from "../http/rate-limit";
 import { failureToHttp, objectBusy } from "../http/failures";
 import { HttpError } from "../http/responses";
+import { SharedQuestions } from "./questions";
 import type { Id } from "../ids";
 
 /**
@@ -55,7 +56,8 @@ export async function requireShow(
   if (known.has(showId)) return;
   if (request && charge) await rateLimited(request as unknown as IRequest, env);
   const origin = request === undefined ? null : new URL(request.url).origin;
-  if (!(await showExists(env, showId, origin))) throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
+  if (!(await existence.ask(showId, () => lookUp(env, showId, origin))))
+    throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });
   rememberShow(showId);
 }
 
@@ -65,39 +67,12 @@ export function rememberShow(showId: Id): void {
   known.add(showId);
 }
 
-/** Questions this isolate has in flight, by show. */
-const asking = new Map<Id, Promise<boolean>>();
 /**
- * How long a request waits on another request's question before it asks for itself: a question
- * belongs to the request that asked it, and may never be answered if that request is cancelled.
+ * Whether a show exists, asked once at a time per show. Only a yes is shared with the requests
+ * waiting on a question, and only a yes is kept: a request that waited on a no asks for itself, so
+ * a show created while another request's question was on its way is never refused.
  */
-const SHARED_QUESTION_WAIT_MS = 2000;
-
-/**
- * Whether a show exists, from the location's cache or the catalog. Only a yes is shared with the
- * requests waiting on a question, and only a yes is kept: a request that waited on a no asks for
- * itself, so a show created while another request's question was on its way is never refused. A
- * catalog too busy to answer is every waiter's 503.
- */
-async function showExists(env: Env, showId: Id, origin: string | null): Promise<boolean> {
-  const pending = asking.get(showId);
-  if (pending !== undefined) {
-    const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), SHARED_QUESTION_WAIT_MS));
-    // A busy catalog's 503 is every waiter's answer; asking again would add to its load.
-    const shared = pending.catch((error: unknown) => {
-      if (error instanceof HttpError) throw error;
-      return false;
-    });
-    if (await Promise.race([shared, timeout])) return true;
-  }
-  const question = lookUp(env, showId, origin);
-  asking.set(showId, question);
-  try {
-    return await question;
-  } finally {
-    if (asking.get(showId) === question) asking.delete(showId);
-  }
-}
+const existence = new SharedQuestions<boolean>((exists) => exists);
 
 /** Asks the location's cache (when the request's `origin` is known), then the catalog. */
 async function lookUp(env: Env, showId: Id, origin: string | null): Promise<boolean> {

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { HttpError } from "../src/http/responses";
+import { SharedQuestions } from "../src/routes/questions";
+
+/** A question that counts how often it is asked and is answered when the test says. */
+function asked<A>() {
+  let count = 0;
+  const answers: ((result: { answer: A } | { error: unknown }) => void)[] = [];
+  const question = () => {
+    count++;
+    return new Promise<A>((resolve, reject) =>
+      answers.push((result) => ("answer" in result ? resolve(result.answer) : reject(result.error))),
+    );
+  };
+  return {
+    question,
+    count: () => count,
+    answer: (k: number, result: { answer: A } | { error: unknown }) => answers[k]!(result),
+  };
+}
+
+describe("questions shared by an isolate's concurrent requests", () => {
+  it("are asked once for every request waiting on one, and again once answered", async () => {
+    const questions = new SharedQuestions<string>();
+    const { question, count, answer } = asked<string>();
+    const waiting = Array.from({ length: 5 }, () => questions.ask("k", question));
+    expect(count()).toBe(1);
+    answer(0, { answer: "yes" });
+    expect(await Promise.all(waiting)).toEqual(Array(5).fill("yes"));
+    const later = questions.ask("k", question);
+    expect(count()).toBe(2);
+    answer(1, { answer: "later" });
+    expect(await later).toBe("later");
+  });
+
+  it("share only the answers they may: a waiter on another answer asks for itself", async () => {
+    const questions = new SharedQuestions<boolean>((yes) => yes);
+    const { question, count, answer } = asked<boolean>();
+    const first = questions.ask("k", question);
+    const second = questions.ask("k", question);
+    answer(0, { answer: false });
+    expect(await first).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(count()).toBe(2);
+    answer(1, { answer: true });
+    expect(await second).toBe(true);
+  });
+
+  it("give a busy object's HttpError to every waiter, but ask again after any other failure", async () => {
+    const questions = new SharedQuestions<string>();
+    const busy = asked<string>();
+    const waiting = [questions.ask("k", busy.question), questions.ask("k", busy.question)];
+    busy.answer(0, { error: new HttpError(503, "busy") });
+    for (const result of await Promise.allSettled(waiting)) {
+      expect(result).toMatchObject({ status: "rejected", reason: { status: 503 } });
+    }
+    expect(busy.count()).toBe(1);
+
+    const cancelled = asked<string>();
+    const first = questions.ask("j", cancelled.question);
+    const second = questions.ask("j", cancelled.question);
+    cancelled.answer(0, { error: new Error("The request was cancelled") });
+    await expect(first).rejects.toThrow("cancelled");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(cancelled.count()).toBe(2);
+    cancelled.answer(1, { answer: "own" });
+    expect(await second).toBe("own");
+  });
+
+  it("keep nobody waiting past their bound on a question that is never answered", async () => {
+    const questions = new SharedQuestions<string>(undefined, 50);
+    const { question, count, answer } = asked<string>();
+    void questions.ask("k", question);
+    const waiter = questions.ask("k", question);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(count()).toBe(2);
+    answer(1, { answer: "own" });
+    expect(await waiter).toBe("own");
+  });
+});
