@@ -53,8 +53,16 @@ export function layoutOf(statuses: Copy): number {
   return Number(statuses.etag.slice(1).split(".")[0]);
 }
 
-/** What the show's object answers a read with. */
-type Read = () => Promise<{ ok: true; json: string; etag: string } | Failure>;
+/**
+ * What the show's object answers a read with; a read made from an earlier copy says when that was
+ * read from the show (`storedAt`), so that the staleness bound counts from then.
+ */
+type Read = () => Promise<{ ok: true; json: string; etag: string; storedAt?: number } | Failure>;
+
+/** When a copy read with the default max age was read from its show. */
+export function storedAt(env: Env, copy: Copy): number {
+  return copy.freshUntil - seatMapMaxAge(env) * 1000;
+}
 
 /** How stale a read may be, in seconds (SEAT_MAP_MAX_AGE_SECONDS; 0 turns caching off). */
 export function seatMapMaxAge(env: Env): number {
@@ -185,9 +193,10 @@ async function readThrough(
     await cached.body?.cancel();
   }
   // The copy's age counts from when the show was asked: its answer may be slow to arrive.
-  const storedAt = Date.now();
+  const asked = Date.now();
   const result = await read();
   if (!result.ok) throw failureToHttp(result, { showId });
+  const storedAt = Math.min(asked, result.storedAt ?? asked);
   if (cache) {
     const headers = { etag: result.etag, "cache-control": `max-age=${maxAge}`, "x-stored-at": String(storedAt) };
     ctx.waitUntil(cache.put(key, new Response(result.json, { headers })));

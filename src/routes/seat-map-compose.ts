@@ -1,14 +1,14 @@
 /**
  * The seat map as the Worker composes it: from the shared statuses copy and the layout's frame
- * (see `SeatFrame`), once per copy and filter, within the isolate's budgets, and when it must not
- * (a layout change, a map or frame too large to keep, a show that cannot give a frame), null, so
- * that the route serves the show's own map instead.
+ * (see `SeatFrame`), once per copy and filter, within the isolate's budgets, and when it cannot (a
+ * layout change, a show that cannot give a frame), null, so that the route serves the show's own
+ * map instead.
  */
 import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
 import { filterNumbers, seatMapJson, type SeatFrame } from "../show/seat-map";
 import type { CategoryCount, Failure, SeatFilter } from "../show/types";
-import { keepable, layoutOf, madeCopy, PLAN_MAX_AGE_SECONDS, sharedCopy, showPath, type Copy } from "./seat-map-cache";
+import { layoutOf, madeCopy, PLAN_MAX_AGE_SECONDS, sharedCopy, showPath, storedAt, type Copy } from "./seat-map-cache";
 import { callShow } from "./stubs";
 
 /** The show has another layout than the one a frame was asked for. */
@@ -55,27 +55,38 @@ const parsedStatuses = new WeakMap<Copy, ParsedStatuses>();
 /** Statuses copies whose layout their show no longer has: their readers get the show's map while the copy lasts. */
 const behindTheShow = new WeakSet<Copy>();
 /**
- * What this isolate reads from the show instead of composing, by `<path>@<layout>`: maps, and
- * (by show path) frames, too large to keep. Bounded, like every memo here.
+ * Maps (by `<path>@<layout>`) too large for an isolate to keep: composed for the location's cache
+ * instead, without first trying to keep them. Bounded, like every memo here.
  */
-const readFromShow = new Set<string>();
-const MAX_READ_FROM_SHOW = 10_000;
+const tooLargeToKeep = new Set<string>();
+const MAX_TOO_LARGE = 10_000;
 
 /**
- * Frames parsed, the most recently used last. A parsed frame takes several times its JSON's bytes,
- * which the copies' budget does not count, so parsed frames are held to PARSED_FRAME_SEATS seats in
- * all (two of the largest plans).
+ * Frames parsed, by show and layout (a frame never changes at one layout version), the most
+ * recently used last: a frame too large for the isolate to keep as JSON (a plan near the largest)
+ * is read from the location's cache and parsed once, not at every read. A parsed frame takes
+ * several times its JSON's bytes, which the copies' budget does not count, so parsed frames are
+ * held to PARSED_FRAME_SEATS seats in all (two of the largest plans).
  */
-const parsedFrames = new Map<Copy, SeatFrame>();
+const parsedFrames = new Map<string, SeatFrame>();
 const PARSED_FRAME_SEATS = 200_000;
 let parsedSeats = 0;
 
-function parsedFrame(copy: Copy): SeatFrame {
-  let frame = parsedFrames.get(copy);
+/** The frame of `layout`, parsed, or null when the show must answer (see `readFrame`). */
+async function frameAt(
+  env: Env,
+  ctx: ExecutionContext,
+  read: { showId: Id; origin: string; client: Request | undefined; layout: number },
+): Promise<SeatFrame | null> {
+  const key = `${showPath(read.showId)}@${read.layout}`;
+  let frame = parsedFrames.get(key);
   if (frame !== undefined) {
-    parsedFrames.delete(copy);
+    parsedFrames.delete(key);
   } else {
+    const copy = await readFrame(env, ctx, read);
+    if (copy === null) return null;
     frame = parsedBody<SeatFrame>(copy);
+    parsedFrames.delete(key);
     parsedSeats += frame.seat_ids.length;
     for (const [older, olderFrame] of parsedFrames) {
       if (parsedSeats <= PARSED_FRAME_SEATS) break;
@@ -83,7 +94,7 @@ function parsedFrame(copy: Copy): SeatFrame {
       parsedSeats -= olderFrame.seat_ids.length;
     }
   }
-  parsedFrames.set(copy, frame);
+  parsedFrames.set(key, frame);
   return frame;
 }
 
@@ -100,43 +111,45 @@ function parsedBody<T>(copy: Copy): T {
   return JSON.parse(new TextDecoder().decode(copy.body)) as T;
 }
 
-function readsFromShow(key: string): void {
-  if (readFromShow.size >= MAX_READ_FROM_SHOW) readFromShow.clear();
-  readFromShow.add(key);
-}
-
 /**
  * The seat map (at `path`, with its filter) from a statuses copy and the frame of its layout,
  * with the statuses' ETag and freshness, composed once per copy however many readers ask (see
  * `madeCopy`); the failure naming a category or zone the plan does not have; or null when the
- * show must answer instead (see `seatMap`).
+ * show must answer instead (see `seatMap`). A map too large for an isolate to keep (a plan near
+ * the largest) is composed all the same, once per location and statuses copy, and kept by the
+ * location's cache with the statuses' age: the show never builds a map for a reader, whatever its
+ * size, since it would build one for every location and every change.
  */
 export async function composedMap(
   env: Env,
   ctx: ExecutionContext,
   read: { showId: Id; origin: string; client: Request | undefined; statuses: Copy; path: string; query: SeatFilter },
 ): Promise<Copy | Failure | null> {
-  const { showId, statuses, path, query } = read;
+  const { showId, origin, statuses, path, query } = read;
   const layout = layoutOf(statuses);
-  const frameKey = `${showPath(showId)}@${layout}`;
-  const mapKey = `${path}@${layout}`;
-  if (behindTheShow.has(statuses) || readFromShow.has(frameKey) || readFromShow.has(mapKey)) return null;
-  const frameCopy = await readFrame(env, ctx, { ...read, layout });
-  if (frameCopy === null) {
+  if (behindTheShow.has(statuses)) return null;
+  const frame = await frameAt(env, ctx, { ...read, layout });
+  if (frame === null) {
     behindTheShow.add(statuses);
     return null;
   }
-  if (!keepable(frameCopy.body.byteLength)) {
-    readsFromShow(frameKey);
-    return null;
-  }
-  const frame = parsedFrame(frameCopy);
   const filter = filterNumbers(frame, query);
   if ("ok" in filter) return filter;
-  const map = madeCopy(`${path}#composed`, statuses, () => {
+  const compose = () => {
     const { statuses: codes, categories } = statusesIn(statuses);
     return seatMapJson(frame, codes, categories, filter);
-  });
-  if (map === null) readsFromShow(mapKey);
-  return map;
+  };
+  const mapKey = `${path}@${layout}`;
+  if (!tooLargeToKeep.has(mapKey)) {
+    const map = madeCopy(`${path}#composed`, statuses, compose);
+    if (map !== null) return map;
+    if (tooLargeToKeep.size >= MAX_TOO_LARGE) tooLargeToKeep.clear();
+    tooLargeToKeep.add(mapKey);
+  }
+  return sharedCopy(env, ctx, { showId, origin, path }, async () => ({
+    ok: true,
+    json: compose(),
+    etag: statuses.etag,
+    storedAt: storedAt(env, statuses),
+  }));
 }
