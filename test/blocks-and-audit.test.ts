@@ -1,4 +1,6 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { Show } from "../src/show/show";
 import {
   adminHeaders,
   bearer,
@@ -10,6 +12,7 @@ import {
   post,
   querySql,
   setClock,
+  showStub,
   statuses,
 } from "./helpers";
 
@@ -200,6 +203,25 @@ describe("GET /admin/shows/:show_id/log", () => {
       { seat_id: 5, old_status: "held", new_status: "available", note: "hold expired" },
       { seat_id: 5, old_status: "available", new_status: "booked", note: null },
     ]);
+  });
+
+  it("logs the expiry of a hold that comes due while a layout change reads the time, with one reading", async () => {
+    const showId = await newShow(5);
+    const hold = await holdSeats(showId, [5], 30);
+    // The clock moves to the hold's expiry after its first reading, as a real clock may within a call.
+    const due = Date.parse(hold.expires_at);
+    await runInDurableObject(showStub(showId), (show: Show) => {
+      let readings = 0;
+      show.clock = () => (readings++ === 0 ? due - 1 : due);
+    });
+    const shrink = await admin("PUT", `/admin/shows/${showId}`, { name: "Test show", seats: 4 });
+    expect(shrink.status).toBe(409);
+    const log = await querySql<{ old_status: string; new_status: string }>(
+      showId,
+      "SELECT old_status, new_status FROM audit_log WHERE seat_id = '5' ORDER BY seq",
+    );
+    expect(log).toEqual([{ old_status: "available", new_status: "held" }]);
+    expect(await querySql(showId, "SELECT state FROM holds")).toEqual([{ state: "active" }]);
   });
 
   it("pages with after and limit", async () => {

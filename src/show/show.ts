@@ -96,8 +96,8 @@ export class Show extends DurableObject<Env> {
   configure(layout: ShowLayout, origin: Origin): ConfigureResult {
     if (this.seating.info === null) this.migrate();
     const created = this.seating.info === null;
-    if (!created) this.sweptVersion(); // Holds due end, logged, before a layout can drop their seats.
     const now = this.clock();
+    if (!created) this.sweptVersion(now); // Holds due by `now` end, logged, before a layout can drop their seats.
     const applied = this.seating.apply(layout, origin, now);
     if ("ok" in applied) return applied;
     if (applied.changed) this.feed.layoutChanged();
@@ -376,8 +376,8 @@ export class Show extends DurableObject<Env> {
   }
 
   /** Sweeps holds whose time has come, so that a read's tag moves with its content; the last change. */
-  private sweptVersion(): number {
-    this.feed.publishing(() => this.expireHolds(this.clock()));
+  private sweptVersion(now = this.clock()): number {
+    this.feed.publishing(() => this.expireHolds(now));
     return q.latestChange(this.sql);
   }
 
