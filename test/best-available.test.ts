@@ -143,6 +143,17 @@ describe("best available", () => {
     expect(await bestSeats(showId, { count: 2 })).toEqual(["R-1", "R-2"]);
   });
 
+  it("ranks by distance whatever the plan's units: the same hall drawn a million times smaller", async () => {
+    const scaled = (plan: Plan, by: number): Plan =>
+      JSON.parse(JSON.stringify(plan), (key, value) =>
+        ["x", "y", "width", "height"].includes(key) && typeof value === "number" ? value * by : value,
+      );
+    const plan = hall([row("A", 0, [-150, -120, -90, -60, -30, 0, 30, 60, 90])]);
+    for (const by of [1, 1e-6]) {
+      expect(await bestSeats(await planShow(scaled(plan, by)), { count: 1 })).toEqual(["A-6"]);
+    }
+  });
+
   it("keeps to the category and zone asked for", async () => {
     const plan = hall(
       [row("A", 0, [-10, 10], "B"), row("B", 30, [-10, 10], "A")],

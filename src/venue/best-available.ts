@@ -29,8 +29,12 @@ export interface BestAvailableRequest {
   zone: number;
 }
 
-/** Squared distances this close count as equal rank, so that the tie rule below decides. */
-const SAME_RANK = 1e-6;
+/**
+ * Squared distances within this fraction of each other count as equal rank, so that the tie rule
+ * below decides: a fraction, not an amount, since a plan may be drawn in any units (seats 30 apart,
+ * or 0.00003).
+ */
+const SAME_RANK = 1e-9;
 
 /**
  * The first seat number of the best block, or -1 when no block of `count` free seats fits in any
@@ -66,9 +70,10 @@ export function bestBlock(grid: SeatGrid, { count, category, zone }: BestAvailab
       const dx = sumX / count - focal.x;
       const dy = sumY / count - focal.y;
       const distance = dx * dx + dy * dy;
-      if (distance > bestDistance + SAME_RANK) continue;
+      const margin = best === -1 ? 0 : bestDistance * SAME_RANK;
+      if (distance > bestDistance + margin) continue;
       const strands = strandsOne(status, start, end, first - 1, -1) || strandsOne(status, start, end, i + 1, 1);
-      if (distance < bestDistance - SAME_RANK || (bestStrands && !strands)) {
+      if (best === -1 || distance < bestDistance - margin || (bestStrands && !strands)) {
         best = first;
         bestDistance = distance;
         bestStrands = strands;
