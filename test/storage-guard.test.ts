@@ -1,7 +1,18 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Show } from "../src/show/show";
-import { ADMIN_TOKEN, bearer, bookSeat, call, createHold, holdSeats, newShow, showStub, statuses } from "./helpers";
+import {
+  ADMIN_TOKEN,
+  bearer,
+  bookSeat,
+  call,
+  createHold,
+  holdSeats,
+  newShow,
+  querySql,
+  showStub,
+  statuses,
+} from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -24,7 +35,7 @@ describe("a show whose database is past its high-water mark", () => {
     expect(refused.status).toBe(507);
     expect(await refused.json()).toEqual({
       error:
-        "This show's storage is nearly full, so it takes no new holds and no cancellations by booking token; bookings still go through",
+        "This show's storage is nearly full, so it takes no new holds, no cancellations by booking token and no extensions of holds under a new Idempotency-Key; bookings still go through",
       show_id: showId,
     });
     // A hold that would be refused anyway says why: the mark comes last.
@@ -59,5 +70,35 @@ describe("a show whose database is past its high-water mark", () => {
     // Below the mark again, holds are taken.
     await highWater(showId, 8192 * 1024 * 1024);
     expect((await createHold(showId, { seat_ids: [4] })).status).toBe(201);
+  });
+
+  it("takes no extension of a hold under a new Idempotency-Key, whose answer it would keep a day", async () => {
+    const showId = await newShow(4);
+    const hold = await holdSeats(showId, [1]);
+    const extend = (key?: string) =>
+      call(`/api/holds/${hold.hold_id}/extend`, {
+        method: "POST",
+        headers: {
+          ...bearer(hold.hold_token),
+          "content-type": "application/json",
+          ...(key === undefined ? {} : { "idempotency-key": key }),
+        },
+        body: JSON.stringify({ ttl_seconds: 600 }),
+      });
+    const first = await extend("key-before-the-mark");
+    expect(first.status).toBe(200);
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    await highWater(showId, 0);
+    const answers = async () =>
+      (await querySql<{ n: number }>(showId, "SELECT COUNT(*) AS n FROM idempotent_answers"))[0]!.n;
+    const stored = await answers();
+
+    for (let i = 0; i < 20; i++) expect((await extend(`a-new-key-number-${i}`)).status).toBe(507);
+    expect(await answers()).toBe(stored);
+    // An extension that stores nothing new goes on, and so does the replay of an answer kept before.
+    expect((await extend()).status).toBe(200);
+    const replay = await extend("key-before-the-mark");
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual(await first.json());
   });
 });

@@ -23,7 +23,7 @@ const STATUS_TEXT: Record<string, string> = {
   429: "Too many requests from this address (see Retry-After); or, for a new hold, the address already holds as many of the show's seats as one address may at once",
   500: "Unexpected failure; nothing internal is revealed",
   503: "The show's object is overloaded or unavailable; see Retry-After. A change sent without an Idempotency-Key may or may not have been made when the object did not answer: the message says so, and there is no Retry-After then",
-  507: "The show's storage is nearly full: it takes no new holds and no cancellations by booking token (bookings still go through)",
+  507: "The show's storage is nearly full: it takes no new holds, no cancellations by booking token and no extensions of holds under a new Idempotency-Key (bookings still go through)",
   default: "Any other answer is a JSON error",
 };
 

@@ -77,7 +77,7 @@ export function failureToHttp(failure: Failure, subject: Subject): HttpError {
     case "storage_full":
       return new HttpError(
         507,
-        "This show's storage is nearly full, so it takes no new holds and no cancellations by booking token; bookings still go through",
+        "This show's storage is nearly full, so it takes no new holds, no cancellations by booking token and no extensions of holds under a new Idempotency-Key; bookings still go through",
         show,
       );
     case "no_adjacent_seats":

@@ -210,6 +210,9 @@ export class Show extends DurableObject<Env> {
       (now): HoldResult => {
         const live = this.holds.live(holdId);
         if (!live.ok) return live;
+        // Its answer under a new key is kept a day: churn like a new hold, refused past the mark.
+        const full = idempotency === null ? null : this.storageGuard.refuseChurn(now);
+        if (full) return full;
         const expiresAt = this.holds.extend(live.row, ttlSeconds, this.policy.maxLifetime, now);
         this.scheduleAlarm();
         return { ok: true, hold: describeHold(holdId, expiresAt, q.heldSeats(this.sql, { hold: holdId })) };
