@@ -3,7 +3,9 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { base64Url } from "../src/random";
 import { sha256Hex } from "../src/sha256";
-import { holdSeats, newShow, post } from "./helpers";
+import { env } from "cloudflare:workers";
+import { MAX_TOKEN_LENGTH } from "../src/http/auth";
+import { bearer, bookSeat, countingNamespace, holdSeats, newShow, post, withEnv } from "./helpers";
 
 describe("tokens", () => {
   it("are encoded as unpadded base64url, byte for byte as Node encodes it", () => {
@@ -42,5 +44,37 @@ describe("tokens", () => {
     for (const { booking_token } of bookings) tokens.add(booking_token);
     expect(tokens.size).toBe(40);
     for (const token of tokens) expect(token).toMatch(/^(ht|bt)_[A-Za-z0-9_-]{43}$/); // 43 base64url characters = 256 bits
+  });
+
+  it("longer than any the service gives out are refused at the edge: no object hashes one", async () => {
+    const showId = await newShow(4);
+    const hold = await holdSeats(showId, [1]);
+    const booked = await (await bookSeat(showId, 2)).json<{ booking: { id: string } }>();
+    const shows = countingNamespace(env.SHOW);
+    const shards = countingNamespace(env.QUEUE_SHARD);
+    const overrides = { SHOW: shows.namespace, QUEUE_SHARD: shards.namespace };
+    const long = (prefix: string) => bearer(`${prefix}_${"A".repeat(60_000)}`);
+    const requests: [string, RequestInit, string][] = [
+      [`/api/holds/${hold.hold_id}/confirm`, { method: "POST", headers: long("ht") }, "hold_token"],
+      [`/api/holds/${hold.hold_id}`, { method: "DELETE", headers: long("ht") }, "hold_token"],
+      [`/api/bookings/${booked.booking.id}`, { method: "DELETE", headers: long("bt") }, "booking_token"],
+      [`/api/queue/${showId}.0.${"A".repeat(22)}`, { headers: long("qt") }, "ticket_token"],
+    ];
+    for (const [path, init, what] of requests) {
+      const response = await withEnv(overrides, path, init);
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({
+        error: `This is not a ${what}: they are at most ${MAX_TOKEN_LENGTH} characters`,
+      });
+    }
+    expect(shows.calls).toEqual({});
+    expect(shards.calls).toEqual({});
+    // One of the longest the service could give out still reaches the show, which finds it wrong.
+    const wrong = await withEnv(overrides, `/api/holds/${hold.hold_id}/confirm`, {
+      method: "POST",
+      headers: bearer(`ht_${"A".repeat(MAX_TOKEN_LENGTH - 3)}`),
+    });
+    expect(wrong.status).toBe(403);
+    expect(shows.calls.confirmHold).toBe(1);
   });
 });

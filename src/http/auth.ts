@@ -118,6 +118,25 @@ export function requireBearer(request: Request, what: string): string {
   return token;
 }
 
+/**
+ * The longest hold, booking or ticket token the service could have given out: they are 46
+ * characters (a prefix and 256 random bits), and the object that checks one hashes it on the thread
+ * that sells, so a longer one is refused here instead of hashed there.
+ */
+export const MAX_TOKEN_LENGTH = 64;
+
+/** A hold, booking or ticket token (`what`) as the route's bearer; longer than any the service gives out, 401. */
+export function requireToken(request: Request, what: string): string {
+  return refuseLongToken(requireBearer(request, what), what);
+}
+
+export function refuseLongToken(token: string, what: string): string {
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw unauthorized(`This is not a ${what}: they are at most ${MAX_TOKEN_LENGTH} characters`);
+  }
+  return token;
+}
+
 function unauthorized(message: string): HttpError {
   return new HttpError(401, message, {}, { "www-authenticate": "Bearer" });
 }

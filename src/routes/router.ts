@@ -6,7 +6,14 @@ import type { Input, Operation } from "../contract/operation";
 import { pathParamNames } from "../contract/operation";
 import { MAX_URL_BYTES, OPERATIONS, type OperationName, type Operations } from "../contract/operations";
 import type { PathParamName } from "../contract/requests";
-import { BOOKING_TOKEN_PREFIX, refuseTokenInUrl, requireAdmin, requireBearer } from "../http/auth";
+import {
+  BOOKING_TOKEN_PREFIX,
+  refuseLongToken,
+  refuseTokenInUrl,
+  requireAdmin,
+  requireBearer,
+  requireToken,
+} from "../http/auth";
 import { admissionOf } from "./admission";
 import { requireShow } from "./directory";
 import { readJsonObject } from "../http/body";
@@ -129,15 +136,16 @@ async function validatedInput(
 async function tokenFor(operation: Operation, request: IRequest, env: Env) {
   switch (operation.auth) {
     case "hold":
-      return requireBearer(request, "hold_token");
+      return requireToken(request, "hold_token");
     case "ticket":
-      return requireBearer(request, "ticket_token");
+      return requireToken(request, "ticket_token");
     case "booking or admin": {
       const token = requireBearer(request, "booking_token");
       // A token that starts like a booking token is only ever a booking token; any other can only
       // be the admin token, so it is checked (and a wrong one throttled) as on every admin route:
       // this route is no way around the admin throttle for someone guessing the admin token.
-      if (token.startsWith(BOOKING_TOKEN_PREFIX)) return { token, asAdmin: false };
+      if (token.startsWith(BOOKING_TOKEN_PREFIX))
+        return { token: refuseLongToken(token, "booking_token"), asAdmin: false };
       await requireAdmin(request, env);
       return { token, asAdmin: true };
     }
