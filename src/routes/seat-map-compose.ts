@@ -6,7 +6,7 @@
  */
 import { HttpError } from "../http/responses";
 import type { Id } from "../ids";
-import { filterNumbers, seatMapJson, type SeatFrame } from "../show/seat-map";
+import { filterNumbers, seatMapJson, type FilterNumbers, type SeatFrame } from "../show/seat-map";
 import type { CategoryCount, Failure, SeatFilter } from "../show/types";
 import { layoutOf, madeCopy, PLAN_MAX_AGE_SECONDS, sharedCopy, showPath, storedAt, type Copy } from "./seat-map-cache";
 import { callShow } from "./stubs";
@@ -118,38 +118,71 @@ function parsedBody<T>(copy: Copy): T {
  * show must answer instead (see `seatMap`). A map too large for an isolate to keep (a plan near
  * the largest) is composed all the same, once per location and statuses copy, and kept by the
  * location's cache with the statuses' age: the show never builds a map for a reader, whatever its
- * size, since it would build one for every location and every change.
+ * size, since it would build one for every location and every change. Once the isolate knows a map
+ * is that large, a read looks in the location's cache before it needs the frame.
  */
 export async function composedMap(
   env: Env,
   ctx: ExecutionContext,
   read: { showId: Id; origin: string; client: Request | undefined; statuses: Copy; path: string; query: SeatFilter },
 ): Promise<Copy | Failure | null> {
-  const { showId, origin, statuses, path, query } = read;
-  const layout = layoutOf(statuses);
+  const { statuses, path } = read;
   if (behindTheShow.has(statuses)) return null;
+  const layout = layoutOf(statuses);
+  const mapKey = `${path}@${layout}`;
+  if (tooLargeToKeep.has(mapKey)) return largeMap(env, ctx, read, null);
   const frame = await frameAt(env, ctx, { ...read, layout });
   if (frame === null) {
     behindTheShow.add(statuses);
     return null;
   }
-  const filter = filterNumbers(frame, query);
+  const filter = filterNumbers(frame, read.query);
   if ("ok" in filter) return filter;
-  const compose = () => {
-    const { statuses: codes, categories } = statusesIn(statuses);
-    return seatMapJson(frame, codes, categories, filter);
-  };
-  const mapKey = `${path}@${layout}`;
-  if (!tooLargeToKeep.has(mapKey)) {
-    const map = madeCopy(`${path}#composed`, statuses, compose);
-    if (map !== null) return map;
-    if (tooLargeToKeep.size >= MAX_TOO_LARGE) tooLargeToKeep.clear();
-    tooLargeToKeep.add(mapKey);
+  let json: string | null = null;
+  const map = madeCopy(`${path}#composed`, statuses, () => (json = composed(frame, statuses, filter)));
+  if (map !== null) return map;
+  if (tooLargeToKeep.size >= MAX_TOO_LARGE) tooLargeToKeep.clear();
+  tooLargeToKeep.add(mapKey);
+  return largeMap(env, ctx, read, json);
+}
+
+function composed(frame: SeatFrame, statuses: Copy, filter: FilterNumbers): string {
+  const { statuses: codes, categories } = statusesIn(statuses);
+  return seatMapJson(frame, codes, categories, filter);
+}
+
+/**
+ * A map too large for an isolate to keep, from the location's cache, or composed (`json`, when
+ * this read has just composed it) and put there with the statuses' age; null when the show must
+ * answer instead, as in `composedMap`.
+ */
+async function largeMap(
+  env: Env,
+  ctx: ExecutionContext,
+  read: { showId: Id; origin: string; client: Request | undefined; statuses: Copy; path: string; query: SeatFilter },
+  json: string | null,
+): Promise<Copy | null> {
+  const { showId, origin, statuses, path, query } = read;
+  try {
+    return await sharedCopy(env, ctx, { showId, origin, path }, async () => {
+      if (json === null) {
+        const frame = await frameAt(env, ctx, { ...read, layout: layoutOf(statuses) });
+        if (frame === null) throw new LayoutChanged();
+        const filter = filterNumbers(frame, query);
+        if ("ok" in filter) return filter;
+        json = composed(frame, statuses, filter);
+      }
+      return { ok: true, json, etag: statuses.etag, storedAt: storedAt(env, statuses) };
+    });
+  } catch (error) {
+    if (!(error instanceof LayoutChanged)) throw error;
+    behindTheShow.add(statuses);
+    return null;
   }
-  return sharedCopy(env, ctx, { showId, origin, path }, async () => ({
-    ok: true,
-    json: compose(),
-    etag: statuses.etag,
-    storedAt: storedAt(env, statuses),
-  }));
+}
+
+/** Forgets the frames this isolate has parsed, as a cold isolate would: for tests. */
+export function forgetFrames(): void {
+  parsedFrames.clear();
+  parsedSeats = 0;
 }
