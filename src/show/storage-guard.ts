@@ -9,7 +9,8 @@ const LOG_EVERY_MS = 60_000;
  * so clients who churn for free (hold and release, book and cancel) grow the database for as long
  * as they go on, within their rate limits; an object whose storage is full can write nothing, not
  * even a sale. Past the high-water mark (SHOW_STORAGE_HIGH_WATER_MB) the show refuses what starts
- * that churn, new holds and cancellations by booking token, and says so in the log, while sales,
+ * that churn, new holds, cancellations by booking token and extensions of holds under a new
+ * Idempotency-Key (whose answers are kept a day), and says so in the log, while sales,
  * confirmations and the admin's changes go on in the room left.
  */
 export class StorageGuard {
@@ -33,7 +34,8 @@ export class StorageGuard {
       this.loggedAt = now;
       console.error(
         JSON.stringify({
-          message: "show storage past its high-water mark: new holds and cancellations by booking token refused",
+          message:
+            "show storage past its high-water mark: new holds, cancellations by booking token and keyed extensions refused",
           show_id: publicId(this.show()?.show_id ?? ""),
           bytes,
           high_water: this.highWater,
