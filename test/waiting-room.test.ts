@@ -225,6 +225,27 @@ describe("turning a waiting room on and off", () => {
     );
     expect(bookings.map((response) => response.status)).toEqual(Array(10).fill(403));
     expect(calls.status).toBe(1);
+
+    // A busy room's 503 is the answer of every request that waited on the question: none asks again.
+    forgetRooms();
+    let asked = 0;
+    const overloaded = platformError("Durable Object is overloaded", { overloaded: true });
+    const busy = {
+      getByName: () => ({
+        status: () => (asked++, new Promise((_, reject) => setTimeout(() => reject(overloaded), 50))),
+      }),
+    } as unknown as Env["WAITING_ROOM"];
+    const refused = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        withEnv({ WAITING_ROOM: busy }, "/api/book-seat/", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ show_id: showId, seat_id: (i % 5) + 1 }),
+        }),
+      ),
+    );
+    expect(refused.map((response) => response.status)).toEqual(Array(10).fill(503));
+    expect(asked).toBe(1);
   });
 
   it("DELETE turns it off: bookings need no pass again, and its tickets are forgotten", async () => {
@@ -908,6 +929,18 @@ describe("the queue", () => {
       body: JSON.stringify({ show_id: other, seat_id: 1 }),
     });
     expect(booking.status).toBe(503);
+    expect(booking.headers.get("retry-after")).toBe("1");
+    const busyRoom = { error: "This show's waiting room is briefly unavailable; retry shortly", show_id: other };
+    expect(await booking.json()).toEqual(busyRoom);
+    // A room whose answer was lost changed nothing either: the booking was not tried, and may be sent again.
+    const cutRoom = { getByName: () => ({ status: () => Promise.reject(lost) }) };
+    const retry = await withEnv({ WAITING_ROOM: cutRoom as unknown as Env["WAITING_ROOM"] }, "/api/book-seat/", {
+      method: "POST",
+      body: JSON.stringify({ show_id: other, seat_id: 1 }),
+    });
+    expect(retry.status).toBe(503);
+    expect(retry.headers.get("retry-after")).toBe("1");
+    expect(await retry.json()).toEqual(busyRoom);
     expect(await storedBookings(other)).toEqual([]);
   });
 

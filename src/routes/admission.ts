@@ -1,3 +1,4 @@
+import { objectBusy, showBusy } from "../http/failures";
 import { HttpError } from "../http/responses";
 import { publicId, type Id } from "../ids";
 import { checkPass, MIN_SECRET_LENGTH } from "../queue/pass";
@@ -28,7 +29,13 @@ export async function roomStatus(env: Env, showId: Id): Promise<RoomStatus> {
   const known = rooms.get(showId);
   if (known && known.until > Date.now()) return known.status;
   return statusQuestions.ask(showId, async () => {
-    const status = await roomObject(env, showId).status();
+    const status = await roomObject(env, showId)
+      .status()
+      .catch((error: unknown) => {
+        // As an HttpError it is the answer of every request waiting on this question, which would
+        // otherwise each ask the busy room again. Nothing was changed, whatever the request was.
+        throw objectBusy(error) ? showBusy(showId, "This show's waiting room is briefly unavailable") : error;
+      });
     rememberRoom(showId, status);
     return status;
   });
