@@ -2,7 +2,7 @@ import { z } from "zod";
 import { holdPolicy } from "../config";
 import * as answers from "./answers";
 import { pathParamNames, type Auth, type Operation } from "./operation";
-import { EVERY_ROUTE, MAX_URL_BYTES, OPERATIONS } from "./operations";
+import { EVERY_ACTING_ROUTE, EVERY_ROUTE, MAX_URL_BYTES, OPERATIONS } from "./operations";
 import { AdmissionPassHeader, IdempotencyKeyHeader, PATH_PARAMS } from "./requests";
 
 const STATUS_TEXT: Record<string, string> = {
@@ -12,7 +12,7 @@ const STATUS_TEXT: Record<string, string> = {
   304: "Not Modified: the If-None-Match header names the current ETag",
   400: "Invalid input; the message names the field",
   401: "Missing or invalid token; on every route, a credential in the query string (?token=, ?access_token=, ...)",
-  403: "A token that does not grant access to this hold, booking or ticket; or, while the show's waiting room is on, no valid admission pass",
+  403: "A token that does not grant access to this hold, booking or ticket; while the show's waiting room is on, no valid admission pass; or a change asked by a page of another site in its visitor's browser (Sec-Fetch-Site: cross-site, or a foreign Origin)",
   404: "No such show, seat, hold or booking",
   409: "Conflict: seats not available, no adjacent block left, or a hold already confirmed",
   410: "Gone: the hold expired or was released",
@@ -126,7 +126,11 @@ export function openApiDocument(env: Parameters<typeof holdPolicy>[0]) {
   for (const [id, route] of Object.entries(OPERATIONS) as [string, Operation][]) {
     const body = typeof route.body === "function" ? route.body(policy) : route.body;
     const responses = Object.fromEntries(
-      Object.entries({ ...route.responses, ...EVERY_ROUTE }).map(([status, schema]) => {
+      Object.entries({
+        ...route.responses,
+        ...EVERY_ROUTE,
+        ...(route.method !== "GET" || route.acts ? EVERY_ACTING_ROUTE : {}),
+      }).map(([status, schema]) => {
         const description = STATUS_TEXT[status] ?? "See the README";
         if (!schema) return [status, { description }];
         const name = names.get(schema);

@@ -42,6 +42,8 @@ export const MAX_URL_BYTES = 2048;
 
 /** Statuses every route can answer, whatever it declares: a credential in the query string (401), a long URL. */
 export const EVERY_ROUTE = { 401: E, 414: E } as const;
+/** Statuses every route that changes something (or a GET that acts) can answer: a page of another site (403). */
+export const EVERY_ACTING_ROUTE = { 403: E } as const;
 
 export const OPERATIONS = {
   health: operation({

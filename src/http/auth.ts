@@ -34,6 +34,26 @@ export function refuseTokenInUrl(request: Request): void {
   }
 }
 
+/**
+ * Refuses a change (or a live socket) that a page of another site asks for in its visitor's
+ * browser. Such a page may send a "simple" request (a form, or a `no-cors` fetch with a text/plain
+ * body) without the browser asking this service first; it cannot read the answer, but the change
+ * is made, from the visitor's address, so every visitor would lend it their per-address budgets.
+ * Browsers say where a request comes from: `Sec-Fetch-Site`, or on older ones only `Origin`.
+ * Clients that are not browsers (scripts, Postman, servers) send neither, and pass as before.
+ */
+export function refuseOtherSites(request: Request): void {
+  const site = request.headers.get("sec-fetch-site");
+  const origin = site === null ? request.headers.get("origin") : null;
+  const foreign = site !== null ? site === "cross-site" : origin !== null && origin !== new URL(request.url).origin;
+  if (foreign) {
+    throw new HttpError(
+      403,
+      "A page of another site may not change anything here: call the API from your own server, or use this site's page",
+    );
+  }
+}
+
 /** The token of an `Authorization: Bearer <token>` header. The scheme name is matched case-insensitively (RFC 7235). */
 function bearerToken(request: Request): string | null {
   return BEARER.exec(request.headers.get("authorization") ?? "")?.[1] ?? null;

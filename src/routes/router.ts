@@ -9,6 +9,7 @@ import type { PathParamName } from "../contract/requests";
 import {
   BOOKING_TOKEN_PREFIX,
   refuseLongToken,
+  refuseOtherSites,
   refuseTokenInUrl,
   requireAdmin,
   requireBearer,
@@ -78,6 +79,7 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
     refuseTokenInUrl(request);
+    if (operation.method !== "GET" || operation.acts) refuseOtherSites(request);
     const input = await validatedInput(operation, paramNames, request, env);
     return bound.get(operation)!(input, env, ctx);
   });

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { call, newShow, statuses } from "./helpers";
+
+const REFUSED = {
+  error:
+    "A page of another site may not change anything here: call the API from your own server, or use this site's page",
+};
+
+/** A request as a page on `from` would make it in its visitor's browser: a "simple" one, which no preflight stops. */
+function fromPage(path: string, provenance: Record<string, string>, init: RequestInit = {}) {
+  return call(path, { ...init, headers: { ...provenance, ...(init.headers as Record<string, string>) } });
+}
+
+const simplePost = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "text/plain" },
+  body: JSON.stringify(body),
+});
+
+describe("a page of another site, in its visitor's browser", () => {
+  it("may not book, hold or join a queue: 403, and nothing changes", async () => {
+    const showId = await newShow(4);
+    const crossSite: Record<string, string>[] = [
+      { "sec-fetch-site": "cross-site", origin: "https://evil.example" },
+      // An older browser says only where the page is.
+      { origin: "https://evil.example" },
+      { origin: "null" },
+    ];
+    for (const provenance of crossSite) {
+      const requests = [
+        fromPage("/api/book-seat/", provenance, simplePost({ show_id: showId, seat_id: 1 })),
+        fromPage(`/api/shows/${showId}/bookings`, provenance, simplePost({ seat_ids: [2] })),
+        fromPage(`/api/shows/${showId}/holds`, provenance, simplePost({ seat_ids: [3] })),
+        fromPage(`/api/shows/${showId}/queue`, provenance, { method: "POST" }),
+        fromPage(`/api/shows/${showId}/live`, provenance, { headers: { upgrade: "websocket" } }),
+      ];
+      for (const response of await Promise.all(requests)) {
+        expect(response.status).toBe(403);
+        expect(await response.json()).toEqual(REFUSED);
+      }
+    }
+    expect(await statuses(showId)).toEqual({ 1: "available", 2: "available", 3: "available", 4: "available" });
+    // Reading is what any page may do.
+    const read = await fromPage(`/api/shows/${showId}/seats`, crossSite[0]!);
+    expect(read.status).toBe(200);
+  });
+
+  it("is told apart from this site's page, a sibling site and clients that are not browsers, which all book", async () => {
+    const showId = await newShow(4);
+    const allowed: Record<string, string>[] = [
+      { "sec-fetch-site": "same-origin", origin: "https://seats.test" },
+      { "sec-fetch-site": "same-site", origin: "https://www.seats.test" },
+      { "sec-fetch-site": "none" },
+      { origin: "https://seats.test" },
+      // A script, Postman or a server: the old system's clients.
+      {},
+    ];
+    for (const [seat, provenance] of allowed.entries()) {
+      const response = await fromPage("/api/book-seat/", provenance, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ show_id: showId, seat_id: (seat % 4) + 1 }),
+      });
+      expect(response.status, JSON.stringify(provenance)).toBe(seat < 4 ? 200 : 409);
+    }
+  });
+});
