@@ -32,6 +32,11 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const PLAN_ATTEMPTS = 8;
 /** How long the page waits for the answer to a resync before it may ask again (the budget refills 2 a second). */
 const RESYNC_WAIT_MS = 2000;
+/** The first wait before reconnecting, doubled after each socket that did not stay up, up to the most. */
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MOST_MS = 30_000;
+/** How long a socket must stay up for the next reconnect to wait only the first wait again. */
+const STAYED_UP_MS = 10_000;
 
 /**
  * The element with this id, which the page's HTML always has.
@@ -103,7 +108,9 @@ const state = {
   socket: null,
   /** when this page last asked its socket to resync (ms), or 0 when it has no resync outstanding */
   resyncSentAt: 0,
-  reconnectDelay: 500,
+  /** whether the outstanding resync was refused for an owed echo and asked again already */
+  resyncRetried: false,
+  reconnectDelay: RECONNECT_FIRST_MS,
   /** @type {ReturnType<typeof setInterval> | undefined} the hold countdown's interval */
   countdown: undefined,
   /** @type {Set<string>} seats in a request this page has in flight: their live events are this page's own doing */
@@ -247,9 +254,10 @@ function connect() {
   state.resyncSentAt = 0;
   ui.connection.textContent = "Connecting…";
   ui.connection.classList.remove("live");
+  let openedAt = 0;
 
   socket.addEventListener("open", () => {
-    state.reconnectDelay = 500;
+    openedAt = Date.now();
     ui.connection.textContent = "Live";
     ui.connection.classList.add("live");
   });
@@ -267,8 +275,12 @@ function connect() {
     if (state.socket !== socket) return;
     ui.connection.textContent = "Reconnecting…";
     ui.connection.classList.remove("live");
-    setTimeout(() => state.socket === socket && connect(), state.reconnectDelay);
-    state.reconnectDelay = Math.min(state.reconnectDelay * 2, 10_000);
+    // A socket that opened and closed at once (a failing relay, a proxy) counts as a failure, so a
+    // crowd of pages backs off; and each waits a random part more, so they do not come back in step.
+    if (openedAt !== 0 && Date.now() - openedAt >= STAYED_UP_MS) state.reconnectDelay = RECONNECT_FIRST_MS;
+    const wait = state.reconnectDelay * (0.5 + Math.random());
+    setTimeout(() => state.socket === socket && connect(), wait);
+    state.reconnectDelay = Math.min(state.reconnectDelay * 2, RECONNECT_MOST_MS);
   });
 }
 
@@ -298,6 +310,7 @@ async function handle(message, socket) {
         // socket's budget is a few messages a second (a page that asked for each would be closed).
         if (Date.now() - state.resyncSentAt < RESYNC_WAIT_MS) break;
         state.resyncSentAt = Date.now();
+        state.resyncRetried = false;
         socket.send(JSON.stringify({ type: "resync", since: state.version, layout: state.layout }));
         break;
       }
@@ -308,9 +321,11 @@ async function handle(message, socket) {
       renderActions();
       break;
     case "error":
-      // A resync that crossed an echo on the way: the echo has been answered since, so ask again.
-      if (message.reason === "echo_owed" && state.resyncSentAt !== 0) {
+      // A resync that crossed an echo on the way: the echo has been answered since, so ask again,
+      // once. Refused again, it waits like any resync (the next gap after RESYNC_WAIT_MS asks).
+      if (message.reason === "echo_owed" && state.resyncSentAt !== 0 && !state.resyncRetried) {
         state.resyncSentAt = Date.now();
+        state.resyncRetried = true;
         socket.send(JSON.stringify({ type: "resync", since: state.version, layout: state.layout }));
         break;
       }

@@ -6,6 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser, type Locator, type Page, type Request } from "playwright-core";
@@ -635,6 +637,102 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     expect(resyncs).toHaveLength(2);
     expect(resyncs[1]).toBe(resyncs[0]);
     await page.context().close();
+  });
+
+  it("asks again only once when the relay keeps refusing its resync for an owed echo", async () => {
+    const { show } = await newArena();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const resyncs: number[] = [];
+    let toPage: (frame: string) => void = () => {};
+    await page.routeWebSocket(/\/live/, (socket) => {
+      const relay = socket.connectToServer();
+      toPage = (frame) => socket.send(frame);
+      socket.onMessage((frame) => {
+        if (typeof frame === "string" && frame.includes('"resync"')) {
+          resyncs.push(Date.now());
+          const refusal = { type: "error", error: "Answer the echo first, then resync", reason: "echo_owed" };
+          return void socket.send(JSON.stringify(refusal));
+        }
+        relay.send(frame);
+      });
+      relay.onMessage((frame) => socket.send(frame));
+    });
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+    await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+    await page.locator('#map[aria-busy="false"]').waitFor();
+    // A gap: the page asks for a resync, is refused, asks once more, is refused again; then it waits.
+    toPage(JSON.stringify({ type: "changes", layout: 1, since: 1_000_000, version: 1_000_001, changes: [] }));
+    await expect.poll(() => resyncs.length, UPDATE).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(resyncs).toHaveLength(2);
+    await page.context().close();
+  });
+
+  it("backs off, with jitter, from a relay that accepts its socket and closes it at once", async () => {
+    const { show } = await newArena();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const connects: number[] = [];
+    await page.routeWebSocket(/\/live/, (socket) => {
+      connects.push(Date.now());
+      setTimeout(() => socket.close({ code: 1011, reason: "broken" }), 10);
+    });
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+    await expect.poll(() => connects.length, UPDATE).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    // Waits of 0.5, 1, 2, 4 s, each 0.5-1.5 times as long: at most five sockets in six seconds (a
+    // page that started each wait again at 0.5 s, as it did, opened about twelve).
+    const inSixSeconds = connects.filter((at) => at - connects[0]! <= 6000);
+    expect(inSixSeconds.length).toBeLessThanOrEqual(5);
+    expect(inSixSeconds.length).toBeGreaterThanOrEqual(3);
+    await page.context().close();
+  });
+
+  it("cannot be made to book by a page of another site in the visitor's browser", async () => {
+    const { show, seats } = await newArena();
+    // Another site: a page of its own at another host (the service is at 127.0.0.1; another port
+    // of it would be the same site), whose script posts as a form or a no-cors fetch would,
+    // without a preflight.
+    const other = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/html" });
+      response.end("<!doctype html><title>Another site</title>");
+    });
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    const page = await (await browser.newContext()).newPage();
+    try {
+      await page.goto(`http://localhost:${(other.address() as AddressInfo).port}/`);
+      const seatIds = seats.slice(0, 5).map((placed) => placed.id);
+      await page.evaluate(
+        async ({ url, seatIds }) => {
+          await fetch(url, {
+            method: "POST",
+            mode: "no-cors",
+            headers: { "content-type": "text/plain" },
+            body: JSON.stringify({ seat_ids: seatIds }),
+          });
+        },
+        { url: `${devServer().url}/api/shows/${show}/bookings`, seatIds },
+      );
+      expect(await serverStatuses(show)).not.toContain("b");
+      // The same request from this site's own page books.
+      await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+      const status = await page.evaluate(
+        async ({ url, seatIds }) =>
+          (
+            await fetch(url, {
+              method: "POST",
+              headers: { "content-type": "text/plain" },
+              body: JSON.stringify({ seat_ids: seatIds }),
+            })
+          ).status,
+        { url: `${devServer().url}/api/shows/${show}/bookings`, seatIds },
+      );
+      expect(status).toBe(200);
+      // (The statuses are a copy at most a second old.)
+      await expect.poll(async () => (await serverStatuses(show)).split("b").length - 1, UPDATE).toBe(5);
+    } finally {
+      await page.context().close();
+      other.close();
+    }
   });
 
   it("keys its bookings where crypto.randomUUID is missing too, as on a page opened at a LAN address", async () => {
