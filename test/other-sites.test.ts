@@ -65,3 +65,20 @@ describe("a page of another site, in its visitor's browser", () => {
     }
   });
 });
+
+describe("every JSON answer", () => {
+  it("tells browsers not to read it as anything but JSON, errors and seat maps alike", async () => {
+    const showId = await newShow(2);
+    const answers = [
+      await call(`/api/nope/%3Cscript%3E`),
+      await call(`/api/shows/${showId}/seats`),
+      await call(`/api/shows/${showId}/seats`, { headers: { "accept-encoding": "gzip" } }),
+      await call("/api/shows"),
+      await call("/openapi.json"),
+    ];
+    for (const answer of answers) {
+      expect(answer.headers.get("content-type")).toBe("application/json");
+      expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
+    }
+  });
+});

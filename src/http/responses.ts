@@ -1,7 +1,14 @@
 /** JSON responses. Every error body is `{ "error": "<message>", ...context }`. */
 
-/** Every JSON answer's headers: no answer of the API may be stored by a cache on the way. */
-export const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
+/**
+ * Every JSON answer's headers: no answer of the API may be stored by a cache on the way, and none
+ * may be read by a browser as anything but JSON (an answer quotes a path or a name a client sent).
+ */
+export const JSON_HEADERS = {
+  "content-type": "application/json",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+} as const;
 
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
   return jsonText(JSON.stringify(body), status, headers);

@@ -135,6 +135,9 @@ export const showPlan: Handler<"showPlan"> = async (
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };
 
+/** A copy's type, as every JSON answer's (see JSON_HEADERS). */
+const JSON_TYPE = { "content-type": "application/json", "x-content-type-options": "nosniff" } as const;
+
 /**
  * A copy with its ETag; 304 when the client has it. Clients may keep it, but must ask before using
  * it. A client that accepts gzip gets the copy's gzip form, compressed once per copy rather than
@@ -149,12 +152,12 @@ function serveCopy(copy: Copy, ifNoneMatch: string | null, acceptEncoding: strin
   if (gzip) {
     // Compressed only for an answer with a body: readers who have the copy get their 304 for free.
     return new Response(gzipped(copy), {
-      headers: { ...headers, "content-type": "application/json", "content-encoding": "gzip" },
+      headers: { ...headers, ...JSON_TYPE, "content-encoding": "gzip" },
       // The bytes are gzip already: the runtime must send them as they are, not compress them again.
       encodeBody: "manual",
     });
   }
-  return new Response(copy.body, { headers: { ...headers, "content-type": "application/json" } });
+  return new Response(copy.body, { headers: { ...headers, ...JSON_TYPE } });
 }
 
 /**
