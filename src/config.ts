@@ -26,11 +26,29 @@ type HoldVars = Partial<
   >
 >;
 
-/** A var that must be a positive whole number; a missing or malformed one gives `fallback`. */
-export function positiveInteger(text: string | undefined, fallback: number): number {
-  const value = Number(text);
-  return Number.isInteger(value) && value > 0 ? value : fallback;
+/**
+ * A var that must be a positive whole number, written in decimal digits; a missing or malformed
+ * one ("1e3", "0x10", "ten", "") gives `fallback`, and one over `most` gives `most`, so that no
+ * setting can reach values the code was never meant for (a hold for 300,000 years).
+ */
+export function positiveInteger(text: string | undefined, fallback: number, most = Number.MAX_SAFE_INTEGER): number {
+  const value = wholeNumber(text);
+  return value === null || value === 0 ? fallback : Math.min(value, most);
 }
+
+/** As `positiveInteger`, but 0 is a value too (a setting that 0 turns off). */
+export function wholeNumberOr(text: string | undefined, fallback: number, most = Number.MAX_SAFE_INTEGER): number {
+  const value = wholeNumber(text);
+  return value === null ? fallback : Math.min(value, most);
+}
+
+function wholeNumber(text: string | undefined): number | null {
+  if (text === undefined || !/^\s*\d{1,15}\s*$/.test(text)) return null;
+  return Number(text);
+}
+
+/** The most any hold setting may be: 30 days (a box office's group hold, at the longest). */
+export const MOST_HOLD_SECONDS = 30 * 24 * 60 * 60;
 
 /**
  * How many orders' worth of a show's seats one client address may hold at once
@@ -64,7 +82,7 @@ export function storageHighWaterBytes(env: { SHOW_STORAGE_HIGH_WATER_MB?: string
 
 /** The hold policy from the environment; a missing or malformed value falls back to its default. */
 export function holdPolicy(env: HoldVars): HoldPolicy {
-  const read = (name: keyof HoldVars, fallback: number) => positiveInteger(env[name], fallback);
+  const read = (name: keyof HoldVars, fallback: number) => positiveInteger(env[name], fallback, MOST_HOLD_SECONDS);
   const minTtl = read("HOLD_TTL_MIN_SECONDS", HOLD_POLICY_DEFAULTS.minTtl);
   const maxTtl = Math.max(minTtl, read("HOLD_TTL_MAX_SECONDS", HOLD_POLICY_DEFAULTS.maxTtl));
   const defaultTtl = Math.min(

@@ -1,5 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ADMIN_TOKEN, bookSeat, newShow, storedBookings, withEnv } from "./helpers";
+
+afterEach(() => vi.restoreAllMocks());
 
 describe("rate limiting", () => {
   const book = (overrides: Partial<Env>, ip: string, showId: string, seat: number) =>
@@ -132,6 +134,33 @@ describe("rate limiting", () => {
       expect((await cancel("bt_not-this-one")).status).toBe(403);
       expect((await cancel(booked.booking.booking_token)).status).toBe(200);
       expect(limiter.keys.get(ip)).toBe(4);
+    });
+
+    it("sent all at once are compared one at a time: the right token in a burst of 200 wrong ones gets 429", async () => {
+      const showId = await newShow(2);
+      const limiter = countingLimiter(5);
+      const on = { RATE_LIMITING: "on", ADMIN_AUTH_LIMITER: limiter as unknown as RateLimit };
+      const ip = `198.51.100.${Math.floor(Math.random() * 200)}`;
+      const tokens = [...Array.from({ length: 200 }, (_, i) => `guess-${i}`), ADMIN_TOKEN];
+      const statuses = await Promise.all(tokens.map(async (token) => (await adminLog(on, ip, showId, token)).status));
+      // Five wrong ones compared, the sixth refused by the limiter, and every later one before comparing.
+      expect(limiter.keys.get(ip)).toBe(6);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(5);
+      expect(statuses.at(-1)).toBe(429);
+    });
+
+    it("a configured ADMIN_TOKEN too short to be safe turns admin routes off, and says so once in the log", async () => {
+      const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+      const showId = await newShow(2);
+      for (let i = 0; i < 3; i++) {
+        const response = await adminLog({ ADMIN_TOKEN: "a" }, "192.0.2.9", showId, "a");
+        expect(response.status).toBe(401);
+        expect(await response.json()).toEqual({
+          error: "Admin routes are disabled: the configured ADMIN_TOKEN is too short",
+        });
+      }
+      const said = warnings.mock.calls.filter(([line]) => String(line).includes("ADMIN_TOKEN is shorter"));
+      expect(said).toHaveLength(1);
     });
 
     it("use the ADMIN_AUTH_LIMITER binding from wrangler.toml: 5 a minute", async () => {

@@ -1,4 +1,6 @@
+import type { IRequest } from "itty-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CLIENT_ERROR_LINE_BURST, logRequest } from "../src/http/log";
 import { ADMIN_TOKEN, adminHeaders, bearer, call, holdSeats, newShow, post, withEnv } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -52,6 +54,29 @@ describe("logs", () => {
     expect(conflicts.every((response) => response.status === 409)).toBe(true);
     expect(lines).toHaveLength(4);
     for (const line of lines) expect(JSON.parse(line)).toMatchObject({ status: 409, sampled: "1 in 100" });
+  });
+
+  it("write at most a budget of 4xx lines however many a client causes, and count the rest once a second", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    // A thousand made-up paths at once: a burst's worth of lines, the rest counted.
+    const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => call(`/api/made-up-${i}`)));
+    expect(answers.every((answer) => answer.status === 404)).toBe(true);
+    // (Tests before this one spent some of the budget; the time the thousand take refills a little.)
+    expect(lines.length).toBeGreaterThan(CLIENT_ERROR_LINE_BURST / 2);
+    expect(lines.length).toBeLessThan(CLIENT_ERROR_LINE_BURST + 20);
+    const logged = lines.length;
+    // A second later, the first line says what was left out.
+    const later = Date.now() + 1000;
+    logRequest({ method: "GET", route: "/api/x", params: {} } as unknown as IRequest, 404, 1, Math.random, later);
+    const [summary, line] = lines.slice(logged).map((text) => JSON.parse(text) as Record<string, unknown>);
+    expect(summary).toEqual({ type: "requests not logged", count: 1000 - logged, statuses: { 404: 1000 - logged } });
+    expect(line).toMatchObject({ type: "request", status: 404 });
+    // A 5xx is written whatever the budget says.
+    for (let i = 0; i < 100; i++)
+      logRequest({ method: "GET", params: {} } as unknown as IRequest, 404, 1, Math.random, later);
+    logRequest({ method: "GET", params: {} } as unknown as IRequest, 503, 1, Math.random, later);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: "request", status: 503 });
   });
 
   it("log unexpected errors with their detail, and answer a generic 500", async () => {

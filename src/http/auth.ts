@@ -1,5 +1,6 @@
 import { positiveInteger } from "../config";
 import { clientKey } from "./client";
+import { warnOnce } from "./log";
 import { HttpError } from "./responses";
 
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -64,26 +65,64 @@ function bearerToken(request: Request): string | null {
  * compared exactly and in constant time. With no token configured, every request is refused.
  */
 export async function requireAdmin(request: Request, env: Env): Promise<void> {
-  await refuseWhileThrottled(request, env);
+  const client = env.RATE_LIMITING === "off" ? null : clientKey(request);
+  refuseWhileThrottled(client, env);
   if (!env.ADMIN_TOKEN) {
     throw unauthorized("Admin routes are disabled: no ADMIN_TOKEN is configured");
+  }
+  // A token short enough to guess is no token: the service fails closed rather than serve one.
+  if (env.ADMIN_TOKEN.length < MIN_ADMIN_TOKEN_LENGTH) {
+    warnOnce(`ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters: admin routes are disabled`);
+    throw unauthorized("Admin routes are disabled: the configured ADMIN_TOKEN is too short");
   }
   const presented = bearerToken(request);
   if (presented === null) {
     throw unauthorized("Admin routes need an 'Authorization: Bearer <token>' header");
   }
-  if (!(await isAdminToken(presented, env))) {
-    await countFailedAdminAttempt(request, env);
+  // One client's tokens are checked one at a time, each wrong one counted before the next is
+  // compared: a burst of guesses sent at once is not compared in full before the limiter says no.
+  await oneAtATime(client, async () => {
+    refuseWhileThrottled(client, env);
+    if (await isAdminToken(presented, env)) return;
+    await countFailedAdminAttempt(client, env);
     throw unauthorized("Admin token is not valid");
-  }
+  });
 }
 
-/** Clients this isolate refuses every admin request from, until the time given (ms). */
+/** The shortest ADMIN_TOKEN the service accepts (`openssl rand -base64 32` gives 44 characters). */
+export const MIN_ADMIN_TOKEN_LENGTH = 12;
+
+/** Clients this isolate refuses every admin request from, until the time given (ms); the oldest go first. */
 const throttled = new Map<string, number>();
 const MAX_THROTTLED = 10_000;
 
+/** Each client's admin token check under way, which its next one waits for. */
+const checking = new Map<string, Promise<void>>();
+/**
+ * How long a check waits for the one before it: a check belongs to its request, and may never end
+ * if that request is cancelled. Far longer than a check takes (a hash and, when wrong, the limiter).
+ */
+const CHECK_WAIT_MS = 2000;
+
+async function oneAtATime(client: string | null, check: () => Promise<void>): Promise<void> {
+  if (client === null) return check();
+  const before = checking.get(client);
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  checking.set(client, mine);
+  if (before !== undefined) {
+    await Promise.race([before, new Promise((resolve) => setTimeout(resolve, CHECK_WAIT_MS))]);
+  }
+  try {
+    await check();
+  } finally {
+    done();
+    if (checking.get(client) === mine) checking.delete(client);
+  }
+}
+
 function throttledFor(env: Env): number {
-  return positiveInteger(env.ADMIN_THROTTLE_SECONDS, 60);
+  return positiveInteger(env.ADMIN_THROTTLE_SECONDS, 60, 24 * 60 * 60);
 }
 
 /**
@@ -91,19 +130,19 @@ function throttledFor(env: Env): number {
  * minute). Past that, the client gets 429 for every admin request, with the right token or not,
  * until the period is over: so throttling slows guessing down rather than only hiding results.
  */
-async function countFailedAdminAttempt(request: Request, env: Env): Promise<void> {
-  if (env.RATE_LIMITING === "off" || !env.ADMIN_AUTH_LIMITER) return;
-  const client = clientKey(request);
+async function countFailedAdminAttempt(client: string | null, env: Env): Promise<void> {
+  if (client === null) return warnOnce("RATE_LIMITING is off, so wrong admin tokens are not throttled");
+  if (!env.ADMIN_AUTH_LIMITER) return warnOnce("ADMIN_AUTH_LIMITER is not bound: wrong admin tokens are not throttled");
   const { success } = await env.ADMIN_AUTH_LIMITER.limit({ key: client });
   if (success) return;
-  if (throttled.size >= MAX_THROTTLED) throttled.clear();
+  throttled.delete(client);
+  if (throttled.size >= MAX_THROTTLED) throttled.delete(throttled.keys().next().value!);
   throttled.set(client, Date.now() + throttledFor(env) * 1000);
   throw tooManyAttempts(env);
 }
 
-async function refuseWhileThrottled(request: Request, env: Env): Promise<void> {
-  if (env.RATE_LIMITING === "off") return;
-  const client = clientKey(request);
+function refuseWhileThrottled(client: string | null, env: Env): void {
+  if (client === null) return;
   const until = throttled.get(client);
   if (until === undefined) return;
   if (Date.now() < until) throw tooManyAttempts(env);

@@ -1,5 +1,7 @@
 import type { IRequest } from "itty-router";
+import { positiveInteger } from "../config";
 import { clientKey } from "./client";
+import { warnOnce } from "./log";
 import { HttpError } from "./responses";
 
 /**
@@ -11,12 +13,11 @@ import { HttpError } from "./responses";
 export async function rateLimited(request: IRequest, env: Env, key?: string): Promise<void> {
   if (env.RATE_LIMITING === "off") return;
   if (!env.BOOKING_RATE_LIMITER) {
-    console.warn(JSON.stringify({ message: "rate limiting is on but BOOKING_RATE_LIMITER is not bound" }));
-    return;
+    return warnOnce("rate limiting is on but BOOKING_RATE_LIMITER is not bound: requests are not limited");
   }
   const { success } = await env.BOOKING_RATE_LIMITER.limit({ key: key ?? clientKey(request) });
   if (!success) {
-    const retryAfter = env.RATE_LIMIT_PERIOD_SECONDS || "10";
+    const retryAfter = String(positiveInteger(env.RATE_LIMIT_PERIOD_SECONDS, 10, 60 * 60));
     throw new HttpError(
       429,
       "Too many requests from this address; slow down and retry later",

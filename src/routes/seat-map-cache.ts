@@ -1,4 +1,5 @@
 import { gzipSync } from "node:zlib";
+import { wholeNumberOr } from "../config";
 import { failureToHttp } from "../http/failures";
 import type { Id } from "../ids";
 import type { Failure } from "../show/types";
@@ -64,10 +65,12 @@ export function storedAt(env: Env, copy: Copy): number {
   return copy.freshUntil - seatMapMaxAge(env) * 1000;
 }
 
-/** How stale a read may be, in seconds (SEAT_MAP_MAX_AGE_SECONDS; 0 turns caching off). */
+/**
+ * How stale a read may be, in whole seconds (SEAT_MAP_MAX_AGE_SECONDS; 0 turns caching off, which
+ * only a written 0 does: an empty or malformed value is the default, 1; at most an hour).
+ */
 export function seatMapMaxAge(env: Env): number {
-  const seconds = Number(env.SEAT_MAP_MAX_AGE_SECONDS);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds : 1;
+  return wholeNumberOr(env.SEAT_MAP_MAX_AGE_SECONDS, 1, 60 * 60);
 }
 
 /** Copies this isolate holds, and reads it has in flight, by what was read (`<show>/<kind>?<query>`). */
