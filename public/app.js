@@ -773,9 +773,27 @@ async function start() {
     state.listColors.set(String(show.show_id), new Map(show.categories.map((c) => [c.name, c.color])));
   }
   const wanted = new URL(location.href).searchParams.get("show");
-  if (wanted && shows.some((show) => String(show.show_id) === wanted)) ui.show.value = wanted;
+  let missing = null;
+  if (wanted && shows.some((show) => String(show.show_id) === wanted)) {
+    ui.show.value = wanted;
+  } else if (wanted) {
+    // The list is a second or two behind (each show tells the catalog a second after a change, and
+    // the list is served from copies): a show created a moment ago is asked for itself.
+    const { status } = await api("GET", `/api/shows/${encodeURIComponent(wanted)}/statuses`);
+    if (status === 200) {
+      const option = document.createElement("option");
+      option.value = wanted;
+      option.dataset.name = wanted;
+      option.textContent = wanted;
+      ui.show.prepend(option);
+      ui.show.value = wanted;
+    } else {
+      missing = wanted;
+    }
+  }
   ui.show.addEventListener("change", () => openShow(ui.show.value));
   openShow(ui.show.value);
+  if (missing !== null) say(`There is no show '${missing}'; here is the first one instead.`, true);
 }
 
 start();

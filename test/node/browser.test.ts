@@ -735,6 +735,28 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     }
   });
 
+  it("opens the show its address names even before the show list has it, and says when there is none", async () => {
+    const { show, seats } = await newArena();
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    // The list as it was a moment before the show was created: every show but this one.
+    await page.route(/\/api\/shows\?/, async (route) => {
+      const listed = (await (await route.fetch()).json()) as { shows: { show_id: unknown }[] };
+      await route.fulfill({ json: { ...listed, shows: listed.shows.filter((s) => s.show_id !== show) } });
+    });
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+    await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+    await page.locator('#map[aria-busy="false"]').waitFor();
+    expect(new URL(page.url()).searchParams.get("show")).toBe(show);
+    expect(await seat(page, seats[0]!.id).count()).toBe(1);
+
+    await page.goto(`${devServer().url}/?show=no-such-show`);
+    await expect
+      .poll(() => message(page), UPDATE)
+      .toBe("There is no show 'no-such-show'; here is the first one instead.");
+    expect(new URL(page.url()).searchParams.get("show")).not.toBe("no-such-show");
+    await page.context().close();
+  });
+
   it("keys its bookings where crypto.randomUUID is missing too, as on a page opened at a LAN address", async () => {
     const show = `no-uuid-${randomUUID()}`;
     expect((await admin("PUT", `/admin/shows/${show}`, { name: "Plain http", seats: 4 })).status).toBe(201);
