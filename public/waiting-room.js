@@ -212,7 +212,7 @@ export class WaitingRoomPanel {
     if (status === 200) return this.#waiting(session, /** @type {Waiting} */ (data), answer.retryAfter);
     // Too early (another tab's poll, a clock that jumped): wait as long as the server says.
     if (status === 429)
-      return this.#waitUntil(session, Date.now() + 1000 * (answer.retryAfter ?? FIRST_BACKOFF_SECONDS));
+      return this.#waitUntil(session, Date.now() + 1000 * Math.max(1, answer.retryAfter ?? FIRST_BACKOFF_SECONDS));
     if (status === 404 || status === 410 || status === 401 || status === 403) return this.#lost(session, status);
     return this.#tryAgain(session, answer.retryAfter);
   }
