@@ -969,6 +969,31 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     }
   });
 
+  it("waits at least a second after a 429 that says Retry-After: 0, as a broken proxy might", async () => {
+    const show = `queue-${randomUUID()}`;
+    expect((await admin("PUT", `/admin/shows/${show}`, { name: "Queued", seats: 4 })).status).toBe(201);
+    const room = await admin("PUT", `/admin/shows/${show}/waiting-room`, {
+      opens_at: new Date(Date.now() - 1000).toISOString(),
+      admit_per_minute: 1,
+      session_minutes: 10,
+    });
+    expect(room.status).toBe(201);
+    // Someone ahead, so that the page's ticket waits and polls.
+    await joinQueue(show);
+    const page = await openSeatMap(show);
+    let polls = 0;
+    await page.route(/\/api\/queue\//, async (route) => {
+      if (route.request().method() !== "GET") return route.continue();
+      polls++;
+      await route.fulfill({ status: 429, headers: { "retry-after": "0" }, json: { error: "Too early" } });
+    });
+    await page.getByRole("button", { name: "Join the queue" }).click();
+    await expect.poll(() => polls, { timeout: 30_000 }).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(polls).toBeLessThanOrEqual(4);
+    await page.context().close();
+  });
+
   it("fits a phone's width, with the whole plan and the zoom buttons in view", async () => {
     const { show } = await newArena();
     const page = await openSeatMap(show, { width: 360, height: 740 });
