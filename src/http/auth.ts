@@ -81,8 +81,7 @@ export async function requireAdmin(request: Request, env: Env): Promise<void> {
   }
   // One client's tokens are checked one at a time, each wrong one counted before the next is
   // compared: a burst of guesses sent at once is not compared in full before the limiter says no.
-  await oneAtATime(client, async () => {
-    refuseWhileThrottled(client, env);
+  await oneAtATime(client, env, async () => {
     if (await isAdminToken(presented, env)) return;
     await countFailedAdminAttempt(client, env);
     throw unauthorized("Admin token is not valid");
@@ -96,27 +95,43 @@ export const MIN_ADMIN_TOKEN_LENGTH = 12;
 const throttled = new Map<string, number>();
 const MAX_THROTTLED = 10_000;
 
-/** Each client's admin token check under way, which its next one waits for. */
-const checking = new Map<string, Promise<void>>();
+/** Each client's admin token check under way: when it started, and a promise that settles when it ends. */
+const checking = new Map<string, { startedAt: number; done: Promise<void> }>();
 /**
- * How long a check waits for the one before it: a check belongs to its request, and may never end
+ * How long a check may hold its client's line: a check belongs to its request, and may never end
  * if that request is cancelled. Far longer than a check takes (a hash and, when wrong, the limiter).
  */
 const CHECK_WAIT_MS = 2000;
+const MAX_CHECKING = 10_000;
 
-async function oneAtATime(client: string | null, check: () => Promise<void>): Promise<void> {
+/**
+ * Runs one client's admin token checks one at a time in this isolate. A check waits on the one under
+ * way (awaiting the promise that check made) or until that check's own bound has passed, and then
+ * takes the line at once, before it awaits anything: so when a check hangs, the checks waiting on
+ * it go on one at a time, not all together when their waits run out. Each time a waiting check
+ * wakes, it is refused if its client has been throttled meanwhile: a burst is answered 429 as soon
+ * as the limiter says no, without the rest of it taking the line in turn.
+ */
+async function oneAtATime(client: string | null, env: Env, check: () => Promise<void>): Promise<void> {
   if (client === null) return check();
-  const before = checking.get(client);
-  let done!: () => void;
-  const mine = new Promise<void>((resolve) => (done = resolve));
-  checking.set(client, mine);
-  if (before !== undefined) {
-    await Promise.race([before, new Promise((resolve) => setTimeout(resolve, CHECK_WAIT_MS))]);
+  for (;;) {
+    refuseWhileThrottled(client, env);
+    const current = checking.get(client);
+    const left = current === undefined ? 0 : current.startedAt + CHECK_WAIT_MS - Date.now();
+    if (left <= 0) break;
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([current!.done, new Promise((resolve) => (bound = setTimeout(resolve, left)))]);
+    clearTimeout(bound);
   }
+  let finish!: () => void;
+  const mine = { startedAt: Date.now(), done: new Promise<void>((resolve) => (finish = resolve)) };
+  checking.delete(client);
+  if (checking.size >= MAX_CHECKING) checking.delete(checking.keys().next().value!);
+  checking.set(client, mine);
   try {
     await check();
   } finally {
-    done();
+    finish();
     if (checking.get(client) === mine) checking.delete(client);
   }
 }
