@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, newShow, statuses } from "./helpers";
+import { call, newShow, statuses, withEnv } from "./helpers";
 
 const REFUSED = {
   error:
@@ -43,6 +43,39 @@ describe("a page of another site, in its visitor's browser", () => {
     // Reading is what any page may do.
     const read = await fromPage(`/api/shows/${showId}/seats`, crossSite[0]!);
     expect(read.status).toBe(200);
+  });
+
+  it("may not spend its visitor's rate limit on reads that cost one: 403 for those, and the visitor still books", async () => {
+    const showId = await newShow(4);
+    const spent = new Map<string, number>();
+    const limiter = {
+      async limit({ key }: { key: string }) {
+        spent.set(key, (spent.get(key) ?? 0) + 1);
+        return { success: spent.get(key)! <= 3 };
+      },
+    };
+    const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit };
+    const visitor = "203.0.113.57";
+    const fromOtherSite = { "sec-fetch-site": "cross-site", "cf-connecting-ip": visitor };
+    const costly = [
+      `/api/shows/${showId}/seats?category=General`,
+      `/api/shows/made-up-${crypto.randomUUID()}/statuses`,
+      `/api/shows?limit=7`,
+      `/api/shows/${showId}/seats?zone=Hall`,
+    ];
+    for (const path of costly) {
+      const answer = await withEnv(on, path, { headers: fromOtherSite });
+      expect(answer.status, path).toBe(403);
+    }
+    // What costs nothing stays open to any page.
+    expect((await withEnv(on, `/api/shows/${showId}/seats`, { headers: fromOtherSite })).status).toBe(200);
+    expect(spent.get(visitor)).toBeUndefined();
+    const booking = await withEnv(on, "/api/book-seat/", {
+      method: "POST",
+      headers: { "sec-fetch-site": "same-origin", "cf-connecting-ip": visitor },
+      body: JSON.stringify({ show_id: showId, seat_id: 1 }),
+    });
+    expect(booking.status).toBe(200);
   });
 
   it("is told apart from this site's page, a sibling site and clients that are not browsers, which all book", async () => {

@@ -1,5 +1,6 @@
 import type { IRequest } from "itty-router";
 import { positiveInteger } from "../config";
+import { refuseOtherSites } from "./auth";
 import { clientKey } from "./client";
 import { warnOnce } from "./log";
 import { HttpError } from "./responses";
@@ -8,10 +9,14 @@ import { HttpError } from "./responses";
  * Limits the public routes that change state, per client IP, with the Workers Rate Limiting
  * binding (limits in wrangler.toml). `RATE_LIMITING = "off"` turns it off. A deployment whose
  * binding is missing serves unlimited rather than refusing every booking, and says so in its log.
- * `key` is the request's `clientKey`, where the caller has it already.
+ * `key` is the request's `clientKey`, where the caller has it already. A browser request from
+ * another site's page is refused instead (see `refuseOtherSites`): a read that costs a request of
+ * the client's budget (a filtered seat map, a show the isolate does not know) would otherwise let
+ * that page spend its visitors' budgets, and have their own bookings refused.
  */
 export async function rateLimited(request: IRequest, env: Env, key?: string): Promise<void> {
   if (env.RATE_LIMITING === "off") return;
+  refuseOtherSites(request as unknown as Request);
   if (!env.BOOKING_RATE_LIMITER) {
     return warnOnce("rate limiting is on but BOOKING_RATE_LIMITER is not bound: requests are not limited");
   }
