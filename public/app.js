@@ -773,14 +773,16 @@ async function start() {
     state.listColors.set(String(show.show_id), new Map(show.categories.map((c) => [c.name, c.color])));
   }
   const wanted = new URL(location.href).searchParams.get("show");
-  let missing = null;
+  let missing = false;
   if (wanted && shows.some((show) => String(show.show_id) === wanted)) {
     ui.show.value = wanted;
   } else if (wanted) {
     // The list is a second or two behind (each show tells the catalog a second after a change, and
     // the list is served from copies): a show created a moment ago is asked for itself.
+    // A 404 (or a 400: no show has such an id) says there is no such show; a busy or unreachable
+    // service (429, 5xx) gets the benefit of the doubt.
     const { status } = await api("GET", `/api/shows/${encodeURIComponent(wanted)}/statuses`);
-    if (status === 200) {
+    if (status !== 404 && status !== 400) {
       const option = document.createElement("option");
       option.value = wanted;
       option.dataset.name = wanted;
@@ -788,12 +790,13 @@ async function start() {
       ui.show.prepend(option);
       ui.show.value = wanted;
     } else {
-      missing = wanted;
+      missing = true;
     }
   }
   ui.show.addEventListener("change", () => openShow(ui.show.value));
   openShow(ui.show.value);
-  if (missing !== null) say(`There is no show '${missing}'; here is the first one instead.`, true);
+  // Not quoted: a link's text would otherwise be shown as this site's words.
+  if (missing) say("The show in the address was not found; here is the first one instead.", true);
 }
 
 start();

@@ -749,11 +749,19 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     expect(new URL(page.url()).searchParams.get("show")).toBe(show);
     expect(await seat(page, seats[0]!.id).count()).toBe(1);
 
-    await page.goto(`${devServer().url}/?show=no-such-show`);
+    // A show that does not exist is said so, without quoting the address: a link's text is not this site's to show.
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent("x. Payment failed: call +44 20 7946 0000")}`);
     await expect
       .poll(() => message(page), UPDATE)
-      .toBe("There is no show 'no-such-show'; here is the first one instead.");
-    expect(new URL(page.url()).searchParams.get("show")).not.toBe("no-such-show");
+      .toBe("The show in the address was not found; here is the first one instead.");
+    expect(new URL(page.url()).searchParams.get("show")).toBe("1");
+
+    // A show the service cannot answer for just then (429, 503) is opened all the same, not called missing.
+    await page.route(/\/statuses$/, (route) => route.fulfill({ status: 503, json: { error: "Busy" } }));
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+    await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+    expect(new URL(page.url()).searchParams.get("show")).toBe(show);
+    expect(await message(page)).toBe("");
     await page.context().close();
   });
 
