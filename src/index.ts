@@ -1,5 +1,5 @@
 import type { IRequest } from "itty-router";
-import { logRequest } from "./http/log";
+import { logRequest, writeUnlogged } from "./http/log";
 import { createRouter } from "./routes";
 
 export { Catalog } from "./catalog/catalog";
@@ -15,6 +15,7 @@ export default {
     const started = Date.now();
     const response = await router.fetch(request, env, ctx);
     if (response.status >= 400) logRequest(request as unknown as IRequest, response.status, Date.now() - started);
+    else writeUnlogged();
     // A HEAD is answered as its GET, errors included, without the body (RFC 9110, 9.3.2).
     if (request.method === "HEAD") return new Response(null, { status: response.status, headers: response.headers });
     return response;

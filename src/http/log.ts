@@ -7,12 +7,13 @@ export const CONFLICT_SAMPLE_RATE = 100;
 /**
  * Lines for 4xx answers an isolate writes at most, a second and in a burst: clients decide how many
  * 4xx answers there are (made-up paths, the 429s of a client past its rate limit), not how much is
- * logged. Past the budget, answers are counted by status, and the counts go out in one line at
- * most once a second. A 5xx is always logged.
+ * logged. Past the budget, answers are counted by status, and the counts go out in one line a
+ * second after the first of them was left out (with the next request then, whatever its answer:
+ * see `writeUnlogged`). A 5xx is always logged.
  */
 export const CLIENT_ERROR_LINES_PER_SECOND = 10;
 export const CLIENT_ERROR_LINE_BURST = 50;
-const budget = { lines: CLIENT_ERROR_LINE_BURST, at: 0, unlogged: new Map<number, number>(), summarisedAt: 0 };
+const budget = { lines: CLIENT_ERROR_LINE_BURST, at: 0, unlogged: new Map<number, number>(), since: 0 };
 
 /** Whether a line for this answer is within the budget; counts it when it is not. */
 function withinBudget(status: number, now: number): boolean {
@@ -26,18 +27,22 @@ function withinBudget(status: number, now: number): boolean {
     budget.lines--;
     return true;
   }
+  if (budget.unlogged.size === 0) budget.since = now;
   budget.unlogged.set(status, (budget.unlogged.get(status) ?? 0) + 1);
   return false;
 }
 
-/** The answers left out since the last such line, once a second at most. */
-function summariseUnlogged(now: number): void {
-  if (budget.unlogged.size === 0 || now - budget.summarisedAt < 1000) return;
+/**
+ * Writes the count of the answers left out, once a second has passed since the first of them:
+ * called for every request (the Worker's fetch handler does), so the count goes out with the next
+ * request after that second whatever it is answered, and covers the whole second.
+ */
+export function writeUnlogged(now = Date.now()): void {
+  if (budget.unlogged.size === 0 || now - budget.since < 1000) return;
   const statuses = Object.fromEntries([...budget.unlogged].sort(([a], [b]) => a - b));
   const count = [...budget.unlogged.values()].reduce((sum, n) => sum + n, 0);
   console.log(JSON.stringify({ type: "requests not logged", count, statuses }));
   budget.unlogged.clear();
-  budget.summarisedAt = now;
 }
 
 /** Notes a misconfiguration in the log once per isolate, not once per request. */
@@ -65,7 +70,7 @@ export function logRequest(
 ): void {
   if (status < 400) return;
   if (status === 409 && random() * CONFLICT_SAMPLE_RATE >= 1) return;
-  summariseUnlogged(now);
+  writeUnlogged(now);
   if (!withinBudget(status, now)) return;
   const params = (request.params ?? {}) as Record<string, string | undefined>;
   const ref = params.hold_id ?? params.booking_id;
