@@ -43,8 +43,10 @@ export function wholeNumberOr(text: string | undefined, fallback: number, most =
 }
 
 function wholeNumber(text: string | undefined): number | null {
-  if (text === undefined || !/^\s*\d{1,15}\s*$/.test(text)) return null;
-  return Number(text);
+  if (text === undefined || !/^\s*\d+\s*$/.test(text)) return null;
+  // Digits past what a number holds exactly are past every setting's most.
+  const digits = text.trim().replace(/^0+(?=\d)/, "");
+  return digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits);
 }
 
 /** The most any hold setting may be: 30 days (a box office's group hold, at the longest). */
@@ -75,9 +77,9 @@ function positiveIntegerOrOff(text: string | undefined, fallback: number): numbe
 
 /** Bytes of a show's database past which new holds and cancellations by token are refused (SHOW_STORAGE_HIGH_WATER_MB; 8,192 MB). */
 export function storageHighWaterBytes(env: { SHOW_STORAGE_HIGH_WATER_MB?: string }): number {
-  // A mark at or past the 10 GB an object holds would never be reached before the object is full.
-  const mb = positiveInteger(env.SHOW_STORAGE_HIGH_WATER_MB, 8192);
-  return (mb < 10_240 ? mb : 8192) * 1024 * 1024;
+  // A mark at or past the 10 GB an object holds would never be reached before the object is full:
+  // at most 10,000 MB, which leaves sales 240 MB.
+  return positiveInteger(env.SHOW_STORAGE_HIGH_WATER_MB, 8192, 10_000) * 1024 * 1024;
 }
 
 /** The hold policy from the environment; a missing or malformed value falls back to its default. */

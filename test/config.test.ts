@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { holdPolicy, MOST_HOLD_SECONDS, positiveInteger, wholeNumberOr } from "../src/config";
+import { holdPolicy, MOST_HOLD_SECONDS, positiveInteger, storageHighWaterBytes, wholeNumberOr } from "../src/config";
 import { newShow, querySql, withEnv } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -11,7 +11,11 @@ describe("settings from the environment", () => {
     }
     expect(positiveInteger(" 7 ", 42)).toBe(7);
     expect(positiveInteger("99999999999999", 42, 1000)).toBe(1000);
-    expect(positiveInteger("9".repeat(400), 42)).toBe(42);
+    expect(positiveInteger("9".repeat(16), 42, 1000)).toBe(1000);
+    expect(positiveInteger("9".repeat(400), 42, 1000)).toBe(1000);
+    expect(positiveInteger("0008", 42)).toBe(8);
+    expect(storageHighWaterBytes({ SHOW_STORAGE_HIGH_WATER_MB: "20000" })).toBe(10_000 * 1024 * 1024);
+    expect(storageHighWaterBytes({ SHOW_STORAGE_HIGH_WATER_MB: "1e4" })).toBe(8192 * 1024 * 1024);
     // Where 0 means something (copies off), only a written 0 says it.
     expect(wholeNumberOr("0", 1)).toBe(0);
     for (const text of [undefined, "", " ", "0.5", "1e1"]) expect(wholeNumberOr(text, 1)).toBe(1);

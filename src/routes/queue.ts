@@ -12,8 +12,7 @@ import { callShow } from "./stubs";
 
 /** Shards of a show's queue, for rooms turned on from now (QUEUE_SHARDS, 1-16; 8 by default). */
 function queueShards(env: Env): number {
-  const shards = positiveInteger(env.QUEUE_SHARDS, DEFAULT_SHARDS);
-  return shards <= MAX_SHARDS ? shards : DEFAULT_SHARDS;
+  return positiveInteger(env.QUEUE_SHARDS, DEFAULT_SHARDS, MAX_SHARDS);
 }
 
 const DEFAULT_SHARDS = 8;
