@@ -10,7 +10,15 @@ const adminToken = process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
 
 console.log(`Starting wrangler dev on port ${port}...`);
 const server = await startDevServer({ port, adminToken, inheritOutput: true });
-await seedDemoShow(server.url, adminToken);
+try {
+  await seedDemoShow(server.url, adminToken);
+} catch (error) {
+  // Not left running half set up (with an ADMIN_TOKEN too short, say: the message says so): the
+  // server goes down with the message.
+  console.error(error instanceof Error ? error.message : String(error));
+  await server.stop();
+  process.exit(1);
+}
 console.log(`
 Seat booking is running at http://localhost:${port}
   Seat map page: http://localhost:${port}/
