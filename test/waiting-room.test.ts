@@ -787,6 +787,38 @@ describe("the queue", () => {
     expect(await admittedPerShard(showId)).toEqual([5, 3]);
   });
 
+  it("counts in a tick only the tickets that had joined when it began, on every shard alike", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 10_000;
+    const put = await call(`/admin/shows/${showId}/waiting-room`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ opens_at: new Date(opensAt).toISOString(), admit_per_minute: 120, session_minutes: 5 }),
+    });
+    expect(put.status).toBe(201);
+    await runInDurableObject(room(showId), (_instance, state) => state.storage.sql.exec("UPDATE room SET shards = 2"));
+    // One ticket joined before the tick begins; one on the other shard after it began (as when a
+    // join lands while the room is still asking the shards, after it asked this one's neighbour).
+    const joinAt = async (k: number, at: number) =>
+      runInDurableObject(shard(showId, k), (instance: QueueShard) => {
+        instance.clock = () => at;
+        return instance.join(showId, k, { opensAt, admitPerMinute: 120, sessionMinutes: 5, shards: 2 });
+      });
+    expect((await joinAt(0, opensAt + 1000)).ok).toBe(true);
+    expect((await joinAt(1, opensAt + 3000)).ok).toBe(true);
+    await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+      instance.clock = () => opensAt + 2000;
+    });
+    await tick(showId);
+    // Two a tick are owed, but only the first had joined: the other comes in at the next tick.
+    expect(await admittedPerShard(showId)).toEqual([1, 0]);
+    await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+      instance.clock = () => opensAt + 4000;
+    });
+    await tick(showId);
+    expect(await admittedPerShard(showId)).toEqual([1, 1]);
+  });
+
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;
