@@ -776,13 +776,12 @@ async function start() {
   let missing = false;
   if (wanted && shows.some((show) => String(show.show_id) === wanted)) {
     ui.show.value = wanted;
-  } else if (wanted) {
+  } else if (wanted && ID_PATTERN.test(wanted)) {
     // The list is a second or two behind (each show tells the catalog a second after a change, and
-    // the list is served from copies): a show created a moment ago is asked for itself.
-    // A 404 (or a 400: no show has such an id) says there is no such show; a busy or unreachable
-    // service (429, 5xx) gets the benefit of the doubt.
+    // the list is served from copies): a show created a moment ago is asked for itself. Only a
+    // show that answers, or a service too busy to say (429, 5xx), gets the benefit of the doubt.
     const { status } = await api("GET", `/api/shows/${encodeURIComponent(wanted)}/statuses`);
-    if (status !== 404 && status !== 400) {
+    if (status === 200 || status === 429 || status >= 500) {
       const option = document.createElement("option");
       option.value = wanted;
       option.dataset.name = wanted;
@@ -792,6 +791,9 @@ async function start() {
     } else {
       missing = true;
     }
+  } else if (wanted) {
+    // Not an id any show could have (a link's own words, say): never shown as one.
+    missing = true;
   }
   ui.show.addEventListener("change", () => openShow(ui.show.value));
   openShow(ui.show.value);

@@ -78,8 +78,8 @@ function positiveIntegerOrOff(text: string | undefined, fallback: number): numbe
 /** Bytes of a show's database past which new holds and cancellations by token are refused (SHOW_STORAGE_HIGH_WATER_MB; 8,192 MB). */
 export function storageHighWaterBytes(env: { SHOW_STORAGE_HIGH_WATER_MB?: string }): number {
   // A mark at or past the 10 GB an object holds would never be reached before the object is full:
-  // at most 10,000 MB, which leaves sales 240 MB.
-  return positiveInteger(env.SHOW_STORAGE_HIGH_WATER_MB, 8192, 10_000) * 1024 * 1024;
+  // at most 9,500 MiB (9.96e9 bytes, below 10 GB however it is counted).
+  return positiveInteger(env.SHOW_STORAGE_HIGH_WATER_MB, 8192, 9_500) * 1024 * 1024;
 }
 
 /** The hold policy from the environment; a missing or malformed value falls back to its default. */

@@ -14,7 +14,7 @@ describe("settings from the environment", () => {
     expect(positiveInteger("9".repeat(16), 42, 1000)).toBe(1000);
     expect(positiveInteger("9".repeat(400), 42, 1000)).toBe(1000);
     expect(positiveInteger("0008", 42)).toBe(8);
-    expect(storageHighWaterBytes({ SHOW_STORAGE_HIGH_WATER_MB: "20000" })).toBe(10_000 * 1024 * 1024);
+    expect(storageHighWaterBytes({ SHOW_STORAGE_HIGH_WATER_MB: "20000" })).toBe(9_500 * 1024 * 1024);
     expect(storageHighWaterBytes({ SHOW_STORAGE_HIGH_WATER_MB: "1e4" })).toBe(8192 * 1024 * 1024);
     // Where 0 means something (copies off), only a written 0 says it.
     expect(wholeNumberOr("0", 1)).toBe(0);

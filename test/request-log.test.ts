@@ -87,6 +87,22 @@ describe("logs", () => {
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: "request", status: 503 });
   });
 
+  it("write the count of what was left out with a 409 that is not sampled, too", () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const request = { method: "GET", params: {} } as unknown as IRequest;
+    const at = Date.now() + 60_000;
+    for (let i = 0; i < 200; i++) logRequest(request, 404, 1, Math.random, at);
+    // (A count left by the test before may go out first, at the first of these.)
+    const written = lines.length;
+    const logged = lines.filter((line) => JSON.parse(line).type === "request").length;
+    expect(logged).toBeLessThan(200);
+    logRequest(request, 409, 1, () => 0.9, at + 1000);
+    expect(lines.slice(written).map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+      { type: "requests not logged", count: 200 - logged, statuses: { 404: 200 - logged } },
+    ]);
+  });
+
   it("log unexpected errors with their detail, and answer a generic 500", async () => {
     const errors: string[] = [];
     vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));

@@ -819,6 +819,26 @@ describe("the queue", () => {
     expect(await admittedPerShard(showId)).toEqual([1, 1]);
   });
 
+  it("still lets a buyer in at the next tick after the opening is moved later while the room is on", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 10 * MINUTE;
+    await openRoom(showId, opensAt);
+    // Joins five minutes after the old opening: its place counts from that opening.
+    await setQueueClock(showId, opensAt + 5 * MINUTE);
+    const ticket = await join(showId);
+    // The admin moves the opening to now, ten minutes after the old one.
+    const now = opensAt + 10 * MINUTE;
+    await setQueueClock(showId, now);
+    expect(
+      (await putRoom(showId, { opens_at: new Date(now).toISOString(), admit_per_minute: 60, session_minutes: 10 }))
+        .status,
+    ).toBe(200);
+    await setQueueClock(showId, now + 1000);
+    expect((await poll(ticket)).status).toBe(200);
+    await tick(showId);
+    expect((await ticketRows(showId)).map((row) => row.state)).toEqual(["admitted"]);
+  });
+
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;

@@ -69,8 +69,8 @@ export function logRequest(
   now = Date.now(),
 ): void {
   if (status < 400) return;
-  if (status === 409 && random() * CONFLICT_SAMPLE_RATE >= 1) return;
   writeUnlogged(now);
+  if (status === 409 && random() * CONFLICT_SAMPLE_RATE >= 1) return;
   if (!withinBudget(status, now)) return;
   const params = (request.params ?? {}) as Record<string, string | undefined>;
   const ref = params.hold_id ?? params.booking_id;

@@ -172,11 +172,8 @@ export class WaitingRoom extends DurableObject<Env> {
       // A shard that does not say who heads it is passed over this tick, its buyers kept in their
       // places: their keys are the lowest when it answers again, so they come in first then. Failing
       // the tick instead would stop the room for everyone once the alarm's retries ran out.
-      // Only tickets that had joined by the millisecond this tick began: a ticket's place after
-      // opening is when it joined (in ms past the opening, plus one, plus fractions that order
-      // tickets within one millisecond).
-      const before = 1 + (now + 1 - row.opens_at);
-      const asked = await Promise.allSettled(shards.map((shard) => shard.heads(quota, before)));
+      // Only tickets that had joined by the millisecond this tick began (see `QueueShard.heads`).
+      const asked = await Promise.allSettled(shards.map((shard) => shard.heads(quota, now)));
       const heads = asked
         .flatMap((result, k) => {
           if (result.status === "fulfilled") return result.value.map((ord) => ({ ord, k }));

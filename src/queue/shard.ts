@@ -244,19 +244,22 @@ export class QueueShard extends DurableObject<Env> {
 
   /**
    * The places of the first `limit` waiting tickets that are still there (they polled when they
-   * were due, or not long after), for the room to merge with the other shards'; only places below
-   * `before`, the place of a ticket joining just after the millisecond the room's tick began. The shards are asked
-   * one after another in no set order, and a ticket that joins one of them meanwhile must not be
-   * counted by some shards' answers and not by others': its place could fall below the watermark
-   * the others set, and it would be left waiting while tickets after it came in.
+   * were due, or not long after), for the room to merge with the other shards'; only tickets that
+   * joined by `joinedBy`, the millisecond the room's tick began. The shards are asked in no set
+   * order, and a ticket that joins one of them meanwhile must not be counted by some shards'
+   * answers and not by others': its place could fall below the watermark the others set, and it
+   * would be left waiting while tickets after it came in. (One that joins within the tick's own
+   * millisecond, or within a clock's difference between the room's machine and this one's, may
+   * still come in a tick late.) By when a ticket joined, not by its place: a place counts from
+   * the opening, which an admin may move while the room is on.
    */
-  heads(limit: number, before = Number.MAX_VALUE): number[] {
+  heads(limit: number, joinedBy = Number.MAX_SAFE_INTEGER): number[] {
     if (this.held === null) return [];
     return this.sql
       .exec<{ ord: number }>(
-        "SELECT ord FROM tickets WHERE state = 'waiting' AND due_at >= ? AND ord < ? ORDER BY ord LIMIT ?",
+        "SELECT ord FROM tickets WHERE state = 'waiting' AND due_at >= ? AND joined_at <= ? ORDER BY ord LIMIT ?",
         this.clock() - GONE_AFTER_MS,
-        before,
+        joinedBy,
         limit,
       )
       .toArray()
