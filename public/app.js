@@ -779,9 +779,13 @@ async function start() {
   } else if (wanted && ID_PATTERN.test(wanted)) {
     // The list is a second or two behind (each show tells the catalog a second after a change, and
     // the list is served from copies): a show created a moment ago is asked for itself. Only a
-    // show that answers, or a service too busy to say (429, 5xx), gets the benefit of the doubt.
-    const { status } = await api("GET", `/api/shows/${encodeURIComponent(wanted)}/statuses`);
-    if (status === 200 || status === 429 || status >= 500) {
+    // show that answers, or a service too busy or too far to say (429, 5xx, no answer at all: 0),
+    // gets the benefit of the doubt.
+    const status = await api("GET", `/api/shows/${encodeURIComponent(wanted)}/statuses`).then(
+      (answer) => answer.status,
+      () => 0,
+    );
+    if (status === 200 || status === 429 || status === 0 || status >= 500) {
       const option = document.createElement("option");
       option.value = wanted;
       option.dataset.name = wanted;

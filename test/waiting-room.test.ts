@@ -741,7 +741,10 @@ describe("the queue", () => {
         getByName: (name: string) => {
           const stub = own.QUEUE_SHARD.getByName(name);
           if (!name.endsWith("#1") || failed) return stub;
-          return { heads: (limit: number) => stub.heads(limit), admit: () => ((failed = true), Promise.reject(lost)) };
+          return {
+            heads: (...args: Parameters<QueueShard["heads"]>) => stub.heads(...args),
+            admit: () => ((failed = true), Promise.reject(lost)),
+          };
         },
       };
       (instance as unknown as { env: Env }).env = { ...own, QUEUE_SHARD } as unknown as Env;
@@ -811,6 +814,27 @@ describe("the queue", () => {
     });
     await tick(showId);
     expect(await admittedPerShard(showId)).toEqual([1, 1]);
+  });
+
+  it("admits only tickets that had joined when the tick began, even one placed ahead of the heads", async () => {
+    const showId = await newShow(5);
+    const firstOpening = LATER() - 10 * MINUTE;
+    const config = (opensAt: number) => ({ opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 1 });
+    const joinAt = (at: number, opensAt: number) =>
+      runInDurableObject(shard(showId), (instance: QueueShard) => {
+        instance.clock = () => at;
+        return instance.join(showId, 0, config(opensAt));
+      });
+    const tickAt = firstOpening + 5 * MINUTE;
+    expect((await joinAt(tickAt - 1000, firstOpening)).ok).toBe(true);
+    const [head] = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.heads(1, tickAt));
+    // Between the room's two calls a ticket joins, placed ahead of the head (the opening was moved later).
+    expect((await joinAt(tickAt + 1, tickAt - 60_000)).ok).toBe(true);
+    const rows = await ticketRows(showId);
+    expect(Math.min(...rows.map((row) => row.ord))).toBeLessThan(head!);
+    await runInDurableObject(shard(showId), (instance: QueueShard) => instance.admit(head!, tickAt, 1, tickAt));
+    const admitted = (await ticketRows(showId)).filter((row) => row.state === "admitted").map((row) => row.ord);
+    expect(admitted).toEqual([head]);
   });
 
   it("still lets a buyer in at the next tick after the opening is moved later while the room is on", async () => {

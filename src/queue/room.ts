@@ -187,7 +187,7 @@ export class WaitingRoom extends DurableObject<Env> {
       // Unused quota is not saved up: a quiet minute does not let a burst in later.
       if (heads.length < quota) carry = 0;
     }
-    const results = await Promise.allSettled(shards.map((shard, k) => shard.admit(admitUpTo, now, shares[k])));
+    const results = await Promise.allSettled(shards.map((shard, k) => shard.admit(admitUpTo, now, shares[k], now)));
     // A buyer who left early gives their slot to the next buyer, at the next tick.
     let freed = 0;
     // A shard that did not answer is taken to have admitted nobody (its admission is one

@@ -53,6 +53,8 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
     name: "waiting tickets counted from the index alone",
     // Counts of the tickets ahead (every poll, on every shard) and the heads each tick skip the
     // tickets taken for gone by their due_at: with it in the index, they never read the table.
+    // (Since heads count only tickets that joined before the tick, they read each head's row for
+    // its joined_at too: a row per head, about 0.05 ms more for 1,000 heads.)
     sql: `
       CREATE INDEX tickets_waiting ON tickets (state, ord, due_at);
       DROP INDEX tickets_in_order;

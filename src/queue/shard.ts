@@ -268,10 +268,16 @@ export class QueueShard extends DurableObject<Env> {
 
   /**
    * Admits the waiting tickets still there up to the watermark, in order, at most `limit` of them
-   * (the room's share for this shard; -1, none given, for all); says how many, and how many slots
-   * were freed since. Forgets old tickets (see `forgetOld`).
+   * (the room's share for this shard; -1, none given, for all), of those that joined by `joinedBy`
+   * (as `heads` counted them: a ticket joining between the room's two calls does not take a head's
+   * place); says how many, and how many slots were freed since. Forgets old tickets (see `forgetOld`).
    */
-  admit(watermark: number, at: number, limit = -1): { admitted: number; freed: number } {
+  admit(
+    watermark: number,
+    at: number,
+    limit = -1,
+    joinedBy = Number.MAX_SAFE_INTEGER,
+  ): { admitted: number; freed: number } {
     if (this.held === null) return { admitted: 0, freed: 0 };
     return this.ctx.storage.transactionSync(() => {
       const admitted = this.sql
@@ -279,10 +285,11 @@ export class QueueShard extends DurableObject<Env> {
           // An admitted buyer may fetch their pass at once, whenever they were told to poll next.
           `UPDATE tickets SET state = 'admitted', admitted_at = ?, next_poll_at = 0, client = NULL
             WHERE id IN (SELECT id FROM tickets WHERE state = 'waiting' AND ord <= ? AND due_at >= ?
-                          ORDER BY ord LIMIT ?) RETURNING 1`,
+                          AND joined_at <= ? ORDER BY ord LIMIT ?) RETURNING 1`,
           at,
           watermark,
           at - GONE_AFTER_MS,
+          joinedBy,
           limit,
         )
         .toArray().length;

@@ -31,8 +31,10 @@ export class SharedQuestions<A> {
         if (error instanceof HttpError) throw error;
         return NONE;
       });
-      const timeout = new Promise<typeof NONE>((resolve) => setTimeout(() => resolve(NONE), this.waitMs));
+      let bound: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<typeof NONE>((resolve) => (bound = setTimeout(() => resolve(NONE), this.waitMs)));
       const answer: A | typeof NONE = await Promise.race([waited, timeout]);
+      clearTimeout(bound);
       if (answer !== NONE && this.shareable(answer)) return answer;
     }
     const asked = question();

@@ -86,7 +86,12 @@ async function frameAt(
     const copy = await readFrame(env, ctx, read);
     if (copy === null) return null;
     frame = parsedBody<SeatFrame>(copy);
-    parsedFrames.delete(key);
+    // Another read of this frame may have parsed it meanwhile: this one takes its place and count.
+    const meanwhile = parsedFrames.get(key);
+    if (meanwhile !== undefined) {
+      parsedFrames.delete(key);
+      parsedSeats -= meanwhile.seat_ids.length;
+    }
     parsedSeats += frame.seat_ids.length;
     for (const [older, olderFrame] of parsedFrames) {
       if (parsedSeats <= PARSED_FRAME_SEATS) break;

@@ -762,12 +762,18 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
       .toBe("The show in the address was not found; here is the first one instead.");
     expect(await page.locator("#show").evaluate((select: HTMLSelectElement) => select.value)).toBe("1");
 
-    // A show the service cannot answer for just then (429, 503) is opened all the same, not called missing.
-    await page.route(/\/statuses$/, (route) => route.fulfill({ status: 503, json: { error: "Busy" } }));
-    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
-    await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
-    expect(new URL(page.url()).searchParams.get("show")).toBe(show);
-    expect(await message(page)).toBe("");
+    // A show the service cannot answer for just then (429, 503, no answer at all) is opened all the
+    // same, not called missing.
+    for (const fail of ["503", "abort"]) {
+      await page.unroute(/\/statuses$/);
+      await page.route(/\/statuses$/, (route) =>
+        fail === "abort" ? route.abort() : route.fulfill({ status: 503, json: { error: "Busy" } }),
+      );
+      await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+      await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+      expect(new URL(page.url()).searchParams.get("show"), fail).toBe(show);
+      expect(await message(page)).toBe("");
+    }
     await page.context().close();
   });
 
