@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { holdPolicy } from "../config";
 import * as answers from "./answers";
-import { pathParamNames, type Auth, type Operation } from "./operation";
+import { acting, pathParamNames, type Auth, type Operation } from "./operation";
 import { EVERY_ACTING_ROUTE, EVERY_ROUTE, MAX_URL_BYTES, OPERATIONS } from "./operations";
 import { AdmissionPassHeader, IdempotencyKeyHeader, PATH_PARAMS } from "./requests";
 
@@ -129,7 +129,7 @@ export function openApiDocument(env: Parameters<typeof holdPolicy>[0]) {
       Object.entries({
         ...route.responses,
         ...EVERY_ROUTE,
-        ...(route.method !== "GET" || route.acts ? EVERY_ACTING_ROUTE : {}),
+        ...(acting(route) ? EVERY_ACTING_ROUTE : {}),
       }).map(([status, schema]) => {
         const description = STATUS_TEXT[status] ?? "See the README";
         if (!schema) return [status, { description }];

@@ -112,3 +112,8 @@ export function pathParamNames(path: string): PathParamName[] {
     return name as PathParamName;
   });
 }
+
+/** Whether an operation changes something or acts (a socket, a poll): what other sites' pages may not ask for. */
+export function acting(operation: Operation): boolean {
+  return operation.method !== "GET" || operation.acts === true;
+}

@@ -17,6 +17,19 @@ import { HttpError } from "./responses";
 export async function rateLimited(request: IRequest, env: Env, key?: string): Promise<void> {
   if (env.RATE_LIMITING === "off") return;
   refuseOtherSites(request as unknown as Request);
+  await spendRequest(request, env, key);
+}
+
+/**
+ * `rateLimited` for an operation declared rate limited, which the router has already refused from
+ * other sites' pages (every such operation changes something or acts): the request is only spent.
+ */
+export async function rateLimitedOperation(request: IRequest, env: Env, key?: string): Promise<void> {
+  if (env.RATE_LIMITING === "off") return;
+  await spendRequest(request, env, key);
+}
+
+async function spendRequest(request: IRequest, env: Env, key?: string): Promise<void> {
   if (!env.BOOKING_RATE_LIMITER) {
     return warnOnce("rate limiting is on but BOOKING_RATE_LIMITER is not bound: requests are not limited");
   }

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { holdPolicy } from "../config";
 import { openApiDocument } from "../contract/openapi";
 import type { Input, Operation } from "../contract/operation";
-import { pathParamNames } from "../contract/operation";
+import { acting, pathParamNames } from "../contract/operation";
 import { MAX_URL_BYTES, OPERATIONS, type OperationName, type Operations } from "../contract/operations";
 import type { PathParamName } from "../contract/requests";
 import {
@@ -20,7 +20,7 @@ import { requireShow } from "./directory";
 import { readJsonObject } from "../http/body";
 import { clientKey } from "../http/client";
 import { idempotencyKey } from "../http/idempotency";
-import { rateLimited } from "../http/rate-limit";
+import { rateLimited, rateLimitedOperation } from "../http/rate-limit";
 import { callFlags } from "../http/failures";
 import { errorResponse, HttpError, json } from "../http/responses";
 import { parseBody, parsePathParam } from "../http/validation";
@@ -79,7 +79,7 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
     refuseTokenInUrl(request);
-    if (operation.method !== "GET" || operation.acts) refuseOtherSites(request);
+    if (acting(operation)) refuseOtherSites(request);
     const input = await validatedInput(operation, paramNames, request, env);
     return bound.get(operation)!(input, env, ctx);
   });
@@ -95,7 +95,10 @@ async function validatedInput(
   if (operation.auth === "admin") await requireAdmin(request, env);
   // The client's address, while limits per address are on: for the rate limit and the handler.
   const client = env.RATE_LIMITING === "off" ? null : clientKey(request);
-  if (operation.rateLimited) await rateLimited(request, env, client ?? undefined);
+  // Refused from other sites above when it acts, as every rate-limited operation does; else here.
+  if (operation.rateLimited) {
+    await (acting(operation) ? rateLimitedOperation : rateLimited)(request, env, client ?? undefined);
+  }
 
   const params: Record<string, unknown> = {};
   for (const name of paramNames) params[name] = parsePathParam(name, request.params[name]);
