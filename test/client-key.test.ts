@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { clientKey } from "../src/http/client";
-import { newShow, withEnv } from "./helpers";
+import { countingLimiter, newShow, withEnv } from "./helpers";
 
 const from = (address?: string) =>
   new Request("https://seats.test/", { headers: address === undefined ? {} : { "cf-connecting-ip": address } });
@@ -28,14 +28,7 @@ describe("the client a per-address budget counts against", () => {
 
   it("gives two addresses of one IPv6 /64 one allowance between them, and another /64 its own", async () => {
     const showId = await newShow(10);
-    const seen = new Map<string, number>();
-    const limiter = {
-      async limit({ key }: { key: string }) {
-        seen.set(key, (seen.get(key) ?? 0) + 1);
-        return { success: seen.get(key)! <= 2 };
-      },
-    };
-    const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit };
+    const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: countingLimiter(2) as unknown as RateLimit };
     const book = (address: string, seat: number) =>
       withEnv(on, "/api/book-seat/", {
         method: "POST",

@@ -31,6 +31,21 @@ export function countingNamespace<N extends { getByName(name: string): object }>
   return { namespace, calls };
 }
 
+/**
+ * A rate limiter that lets each key through `limit` times, and counts every call by key in `keys`:
+ * deterministic, unlike a clock window. Pass it as a rate-limit binding (`as unknown as RateLimit`).
+ */
+export function countingLimiter(limit: number) {
+  const seen = new Map<string, number>();
+  return {
+    keys: seen,
+    async limit({ key }: { key: string }) {
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+      return { success: seen.get(key)! <= limit };
+    },
+  };
+}
+
 /** An error as the platform raises it when a Durable Object call fails. */
 export function platformError(message: string, flags: { retryable?: boolean; overloaded?: boolean }): Error {
   return Object.assign(new Error(message), flags);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, newShow, statuses, withEnv } from "./helpers";
+import { call, countingLimiter, newShow, statuses, withEnv } from "./helpers";
 
 const REFUSED = {
   error:
@@ -47,13 +47,8 @@ describe("a page of another site, in its visitor's browser", () => {
 
   it("may not spend its visitor's rate limit on reads that cost one: 403 for those, and the visitor still books", async () => {
     const showId = await newShow(4);
-    const spent = new Map<string, number>();
-    const limiter = {
-      async limit({ key }: { key: string }) {
-        spent.set(key, (spent.get(key) ?? 0) + 1);
-        return { success: spent.get(key)! <= 3 };
-      },
-    };
+    const limiter = countingLimiter(3);
+    const spent = limiter.keys;
     const on = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit };
     const visitor = "203.0.113.57";
     const fromOtherSite = { "sec-fetch-site": "cross-site", "cf-connecting-ip": visitor };

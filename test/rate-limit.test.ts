@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ADMIN_TOKEN, bookSeat, newShow, storedBookings, withEnv } from "./helpers";
+import { ADMIN_TOKEN, bookSeat, countingLimiter, newShow, storedBookings, withEnv } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -10,18 +10,6 @@ describe("rate limiting", () => {
       headers: { "cf-connecting-ip": ip },
       body: JSON.stringify({ show_id: showId, seat_id: seat }),
     });
-
-  /** A limiter that lets each key through `limit` times: deterministic, unlike a clock window. */
-  function countingLimiter(limit: number) {
-    const seen = new Map<string, number>();
-    return {
-      keys: seen,
-      async limit({ key }: { key: string }) {
-        seen.set(key, (seen.get(key) ?? 0) + 1);
-        return { success: seen.get(key)! <= limit };
-      },
-    };
-  }
 
   it("answers 429 with Retry-After past the limit, per client address, and books nothing then", async () => {
     const showId = await newShow(10);

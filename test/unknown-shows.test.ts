@@ -2,7 +2,7 @@ import { listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { forgetShows } from "../src/routes/directory";
-import { adminHeaders, bearer, call, countingNamespace, newShow, post, withEnv } from "./helpers";
+import { adminHeaders, bearer, call, countingLimiter, countingNamespace, newShow, post, withEnv } from "./helpers";
 
 describe("shows that do not exist", () => {
   it("answer 404 on every route and leave no database behind: 100 requests, no new show storage", async () => {
@@ -31,13 +31,8 @@ describe("shows that do not exist", () => {
   it("cost the catalog a lookup each, charged to the client's rate limit; known shows are never charged", async () => {
     const known = await newShow(5);
     const { namespace: catalog, calls } = countingNamespace(env.CATALOG);
-    const allowance = new Map<string, number>();
-    const limiter = {
-      async limit({ key }: { key: string }) {
-        allowance.set(key, (allowance.get(key) ?? 0) + 1);
-        return { success: allowance.get(key)! <= 5 };
-      },
-    };
+    const limiter = countingLimiter(5);
+    const allowance = limiter.keys;
     const overrides = { RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter as unknown as RateLimit, CATALOG: catalog };
     const read = (showId: string, ip: string) =>
       withEnv(overrides, `/api/shows/${showId}/seats`, { headers: { "cf-connecting-ip": ip } });
