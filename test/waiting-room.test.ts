@@ -59,9 +59,9 @@ async function openRoom(showId: string, opensAt: number, perMinute = 60, session
   expect(response.status, await response.clone().text()).toBe(201);
 }
 
-/** Turns a room on (60 a minute) whose queue is spread over `shards` shards. */
-async function openShardedRoom(showId: string, opensAt: number, shards: number): Promise<void> {
-  const settings = { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 };
+/** Turns a room on (`perMinute` a minute, 60 unless said) whose queue is spread over `shards` shards. */
+async function openShardedRoom(showId: string, opensAt: number, shards: number, perMinute = 60): Promise<void> {
+  const settings = { opens_at: new Date(opensAt).toISOString(), admit_per_minute: perMinute, session_minutes: 5 };
   const init = { method: "PUT", headers: adminHeaders, body: JSON.stringify(settings) };
   const response = await withEnv({ QUEUE_SHARDS: String(shards) }, `/admin/shows/${showId}/waiting-room`, init);
   expect(response.status).toBe(201);
@@ -787,13 +787,7 @@ describe("the queue", () => {
   it("counts in a tick only the tickets that had joined when it began, on every shard alike", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 10_000;
-    const put = await call(`/admin/shows/${showId}/waiting-room`, {
-      method: "PUT",
-      headers: adminHeaders,
-      body: JSON.stringify({ opens_at: new Date(opensAt).toISOString(), admit_per_minute: 120, session_minutes: 5 }),
-    });
-    expect(put.status).toBe(201);
-    await runInDurableObject(room(showId), (_instance, state) => state.storage.sql.exec("UPDATE room SET shards = 2"));
+    await openShardedRoom(showId, opensAt, 2, 120);
     // One ticket joined before the tick begins; one on the other shard after it began (as when a
     // join lands while the room is still asking the shards, after it asked this one's neighbour).
     const joinAt = async (k: number, at: number) =>
@@ -860,14 +854,7 @@ describe("the queue", () => {
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;
-    const put = await call(`/admin/shows/${showId}/waiting-room`, {
-      method: "PUT",
-      headers: adminHeaders,
-      body: JSON.stringify({ opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 }),
-    });
-    expect(put.status).toBe(201);
-    // The room keeps the shard count it was made with; this one is made with three.
-    await runInDurableObject(room(showId), (_instance, state) => state.storage.sql.exec("UPDATE room SET shards = 3"));
+    await openShardedRoom(showId, opensAt, 3);
     const ords: number[] = [];
     for (let k = 0; k < 3; k++) {
       for (let i = 0; i < 4; i++) {
