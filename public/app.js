@@ -23,7 +23,7 @@ import { WaitingRoomPanel } from "./waiting-room.js";
 /**
  * Every answer the page reads, success or error, as one loose shape: which fields are there
  * depends on the status, which the callers check first.
- * @typedef {Partial<NewHold> & { error?: string; seat_ids?: PublicId[]; bookings?: Booking[]; limit?: number } & Partial<ShowList>} Answer
+ * @typedef {Partial<NewHold> & { error?: string; seat_ids?: PublicId[]; bookings?: Booking[]; limit?: number; name?: string } & Partial<ShowList>} Answer
  */
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -781,15 +781,17 @@ async function start() {
     // the list is served from copies): a show created a moment ago is asked for itself. Only a
     // show that answers, or a service too busy or too far to say (429, 5xx, no answer at all: 0),
     // gets the benefit of the doubt.
-    const status = await api("GET", `/api/shows/${encodeURIComponent(wanted)}/statuses`).then(
-      (answer) => answer.status,
-      () => 0,
-    );
+    const { status, data } = await api("GET", `/api/shows/${encodeURIComponent(wanted)}/statuses`).catch(() => ({
+      status: 0,
+      data: /** @type {Answer} */ ({}),
+    }));
     if (status === 200 || status === 429 || status === 0 || status >= 500) {
+      // Named as the show says, when it could say (its statuses carry its name).
+      const name = status === 200 && typeof data.name === "string" ? data.name : wanted;
       const option = document.createElement("option");
       option.value = wanted;
-      option.dataset.name = wanted;
-      option.textContent = wanted;
+      option.dataset.name = name;
+      option.textContent = name;
       ui.show.prepend(option);
       ui.show.value = wanted;
     } else {

@@ -572,6 +572,7 @@ describe("reading seats by category and zone", () => {
     expect(response.headers.get("etag")).toBe('"1.3"');
     expect(await response.json()).toEqual({
       show_id: showId,
+      name: "Planned show",
       layout: 1,
       version: 3,
       statuses: "abhaax",

@@ -81,6 +81,7 @@ export const SeatMap = z.strictObject({
 
 export const SeatStatuses = z.strictObject({
   show_id: PublicId,
+  name: z.string().describe("The show's name (a name change is a new layout)"),
   layout: z.int().describe("The layout version: the plan these statuses follow"),
   version: z.int().describe("The last change these statuses include"),
   statuses: z.string().describe("One character per seat, in plan order: a available, h held, b booked, x blocked"),

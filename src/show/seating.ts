@@ -223,7 +223,7 @@ export class Seating implements FeedHost, SeatCheck {
     return `"${this.info!.layout_version}.${version}"`;
   }
 
-  /** `{show_id, layout, version, statuses, categories, zones}`: the snapshot's statuses and the counts per category and zone; built once per version. */
+  /** `{show_id, name, layout, version, statuses, categories, zones}`: the snapshot's statuses and the counts per category and zone; built once per version. */
   statusesJson(version: number): string {
     this.reads++;
     if (this.statusesCache?.version !== version) {
@@ -232,6 +232,7 @@ export class Seating implements FeedHost, SeatCheck {
       const zones = this.index.zoneCounts();
       const json = JSON.stringify({
         show_id: publicId(this.info!.show_id),
+        name: this.info!.name,
         layout,
         version,
         statuses,

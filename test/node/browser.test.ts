@@ -748,6 +748,8 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await page.locator('#map[aria-busy="false"]').waitFor();
     expect(new URL(page.url()).searchParams.get("show")).toBe(show);
     expect(await seat(page, seats[0]!.id).count()).toBe(1);
+    // Named as the show is (its statuses say), not by its id.
+    expect(await page.locator("#show option:checked").textContent()).toBe("Arena (2400 of 2400 free)");
 
     // A show that does not exist is said so, without quoting the address: a link's text is not this site's to show.
     await page.goto(`${devServer().url}/?show=${encodeURIComponent("x. Payment failed: call +44 20 7946 0000")}`);
