@@ -1,5 +1,6 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { clientHash } from "../src/http/client";
 import {
   bearer,
   call,
@@ -445,7 +446,10 @@ describe("seats one address may hold at once", () => {
       "SELECT state, client FROM holds ORDER BY created_at, state",
     );
     expect(clients.filter((row) => row.client !== null).map((row) => row.state)).toEqual(["active"]);
-    expect(clients.find((row) => row.client !== null)!.client).toMatch(/^[0-9a-f]{32}$/);
+    // Keyed with the queue's secret: hashing every IPv4 address would not undo it.
+    const stored = clients.find((row) => row.client !== null)!.client;
+    expect(stored).toBe(clientHash("203.0.113.67", env.QUEUE_SECRET));
+    expect(stored).not.toBe(clientHash("203.0.113.67"));
   });
 
   it("are not limited with HELD_ORDERS_PER_ADDRESS = off, and then no address is kept", async () => {

@@ -11,7 +11,9 @@ export const createHold: Handler<"createHold"> = async ({ params, body, idempote
   // The body has exactly one of the two (the contract says so).
   const selection = seat_ids ? { seatIds: seat_ids } : { best: best_available! };
   // The address counts against what one address may hold, where that is limited (see `originOf`).
-  const origin = originOf(route, user_id, pass, heldOrdersPerAddress(env) === null ? null : client);
+  const address =
+    heldOrdersPerAddress(env) === null || client === null ? null : { key: client, secret: env.QUEUE_SECRET };
+  const origin = originOf(route, user_id, pass, address);
   const result = await callShow(
     env,
     params.show_id,

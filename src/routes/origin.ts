@@ -11,13 +11,15 @@ export function originOf(
   route: string,
   actor: Id | "admin" | null,
   pass: string | null = null,
-  client: string | null = null,
+  client: { key: string; secret: string | undefined } | null = null,
 ): Origin {
   return {
     route,
     actor: actor === null ? "anonymous" : actor === "admin" ? "admin" : `user:${actor}`,
     ...(pass === null ? {} : { pass }),
-    // The address is stored hashed, and only while the hold lasts.
-    ...(client === null ? {} : { client: clientHash(client) }),
+    // The address is stored hashed (keyed with the queue's secret, when there is one, as queue
+    // tickets' are: without it, nobody can work the address out by hashing every address there
+    // is), and only while the hold lasts.
+    ...(client === null ? {} : { client: clientHash(client.key, client.secret) }),
   };
 }
