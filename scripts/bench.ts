@@ -191,7 +191,8 @@ async function hotSeat(worker: RunningWorker, label: string, needsShow: boolean)
 }
 
 /**
- * CLIENTS clients book distinct seats across SHOWS shows: the floor, the project and, with
+ * CLIENTS clients book distinct seats across SHOWS shows: the floor, the audited floor (the floor
+ * with an audit row and a hashed booking token per booking, which #10 keeps), the project and, with
  * --compare, the project at each revision named, each in turns of TURN seconds (see bench/sale.ts), for
  * ROUNDS × DURATION seconds each after a warm-up. Rows for each, in that order.
  */
@@ -200,9 +201,11 @@ async function onSale(): Promise<{ results: TurnsResult[]; byCategory: CpuByCate
   const warmUpSeconds = Math.min(3, DURATION);
   // Seats enough for 4,000 bookings a second: the floor has passed 2,000 here on a fast day.
   const seatsPerShow = Math.max(SEATS_PER_SHOW, Math.ceil((4000 * (turns * TURN + warmUpSeconds)) / SHOWS));
+  const audited = await startFloor({ audited: true });
   const compared: { revision: string; worker: RunningWorker }[] = [];
   const contenders: Contender[] = [
     { label: "floor: on-sale", worker: floor, needsShows: false },
+    { label: "audited floor: on-sale", worker: audited, needsShows: false },
     { label: "on-sale", worker: project, needsShows: true },
   ];
   log(
@@ -227,13 +230,16 @@ async function onSale(): Promise<{ results: TurnsResult[]; byCategory: CpuByCate
       verify: verifyEveryBookingOnce,
       log,
     });
-    const [floorResult, treeResult] = results as [TurnsResult, TurnsResult];
+    const [floorResult, auditedResult, treeResult] = results as [TurnsResult, TurnsResult, TurnsResult];
     for (const result of results) {
       const errors = result.samples.filter((sample) => sample.status !== 200).length;
       const notes = [`${errors} errors`];
       if (result !== floorResult) notes.push(`turn by turn ${turnRatios(result, floorResult).median.toFixed(2)}×`);
+      if (result !== floorResult && result !== auditedResult) {
+        notes.push(`${ratio(cpuPerBooking(result), cpuPerBooking(auditedResult))} the audited floor's CPU`);
+      }
       // A revision beside the working tree: its CPU as a multiple of the tree's, turn by turn too.
-      if (result !== floorResult && result !== treeResult) {
+      if (result !== floorResult && result !== auditedResult && result !== treeResult) {
         const byTurn = turnRatios(result, treeResult).median.toFixed(2);
         notes.push(
           `CPU ${ratio(cpuPerBooking(result), cpuPerBooking(treeResult))} the tree's (turn by turn ${byTurn}×)`,
@@ -245,6 +251,7 @@ async function onSale(): Promise<{ results: TurnsResult[]; byCategory: CpuByCate
     }
     return { results, byCategory: await splitByCategory(results) };
   } finally {
+    await audited.stop();
     for (const { worker } of compared) await worker.stop();
   }
 }
@@ -1016,7 +1023,7 @@ if (CROWDS.some((name) => ONLY.has(name)) && TOPOLOGIES.has("split")) {
 }
 if (ONLY.has("cleanup")) await cleanupScenario();
 
-const [floorSale, sale, ...comparedSales] = saleRun?.results ?? [];
+const [floorSale, auditedSale, sale, ...comparedSales] = saleRun?.results ?? [];
 const cpuByCategory = saleRun?.byCategory ?? null;
 /** Each revision's figure, by revision, for the JSON (absent without --compare). */
 const byRevision = (figure: (result: TurnsResult) => number) =>
@@ -1025,7 +1032,10 @@ const byRevision = (figure: (result: TurnsResult) => number) =>
     : { compared: Object.fromEntries(comparedSales.map((result, i) => [REVISIONS[i]!, figure(result)])) };
 const saleRatio = sale && floorSale ? perSecond(sale) / perSecond(floorSale) : NaN;
 /** workerd CPU per booking over every counted turn, the project's against the floor's. */
-const cpu = sale && floorSale ? { project: cpuPerBooking(sale), floor: cpuPerBooking(floorSale) } : null;
+const cpu =
+  sale && floorSale && auditedSale
+    ? { project: cpuPerBooking(sale), floor: cpuPerBooking(floorSale), auditedFloor: cpuPerBooking(auditedSale) }
+    : null;
 const cpuRatio = cpu ? cpu.project / cpu.floor : NaN;
 const cpuTurns = sale && floorSale ? turnRatios(sale, floorSale) : null;
 const summary = {
@@ -1045,12 +1055,15 @@ const summary = {
   onSalePerSecond: {
     project: sale ? perSecond(sale) : null,
     floor: floorSale ? perSecond(floorSale) : null,
+    auditedFloor: auditedSale ? perSecond(auditedSale) : null,
     ...byRevision(perSecond),
   },
   rows,
   onSaleVsFloor: saleRatio,
   workerdCpuMsPerBooking: cpu && { ...cpu, ...byRevision(cpuPerBooking) },
   cpuPerBookingVsFloor: cpuRatio,
+  // The audited floor's, against the floor's: the least the target can be with what #10 keeps.
+  auditedFloorCpuPerBookingVsFloor: cpu ? cpu.auditedFloor / cpu.floor : NaN,
   // The spread of the same ratio over single turns: median and quartiles.
   cpuPerBookingVsFloorByTurn: cpuTurns,
   // Each crowd scenario's p99 beside the crowd as a multiple of quiet, pooled and turn by turn.
@@ -1108,6 +1121,12 @@ if (args.json) {
     console.log(
       `workerd CPU per booking: ${fmt(cpu.project, 3)} ms = ${cpuRatio.toFixed(2)}× the floor's ${fmt(cpu.floor, 3)} ms, over the same turns; turn by turn, median ${cpuTurns.median.toFixed(2)}× (quartiles ${cpuTurns.low.toFixed(2)}-${cpuTurns.high.toFixed(2)}×) (target: at most 1.15×)`,
     );
+    if (auditedSale) {
+      const throughput = (of: TurnsResult) => `${((perSecond(of) / perSecond(floorSale)) * 100).toFixed(0)}%`;
+      console.log(
+        `The audited floor (the floor plus an audit row and a hashed booking token per booking): ${fmt(cpu.auditedFloor, 3)} ms = ${(cpu.auditedFloor / cpu.floor).toFixed(2)}× the floor's; the project ${(cpu.project / cpu.auditedFloor).toFixed(2)}× it. Throughput: the audited floor ${throughput(auditedSale)} of the floor's, the project ${((perSecond(sale) / perSecond(auditedSale)) * 100).toFixed(0)}% of the audited floor's`,
+      );
+    }
   }
   if (cpuByCategory) {
     const profiled = Object.keys(cpuByCategory);

@@ -296,11 +296,14 @@ async function startBundle(
   );
 }
 
-/** The floor Worker (scripts/bench/floor-worker.js), run the same way. */
-export async function startFloor(): Promise<RunningWorker> {
+/**
+ * The floor Worker (scripts/bench/floor-worker.js), run the same way; or, `audited`, the floor
+ * with an audit row and a hashed booking token per booking (audited-floor-worker.js).
+ */
+export async function startFloor({ audited = false }: { audited?: boolean } = {}): Promise<RunningWorker> {
   return start({
     modules: true,
-    scriptPath: join(dirname(fileURLToPath(import.meta.url)), "floor-worker.js"),
+    scriptPath: join(dirname(fileURLToPath(import.meta.url)), audited ? "audited-floor-worker.js" : "floor-worker.js"),
     modulesRoot: dirname(fileURLToPath(import.meta.url)),
     compatibilityDate: "2026-11-01",
     durableObjects: { FLOOR: { className: "FloorShow", useSQLite: true } },

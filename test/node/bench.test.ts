@@ -48,6 +48,7 @@ describe("npm run bench", () => {
       "floor: hot seat",
       "hot seat",
       "floor: on-sale",
+      "audited floor: on-sale",
       "on-sale",
       "mixed: seat-map reads",
       "holds (4 seats each)",
@@ -77,7 +78,11 @@ describe("npm run bench", () => {
     }
     expect(stdout).toMatch(/On-sale throughput: \d+\/s = \d+% of the floor's \d+\/s/);
     expect(stdout).toMatch(/workerd CPU per booking: [\d.]+ ms = [\d.]+× the floor's [\d.]+ ms/);
-    expect(stdout).toMatch(/^on-sale .* CPU [\d.]+× floor .* turn by turn [\d.]+×/m);
+    expect(stdout).toMatch(/^on-sale .* CPU [\d.]+× floor .* turn by turn [\d.]+×; [\d.]+× the audited floor's CPU/m);
+    expect(stdout).toMatch(/^audited floor: on-sale .* CPU [\d.]+× floor /m);
+    expect(stdout).toMatch(
+      /The audited floor \(the floor plus an audit row and a hashed booking token per booking\): [\d.]+ ms = [\d.]+× the floor's; the project [\d.]+× it\. Throughput: the audited floor \d+% of the floor's, the project \d+% of the audited floor's/,
+    );
     expect(stdout).toMatch(/^holds, and seats held per address limited .* CPU [\d.]+× rate limited .* 201×\d+ /m);
     expect(stdout).toMatch(/^watchers: bookings beside 20 watchers .* p99 [\d.]+× quiet/m);
     expect(stdout).toMatch(/^watchers \(split\): bookings beside 20 watchers .* origin \d+%, edge \d+%/m);
@@ -131,7 +136,12 @@ describe("npm run bench", () => {
     const result = JSON.parse(stdout) as {
       rows: { scenario: string; requests: number }[];
       onSaleVsFloor: number;
-      workerdCpuMsPerBooking: { project: number; floor: number; compared: Record<string, number> };
+      workerdCpuMsPerBooking: {
+        project: number;
+        floor: number;
+        auditedFloor: number;
+        compared: Record<string, number>;
+      };
       workerdCpuUsPerBookingByCategory: Record<string, Record<string, number>> | null;
       failures: string[];
     };
@@ -139,16 +149,18 @@ describe("npm run bench", () => {
       "floor: hot seat",
       "hot seat",
       "floor: on-sale",
+      "audited floor: on-sale",
       "on-sale",
       "on-sale at HEAD",
     ]);
     // The revision booked for real (its seat maps were checked: failures is empty).
     expect(result.rows.at(-1)!.requests).toBeGreaterThan(0);
     expect(result.workerdCpuMsPerBooking.compared.HEAD).toBeGreaterThan(0);
+    expect(result.workerdCpuMsPerBooking.auditedFloor).toBeGreaterThan(0);
     expect(result.onSaleVsFloor).toBeGreaterThan(0);
     expect(result.failures).toEqual([]);
     // Each Worker's process was profiled, or the run says why not (no perf here, say).
-    for (const label of ["floor: on-sale", "on-sale", "on-sale at HEAD"]) {
+    for (const label of ["floor: on-sale", "audited floor: on-sale", "on-sale", "on-sale at HEAD"]) {
       const said = new RegExp(`^  ${label}: (?:profile in (\\S+) |no profile \\(.+\\))`, "m").exec(stderr);
       expect(said, `${label} in:\n${stderr}`).not.toBeNull();
       if (said![1] !== undefined) expect((await stat(said![1])).size).toBeGreaterThan(0);
