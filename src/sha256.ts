@@ -27,6 +27,11 @@ const UTF8 = new TextEncoder();
 /** The message schedule, reused: the function runs to completion, so no two calls share it at once. */
 const schedule = new Int32Array(64);
 
+/** Bytes as lowercase hex, two digits each (a digest from `crypto.subtle`, say). */
+export function hex(bytes: ArrayBuffer | Uint8Array): string {
+  return Array.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), (byte) => HEX[byte]!).join("");
+}
+
 export function sha256Hex(text: string): string {
   const bytes = UTF8.encode(text);
   // The message, a 1 bit, zeros, and its length in bits as 64 bits, in whole 64-byte blocks.

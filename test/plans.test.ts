@@ -6,7 +6,9 @@ import { forgetFrames } from "../src/routes/seat-map-compose";
 import { MAX_PLAN_BODY_BYTES } from "../src/contract/operations";
 import { PLAN_PART_CHARS } from "../src/show/queries";
 import { layoutFromPlan } from "../src/venue/layout";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { Show } from "../src/show/show";
 import {
   BASE,
   adminHeaders,
@@ -17,6 +19,7 @@ import {
   holdSeats,
   post,
   querySql,
+  showStub,
   statuses,
   withEnv,
 } from "./helpers";
@@ -363,6 +366,87 @@ describe("importing a seating plan", () => {
     expect((await putPlan(showId, plan)).status).toBe(200);
     const after = await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number }>();
     expect(after.layout).toBe(served.layout);
+  });
+
+  it("renames a show, or changes its order limit, without reading or writing a seat: a new layout version, the seats as they were", async () => {
+    const plan = arenaPlan({ seats: 60, zones: 2 });
+    const showId = await planShow(plan, "Before");
+    const [first, second] = seatsOf(plan).map((seat) => seat.seat_guid);
+    expect((await bookSeat(showId, first!)).status).toBe(200);
+    await holdSeats(showId, [second!]);
+    const index = () =>
+      runInDurableObject(
+        showStub(showId),
+        (show: Show) => (show as unknown as { seating: { index_: object } }).seating.index_,
+      );
+    const before = await index();
+    const seatsWritten = () => querySql<{ n: number }>(showId, "SELECT COUNT(*) AS n FROM seats");
+
+    // A new name: the same plan, sent again as the first PUT sent it.
+    const renamed = await putPlan(showId, plan, "After");
+    expect(renamed.status).toBe(200);
+    expect((await renamed.json<{ show: { name: string } }>()).show.name).toBe("After");
+    // The object's seat index is the one it had (a rebuild would be a new one), and nothing was dropped.
+    await runInDurableObject(showStub(showId), (show: Show) => {
+      expect((show as unknown as { seating: { index_: object } }).seating.index_).toBe(before);
+    });
+    expect(await seatsWritten()).toEqual([{ n: 60 }]);
+    const map = await (await call(`/api/shows/${showId}/seats`)).json<{ name: string }>();
+    expect(map.name).toBe("After");
+    expect((await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number }>()).layout).toBe(2);
+    const seatStatuses = await statuses(showId);
+    expect([seatStatuses[first!], seatStatuses[second!]]).toEqual(["booked", "held"]);
+
+    // A new order limit alone: it applies at once.
+    expect((await putPlan(showId, plan, "After", { max_seats_per_order: 2 })).status).toBe(200);
+    const three = seatsOf(plan)
+      .map((seat) => seat.seat_guid)
+      .slice(10, 13);
+    const refused = await post(`/api/shows/${showId}/holds`, { seat_ids: three });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ limit: 2 });
+    expect(await index()).toBe(before);
+    const plan2 = await (
+      await call(`/api/shows/${showId}/plan`)
+    ).json<{ layout: number; max_seats_per_order: number }>();
+    expect(plan2).toMatchObject({ layout: 3, max_seats_per_order: 2 });
+
+    // The same again changes nothing, not even the layout version.
+    expect((await putPlan(showId, plan, "After", { max_seats_per_order: 2 })).status).toBe(200);
+    expect((await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number }>()).layout).toBe(3);
+  });
+
+  it("knows its own plan sent again by its digest alone, without parsing it; a plan sent without one is compared as laid out", async () => {
+    const plan = arenaPlan({ seats: 20, zones: 1 });
+    const showId = await planShow(plan, "Digest");
+    const [{ plan_digest: digest }] = await querySql<{ plan_digest: string | null }>(
+      showId,
+      "SELECT plan_digest FROM show",
+    );
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    const origin = { route: "PUT /admin/shows/:show_id", actor: "admin" };
+    // Bytes that are not even JSON, under the digest of the plan the show has: taken for that plan.
+    const garbage = new TextEncoder().encode("not a plan");
+    const renamed = await runInDurableObject(showStub(showId), (show: Show) =>
+      show.configure({ showId, name: "Renamed", plan: garbage, planDigest: digest! }, origin),
+    );
+    expect(renamed).toMatchObject({ ok: true, created: false, show: { name: "Renamed" } });
+    // Without a digest (a Worker of an earlier deploy), the same plan is still known for itself once
+    // laid out, and its digest noted for next time.
+    await runInDurableObject(showStub(showId), (show: Show) => {
+      const { sql } = (show as unknown as { ctx: DurableObjectState }).ctx.storage;
+      sql.exec("UPDATE show SET plan_digest = NULL");
+      (show as unknown as { seating: { load(): void } }).seating.load();
+    });
+    // The plan as the show keeps it, which is the plan as the Worker sends it once validated.
+    const served = await (await call(`/api/shows/${showId}/plan`)).json<{ plan: unknown }>();
+    const bytes = new TextEncoder().encode(JSON.stringify(served.plan));
+    const same = await runInDurableObject(showStub(showId), (show: Show) =>
+      show.configure({ showId, name: "Renamed", plan: bytes, planDigest: digest! }, origin),
+    );
+    expect(same).toMatchObject({ ok: true, created: false });
+    expect((await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number }>()).layout).toBe(2);
+    expect(await querySql(showId, "SELECT plan_digest FROM show")).toEqual([{ plan_digest: digest }]);
   });
 
   it("refuses names with an unpaired surrogate, which would read back as another name", async () => {

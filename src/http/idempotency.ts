@@ -1,6 +1,7 @@
 import { IdempotencyKeyHeader } from "../contract/requests";
 import { IDEMPOTENCY_HKDF } from "../show/idempotency";
 import type { IdempotencyKey } from "../show/types";
+import { hex } from "../sha256";
 import { HttpError } from "./responses";
 
 const encoder = new TextEncoder();
@@ -37,10 +38,6 @@ export async function idempotencyKey(
     crypto.subtle.digest("SHA-256", encoder.encode(`${route}\n${stableJson(meaning)}`)),
   ]);
   return { lookup: hex(lookup), secret: new Uint8Array(secret), fingerprint: hex(fingerprint) };
-}
-
-function hex(bytes: ArrayBuffer): string {
-  return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** JSON with object keys sorted. Only validated values come here, so the nesting is shallow. */

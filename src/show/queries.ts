@@ -15,6 +15,8 @@ export interface ShowRow extends Record<string, SqlStorageValue> {
   layout_version: number;
   /** Seats one hold or group booking may name. */
   max_seats_per_order: number;
+  /** The SHA-256 (hex) of the plan's bytes as a PUT last sent them (see `ShowLayout.planDigest`), if known. */
+  plan_digest: string | null;
 }
 
 export interface HoldRow extends Record<string, SqlStorageValue> {
@@ -39,7 +41,21 @@ export interface IdempotencyRow extends Record<string, SqlStorageValue> {
 // ---- The show and its layout --------------------------------------------------------------
 
 export function readShow(sql: SqlStorage): ShowRow | null {
-  return sql.exec<ShowRow>("SELECT show_id, name, layout_version, max_seats_per_order FROM show").toArray()[0] ?? null;
+  return (
+    sql
+      .exec<ShowRow>("SELECT show_id, name, layout_version, max_seats_per_order, plan_digest FROM show")
+      .toArray()[0] ?? null
+  );
+}
+
+/** The show's name, or null before it is created: for migrations, which run before later ones add columns. */
+export function showName(sql: SqlStorage): string | null {
+  return sql.exec<{ name: string }>("SELECT name FROM show").toArray()[0]?.name ?? null;
+}
+
+/** Notes the digest of the plan's bytes as sent, once the plan stored is known to be theirs. */
+export function setPlanDigest(sql: SqlStorage, { digest }: { digest: string | null }): void {
+  sql.exec("UPDATE show SET plan_digest = ?", digest);
 }
 
 /** Creates the show's row, or renames it, sets its order limit and counts one more layout version. */

@@ -199,4 +199,9 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX holds_by_client ON holds (client) WHERE state = 'active' AND client IS NOT NULL;
     `,
   },
+  {
+    id: 14,
+    name: "the SHA-256 of the plan as last sent, so that a PUT of the same plan need not parse it",
+    sql: `ALTER TABLE show ADD COLUMN plan_digest TEXT;`,
+  },
 ];

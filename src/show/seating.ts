@@ -47,8 +47,13 @@ export class Seating implements FeedHost, SeatCheck {
 
   /** Reads the show and its layout again, after start-up or a layout change. */
   load(): void {
-    this.info = q.readShow(this.sql);
+    this.reread();
     this.index_ = this.info === null ? null : new SeatIndex(this.sql, this.clock());
+  }
+
+  /** Reads the show's row again, and forgets everything built from it; the seats stay as they are. */
+  private reread(): void {
+    this.info = q.readShow(this.sql);
     this.mapCache = null;
     this.statusesCache = null;
     this.planCache = null;
@@ -64,8 +69,15 @@ export class Seating implements FeedHost, SeatCheck {
    * layout version, so no copy or live watcher starts again (`changed` is false).
    */
   apply(layout: ShowLayout, origin: Origin, now: number): Failure | { changed: boolean } {
+    const digest = layout.planDigest ?? null;
+    // The plan the show has, sent again: only the name and the order limit can change, and no seat
+    // is read or written (a full re-import of 100,000 seats took the object a second).
+    if (this.info !== null && digest !== null && digest === this.info.plan_digest) return this.rename(layout, now);
     const venue = layoutFromPlan(JSON.parse(new TextDecoder().decode(layout.plan)) as Plan);
-    if (this.info !== null && this.isCurrent(layout, venue)) return { changed: false };
+    // The venue (seats, categories, focal point) is made from the plan, which is stored as this JSON.
+    if (this.info !== null && JSON.stringify(venue.plan) === q.planJson(this.sql)) {
+      return this.rename(layout, now, digest);
+    }
     const wanted = new Set(venue.seats.map((seat) => seat.id));
     const statuses = q.seatStatuses(this.sql, { now });
     const inUse = statuses
@@ -85,17 +97,29 @@ export class Seating implements FeedHost, SeatCheck {
         q.dropSeat(this.sql, { seat });
       }
       storeVenue(this.sql, venue);
+      q.setPlanDigest(this.sql, { digest });
     });
     this.load();
     return { changed: true };
   }
 
-  /** Whether `layout` is the show's name, order limit and plan as they are. */
-  private isCurrent(layout: ShowLayout, venue: VenueLayout): boolean {
-    const { name, max_seats_per_order: limit } = this.info!;
-    if (layout.name !== name || (layout.maxSeatsPerOrder ?? limit) !== limit) return false;
-    // The venue (seats, categories, focal point) is made from the plan, which is stored as this JSON.
-    return JSON.stringify(venue.plan) === q.planJson(this.sql);
+  /**
+   * Gives the show, whose plan stays as it is, `layout`'s name and order limit: a new layout
+   * version, as any change of what the map shows, but its seats and their index as they were.
+   * `digest`, when the plan was found the same by comparing it laid out, is noted for next time.
+   */
+  private rename(layout: ShowLayout, now: number, digest?: string | null): { changed: boolean } {
+    const { name, max_seats_per_order: limit, plan_digest: noted } = this.info!;
+    const maxSeatsPerOrder = layout.maxSeatsPerOrder ?? limit;
+    const changed = layout.name !== name || maxSeatsPerOrder !== limit;
+    const noting = digest !== undefined && digest !== null && digest !== noted;
+    if (!changed && !noting) return { changed: false };
+    this.storage.transactionSync(() => {
+      if (changed) q.upsertShow(this.sql, { showId: layout.showId, name: layout.name, maxSeatsPerOrder, at: now });
+      if (noting) q.setPlanDigest(this.sql, { digest });
+    });
+    this.reread();
+    return { changed };
   }
 
   /** Failure naming the seats the layout does not have, or null when it has them all. */
@@ -321,7 +345,7 @@ function storeVenue(sql: SqlStorage, venue: VenueLayout): void {
  * written; the seat map and its layout version stay as they are (neither shows either).
  */
 export function layOutAgain(sql: SqlStorage): void {
-  if (q.readShow(sql) === null) return;
+  if (q.showName(sql) === null) return;
   const venue = layoutFromPlan(JSON.parse(q.planJson(sql)) as Plan);
   q.setFocal(sql, venue.focal);
   const runs = new Map(q.placedSeats(sql).map((row) => [row.seat_id, row.run]));
@@ -333,7 +357,7 @@ export function layOutAgain(sql: SqlStorage): void {
  * ten in list order; see `flatPlan`), so that every show has one.
  */
 export function planLegacySeats(sql: SqlStorage): void {
-  const show = q.readShow(sql);
-  if (show === null) return;
-  storeVenue(sql, layoutFromPlan(flatPlan(show.name, q.seatIds(sql))));
+  const name = q.showName(sql);
+  if (name === null) return;
+  storeVenue(sql, layoutFromPlan(flatPlan(name, q.seatIds(sql))));
 }

@@ -128,6 +128,13 @@ export interface ShowLayout {
    * a call may carry.
    */
   plan: Uint8Array;
+  /**
+   * The SHA-256 of `plan`, in hex, which the Worker works out: the same bytes are the same plan, so
+   * a PUT that sends the plan the show has (a rename, a new order limit, a retry) is known for one
+   * without parsing or laying out its seats. Absent (a Worker of an earlier deploy), the plan is
+   * compared as laid out.
+   */
+  planDigest?: string;
   /** Seats one hold or group booking may name; absent keeps the show's current limit (10 for a new show). */
   maxSeatsPerOrder?: number;
 }
