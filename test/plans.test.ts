@@ -318,6 +318,11 @@ describe("importing a seating plan", () => {
       { error: "plan.categories[1].name repeats category 'Front'", path: "plan.categories[1].name" },
     ],
     [
+      "a category with no name, which neither ?category= nor best available could name",
+      (plan) => (plan.categories[0]!.name = ""),
+      { error: "plan.categories[0].name must not be empty", path: "plan.categories[0].name" },
+    ],
+    [
       "a colour that is not a colour",
       (plan) => (plan.categories[0]!.color = "red;}<script>"),
       {

@@ -76,7 +76,11 @@ const Zone = z.object({
   areas: z.array(Area).max(MAX_AREAS_PER_ZONE).optional(),
 });
 
-const Category = z.object({ name: Label(64), color: Color.optional() });
+// A category is named by seats, by `?category=` and by best available, which take no empty name.
+const Category = z.object({
+  name: z.string().min(1, "must not be empty").max(64).refine(wellFormed, WELL_FORMED),
+  color: Color.optional(),
+});
 
 const PlanShape = z.object({
   name: Label(200),
