@@ -2,6 +2,7 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { clientHash } from "../src/http/client";
 import {
+  adminHeaders,
   bearer,
   call,
   createHold,
@@ -216,6 +217,22 @@ describe("expiry", () => {
     expect(await storedBookings(showId)).toEqual([{ seat_id: "1", user_id: null }]);
   });
 
+  it("shows in the audit log a hold that has run out, whether or not anything swept it since, at the time it ran out", async () => {
+    const showId = await newShow(3);
+    const start = Date.now();
+    await setClock(showId, start);
+    const hold = await holdSeats(showId, [1], 60);
+    // Ten minutes on, and nothing (no alarm, no read, no change) has swept the hold: the seat map
+    // says seat 1 is free, and the log, read now, says so too.
+    await setClock(showId, start + 10 * MINUTE);
+    const response = await call(`/admin/shows/${showId}/log`, { headers: adminHeaders });
+    const { entries } = await response.json<{ entries: { seat_id: number; new_status: string; at: string }[] }>();
+    expect(entries.map((entry) => [entry.seat_id, entry.new_status, entry.at])).toEqual([
+      [1, "held", new Date(start).toISOString()],
+      [1, "available", hold.expires_at],
+    ]);
+  });
+
   it("logs every seat of holds that come due together, hold by hold in the order they expired", async () => {
     const showId = await newShow(6);
     const start = Date.now();
@@ -230,7 +247,8 @@ describe("expiry", () => {
       showId,
       "SELECT seat_id, old_status, new_status, actor, route, ref, note, at FROM audit_log WHERE seq > 6 ORDER BY seq",
     );
-    const expired = (seat: string, hold: string) => ({
+    // Each at the moment its hold ran out, though both were swept two minutes in.
+    const expired = (seat: string, hold: string, at: number) => ({
       seat_id: seat,
       old_status: "held",
       new_status: "available",
@@ -238,14 +256,14 @@ describe("expiry", () => {
       route: "hold expiry",
       ref: hold,
       note: "hold expired",
-      at: start + 2 * MINUTE,
+      at,
     });
     expect(log.slice(0, 5)).toEqual([
-      expired("1", sooner.hold_id),
-      expired("4", sooner.hold_id),
-      expired("6", sooner.hold_id),
-      expired("2", later.hold_id),
-      expired("5", later.hold_id),
+      expired("1", sooner.hold_id, start + 60_000),
+      expired("4", sooner.hold_id, start + 60_000),
+      expired("6", sooner.hold_id, start + 60_000),
+      expired("2", later.hold_id, start + 90_000),
+      expired("5", later.hold_id, start + 90_000),
     ]);
     expect(log.slice(5).map((entry) => [entry.seat_id, entry.new_status])).toEqual([["2", "booked"]]);
     const holds = await querySql(showId, "SELECT id, state FROM holds ORDER BY expires_at");

@@ -424,7 +424,7 @@ describe("importing a seating plan", () => {
   it("knows its own plan sent again by its digest alone, without parsing it; a plan sent without one is compared as laid out", async () => {
     const plan = arenaPlan({ seats: 20, zones: 1 });
     const showId = await planShow(plan, "Digest");
-    const [{ plan_digest: digest }] = await querySql<{ plan_digest: string | null }>(
+    const [{ plan_digest: digest } = { plan_digest: null }] = await querySql<{ plan_digest: string | null }>(
       showId,
       "SELECT plan_digest FROM show",
     );

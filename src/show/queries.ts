@@ -401,14 +401,15 @@ export function activeHolds(sql: SqlStorage): { id: string }[] {
  */
 export function expireHoldsDue(sql: SqlStorage, { now, origin }: { now: number; origin: Origin }): void {
   sql.exec(
+    // Logged at the moment each hold ran out, when its seats became free, whenever it is swept:
+    // every change and read sweeps first, so no entry logged before has a later time.
     `INSERT INTO audit_log (seat_id, old_status, new_status, actor, route, ref, note, at)
-     SELECT hs.seat_id, 'held', 'available', ?, ?, h.id, 'hold expired', ?
+     SELECT hs.seat_id, 'held', 'available', ?, ?, h.id, 'hold expired', h.expires_at
        FROM holds h JOIN held_seats hs ON hs.hold_id = h.id JOIN seats s ON s.seat_id = hs.seat_id
       WHERE h.state = 'active' AND h.expires_at <= ?
       ORDER BY h.expires_at, h.rowid, s.position`,
     origin.actor,
     origin.route,
-    now,
     now,
   );
   sql.exec(

@@ -274,26 +274,24 @@ export class Show extends DurableObject<Env> {
     });
   }
 
-  /** One page of the audit log, oldest first, after sequence number `after`. */
+  /** One page of the audit log, oldest first, after sequence number `after` (holds due logged first, as every read sees them). */
   auditLog(after: number, limit: number): AuditResult {
-    return this.seating.info === null ? UNKNOWN_SHOW : { ok: true, ...auditPage(this.sql, { after, limit }) };
+    return this.read(() => ({ ok: true, ...auditPage(this.sql, { after, limit }) }));
   }
 
   // ---- Reads -------------------------------------------------------------------------------
 
   /** The seat map as JSON text (the Worker composes its own; see `seatFrame`) and its ETag; holds due are swept first, so the tag moves with the content. */
   seatMapJson(filter: SeatFilter = {}): SeatMapResult {
-    if (this.seating.info === null) return UNKNOWN_SHOW;
-    const version = this.sweptVersion();
-    const json = this.seating.json(version, filter);
-    return typeof json === "string" ? { ok: true, json, etag: this.seating.etag(version) } : json;
+    return this.read((version) => {
+      const json = this.seating.json(version, filter);
+      return typeof json === "string" ? { ok: true, json, etag: this.seating.etag(version) } : json;
+    });
   }
 
   /** Every seat's status, one character each in plan order, and the counts per category; tagged like the seat map. */
   statusesJson(): SeatMapResult {
-    if (this.seating.info === null) return UNKNOWN_SHOW;
-    const version = this.sweptVersion();
-    return { ok: true, json: this.seating.statusesJson(version), etag: this.seating.etag(version) };
+    return this.read((at) => ({ ok: true, json: this.seating.statusesJson(at), etag: this.seating.etag(at) }));
   }
 
   /** The seat map's frame at `layout` (see `SeatFrame`); `layout_changed` once the show has another, so no Worker keeps it under the wrong version. */
@@ -321,17 +319,14 @@ export class Show extends DurableObject<Env> {
 
   /** Name, capacity and available seats, and the state they describe, as the catalog keeps them. */
   summaryPush(): SummaryPushResult {
-    if (this.seating.info === null) return UNKNOWN_SHOW;
-    return { ok: true, summary: this.seating.summary() };
+    return this.read((version) => ({ ok: true, summary: this.seating.summary(version) }));
   }
 
   // ---- The live seat map -------------------------------------------------------------------
 
   /** A relay starts listening: it gets the layout and a snapshot, then every batch of changes. */
   subscribe(relay: string): SubscribeResult {
-    if (this.seating.info === null) return UNKNOWN_SHOW;
-    this.sweptVersion();
-    return { ok: true, ...this.feed.subscribe(relay) };
+    return this.read(() => ({ ok: true, ...this.feed.subscribe(relay) }));
   }
 
   /** A relay whose last watcher left stops listening. */
@@ -376,6 +371,11 @@ export class Show extends DurableObject<Env> {
       if (summaryNewlyDue || idempotency !== null) this.scheduleAlarm();
       return result;
     });
+  }
+
+  /** Runs a read of the show, unknown shows refused, holds whose time has come swept first (see `sweptVersion`). */
+  private read<R>(run: (version: number) => R): R | Failure {
+    return this.seating.info === null ? UNKNOWN_SHOW : run(this.sweptVersion());
   }
 
   /** Sweeps holds whose time has come, so that a read's tag moves with its content; the last change. */
