@@ -64,6 +64,51 @@ describe("blocking seats", () => {
 });
 
 describe("GET /admin/shows/:show_id/log", () => {
+  it("names the user a hold or booking was made for as the actor of what its token does: confirm, release, cancel", async () => {
+    const showId = await newShow(4);
+    const held = async (seat: number, user: string) => {
+      const response = await createHold(showId, { seat_ids: [seat], user_id: user });
+      return response.json<{ hold_id: string; hold_token: string }>();
+    };
+    const bob = await held(1, "bob");
+    expect((await post(`/api/holds/${bob.hold_id}/confirm`, {}, bearer(bob.hold_token))).status).toBe(200);
+    const ann = await held(2, "ann");
+    const released = await call(`/api/holds/${ann.hold_id}`, { method: "DELETE", headers: bearer(ann.hold_token) });
+    expect(released.status).toBe(200);
+    const booked = await post("/api/book-seat/", { show_id: showId, seat_id: 3, user_id: "cy" });
+    const { booking } = await booked.json<{ booking: { id: string; booking_token: string } }>();
+    const cancelled = await call(`/api/bookings/${booking.id}`, {
+      method: "DELETE",
+      headers: bearer(booking.booking_token),
+    });
+    expect(cancelled.status).toBe(200);
+    // Without a user, the token's holder stays anonymous; an admin stays the admin.
+    const nobody = await holdSeats(showId, [4]);
+    await call(`/api/holds/${nobody.hold_id}`, { method: "DELETE", headers: bearer(nobody.hold_token) });
+    await post("/api/book-seat/", { show_id: showId, seat_id: 4, user_id: "di" });
+    await call(`/admin/shows/${showId}/seats/4/booking`, { method: "DELETE", headers: adminHeaders });
+
+    const log = await (
+      await call(`/admin/shows/${showId}/log`, { headers: adminHeaders })
+    ).json<{
+      entries: { seat_id: number; old_status: string; new_status: string; actor: string }[];
+    }>();
+    expect(
+      log.entries.map((entry) => `${entry.seat_id} ${entry.old_status}→${entry.new_status} ${entry.actor}`),
+    ).toEqual([
+      "1 available→held user:bob",
+      "1 held→booked user:bob",
+      "2 available→held user:ann",
+      "2 held→available user:ann",
+      "3 available→booked user:cy",
+      "3 booked→available user:cy",
+      "4 available→held anonymous",
+      "4 held→available anonymous",
+      "4 available→booked user:di",
+      "4 booked→available admin",
+    ]);
+  });
+
   it("records every seat status change: seat, old and new status, who, which route, when", async () => {
     const showId = await newShow(3);
     await post("/api/book-seat/", { show_id: showId, seat_id: 1, user_id: "zed" });

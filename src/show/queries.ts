@@ -272,9 +272,13 @@ export function isRefusedSale(error: unknown): boolean {
 export function bookingById(
   sql: SqlStorage,
   { id }: { id: string },
-): { seat_id: string; token_hash: string | null } | undefined {
+): { seat_id: string; token_hash: string | null; user_id: string | null } | undefined {
   return sql
-    .exec<{ seat_id: string; token_hash: string | null }>("SELECT seat_id, token_hash FROM bookings WHERE id = ?", id)
+    .exec<{
+      seat_id: string;
+      token_hash: string | null;
+      user_id: string | null;
+    }>("SELECT seat_id, token_hash, user_id FROM bookings WHERE id = ?", id)
     .toArray()[0];
 }
 

@@ -3,7 +3,7 @@ import { heldOrdersPerAddress, holdPolicy, storageHighWaterBytes, type HoldPolic
 import { publicId, type Id } from "../ids";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { AlarmSchedule } from "./alarm";
-import { auditPage } from "./audit";
+import { asOwner, auditPage } from "./audit";
 import { blockSeats, unblockSeats } from "./blocks";
 import { cancelAllBookings, cancelRecordedBooking, recordBooking, sellFreeSeats } from "./bookings";
 import { LiveFeed, type SubscribeResult } from "./feed";
@@ -133,7 +133,7 @@ export class Show extends DurableObject<Env> {
       }
       const full = asAdmin ? null : this.storageGuard.refuseChurn(now);
       if (full) return full;
-      const cancel = { id: bookingId, seat: booking.seat_id, origin, at: now };
+      const cancel = { id: bookingId, seat: booking.seat_id, origin: asOwner(origin, booking.user_id), at: now };
       this.ctx.storage.transactionSync(() => cancelRecordedBooking(this.sql, cancel));
       return { ok: true, released: 1 };
     });
@@ -177,9 +177,10 @@ export class Show extends DurableObject<Env> {
         const bookings = this.ctx.storage.transactionSync(() => {
           q.endHold(this.sql, { hold: holdId, state: "confirmed" });
           // The bookings count against the pass the hold was made with, as its seats did.
-          const sale = { showId: this.seating.info!.show_id, user: live.row.user_id, hold: holdId, at: now };
-          const held = { ...sale, from: "held" as const, origin: { ...origin, pass: live.row.pass } };
-          return seats.map((seat) => recordBooking(this.sql, { ...held, seat }));
+          const { user_id: user, pass } = live.row;
+          const by = { ...asOwner(origin, user), pass };
+          const sale = { showId: this.seating.info!.show_id, user, hold: holdId, from: "held" as const, at: now };
+          return seats.map((seat) => recordBooking(this.sql, { ...sale, origin: by, seat }));
         });
         this.scheduleAlarm();
         return { ok: true, bookings };
@@ -195,7 +196,7 @@ export class Show extends DurableObject<Env> {
       (now): ReleaseResult => {
         const live = this.holds.live(holdId);
         if (!live.ok) return live;
-        const released = this.holds.release(holdId, origin, now);
+        const released = this.holds.release(holdId, asOwner(origin, live.row.user_id), now);
         this.scheduleAlarm();
         return { ok: true, released };
       },
