@@ -1,6 +1,17 @@
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { bookSeat, call, newShow, post, querySql, setClock, showStub, statuses, storedBookings } from "./helpers";
+import {
+  adminHeaders,
+  bookSeat,
+  call,
+  newShow,
+  post,
+  querySql,
+  setClock,
+  showStub,
+  statuses,
+  storedBookings,
+} from "./helpers";
 
 interface Booked {
   booking: { id: string; seat_id: number };
@@ -57,5 +68,36 @@ describe("a show's object evicted in the middle of bookings", () => {
     expect(await statuses(showId)).toEqual({ A1: "booked", A2: "available", A3: "available" });
     expect(await storedBookings(showId)).toEqual([{ seat_id: "A1", user_id: null }]);
     expect((await call(`/api/shows/${showId}/seats`)).status).toBe(200);
+  });
+
+  it("wakes with every seat's status as the database has it: booked, blocked, held, and free", async () => {
+    const showId = await newShow(["A1", "A2", "A3", "A4", "A5", "A6"]);
+    const start = Date.now();
+    await setClock(showId, start);
+    expect((await bookSeat(showId, "A1")).status).toBe(200);
+    const blocked = await call(`/admin/shows/${showId}/seats/block`, {
+      method: "POST",
+      headers: adminHeaders,
+      body: JSON.stringify({ seat_ids: ["A2"], reason: "broken" }),
+    });
+    expect(blocked.status).toBe(200);
+    expect((await post(`/api/shows/${showId}/holds`, { seat_ids: ["A3"], ttl_seconds: 600 })).status).toBe(201);
+    expect((await post(`/api/shows/${showId}/holds`, { seat_ids: ["A6"], ttl_seconds: 60 })).status).toBe(201);
+
+    await evictDurableObject(showStub(showId));
+    await setClock(showId, start + 61_000);
+    expect(await statuses(showId)).toEqual({
+      A1: "booked",
+      A2: "blocked",
+      A3: "held",
+      A4: "available",
+      A5: "available",
+      A6: "available",
+    });
+    // Best available, which reads the index alone, picks from the free seats only.
+    const best = await post(`/api/shows/${showId}/holds`, { best_available: { count: 3 } });
+    expect(best.status).toBe(201);
+    const { seats } = await best.json<{ seats: { seat_id: string }[] }>();
+    expect(seats.map((seat) => seat.seat_id).sort()).toEqual(["A4", "A5", "A6"]);
   });
 });

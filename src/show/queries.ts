@@ -96,9 +96,16 @@ export interface SeatRow extends Record<string, SqlStorageValue> {
 
 /** Every seat in plan order, with where it is. */
 export function placedSeats(sql: SqlStorage): SeatRow[] {
-  return sql
-    .exec<SeatRow>("SELECT seat_id, zone, row_label, seat_number, category, x, y, run FROM seats ORDER BY position")
-    .toArray();
+  // Read as arrays and made objects here: the runtime's row objects took twice as long (170 ms
+  // against 85 at 100,000 seats), every time the object woke.
+  const rows: SeatRow[] = [];
+  const read = sql.exec(
+    "SELECT seat_id, zone, row_label, seat_number, category, x, y, run FROM seats ORDER BY position",
+  );
+  for (const [seat_id, zone, row_label, seat_number, category, x, y, run] of read.raw()) {
+    rows.push({ seat_id, zone, row_label, seat_number, category, x, y, run } as SeatRow);
+  }
+  return rows;
 }
 
 /** Puts a seat at its place in the layout, or moves it there; its bookings and holds stay. */
@@ -198,6 +205,24 @@ const SEAT_STATUS_SQL = `
 
 export function seatStatus(sql: SqlStorage, { seat, now }: { seat: Id; now: number }): SeatStatus {
   return sql.exec<{ status: SeatStatus }>(`${SEAT_STATUS_SQL} WHERE s.seat_id = ?`, now, seat).one().status;
+}
+
+/**
+ * The seats that are not available, with their status: a seat booked, blocked, or held by a live
+ * hold (as `SEAT_STATUS_SQL` says, blocked before booked before held, were one ever two of them;
+ * so a seat comes last under the status that wins). Costs the seats taken, where asking every
+ * seat's status costs every seat (85 ms at 100,000).
+ */
+export function takenSeats(sql: SqlStorage, { now }: { now: number }): { seat_id: Id; status: SeatStatus }[] {
+  return sql
+    .exec<{ seat_id: string; status: SeatStatus }>(
+      `SELECT hs.seat_id, 'held' AS status FROM held_seats hs JOIN holds h ON h.id = hs.hold_id
+        WHERE h.state = 'active' AND h.expires_at > ?
+       UNION ALL SELECT seat_id, 'booked' FROM bookings
+       UNION ALL SELECT seat_id, 'blocked' FROM blocks`,
+      now,
+    )
+    .toArray();
 }
 
 /** Every seat in layout order with its status. */

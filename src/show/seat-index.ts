@@ -57,8 +57,10 @@ export class SeatIndex {
       this.numbers.push(row.seat_number);
     });
     this.synced = q.latestChange(sql);
-    for (const { seat_id, status } of q.seatStatuses(sql, { now })) {
-      this.grid.status[this.place.get(seat_id)!] = STATUS_NUMBER[status];
+    // Every seat starts available (0); the taken ones are read, not every seat's status.
+    for (const { seat_id, status } of q.takenSeats(sql, { now })) {
+      const place = this.place.get(seat_id);
+      if (place !== undefined) this.grid.status[place] = STATUS_NUMBER[status];
     }
   }
 
