@@ -304,8 +304,7 @@ export class Show extends DurableObject<Env> {
 
   /** The seating plan as JSON text, tagged with the layout version it belongs to. */
   plan(): PlanResult {
-    if (this.seating.info === null) return UNKNOWN_SHOW;
-    return { ok: true, json: this.seating.planJson(), etag: `"${this.seating.info.layout_version}"` };
+    return this.read(() => ({ ok: true, json: this.seating.planJson(), etag: `"${this.seating.layoutVersion()}"` }));
   }
 
   /** Stops an admission pass from holding or booking more: its buyer left the queue early. */
