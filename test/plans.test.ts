@@ -323,6 +323,14 @@ describe("importing a seating plan", () => {
       { error: "plan.categories[0].name must not be empty", path: "plan.categories[0].name" },
     ],
     [
+      "an area's text of a size no map could draw",
+      (plan) => (plan.zones[0]!.areas![0]!.text = { text: "Stage", size: 1e308 }),
+      {
+        error: "plan.zones[0].areas[0].text.size is invalid: Too big: expected number to be <=1000000",
+        path: "plan.zones[0].areas[0].text.size",
+      },
+    ],
+    [
       "a colour that is not a colour",
       (plan) => (plan.categories[0]!.color = "red;}<script>"),
       {

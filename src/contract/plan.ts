@@ -53,7 +53,13 @@ const Row = z.object({
 /** pretix's schema gives an area's text as a string; its editor writes `{ text, position, color, size }`. */
 const AreaText = z.union([
   Label(200),
-  z.object({ text: Label(200), position: Position.optional(), color: Color.optional(), size: z.number().optional() }),
+  // `size` is the text's font size on the page's map, in plan units.
+  z.object({
+    text: Label(200),
+    position: Position.optional(),
+    color: Color.optional(),
+    size: Coordinate.min(0).optional(),
+  }),
 ]);
 
 const Area = z.object({
