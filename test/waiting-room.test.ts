@@ -851,6 +851,28 @@ describe("the queue", () => {
     expect((await ticketRows(showId)).map((row) => row.state)).toEqual(["admitted"]);
   });
 
+  it("keeps join order when the opening is moved later while the room is on: who joined after the old opening comes first", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 10 * MINUTE;
+    await openRoom(showId, opensAt);
+    await setQueueClock(showId, opensAt + 5 * MINUTE);
+    const first = await join(showId);
+    // The admin moves the opening to now, ten minutes after the old one; a buyer joins just after.
+    const now = opensAt + 10 * MINUTE;
+    await setQueueClock(showId, now);
+    const settings = { opens_at: new Date(now).toISOString(), admit_per_minute: 60, session_minutes: 10 };
+    expect((await putRoom(showId, settings)).status).toBe(200);
+    await setQueueClock(showId, now + 500);
+    const second = await join(showId);
+    await setQueueClock(showId, now + 1000);
+    expect((await poll(first)).status).toBe(200);
+    // One a second: the tick lets one in, and it is the one who joined first.
+    await tick(showId);
+    const rows = await ticketRows(showId);
+    const state = (ticket: Ticket) => rows.find((row) => row.id === ticket.ticket_id)?.state;
+    expect([state(first), state(second)]).toEqual(["admitted", "waiting"]);
+  });
+
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;

@@ -16,6 +16,7 @@ interface RoomRow extends Record<string, SqlStorageValue> {
   session_minutes: number;
   shards: number;
   session: number;
+  places_from: number | null;
   watermark: number;
   last_tick: number;
   carry: number;
@@ -81,6 +82,7 @@ export class WaitingRoom extends DurableObject<Env> {
       sessionMinutes: row.session_minutes,
       shards: row.shards,
       session: row.session,
+      placesFrom: row.places_from ?? row.opens_at,
     };
   }
 
@@ -93,8 +95,8 @@ export class WaitingRoom extends DurableObject<Env> {
     const existing = this.row();
     if (existing === null) {
       this.sql.exec(
-        `INSERT INTO room (singleton, show_id, opens_at, admit_per_minute, session_minutes, shards, last_tick, session)
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO room (singleton, show_id, opens_at, admit_per_minute, session_minutes, shards, last_tick, session, places_from)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
         showId,
         config.opensAt,
         config.admitPerMinute,
@@ -103,14 +105,19 @@ export class WaitingRoom extends DurableObject<Env> {
         // A room turned on after its opening time admits from now on, not for the time before.
         Math.max(config.opensAt, this.clock()),
         this.clock(),
+        config.opensAt,
       );
     } else {
-      // A new opening time puts places on a new scale: admission starts again from the first.
+      // A new opening time starts admission again from the first place. Places after opening keep
+      // counting from the earliest opening the room has had, so that an opening moved later puts
+      // no one who joins after it ahead of someone who joined after the old one.
       this.sql.exec(
         `UPDATE room SET admit_per_minute = ?, session_minutes = ?, last_tick = MAX(last_tick, ?),
-                         watermark = CASE WHEN opens_at = ? THEN watermark ELSE -1 END, opens_at = ?`,
+                         watermark = CASE WHEN opens_at = ? THEN watermark ELSE -1 END,
+                         places_from = MIN(COALESCE(places_from, opens_at), ?), opens_at = ?`,
         config.admitPerMinute,
         config.sessionMinutes,
+        config.opensAt,
         config.opensAt,
         config.opensAt,
         config.opensAt,

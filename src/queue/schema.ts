@@ -102,4 +102,10 @@ export const ROOM_MIGRATIONS: readonly Migration[] = [
     name: "which time the room was turned on",
     sql: `ALTER TABLE room ADD COLUMN session INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    id: 3,
+    name: "where places after opening count from, which a new opening time never moves later",
+    // Null (a room turned on before this) counts from opens_at, as places always did.
+    sql: `ALTER TABLE room ADD COLUMN places_from INTEGER;`,
+  },
 ];

@@ -5,7 +5,7 @@ import { newToken, tokenMatches } from "../show/tokens";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { signPass } from "./pass";
 import { SHARD_MIGRATIONS } from "./schema";
-import type { Counting, Joiner, NewTicket, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
+import type { Counting, Joiner, NewTicket, PlaceScale, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
 import { MAX_RETRY_AFTER_SECONDS, waitingAt } from "./waiting";
 
 /**
@@ -85,14 +85,15 @@ export class QueueShard extends DurableObject<Env> {
   }
 
   /**
-   * Adds a ticket. Before opening its place is drawn at random; after, it is the time it came.
+   * Adds a ticket. Before opening its place is drawn at random; after, it is the time it came
+   * (counted from the room's `placesFrom`).
    * A `joiner` whose address has `limit` tickets waiting here already is refused (the Worker sends
    * all of an address's tickets to one shard); its hash stays on the ticket while it waits.
    */
   join(
     showId: Id,
     shard: number,
-    room: RoomConfig & { shards: number },
+    room: RoomConfig & PlaceScale & { shards: number },
     joiner: Joiner | null = null,
   ): TicketResult<NewTicket & Waiting> {
     const { opensAt } = room;
@@ -104,7 +105,7 @@ export class QueueShard extends DurableObject<Env> {
     const now = this.clock();
     if (now !== this.sequenceMs) [this.sequence, this.sequenceMs] = [0, now];
     const tie = Math.min(this.sequence++, 999) / 1000;
-    const ord = now < opensAt ? drawnPlace() : 1 + (now - opensAt) + tie + shard / 100_000;
+    const ord = now < opensAt ? drawnPlace() : 1 + (now - (room.placesFrom ?? opensAt)) + tie + shard / 100_000;
     const id = `${showId}.${shard}.${randomBase64Url(16)}`;
     const { token, hash } = newToken("qt");
     this.sql.exec(

@@ -15,7 +15,17 @@ export interface RoomConfig {
  * and which time it was turned on (`session`, ms): passes name it, so that a pass from an earlier
  * time the room was on admits to no later one.
  */
-export type RoomStatus = { on: false } | ({ on: true; shards: number; session: number } & RoomConfig);
+export type RoomStatus = { on: false } | ({ on: true; shards: number; session: number } & RoomConfig & PlaceScale);
+
+/**
+ * Where the places of buyers who join after opening count from (ms): the earliest opening time the
+ * room has had since it was turned on. Moving the opening later does not move it, so a buyer who
+ * joins after the new opening never gets a place ahead of one who joined after the old one.
+ * Absent (an earlier deploy), places count from `opensAt`.
+ */
+export interface PlaceScale {
+  placesFrom?: number;
+}
 
 /** A new place in the queue: its id and its secret, returned once. */
 export interface NewTicket {
