@@ -432,11 +432,11 @@ describe("importing a seating plan", () => {
   it("knows its own plan sent again by its digest alone, without parsing it; a plan sent without one is compared as laid out", async () => {
     const plan = arenaPlan({ seats: 20, zones: 1 });
     const showId = await planShow(plan, "Digest");
-    const [{ plan_digest: digest } = { plan_digest: null }] = await querySql<{ plan_digest: string | null }>(
-      showId,
-      "SELECT plan_digest FROM show",
-    );
-    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    const notedDigest = async () =>
+      (await querySql<{ plan_digest: string | null }>(showId, "SELECT plan_digest FROM show"))[0]?.plan_digest;
+    // The plan's SHA-256 as the Worker sent it, noted with the layout rules and the layout version.
+    const [, digest] = /^1:([0-9a-f]{64})@1$/.exec((await notedDigest()) ?? "") ?? [];
+    expect(digest).toBeDefined();
     const origin = { route: "PUT /admin/shows/:show_id", actor: "admin" };
     // Bytes that are not even JSON, under the digest of the plan the show has: taken for that plan.
     const garbage = new TextEncoder().encode("not a plan");
@@ -444,8 +444,9 @@ describe("importing a seating plan", () => {
       show.configure({ showId, name: "Renamed", plan: garbage, planDigest: digest! }, origin),
     );
     expect(renamed).toMatchObject({ ok: true, created: false, show: { name: "Renamed" } });
-    // Without a digest (a Worker of an earlier deploy), the same plan is still known for itself once
-    // laid out, and its digest noted for next time.
+    expect(await notedDigest()).toBe(`1:${digest}@2`);
+    // Without a digest noted (a show from before digests), the same plan is still known for itself
+    // once laid out, and its digest noted for next time.
     await runInDurableObject(showStub(showId), (show: Show) => {
       const { sql } = (show as unknown as { ctx: DurableObjectState }).ctx.storage;
       sql.exec("UPDATE show SET plan_digest = NULL");
@@ -459,7 +460,52 @@ describe("importing a seating plan", () => {
     );
     expect(same).toMatchObject({ ok: true, created: false });
     expect((await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number }>()).layout).toBe(2);
-    expect(await querySql(showId, "SELECT plan_digest FROM show")).toEqual([{ plan_digest: digest }]);
+    expect(await notedDigest()).toBe(`1:${digest}@2`);
+  });
+
+  it("trusts a noted digest only at the layout version it was noted at: code that knows no digests may have changed the plan since", async () => {
+    const [small, large] = [arenaPlan({ seats: 20, zones: 1 }), arenaPlan({ seats: 40, zones: 1 })];
+    const showId = await planShow(small, "Rolled back");
+    const [{ plan_digest: noted } = { plan_digest: "" }] = await querySql<{ plan_digest: string }>(
+      showId,
+      "SELECT plan_digest FROM show",
+    );
+    // An earlier deploy (a rollback, say) lays out another plan, and leaves the digest as it was.
+    expect((await putPlan(showId, large, "Rolled back")).status).toBe(200);
+    await querySql(showId, `UPDATE show SET plan_digest = '${noted}'`);
+    await runInDurableObject(showStub(showId), (show: Show) =>
+      (show as unknown as { seating: { load(): void } }).seating.load(),
+    );
+    // The first plan again: its digest is the one noted, but the show has moved on since.
+    expect((await putPlan(showId, small, "Rolled back")).status).toBe(200);
+    const map = await (await call(`/api/shows/${showId}/seats`)).json<{ seats: unknown[] }>();
+    expect(map.seats).toHaveLength(20);
+  });
+
+  it("renames a show made from a flat seat list without touching a seat, though its plan is named as the show", async () => {
+    const showId = `t-${crypto.randomUUID()}`;
+    const put = (name: string) =>
+      call(`/admin/shows/${showId}`, {
+        method: "PUT",
+        headers: adminHeaders,
+        body: JSON.stringify({ name, seats: 30 }),
+      });
+    expect((await put("Flat")).status).toBe(201);
+    expect((await bookSeat(showId, 7)).status).toBe(200);
+    const index = () =>
+      runInDurableObject(
+        showStub(showId),
+        (show: Show) => (show as unknown as { seating: { index_: object } }).seating.index_,
+      );
+    const before = await index();
+    expect((await put("Flat, renamed")).status).toBe(200);
+    expect(await index()).toBe(before);
+    const served = await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number; plan: { name: string } }>();
+    expect(served).toMatchObject({ layout: 2, plan: { name: "Flat, renamed" } });
+    expect((await statuses(showId))["7"]).toBe("booked");
+    // And once more, now by its digest.
+    expect((await put("Flat, renamed")).status).toBe(200);
+    expect((await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number }>()).layout).toBe(2);
   });
 
   it("refuses names with an unpaired surrogate, which would read back as another name", async () => {

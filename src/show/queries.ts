@@ -15,7 +15,7 @@ export interface ShowRow extends Record<string, SqlStorageValue> {
   layout_version: number;
   /** Seats one hold or group booking may name. */
   max_seats_per_order: number;
-  /** The SHA-256 (hex) of the plan's bytes as a PUT last sent them (see `ShowLayout.planDigest`), if known. */
+  /** The SHA-256 (hex) of the plan's bytes as a PUT last sent them, as noted (see `notePlanDigest`), if known. */
   plan_digest: string | null;
 }
 
@@ -53,9 +53,12 @@ export function showName(sql: SqlStorage): string | null {
   return sql.exec<{ name: string }>("SELECT name FROM show").toArray()[0]?.name ?? null;
 }
 
-/** Notes the digest of the plan's bytes as sent, once the plan stored is known to be theirs. */
-export function setPlanDigest(sql: SqlStorage, { digest }: { digest: string | null }): void {
-  sql.exec("UPDATE show SET plan_digest = ?", digest);
+/**
+ * Notes the digest of the plan's bytes as sent, once the plan stored is known to be theirs, with
+ * the layout version it is noted at (`<digest>@<version>`); null forgets it.
+ */
+export function notePlanDigest(sql: SqlStorage, { digest }: { digest: string | null }): void {
+  sql.exec("UPDATE show SET plan_digest = ? || '@' || layout_version", digest);
 }
 
 /** Creates the show's row, or renames it, sets its order limit and counts one more layout version. */

@@ -72,11 +72,18 @@ export class Seating implements FeedHost, SeatCheck {
     const digest = layout.planDigest ?? null;
     // The plan the show has, sent again: only the name and the order limit can change, and no seat
     // is read or written (a full re-import of 100,000 seats took the object a second).
-    if (this.info !== null && digest !== null && digest === this.info.plan_digest) return this.rename(layout, now);
-    const venue = layoutFromPlan(JSON.parse(new TextDecoder().decode(layout.plan)) as Plan);
-    // The venue (seats, categories, focal point) is made from the plan, which is stored as this JSON.
-    if (this.info !== null && JSON.stringify(venue.plan) === q.planJson(this.sql)) {
+    if (this.info !== null && digest !== null && this.info.plan_digest === noted(digest, this.info.layout_version)) {
       return this.rename(layout, now, digest);
+    }
+    const venue = layoutFromPlan(JSON.parse(new TextDecoder().decode(layout.plan)) as Plan);
+    if (this.info !== null) {
+      // The venue (seats, categories, focal point) is made from the plan, which is stored as this
+      // JSON. One that differs only in its name (a flat list's plan is named as its show) is stored
+      // as it is, its seats left as they are.
+      const [json, stored] = [JSON.stringify(venue.plan), q.planJson(this.sql)];
+      if (json === stored) return this.rename(layout, now, digest);
+      const rest = afterName(json);
+      if (rest !== null && rest === afterName(stored)) return this.rename(layout, now, digest, json);
     }
     const wanted = new Set(venue.seats.map((seat) => seat.id));
     const statuses = q.seatStatuses(this.sql, { now });
@@ -97,26 +104,26 @@ export class Seating implements FeedHost, SeatCheck {
         q.dropSeat(this.sql, { seat });
       }
       storeVenue(this.sql, venue);
-      q.setPlanDigest(this.sql, { digest });
+      q.notePlanDigest(this.sql, { digest: digest === null ? null : `${LAYOUT_RULES}:${digest}` });
     });
     this.load();
     return { changed: true };
   }
 
   /**
-   * Gives the show, whose plan stays as it is, `layout`'s name and order limit: a new layout
-   * version, as any change of what the map shows, but its seats and their index as they were.
-   * `digest`, when the plan was found the same by comparing it laid out, is noted for next time.
+   * Gives the show, whose seats stay as they are, `layout`'s name and order limit, and `plan` (its
+   * plan renamed) if given: a new layout version, as any change of what the map shows, but the
+   * seats and their index as they were. The plan's `digest` is noted for the next `PUT`.
    */
-  private rename(layout: ShowLayout, now: number, digest?: string | null): { changed: boolean } {
-    const { name, max_seats_per_order: limit, plan_digest: noted } = this.info!;
+  private rename(layout: ShowLayout, now: number, digest: string | null, plan?: string): { changed: boolean } {
+    const { name, max_seats_per_order: limit, plan_digest: stored, layout_version: version } = this.info!;
     const maxSeatsPerOrder = layout.maxSeatsPerOrder ?? limit;
-    const changed = layout.name !== name || maxSeatsPerOrder !== limit;
-    const noting = digest !== undefined && digest !== null && digest !== noted;
-    if (!changed && !noting) return { changed: false };
+    const changed = layout.name !== name || maxSeatsPerOrder !== limit || plan !== undefined;
+    if (!changed && (digest === null || stored === noted(digest, version))) return { changed: false };
     this.storage.transactionSync(() => {
       if (changed) q.upsertShow(this.sql, { showId: layout.showId, name: layout.name, maxSeatsPerOrder, at: now });
-      if (noting) q.setPlanDigest(this.sql, { digest });
+      if (plan !== undefined) q.replacePlan(this.sql, { json: plan });
+      q.notePlanDigest(this.sql, { digest: digest === null ? null : `${LAYOUT_RULES}:${digest}` });
     });
     this.reread();
     return { changed };
@@ -336,6 +343,33 @@ function storeVenue(sql: SqlStorage, venue: VenueLayout): void {
   q.replaceCategories(sql, { categories: venue.categories });
   q.replacePlan(sql, { json: JSON.stringify(venue.plan) });
   q.setFocal(sql, venue.focal);
+}
+
+/**
+ * How plans are laid out (`layoutFromPlan`): one more whenever that changes what a plan makes, so
+ * that a plan noted under other rules is laid out again when it is sent again.
+ */
+const LAYOUT_RULES = 1;
+
+/**
+ * The plan digest as the show notes it (see `ShowLayout.planDigest`): with the layout rules, and
+ * the layout version it was noted at. Any change of the layout moves the version (code of an
+ * earlier deploy too, which knows nothing of digests), so a digest noted before it is never taken
+ * for the plan the show has after it.
+ */
+function noted(digest: string, version: number): string {
+  return `${LAYOUT_RULES}:${digest}@${version}`;
+}
+
+/** A laid-out plan's JSON after its name, which comes first (see `layoutFromPlan`); null if it does not. */
+function afterName(json: string): string | null {
+  const start = '{"name":"';
+  if (!json.startsWith(start)) return null;
+  for (let i = start.length; i < json.length; i++) {
+    if (json[i] === "\\") i++;
+    else if (json[i] === '"') return json.slice(i + 1);
+  }
+  return null;
 }
 
 /**

@@ -50,7 +50,10 @@ export function layoutFromPlan(plan: Plan): VenueLayout {
     name: category.name,
     color: category.color ?? PALETTE[i % PALETTE.length]!,
   }));
-  const normalized: Plan = { ...plan, categories, zones };
+  // The name first, whatever order the plan came in: a show tells a plan renamed from another by
+  // what follows its name (see `Seating.apply`).
+  const { name, ...rest } = plan;
+  const normalized: Plan = { name, ...rest, categories, zones };
   const seats: PlacedSeat[] = [];
   const rows = zones.flatMap((zone) =>
     zone.rows.map((row) => {
