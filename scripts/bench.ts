@@ -201,6 +201,7 @@ async function onSale(): Promise<{ results: TurnsResult[]; byCategory: CpuByCate
   const warmUpSeconds = Math.min(3, DURATION);
   // Seats enough for 4,000 bookings a second: the floor has passed 2,000 here on a fast day.
   const seatsPerShow = Math.max(SEATS_PER_SHOW, Math.ceil((4000 * (turns * TURN + warmUpSeconds)) / SHOWS));
+  if (args.perf !== undefined) await mkdir(args.perf, { recursive: true });
   const audited = await startFloor({ audited: true });
   const compared: { revision: string; worker: RunningWorker }[] = [];
   const contenders: Contender[] = [
@@ -211,7 +212,6 @@ async function onSale(): Promise<{ results: TurnsResult[]; byCategory: CpuByCate
   log(
     `▶ on-sale: ${CLIENTS} clients booking distinct seats across ${SHOWS} shows of ${seatsPerShow} seats; ${contenders.length} Workers take ${turns} turns of ${TURN} s each`,
   );
-  if (args.perf !== undefined) await mkdir(args.perf, { recursive: true });
   try {
     for (const revision of REVISIONS) {
       const worker = await startProject({ revision });
