@@ -14,7 +14,13 @@ import type { QueueShard } from "../src/queue/shard";
 import { adminHeaders, bearer, call, newShow } from "./helpers";
 
 interface Operation {
-  responses: Record<string, { content?: { "application/json": { schema: Record<string, unknown> } } }>;
+  responses: Record<
+    string,
+    {
+      headers?: Record<string, { required?: boolean }>;
+      content?: { "application/json": { schema: Record<string, unknown> } };
+    }
+  >;
 }
 type Document = { paths: Record<string, Record<string, Operation>>; components: unknown };
 
@@ -50,6 +56,10 @@ async function contract(
     `${method} ${template} answered ${response.status}, which the document does not list: ${text}`,
   ).toBeDefined();
   covered.add(`${method} ${template}`);
+  for (const [name, header] of Object.entries(documented!.headers ?? {})) {
+    if (header.required)
+      expect(response.headers.get(name), `${method} ${template} ${response.status}: ${name}`).not.toBeNull();
+  }
   const schema = documented!.content?.["application/json"]?.schema;
   if (!schema) return { status: response.status, body: text };
   const body = JSON.parse(text);

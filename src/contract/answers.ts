@@ -147,9 +147,9 @@ export const WaitingRoomOff = z.strictObject({ message: z.string(), show_id: Pub
 const Waiting = {
   ticket_id: z.string(),
   state: z.literal("waiting"),
-  position: z.int().nullable().describe("1 for the next buyer in; null before opening, when the order is drawn"),
-  estimated_wait_seconds: z.int(),
-  retry_after: z.int().describe("Seconds until the next poll is welcome (also the Retry-After header)"),
+  position: z.int().min(1).nullable().describe("1 for the next buyer in; null before opening, when the order is drawn"),
+  estimated_wait_seconds: z.int().min(0),
+  retry_after: z.int().min(0).describe("Seconds until the next poll is welcome (also the Retry-After header)"),
 };
 
 export const QueueJoined = z.strictObject({

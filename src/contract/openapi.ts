@@ -113,6 +113,23 @@ function parameters(route: Operation): unknown[] {
   return list;
 }
 
+const header = (description: string, required = false) => ({ description, required, schema: { type: "string" } });
+
+/** The headers an answer of `status` carries on `route` that a client acts on. */
+function headersOf(route: Operation, status: string): Record<string, unknown> {
+  const headers: Record<string, unknown> = {};
+  if (status === "429") headers["Retry-After"] = header("Seconds to wait before asking again", true);
+  if (status === "503") headers["Retry-After"] = header("Seconds to wait, when the request may be sent again");
+  if (status === "401") headers["WWW-Authenticate"] = header("Bearer, when a token was wanted");
+  if (route.conditional && (status === "200" || status === "304")) {
+    headers.ETag = header("The layout version and the last change (weak when the answer was compressed)", true);
+  }
+  if (route.path === "/api/shows/:show_id/queue" && status === "201") {
+    headers["Retry-After"] = header("Seconds until the first poll is welcome", true);
+  }
+  return headers;
+}
+
 /**
  * The OpenAPI 3.1 document, built from the operations' declarations: the same schemas that the
  * router validates each request with and that describe each answer. Its server is relative, so
@@ -131,11 +148,13 @@ export function openApiDocument(env: Parameters<typeof holdPolicy>[0]) {
         ...EVERY_ROUTE,
         ...(acting(route) ? EVERY_ACTING_ROUTE : {}),
       }).map(([status, schema]) => {
-        const description = STATUS_TEXT[status] ?? "See the README";
-        if (!schema) return [status, { description }];
+        const description = route.means?.[Number(status)] ?? STATUS_TEXT[status] ?? "See the README";
+        const headers = headersOf(route, status);
+        const described = { description, ...(Object.keys(headers).length > 0 ? { headers } : {}) };
+        if (!schema) return [status, described];
         const name = names.get(schema);
         const content = { schema: name ? { $ref: `#/components/schemas/${name}` } : jsonSchema(schema, "output") };
-        return [status, { description, content: { "application/json": content } }];
+        return [status, { ...described, content: { "application/json": content } }];
       }),
     );
     const parameterList = parameters(route);

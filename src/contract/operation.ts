@@ -53,6 +53,8 @@ export interface Operation {
   acts?: boolean;
   /** Every status the route can answer, with the answer's shape (null: no JSON body). */
   responses: Partial<Record<number | "default", z.ZodType | null>>;
+  /** What a status means on this route, where the usual meaning (see `openApiDocument`) would mislead. */
+  means?: Partial<Record<number, string>>;
 }
 
 /** Declares an operation, keeping its literal types so that its handler's input is typed from it. */

@@ -94,7 +94,7 @@ export const OPERATIONS = {
     method: "GET",
     path: "/api/shows/:show_id/statuses",
     summary:
-      "Every seat's status as one character per seat in plan order, and the counts per category: the compact seat map (at most SEAT_MAP_MAX_AGE_SECONDS old)",
+      "Every seat's status as one character per seat in plan order, and the counts per category and zone: the compact seat map (at most SEAT_MAP_MAX_AGE_SECONDS old)",
     tag: "Reading",
     conditional: true,
     responses: { 200: answers.SeatStatuses, 304: null, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
@@ -265,6 +265,11 @@ export const OPERATIONS = {
     summary: "Join the show's waiting room: a ticket, its position and the estimated wait",
     tag: "Queue",
     responses: { 201: answers.QueueJoined, 400: E, 404: E, 409: E, ...LIMITED, ...SHOW_CALL },
+    means: {
+      409: "The show has no waiting room on: book directly",
+      429: "Too many requests from this address (see Retry-After); or the address has QUEUE_TICKETS_PER_ADDRESS tickets waiting already",
+      503: "The room or its shard is overloaded or unavailable (see Retry-After); the queue is full; or QUEUE_SECRET is not set",
+    },
   }),
   queueTicket: operation({
     method: "GET",
@@ -275,6 +280,12 @@ export const OPERATIONS = {
     tag: "Queue",
     auth: "ticket",
     responses: { 200: answers.QueueStatus, 400: E, 401: E, 403: E, 404: E, 410: E, ...LIMITED, ...SHOW_CALL },
+    means: {
+      403: "The token is not this ticket's",
+      404: "No such ticket (or it was forgotten), or the show's waiting room is off",
+      410: "The ticket left the queue, or its admission has run out: join again",
+      429: "Polled too early: come back after Retry-After (also in the body as retry_after); or too many requests from this address",
+    },
   }),
   leaveQueue: operation({
     method: "DELETE",
@@ -284,6 +295,11 @@ export const OPERATIONS = {
     tag: "Queue",
     auth: "ticket",
     responses: { 200: answers.QueueLeft, 400: E, 401: E, 403: E, 404: E, 410: E, ...LIMITED, ...SHOW_CALL },
+    means: {
+      403: "The token is not this ticket's",
+      404: "No such ticket (or it was forgotten), or the show's waiting room is off",
+      410: "The ticket had left the queue already",
+    },
   }),
   putWaitingRoom: operation({
     method: "PUT",
@@ -300,6 +316,7 @@ export const OPERATIONS = {
       404: E,
       ...SHOW_CALL,
     },
+    means: { 503: "QUEUE_SECRET is not set (or shorter than 32 characters); or the room is overloaded or unavailable" },
   }),
   deleteWaitingRoom: operation({
     method: "DELETE",

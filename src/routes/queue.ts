@@ -164,7 +164,7 @@ function ticketFailure(failure: TicketFailure, ticketId: string | null): HttpErr
     case "too_early":
       return new HttpError(
         429,
-        `Poll again in ${failure.retry_after} seconds`,
+        `Poll again in ${failure.retry_after} second${failure.retry_after === 1 ? "" : "s"}`,
         { ...ticket, retry_after: failure.retry_after },
         { "retry-after": String(failure.retry_after) },
       );
