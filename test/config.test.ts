@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { holdPolicy, MOST_HOLD_SECONDS, positiveInteger, storageHighWaterBytes, wholeNumberOr } from "../src/config";
+import { relaysPerShow } from "../src/live/relay";
 import { newShow, querySql, withEnv } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -67,6 +68,13 @@ describe("settings from the environment", () => {
     );
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get("retry-after")).toBe("60");
+  });
+
+  it("bound the live seat map's relays and their watchers, so that no setting makes a show's fan-out unbounded", () => {
+    const env = (vars: Partial<Env>) => vars as Env;
+    expect(relaysPerShow(env({ LIVE_RELAYS: "100000" }))).toBe(64);
+    expect(relaysPerShow(env({ LIVE_RELAYS: "12" }))).toBe(12);
+    expect(relaysPerShow(env({}))).toBe(8);
   });
 
   it("say once, not at every request, that a rate limiter is missing", async () => {

@@ -31,12 +31,17 @@ export function relayName(showId: string, n: number): string {
   return `${showId}#${n}`;
 }
 
+/** The most relays a show may have: the show sends each of them every batch. */
+const MAX_RELAYS = 64;
+/** The most watchers a relay may hold: it sends every batch to each of them. */
+const MAX_WATCHERS_PER_RELAY = 10_000;
+
 export function relaysPerShow(env: Env): number {
-  return positiveInteger(env.LIVE_RELAYS, 8);
+  return positiveInteger(env.LIVE_RELAYS, 8, MAX_RELAYS);
 }
 
 function watchersPerRelay(env: Env): number {
-  return positiveInteger(env.LIVE_WATCHERS_PER_RELAY, 1000);
+  return positiveInteger(env.LIVE_WATCHERS_PER_RELAY, 1000, MAX_WATCHERS_PER_RELAY);
 }
 
 /**
@@ -46,7 +51,9 @@ function watchersPerRelay(env: Env): number {
  * this one address could take every watcher's place in a show.
  */
 function watchersPerAddress(env: Env): number {
-  return env.RATE_LIMITING === "off" ? Infinity : positiveInteger(env.LIVE_WATCHERS_PER_ADDRESS, 25);
+  return env.RATE_LIMITING === "off"
+    ? Infinity
+    : positiveInteger(env.LIVE_WATCHERS_PER_ADDRESS, 25, MAX_WATCHERS_PER_RELAY);
 }
 
 /** The tag a watcher's socket carries: the address it came from, so the relay can count them. */
