@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { compressible, gzipped, madeCopy } from "../src/routes/seat-map-cache";
-import { adminHeaders, BASE, bookSeat, countingNamespace, newShow, withEnv } from "./helpers";
+import { adminHeaders, BASE, bookSeat, countingNamespace, newShow, platformError, withEnv } from "./helpers";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A SHOW namespace that counts the calls that reach an object, by method. A seat map is composed
@@ -419,5 +421,77 @@ describe("filtered seat maps and plans", () => {
     expect(counter.calls.plan).toBe(2);
     const { plan } = await second[0]!.json<{ plan: { name: string } }>();
     expect(plan.name).toBe("Bigger");
+  });
+});
+
+describe("copies of a slow or overloaded object", () => {
+  it("costs a show whose statuses read is slower than the wait one more read, not one per reader", async () => {
+    const showId = await newShow(10);
+    const calls = { statusesJson: 0 };
+    const slow = {
+      getByName: (name: string) =>
+        new Proxy(env.SHOW.getByName(name), {
+          get(stub, method, receiver) {
+            if (method !== "statusesJson") return Reflect.get(stub, method, receiver);
+            return async () => {
+              calls.statusesJson++;
+              const answer = await stub.statusesJson();
+              await sleep(2500); // a show busy selling answers slowly
+              return answer;
+            };
+          },
+        }),
+    } as unknown as Env["SHOW"];
+    const overrides = { SEAT_MAP_MAX_AGE_SECONDS: "1", SHOW: slow };
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => withEnv(overrides, `/api/shows/${showId}/statuses`)),
+    );
+    expect(responses.every((response) => response.status === 200)).toBe(true);
+    expect(calls.statusesJson).toBeLessThanOrEqual(2);
+  }, 20_000);
+
+  it("gives an overloaded show's 503 to every reader waiting on its read, which asks it once", async () => {
+    const showId = await newShow(10);
+    let statusesCalls = 0;
+    const overloaded = {
+      getByName: (name: string) =>
+        new Proxy(env.SHOW.getByName(name), {
+          get(stub, method, receiver) {
+            if (method !== "statusesJson") return Reflect.get(stub, method, receiver);
+            return async () => {
+              statusesCalls++;
+              await sleep(50); // the refusal takes a moment to come back
+              throw platformError("Durable Object is overloaded", { overloaded: true });
+            };
+          },
+        }),
+    } as unknown as Env["SHOW"];
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        withEnv({ SEAT_MAP_MAX_AGE_SECONDS: "1", SHOW: overloaded }, `/api/shows/${showId}/seats`),
+      ),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(503));
+    expect(statusesCalls).toBe(1);
+  });
+
+  it("gives an overloaded catalog's 503 to every reader of the list waiting on its read, which asks it once", async () => {
+    let pageCalls = 0;
+    const busyCatalog = {
+      getByName: () => ({
+        page: async () => {
+          pageCalls++;
+          await sleep(50);
+          throw platformError("Durable Object is overloaded", { overloaded: true });
+        },
+      }),
+    } as unknown as Env["CATALOG"];
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        withEnv({ SEAT_MAP_MAX_AGE_SECONDS: "1", CATALOG: busyCatalog }, "/api/shows?limit=200"),
+      ),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(503));
+    expect(pageCalls).toBe(1);
   });
 });

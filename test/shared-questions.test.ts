@@ -77,4 +77,15 @@ describe("questions shared by an isolate's concurrent requests", () => {
     answer(1, { answer: "own" });
     expect(await waiter).toBe("own");
   });
+
+  it("ask one more question per wait of an object that does not answer, not one per waiter", async () => {
+    const questions = new SharedQuestions<string>(undefined, 50);
+    const { question, count } = asked<string>();
+    void questions.ask("k", question);
+    for (let i = 0; i < 10; i++) void questions.ask("k", question);
+    // Two waits have run out: one question more after each, whoever noticed first.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(count()).toBeLessThanOrEqual(3);
+    expect(count()).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -6,15 +6,44 @@ import { HttpError } from "../http/responses";
  */
 const SHARED_QUESTION_WAIT_MS = 2000;
 
-const NONE = Symbol("none");
+/** No answer to share: the waiter asks for itself. */
+export const NONE = Symbol("none");
+
+/**
+ * Waits on other requests' answers to one question, at most `waitMs`: the first answer; an
+ * HttpError (a busy object's 503) thrown as every waiter's, since asking again would add to the
+ * load that caused it; or `NONE` when none came in time, or every one failed otherwise (its
+ * request cancelled, say: one such drops out of the race), for the waiter to look for a newer
+ * question or ask for itself.
+ */
+export async function waitShared<A>(answers: Promise<A>[], waitMs = SHARED_QUESTION_WAIT_MS): Promise<A | typeof NONE> {
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<typeof NONE>((resolve) => (bound = setTimeout(() => resolve(NONE), waitMs)));
+  // Once every answer has failed (none with an HttpError), there is nothing left to wait for.
+  let failed = 0;
+  let gaveUp!: (none: typeof NONE) => void;
+  const allFailed = new Promise<typeof NONE>((resolve) => (gaveUp = resolve));
+  const raced = answers.map((answer) =>
+    answer.catch((error: unknown): Promise<A> => {
+      if (error instanceof HttpError) throw error;
+      if (++failed === answers.length) gaveUp(NONE);
+      return new Promise<A>(() => {});
+    }),
+  );
+  try {
+    return await Promise.race([...raced, timeout, allFailed]);
+  } finally {
+    clearTimeout(bound);
+  }
+}
 
 /**
  * Questions an isolate puts to one object (the catalog, a show's waiting room), one in flight per
  * key: the concurrent requests of an isolate that all need the same answer ask once, not each. A
- * request that finds a question in flight waits on it (at most `waitMs`) and takes
- * its answer if `shareable` says so; else it asks for itself. An HttpError (a busy object's 503) is
- * every waiter's answer, since asking again would add to the load that caused it; any other
- * failure (the asking request was cancelled, say) is not.
+ * request that finds a question in flight waits on it (see `waitShared`) and takes its answer if
+ * `shareable` says so. When none came in time, the first waiter to see that asks again, and the
+ * others wait on both questions: an object slower than the wait gets one more question per wait,
+ * not one per waiter.
  */
 export class SharedQuestions<A> {
   private readonly asking = new Map<string, Promise<A>>();
@@ -25,17 +54,15 @@ export class SharedQuestions<A> {
   ) {}
 
   async ask(key: string, question: () => Promise<A>): Promise<A> {
-    const pending = this.asking.get(key);
-    if (pending !== undefined) {
-      const waited: Promise<A | typeof NONE> = pending.catch((error: unknown): typeof NONE => {
-        if (error instanceof HttpError) throw error;
-        return NONE;
-      });
-      let bound: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<typeof NONE>((resolve) => (bound = setTimeout(() => resolve(NONE), this.waitMs)));
-      const answer: A | typeof NONE = await Promise.race([waited, timeout]);
-      clearTimeout(bound);
-      if (answer !== NONE && this.shareable(answer)) return answer;
+    const heard: Promise<A>[] = [];
+    for (;;) {
+      const pending = this.asking.get(key);
+      if (pending === undefined || heard.includes(pending)) break;
+      heard.push(pending);
+      const answer = await waitShared(heard, this.waitMs);
+      if (answer === NONE) continue;
+      if (this.shareable(answer)) return answer;
+      break;
     }
     const asked = question();
     this.asking.set(key, asked);

@@ -3,6 +3,7 @@ import { wholeNumberOr } from "../config";
 import { failureToHttp } from "../http/failures";
 import type { Id } from "../ids";
 import type { Failure } from "../show/types";
+import { NONE, waitShared } from "./questions";
 
 /**
  * A read of a show as served (its seat map, statuses or plan): the JSON, encoded once (a
@@ -75,7 +76,11 @@ export function seatMapMaxAge(env: Env): number {
 
 /** Copies this isolate holds, and reads it has in flight, by what was read (`<show>/<kind>?<query>`). */
 const copies = new Map<string, Copy>();
-const inFlight = new Map<string, { read: Promise<Copy>; startedAt: number }>();
+interface InFlight {
+  read: Promise<Copy>;
+  startedAt: number;
+}
+const inFlight = new Map<string, InFlight>();
 const MAX_COPIES = 1000;
 /** Bytes of copies an isolate holds at most (isolates have 128 MB); a larger copy is only cached per location. */
 const MAX_COPY_BYTES = 32 * 1024 * 1024;
@@ -120,14 +125,18 @@ export async function sharedCopy(
   const held = copies.get(path);
   if (held && held.freshUntil > now) return held;
   // A read started before this request may have read the show before a change this client made or
-  // knows of: it is shared only within the staleness bound (never while copies are off).
-  const pending = inFlight.get(path);
-  if (pending && now - pending.startedAt < Math.min(maxAge * 1000, SHARED_READ_WAIT_MS)) {
-    const shared = await Promise.race([
-      pending.read.catch(() => null),
-      new Promise<null>((resolve) => setTimeout(() => resolve(null), SHARED_READ_WAIT_MS)),
-    ]);
-    if (shared) return shared;
+  // knows of: it is shared only within the staleness bound (never while copies are off). A busy
+  // object's 503 is every waiter's (see `waitShared`). When no read answered in time, the first
+  // waiter to see that reads again and the others wait on both: one more read per wait, not one
+  // per waiter.
+  const heard: Promise<Copy>[] = [];
+  while (maxAge > 0) {
+    const pending = inFlight.get(path);
+    if (pending === undefined || heard.includes(pending.read)) break;
+    if (pending.startedAt < now && now - pending.startedAt >= Math.min(maxAge * 1000, SHARED_READ_WAIT_MS)) break;
+    heard.push(pending.read);
+    const shared = await waitShared(heard, SHARED_READ_WAIT_MS);
+    if (shared !== NONE) return shared;
   }
   const copyRead = readThrough(ctx, showId, new Request(`${origin}${path}`), maxAge, read);
   const entry = { read: copyRead, startedAt: now };
