@@ -2,7 +2,17 @@ import { listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { forgetShows } from "../src/routes/directory";
-import { adminHeaders, bearer, call, countingLimiter, countingNamespace, newShow, post, withEnv } from "./helpers";
+import {
+  adminHeaders,
+  BASE,
+  bearer,
+  call,
+  countingLimiter,
+  countingNamespace,
+  newShow,
+  post,
+  withEnv,
+} from "./helpers";
 
 describe("shows that do not exist", () => {
   it("answer 404 on every route and leave no database behind: 100 requests, no new show storage", async () => {
@@ -90,5 +100,26 @@ describe("shows that do not exist", () => {
     forgetShows();
     expect((await book(11)).status).toBe(200);
     expect(calls.exists).toBe(1);
+  });
+});
+
+describe("the location's yes for a show", () => {
+  it("a filtered seat map in a cold isolate uses the location's cached yes, as an unfiltered one does", async () => {
+    const showId = await newShow(4);
+    // The location's cache has the yes (another isolate there met the show).
+    const cache = await caches.open("shows");
+    await cache.put(
+      `${BASE}/api/shows/${showId}`,
+      new Response("1", { headers: { "cache-control": "max-age=31536000" } }),
+    );
+    const { namespace: catalog, calls } = countingNamespace(env.CATALOG);
+    forgetShows();
+    const unfiltered = await withEnv({ CATALOG: catalog }, `/api/shows/${showId}/seats`);
+    expect(unfiltered.status).toBe(200);
+    expect(calls.exists ?? 0, "unfiltered read").toBe(0);
+    forgetShows();
+    const filtered = await withEnv({ CATALOG: catalog }, `/api/shows/${showId}/seats?category=General`);
+    expect(filtered.status).toBe(200);
+    expect(calls.exists ?? 0, "filtered read").toBe(0);
   });
 });

@@ -29,7 +29,16 @@ export async function rateLimitedOperation(request: IRequest, env: Env, key?: st
   await spendRequest(request, env, key);
 }
 
+/** Requests that have spent one of their client's allowance: one request never spends two. */
+const spent = new WeakSet<object>();
+
+/** Whether `request` has spent a request of its client's rate limit already. */
+export function hasSpent(request: object): boolean {
+  return spent.has(request);
+}
+
 async function spendRequest(request: IRequest, env: Env, key?: string): Promise<void> {
+  spent.add(request);
   if (!env.BOOKING_RATE_LIMITER) {
     return warnOnce("rate limiting is on but BOOKING_RATE_LIMITER is not bound: requests are not limited");
   }

@@ -1,6 +1,6 @@
 import type { IRequest } from "itty-router";
 import { Catalog } from "../catalog/catalog";
-import { rateLimited } from "../http/rate-limit";
+import { hasSpent, rateLimited } from "../http/rate-limit";
 import { failureToHttp, objectBusy } from "../http/failures";
 import { HttpError } from "../http/responses";
 import { SharedQuestions } from "./questions";
@@ -39,22 +39,18 @@ export async function askCatalog<R>(
  * time per isolate and remembered after, so a request for an unknown show never reaches (and never
  * creates) a show's object, and the shows that sell pay for the question once per isolate. The
  * router passes the client's `request`: a question the memo cannot answer counts against that
- * client's rate limit (unless the request has paid it already: `charge`), so made-up ids cannot
+ * client's rate limit (unless the request has spent one already: see `hasSpent`), so made-up ids cannot
  * turn into a flood of lookups (each one is a new id, which no memo of answers would catch).
  *
  * The catalog is one object for every location, so an on-sale's first seconds, when every cold
  * isolate everywhere meets the show at once, must not all ask it: a yes is kept in the location's
  * cache (for every isolate there, under the request's origin, as that cache wants its keys), and the
- * concurrent requests of one isolate share one question.
+ * concurrent requests of one isolate share one question. Without a `request` (a call on behalf of
+ * none: a room's status, say), the catalog is asked directly.
  */
-export async function requireShow(
-  env: Env,
-  showId: Id,
-  request?: Request,
-  charge = request !== undefined,
-): Promise<void> {
+export async function requireShow(env: Env, showId: Id, request?: Request): Promise<void> {
   if (known.has(showId)) return;
-  if (request && charge) await rateLimited(request as unknown as IRequest, env);
+  if (request && !hasSpent(request)) await rateLimited(request as unknown as IRequest, env);
   const origin = request === undefined ? null : new URL(request.url).origin;
   if (!(await existence.ask(showId, () => lookUp(env, showId, origin))))
     throw failureToHttp({ ok: false, reason: "unknown_show" }, { showId });

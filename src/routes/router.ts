@@ -120,7 +120,7 @@ async function validatedInput(
   // the client on), so a copy is served with no lookup at all.
   const showId = showIdOf(params, body);
   if (showId !== undefined && !operation.createsShow && !operation.conditional) {
-    await requireShow(env, showId, request as unknown as Request, !operation.rateLimited);
+    await requireShow(env, showId, request as unknown as Request);
   }
 
   // While the show's waiting room is on, a hold or booking needs its pass (checked with the secret alone).

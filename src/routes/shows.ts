@@ -61,8 +61,9 @@ export const seatMap: Handler<"seatMap"> = async (
   // copy), so filtered reads count against the client's rate limit, and such a request has then
   // paid for any lookup of the show.
   if (filtered) await rateLimited(request as IRequest, env);
-  // The request to charge if the show must be looked up: a filtered read has paid already.
-  const client = filtered ? undefined : request;
+  // The request to charge if the show must be looked up (a filtered read has paid already: see
+  // `hasSpent`), and whose origin keys the location's cached yes.
+  const client = request;
   const origin = new URL(request.url).origin;
   const statuses = await statusesCopy(env, ctx, showId, origin, client);
   const path = `${showPath(showId)}/seats${filterQuery(query)}`;
