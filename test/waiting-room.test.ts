@@ -1163,3 +1163,58 @@ describe("the queue", () => {
     expect(plan).toEqual([expect.stringContaining("USING COVERING INDEX tickets_waiting")]);
   });
 });
+
+describe("a Worker's memo of a room's status", () => {
+  it("believes a status it heard for 2 s from when it asked, and never over a change the admin made since", async () => {
+    const showId = await newShow(10);
+    forgetRooms();
+    let deliver!: () => void;
+    const delivered = new Promise<void>((resolve) => (deliver = resolve));
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((resolve) => (asked = resolve));
+    // The room answers the first status question at once, but the answer reaches the Worker late.
+    let first = true;
+    const slowRoom = {
+      getByName: (name: string) =>
+        new Proxy(env.WAITING_ROOM.getByName(name), {
+          get(stub, method, receiver) {
+            if (method !== "status" || !first) return Reflect.get(stub, method, receiver);
+            first = false;
+            return async () => {
+              const status = await stub.status();
+              asked();
+              await delivered;
+              return status;
+            };
+          },
+        }),
+    } as unknown as Env["WAITING_ROOM"];
+    const hold = (seat: number, overrides: Partial<Env> = {}) =>
+      withEnv(overrides, `/api/shows/${showId}/holds`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ seat_ids: [seat] }),
+      });
+
+    const early = hold(1, { WAITING_ROOM: slowRoom });
+    await wasAsked; // the room said "off"
+    // The admin turns the room on (in this very isolate, which "acts on it at once").
+    const put = await call(`/admin/shows/${showId}/waiting-room`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ opens_at: new Date(Date.now()).toISOString(), admit_per_minute: 60, session_minutes: 10 }),
+    });
+    expect(put.status).toBe(201);
+    const onAt = Date.now();
+    expect((await hold(2)).status, "at once after the PUT").toBe(403); // at once, in this isolate: right
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    deliver(); // the "off" asked before the PUT arrives now
+    expect((await early).status).toBe(201); // asked before the change: fine
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2300 - (Date.now() - onAt))));
+    // More than ROOM_STATUS_MAX_AGE_MS (2 s) after the room was turned on, in the isolate that
+    // turned it on, a hold without a pass must be refused.
+    const late = await hold(3);
+    expect(Date.now() - onAt).toBeGreaterThan(2000);
+    expect(late.status, `hold ${Date.now() - onAt} ms after the room was turned on`).toBe(403);
+  }, 20_000);
+});

@@ -11,7 +11,7 @@ import { SharedQuestions } from "./questions";
  * it. Asking the room costs one call per isolate and show every ROOM_STATUS_MAX_AGE_MS; a booking
  * itself never waits on any object to have its pass checked.
  */
-const rooms = new Map<Id, { status: RoomStatus; until: number }>();
+const rooms = new Map<Id, { status: RoomStatus; asOf: number; until: number }>();
 const MAX_ROOMS = 10_000;
 /** How long an isolate trusts what it heard: turning a room on or off reaches every isolate within this. */
 export const ROOM_STATUS_MAX_AGE_MS = 2000;
@@ -29,6 +29,8 @@ export async function roomStatus(env: Env, showId: Id): Promise<RoomStatus> {
   const known = rooms.get(showId);
   if (known && known.until > Date.now()) return known.status;
   return statusQuestions.ask(showId, async () => {
+    // Believed for ROOM_STATUS_MAX_AGE_MS from when it was asked, not from when it came.
+    const askedAt = Date.now();
     const status = await roomObject(env, showId)
       .status()
       .catch((error: unknown) => {
@@ -36,7 +38,7 @@ export async function roomStatus(env: Env, showId: Id): Promise<RoomStatus> {
         // otherwise each ask the busy room again. Nothing was changed, whatever the request was.
         throw objectBusy(error) ? showBusy(showId, "This show's waiting room is briefly unavailable") : error;
       });
-    rememberRoom(showId, status);
+    rememberRoom(showId, status, askedAt);
     return status;
   });
 }
@@ -49,10 +51,16 @@ export function forgetRooms(): void {
   rooms.clear();
 }
 
-/** Notes what an admin route just did to a room, so this isolate acts on it at once. */
-export function rememberRoom(showId: Id, status: RoomStatus): void {
+/**
+ * Notes a room's status as of `asOf` (ms): what an admin route just did to it, so this isolate acts
+ * on it at once, or an answer the room gave. An answer asked before what is noted already (the
+ * admin's change, made while the question was on its way) does not replace it.
+ */
+export function rememberRoom(showId: Id, status: RoomStatus, asOf = Date.now()): void {
+  const noted = rooms.get(showId);
+  if (noted !== undefined && noted.asOf > asOf) return;
   if (rooms.size >= MAX_ROOMS) rooms.clear();
-  rooms.set(showId, { status, until: Date.now() + ROOM_STATUS_MAX_AGE_MS });
+  rooms.set(showId, { status, asOf, until: asOf + ROOM_STATUS_MAX_AGE_MS });
 }
 
 /** The secret passes are signed with, or a 503 that says it is missing. */
