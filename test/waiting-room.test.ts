@@ -875,6 +875,77 @@ describe("the queue", () => {
     expect([state(first), state(second)]).toEqual(["admitted", "waiting"]);
   });
 
+  it("starts no pass before its buyer was told to come back: a rate raised while they wait strands nobody", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 10 * MINUTE;
+    // One a minute, five-minute passes.
+    expect(
+      (await putRoom(showId, { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 1, session_minutes: 5 }))
+        .status,
+    ).toBe(201);
+    const now = opensAt + MINUTE;
+    await setQueueClock(showId, now);
+    // 39 buyers ahead, all polling as told.
+    await runInDurableObject(shard(showId), (instance: QueueShard) => {
+      for (let i = 0; i < 39; i++) {
+        const joined = instance.join(showId, 0, {
+          opensAt,
+          placesFrom: opensAt,
+          admitPerMinute: 1,
+          sessionMinutes: 5,
+          shards: 1,
+        });
+        expect(joined.ok).toBe(true);
+      }
+    });
+    const buyer = await join(showId);
+    expect(buyer).toMatchObject({ position: 40, retry_after: 600 });
+    // Things go well: the admin raises the rate (same opening, same sessions).
+    expect(
+      (
+        await putRoom(showId, {
+          opens_at: new Date(opensAt).toISOString(),
+          admit_per_minute: 100_000,
+          session_minutes: 5,
+        })
+      ).status,
+    ).toBe(200);
+    await lastTickAt(showId, now);
+    await setQueueClock(showId, now + 1000);
+    await tick(showId);
+    // The buyer comes back exactly when told.
+    await setQueueClock(showId, now + 600_000);
+    const answer = await poll(buyer);
+    expect(answer.status, await answer.clone().text()).toBe(200);
+    expect(await answer.json()).toMatchObject({ state: "admitted" });
+  });
+
+  it("starts no pass before its buyer was told to come back: an opening brought forward strands nobody", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() + 60 * MINUTE;
+    expect(
+      (await putRoom(showId, { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 5 }))
+        .status,
+    ).toBe(201);
+    const now = opensAt - 30 * MINUTE;
+    await setQueueClock(showId, now);
+    const buyer = await join(showId);
+    expect(buyer.retry_after).toBe(600);
+    // The admin opens now instead.
+    expect(
+      (await putRoom(showId, { opens_at: new Date(now).toISOString(), admit_per_minute: 60, session_minutes: 5 }))
+        .status,
+    ).toBe(200);
+    for (const at of [now + 1000, now + 2000]) {
+      await setQueueClock(showId, at);
+      await tick(showId);
+    }
+    expect((await ticketRows(showId)).map((row) => row.state)).toEqual(["admitted"]);
+    await setQueueClock(showId, now + 600_000);
+    const answer = await poll(buyer);
+    expect(answer.status, await answer.clone().text()).toBe(200);
+  });
+
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;

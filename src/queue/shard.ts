@@ -46,6 +46,16 @@ interface TicketRow extends Record<string, SqlStorageValue> {
   state: "waiting" | "admitted" | "left";
   admitted_at: number | null;
   next_poll_at: number;
+  due_at: number;
+}
+
+/**
+ * When an admitted ticket's session starts: at admission, or, for a buyer admitted before the time
+ * they were told to come back (the rate was raised, or the opening brought forward, after they
+ * were told), at that time, so that coming back when told never finds the pass run out.
+ */
+function sessionStart(row: TicketRow): number {
+  return Math.max(row.admitted_at!, row.due_at);
 }
 
 /**
@@ -146,7 +156,7 @@ export class QueueShard extends DurableObject<Env> {
       return { ok: false, reason: "too_early", retry_after: Math.ceil((row.next_poll_at - now) / 1000) };
     }
     if (row.state === "admitted") {
-      const exp = row.admitted_at! + room.sessionMinutes * 60_000;
+      const exp = sessionStart(row) + room.sessionMinutes * 60_000;
       if (exp <= now) return { ok: false, reason: "pass_expired" };
       // An admitted buyer needs their pass once; asking again is allowed once a second.
       this.sql.exec("UPDATE tickets SET next_poll_at = ? WHERE id = ?", now + 1000, ticketId);
@@ -236,7 +246,7 @@ export class QueueShard extends DurableObject<Env> {
         ticketId,
       );
       // Only a session still running frees a slot: leaving after the pass ran out gives nothing back.
-      const running = row.admitted_at !== null && row.admitted_at + sessionMinutes * 60_000 > this.clock();
+      const running = row.admitted_at !== null && sessionStart(row) + sessionMinutes * 60_000 > this.clock();
       if (row.state === "admitted" && running) this.sql.exec("UPDATE shard SET freed = freed + 1");
     });
     if (row.state === "waiting") this.held!--;
@@ -347,7 +357,10 @@ export class QueueShard extends DurableObject<Env> {
   private ticket(ticketId: string): TicketRow | undefined {
     if (this.held === null) return undefined;
     return this.sql
-      .exec<TicketRow>("SELECT token_hash, ord, state, admitted_at, next_poll_at FROM tickets WHERE id = ?", ticketId)
+      .exec<TicketRow>(
+        "SELECT token_hash, ord, state, admitted_at, next_poll_at, due_at FROM tickets WHERE id = ?",
+        ticketId,
+      )
       .toArray()[0];
   }
 }
