@@ -946,6 +946,73 @@ describe("the queue", () => {
     expect(answer.status, await answer.clone().text()).toBe(200);
   });
 
+  it("counts what a tick let in when the opening moved while it asked the shards, so the next does not let it in again", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - 10 * MINUTE;
+    expect(
+      (await putRoom(showId, { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 10 }))
+        .status,
+    ).toBe(201);
+    const now = opensAt + 5 * MINUTE;
+    await setQueueClock(showId, now - 2000);
+    for (let i = 0; i < 10; i++) await join(showId);
+    await setQueueClock(showId, now);
+    await lastTickAt(showId, now - 1000);
+    await runInDurableObject(room(showId), async (instance: WaitingRoom) => {
+      const own = (instance as unknown as { env: Env }).env;
+      let moved = false;
+      const QUEUE_SHARD = {
+        getByName: (name: string) => {
+          const stub = own.QUEUE_SHARD.getByName(name);
+          return {
+            heads: async (...args: Parameters<QueueShard["heads"]>) => {
+              // While the tick waits on the shard, an admin PUT moves the opening a minute earlier.
+              if (!moved) {
+                moved = true;
+                await instance.configure(
+                  showId,
+                  { opensAt: opensAt - MINUTE, admitPerMinute: 60, sessionMinutes: 10 },
+                  1,
+                );
+              }
+              return stub.heads(...args);
+            },
+            admit: (...args: Parameters<QueueShard["admit"]>) => stub.admit(...args),
+            sweep: (...args: Parameters<QueueShard["sweep"]>) => stub.sweep(...args),
+          };
+        },
+      };
+      (instance as unknown as { env: Env }).env = { ...own, QUEUE_SHARD } as unknown as Env;
+      await instance.alarm();
+      (instance as unknown as { env: Env }).env = own;
+    });
+    await setQueueClock(showId, now + 1000);
+    await tick(showId);
+    // From now - 1 s to now + 1 s at 60 a minute: two buyers at most.
+    const admitted = (await ticketRows(showId)).filter((row) => row.state === "admitted").length;
+    expect(admitted).toBeLessThanOrEqual(2);
+  });
+
+  it("tells apart two buyers who join in the same millisecond after a mistyped opening year is corrected", async () => {
+    const showId = await newShow(5);
+    // The admin types the year 0026 for 2026, then corrects it: places_from keeps the earliest.
+    expect(
+      (await putRoom(showId, { opens_at: "0026-11-27T10:00:00Z", admit_per_minute: 60, session_minutes: 10 })).status,
+    ).toBe(201);
+    const opensAt = LATER() - 1000;
+    expect(
+      (await putRoom(showId, { opens_at: new Date(opensAt).toISOString(), admit_per_minute: 60, session_minutes: 10 }))
+        .status,
+    ).toBe(200);
+    await setQueueClock(showId, opensAt + 1000);
+    const first = await join(showId);
+    const second = await join(showId);
+    expect(first.position).toBe(1);
+    const ords = (await ticketRows(showId)).map((row) => row.ord);
+    expect(new Set(ords).size, `ords ${ords}`).toBe(2);
+    expect(second.position).toBe(2);
+  });
+
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;

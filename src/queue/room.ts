@@ -105,16 +105,18 @@ export class WaitingRoom extends DurableObject<Env> {
         // A room turned on after its opening time admits from now on, not for the time before.
         Math.max(config.opensAt, this.clock()),
         this.clock(),
-        config.opensAt,
+        // Nobody joins before the room is on: places never count from earlier than that.
+        Math.max(config.opensAt, this.clock()),
       );
     } else {
       // A new opening time starts admission again from the first place. Places after opening keep
-      // counting from the earliest opening the room has had, so that an opening moved later puts
-      // no one who joins after it ahead of someone who joined after the old one.
+      // counting from the earliest opening the room has had (or from when it was turned on, if
+      // later: so that a mistyped year cannot make places too large to tell apart), so that an
+      // opening moved later puts no one who joins after it ahead of someone who joined after the old one.
       this.sql.exec(
         `UPDATE room SET admit_per_minute = ?, session_minutes = ?, last_tick = MAX(last_tick, ?),
                          watermark = CASE WHEN opens_at = ? THEN watermark ELSE -1 END,
-                         places_from = MIN(COALESCE(places_from, opens_at), ?), opens_at = ?`,
+                         places_from = MAX(session, MIN(COALESCE(places_from, opens_at), ?)), opens_at = ?`,
         config.admitPerMinute,
         config.sessionMinutes,
         config.opensAt,
@@ -218,6 +220,14 @@ export class WaitingRoom extends DurableObject<Env> {
     const current = this.row();
     if (current === null || current.session !== row.session) return;
     if (current.opens_at !== row.opens_at || current.watermark !== row.watermark) {
+      // New settings meanwhile, whose watermark reset stands; what the shards let in, and the time
+      // it was owed for, are counted all the same, so that the next tick does not let it in again.
+      this.sql.exec(
+        "UPDATE room SET last_tick = MAX(last_tick, ?), carry = ?, admitted = admitted + ?",
+        now,
+        carry + freed,
+        admitted,
+      );
       await this.ctx.storage.setAlarm(now + TICK_MS);
       return;
     }
