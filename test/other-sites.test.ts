@@ -62,6 +62,17 @@ describe("a page of another site, in its visitor's browser", () => {
       const answer = await withEnv(on, path, { headers: fromOtherSite });
       expect(answer.status, path).toBe(403);
     }
+    // The document lists that 403 on every read that may answer it.
+    type Doc = { paths: Record<string, { get: { responses: Record<string, unknown> } }> };
+    const doc = await (await call("/openapi.json")).json<Doc>();
+    for (const path of ["/api/shows", "/api/shows/{show_id}/seats", "/api/shows/{show_id}/statuses"]) {
+      expect(doc.paths[path]!.get.responses["403"], path).toBeDefined();
+    }
+    for (const path of ["/api/shows/{show_id}/plan", "/api/shows/{show_id}/waiting-room"]) {
+      expect(doc.paths[path]!.get.responses["403"], path).toBeDefined();
+      const made = `/api/shows/made-up-${crypto.randomUUID()}/${path.split("/").at(-1)}`;
+      expect((await withEnv(on, made, { headers: fromOtherSite })).status, made).toBe(403);
+    }
     // What costs nothing stays open to any page.
     expect((await withEnv(on, `/api/shows/${showId}/seats`, { headers: fromOtherSite })).status).toBe(200);
     expect(spent.get(visitor)).toBeUndefined();

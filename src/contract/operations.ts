@@ -29,6 +29,15 @@ const BODY = { 400: E, 413: E } as const;
  * isolate does not know yet is looked up on the client's allowance (see `requireShow`).
  */
 const LIMITED = { 429: E } as const;
+/**
+ * A read that may spend a request of the client's rate limit (a show the isolate does not know
+ * yet, a filtered map, a list page past the first) refuses another site's page (403) while limits
+ * per address are on: that page would spend its visitors' budgets.
+ */
+const COSTLY_READ = { 403: E } as const;
+const COSTLY_READ_MEANS = {
+  403: "A page of another site (Sec-Fetch-Site: cross-site, or a foreign Origin), for a read that would spend a request of its visitor's rate limit, while limits per address are on",
+};
 /** A missing or wrong admin token; 429 once the client has sent too many wrong ones. */
 const ADMIN = { 401: E, 429: E } as const;
 /** Holds and bookings while the show's waiting room is on: no pass, or a bad one. */
@@ -78,7 +87,8 @@ export const OPERATIONS = {
       "List shows with name, capacity and available seats, a page at a time (at most SEAT_MAP_MAX_AGE_SECONDS old; every page but the first of 50 or 200 is rate limited)",
     tag: "Reading",
     query: ShowListQuery,
-    responses: { 200: answers.ShowList, 400: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 200: answers.ShowList, 400: E, ...COSTLY_READ, ...LIMITED, ...SHOW_CALL },
+    means: COSTLY_READ_MEANS,
   }),
   seatMap: operation({
     method: "GET",
@@ -88,7 +98,8 @@ export const OPERATIONS = {
     tag: "Reading",
     query: SeatMapQuery,
     conditional: true,
-    responses: { 200: answers.SeatMap, 304: null, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 200: answers.SeatMap, 304: null, 400: E, ...COSTLY_READ, 404: E, ...LIMITED, ...SHOW_CALL },
+    means: COSTLY_READ_MEANS,
   }),
   seatStatuses: operation({
     method: "GET",
@@ -97,7 +108,8 @@ export const OPERATIONS = {
       "Every seat's status as one character per seat in plan order, and the counts per category and zone: the compact seat map (at most SEAT_MAP_MAX_AGE_SECONDS old)",
     tag: "Reading",
     conditional: true,
-    responses: { 200: answers.SeatStatuses, 304: null, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 200: answers.SeatStatuses, 304: null, 400: E, ...COSTLY_READ, 404: E, ...LIMITED, ...SHOW_CALL },
+    means: COSTLY_READ_MEANS,
   }),
   showPlan: operation({
     method: "GET",
@@ -105,7 +117,8 @@ export const OPERATIONS = {
     summary: "The seating plan (pretix's format): zones, rows, seats with positions, categories, areas",
     tag: "Reading",
     conditional: true,
-    responses: { 200: answers.ShowPlan, 304: null, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 200: answers.ShowPlan, 304: null, 400: E, ...COSTLY_READ, 404: E, ...LIMITED, ...SHOW_CALL },
+    means: COSTLY_READ_MEANS,
   }),
   liveSeatMap: operation({
     method: "GET",
@@ -256,7 +269,8 @@ export const OPERATIONS = {
     path: "/api/shows/:show_id/waiting-room",
     summary: "Whether the show's waiting room is on, and its settings",
     tag: "Queue",
-    responses: { 200: answers.WaitingRoom, 400: E, 404: E, ...LIMITED, ...SHOW_CALL },
+    responses: { 200: answers.WaitingRoom, 400: E, ...COSTLY_READ, 404: E, ...LIMITED, ...SHOW_CALL },
+    means: COSTLY_READ_MEANS,
   }),
   joinQueue: operation({
     method: "POST",
@@ -268,7 +282,7 @@ export const OPERATIONS = {
     means: {
       409: "The show has no waiting room on: book directly",
       429: "Too many requests from this address (see Retry-After); or the address has QUEUE_TICKETS_PER_ADDRESS tickets waiting already",
-      503: "The room or its shard is overloaded or unavailable (see Retry-After); the queue is full; or QUEUE_SECRET is not set",
+      503: "The room or its shard is overloaded or unavailable (see Retry-After); the queue is full; QUEUE_SECRET is not set; or the shard did not answer, and the join may or may not have been made (no Retry-After then)",
     },
   }),
   queueTicket: operation({
@@ -281,7 +295,7 @@ export const OPERATIONS = {
     auth: "ticket",
     responses: { 200: answers.QueueStatus, 400: E, 401: E, 403: E, 404: E, 410: E, ...LIMITED, ...SHOW_CALL },
     means: {
-      403: "The token is not this ticket's",
+      403: "The token is not this ticket's; or a page of another site (Sec-Fetch-Site: cross-site, or a foreign Origin)",
       404: "No such ticket (or it was forgotten), or the show's waiting room is off",
       410: "The ticket left the queue, or its admission has run out: join again",
       429: "Polled too early: come back after Retry-After (also in the body as retry_after); or too many requests from this address",
@@ -296,7 +310,7 @@ export const OPERATIONS = {
     auth: "ticket",
     responses: { 200: answers.QueueLeft, 400: E, 401: E, 403: E, 404: E, 410: E, ...LIMITED, ...SHOW_CALL },
     means: {
-      403: "The token is not this ticket's",
+      403: "The token is not this ticket's; or a page of another site (Sec-Fetch-Site: cross-site, or a foreign Origin)",
       404: "No such ticket (or it was forgotten), or the show's waiting room is off",
       410: "The ticket had left the queue already",
     },
@@ -333,7 +347,8 @@ export const OPERATIONS = {
     tag: "Admin",
     auth: "admin",
     query: AuditLogQuery,
-    responses: { 200: answers.AuditPage, 400: E, ...ADMIN, 404: E, ...SHOW_CALL },
+    responses: { 200: answers.AuditPage, 400: E, ...ADMIN, ...COSTLY_READ, 404: E, ...SHOW_CALL },
+    means: COSTLY_READ_MEANS,
   }),
 };
 
