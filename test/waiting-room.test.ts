@@ -154,8 +154,10 @@ async function showWithPass(maxSeatsPerOrder = 100): Promise<{ showId: string; p
   const showId = await newShow(20, "Rush", maxSeatsPerOrder);
   const now = LATER();
   await openRoom(showId, now - MINUTE, 60);
-  await setQueueClock(showId, now);
+  // A tick counts the tickets that joined before its millisecond.
+  await setQueueClock(showId, now - 1);
   const ticket = await join(showId);
+  await setQueueClock(showId, now);
   await tick(showId);
   // A few seconds on, so that the ticket may poll again.
   await setQueueClock(showId, now + 5000);
@@ -1054,6 +1056,8 @@ describe("the queue", () => {
     const buyer = await join(showId);
     expect(buyer).toMatchObject({ state: "waiting", position: 1, estimated_wait_seconds: 1, retry_after: 1 });
     await lastTickAt(showId, now - 1000);
+    // The next millisecond's tick (a tick counts the tickets that joined before its millisecond).
+    await setQueueClock(showId, now + 1);
     await tick(showId);
     // Admitted within the second it was told to wait: its pass is there at once, no 429.
     const answer = await poll(buyer);
@@ -1174,6 +1178,7 @@ describe("the queue", () => {
     await setQueueClock(showId, opensAt + 120_000);
     await join(showId);
     await lastTickAt(showId, opensAt + 110_000);
+    await setQueueClock(showId, opensAt + 120_001);
     await tick(showId);
     const admitted = async () => (await ticketRows(showId)).filter((row) => row.state === "admitted").length;
     expect(await admitted()).toBe(1);

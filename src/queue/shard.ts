@@ -256,19 +256,22 @@ export class QueueShard extends DurableObject<Env> {
   /**
    * The places of the first `limit` waiting tickets that are still there (they polled when they
    * were due, or not long after), for the room to merge with the other shards'; only tickets that
-   * joined by `joinedBy`, the millisecond the room's tick began. The shards are asked in no set
+   * joined before `joinedBy`, the millisecond the room's tick began. The shards are asked in no set
    * order, and a ticket that joins one of them meanwhile must not be counted by some shards'
    * answers and not by others': its place could fall below the watermark the others set, and it
-   * would be left waiting while tickets after it came in. (One that joins within the tick's own
-   * millisecond, or within a clock's difference between the room's machine and this one's, may
-   * still come in a tick late.) By when a ticket joined, not by its place: a place counts from
-   * the opening, which an admin may move while the room is on.
+   * would be left waiting while tickets after it came in. One that joins within the tick's own
+   * millisecond waits for the next tick, as every ticket after it does: places grow with the
+   * millisecond, so it comes after every ticket counted (ties within a millisecond went to shards
+   * in no set order, and one shard's could take another's head's place). (One that joins within a
+   * clock's difference between the room's machine and this one's may still come in a tick late.)
+   * By when a ticket joined, not by its place: a pre-queue drawn after an opening was moved comes
+   * ahead of tickets that joined before it.
    */
   heads(limit: number, joinedBy = Number.MAX_SAFE_INTEGER): number[] {
     if (this.held === null) return [];
     return this.sql
       .exec<{ ord: number }>(
-        "SELECT ord FROM tickets WHERE state = 'waiting' AND due_at >= ? AND joined_at <= ? ORDER BY ord LIMIT ?",
+        "SELECT ord FROM tickets WHERE state = 'waiting' AND due_at >= ? AND joined_at < ? ORDER BY ord LIMIT ?",
         this.clock() - GONE_AFTER_MS,
         joinedBy,
         limit,
@@ -279,7 +282,7 @@ export class QueueShard extends DurableObject<Env> {
 
   /**
    * Admits the waiting tickets still there up to the watermark, in order, at most `limit` of them
-   * (the room's share for this shard; -1, none given, for all), of those that joined by `joinedBy`
+   * (the room's share for this shard; -1, none given, for all), of those that joined before `joinedBy`
    * (as `heads` counted them: a ticket joining between the room's two calls does not take a head's
    * place); says how many, and how many slots were freed since. Forgets old tickets (see `forgetOld`).
    */
@@ -296,7 +299,7 @@ export class QueueShard extends DurableObject<Env> {
           // An admitted buyer may fetch their pass at once, whenever they were told to poll next.
           `UPDATE tickets SET state = 'admitted', admitted_at = ?, next_poll_at = 0, client = NULL
             WHERE id IN (SELECT id FROM tickets WHERE state = 'waiting' AND ord <= ? AND due_at >= ?
-                          AND joined_at <= ? ORDER BY ord LIMIT ?) RETURNING 1`,
+                          AND joined_at < ? ORDER BY ord LIMIT ?) RETURNING 1`,
           at,
           watermark,
           at - GONE_AFTER_MS,
