@@ -424,24 +424,28 @@ describe("filtered seat maps and plans", () => {
   });
 });
 
+/** The SHOW namespace, with each stub's `statusesJson` replaced by what `replace` makes of the stub. */
+function replacingStatuses(
+  replace: (stub: ReturnType<Env["SHOW"]["getByName"]>) => () => Promise<unknown>,
+): Env["SHOW"] {
+  const getByName = (name: string) =>
+    new Proxy(env.SHOW.getByName(name), {
+      get: (stub, method, receiver) =>
+        method === "statusesJson" ? replace(stub) : Reflect.get(stub, method, receiver),
+    });
+  return { getByName } as unknown as Env["SHOW"];
+}
+
 describe("copies of a slow or overloaded object", () => {
   it("costs a show whose statuses read is slower than the wait one more read, not one per reader", async () => {
     const showId = await newShow(10);
     const calls = { statusesJson: 0 };
-    const slow = {
-      getByName: (name: string) =>
-        new Proxy(env.SHOW.getByName(name), {
-          get(stub, method, receiver) {
-            if (method !== "statusesJson") return Reflect.get(stub, method, receiver);
-            return async () => {
-              calls.statusesJson++;
-              const answer = await stub.statusesJson();
-              await sleep(2500); // a show busy selling answers slowly
-              return answer;
-            };
-          },
-        }),
-    } as unknown as Env["SHOW"];
+    const slow = replacingStatuses((stub) => async () => {
+      calls.statusesJson++;
+      const answer = await stub.statusesJson();
+      await sleep(2500); // a show busy selling answers slowly
+      return answer;
+    });
     const overrides = { SEAT_MAP_MAX_AGE_SECONDS: "1", SHOW: slow };
     const responses = await Promise.all(
       Array.from({ length: 20 }, () => withEnv(overrides, `/api/shows/${showId}/statuses`)),
@@ -453,19 +457,11 @@ describe("copies of a slow or overloaded object", () => {
   it("gives an overloaded show's 503 to every reader waiting on its read, which asks it once", async () => {
     const showId = await newShow(10);
     let statusesCalls = 0;
-    const overloaded = {
-      getByName: (name: string) =>
-        new Proxy(env.SHOW.getByName(name), {
-          get(stub, method, receiver) {
-            if (method !== "statusesJson") return Reflect.get(stub, method, receiver);
-            return async () => {
-              statusesCalls++;
-              await sleep(50); // the refusal takes a moment to come back
-              throw platformError("Durable Object is overloaded", { overloaded: true });
-            };
-          },
-        }),
-    } as unknown as Env["SHOW"];
+    const overloaded = replacingStatuses(() => async () => {
+      statusesCalls++;
+      await sleep(50); // the refusal takes a moment to come back
+      throw platformError("Durable Object is overloaded", { overloaded: true });
+    });
     const responses = await Promise.all(
       Array.from({ length: 20 }, () =>
         withEnv({ SEAT_MAP_MAX_AGE_SECONDS: "1", SHOW: overloaded }, `/api/shows/${showId}/seats`),
