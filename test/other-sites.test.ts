@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { forgetShows } from "../src/routes/directory";
 import { call, countingLimiter, newShow, statuses, withEnv } from "./helpers";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const REFUSED = {
   error:
@@ -119,5 +122,47 @@ describe("every JSON answer", () => {
       expect(answer.headers.get("content-type")).toBe("application/json");
       expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
     }
+  });
+});
+
+describe("a read shared in an isolate", () => {
+  it("gives a reader waiting on another client's read none of that client's own refusals: a 429 is the client's alone", async () => {
+    const showId = await newShow(10);
+    const limited: string[] = [];
+    // Address 192.0.2.1 has spent its budget; 192.0.2.2 has not. The limiter answers after a moment.
+    const limiter = {
+      async limit({ key }: { key: string }) {
+        limited.push(key);
+        await sleep(200);
+        return { success: key !== "192.0.2.1" };
+      },
+    } as unknown as RateLimit;
+    const overrides = { RATE_LIMITING: "on", SEAT_MAP_MAX_AGE_SECONDS: "1", BOOKING_RATE_LIMITER: limiter };
+    forgetShows(); // a cold isolate: the show must be looked up, on the reader's budget
+    const abuser = withEnv(overrides, `/api/shows/${showId}/statuses`, {
+      headers: { "cf-connecting-ip": "192.0.2.1" },
+    });
+    await sleep(50);
+    const innocent = withEnv(overrides, `/api/shows/${showId}/statuses`, {
+      headers: { "cf-connecting-ip": "192.0.2.2" },
+    });
+    const [a, b] = await Promise.all([abuser, innocent]);
+    expect(a.status).toBe(429);
+    // Each paid for its own lookup of the show; only the one over its budget was refused.
+    expect(limited.sort()).toEqual(["192.0.2.1", "192.0.2.2"]);
+    expect(b.status, await b.clone().text()).toBe(200);
+  });
+
+  it("gives a same-site reader waiting on a cross-site page's read none of that page's 403", async () => {
+    const showId = await newShow(10);
+    const overrides = { RATE_LIMITING: "on", SEAT_MAP_MAX_AGE_SECONDS: "1" };
+    forgetShows();
+    const foreign = withEnv(overrides, `/api/shows/${showId}/statuses`, {
+      headers: { "sec-fetch-site": "cross-site" },
+    });
+    const own = withEnv(overrides, `/api/shows/${showId}/statuses`, { headers: { "sec-fetch-site": "same-origin" } });
+    const [a, b] = await Promise.all([foreign, own]);
+    expect(a.status).toBe(403);
+    expect(b.status, await b.clone().text()).toBe(200);
   });
 });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../src/http/responses";
+import { BusyError, HttpError } from "../src/http/responses";
 import { SharedQuestions } from "../src/routes/questions";
 
 /** A question that counts how often it is asked and is answered when the test says. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function asked<A>() {
   let count = 0;
   const answers: ((result: { answer: A } | { error: unknown }) => void)[] = [];
@@ -46,15 +48,26 @@ describe("questions shared by an isolate's concurrent requests", () => {
     expect(await second).toBe(true);
   });
 
-  it("give a busy object's HttpError to every waiter, but ask again after any other failure", async () => {
+  it("give a busy object's 503 to every waiter, but ask again after any other failure", async () => {
     const questions = new SharedQuestions<string>();
     const busy = asked<string>();
     const waiting = [questions.ask("k", busy.question), questions.ask("k", busy.question)];
-    busy.answer(0, { error: new HttpError(503, "busy") });
+    busy.answer(0, { error: new BusyError(503, "busy") });
     for (const result of await Promise.allSettled(waiting)) {
       expect(result).toMatchObject({ status: "rejected", reason: { status: 503 } });
     }
     expect(busy.count()).toBe(1);
+
+    // A refusal of the asking request's own (its client's rate limit, say) is not the waiter's.
+    const refused = asked<string>();
+    const asker = questions.ask("r", refused.question);
+    const waiter = questions.ask("r", refused.question);
+    refused.answer(0, { error: new HttpError(429, "Too many requests from this address") });
+    await expect(asker).rejects.toMatchObject({ status: 429 });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(refused.count()).toBe(2);
+    refused.answer(1, { answer: "own" });
+    expect(await waiter).toBe("own");
 
     const cancelled = asked<string>();
     const first = questions.ask("j", cancelled.question);
@@ -87,5 +100,25 @@ describe("questions shared by an isolate's concurrent requests", () => {
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(count()).toBeLessThanOrEqual(3);
     expect(count()).toBeGreaterThanOrEqual(2);
+  });
+
+  it("join no question asked longer ago than the wait: a request after the object recovered is not given its old 503", async () => {
+    const questions = new SharedQuestions<string>(undefined, 50);
+    let refuse!: (error: unknown) => void;
+    const old = new Promise<string>((_, reject) => (refuse = reject));
+    const first = questions.ask("k", () => old).catch((error: unknown) => error);
+    // Longer than the wait after it, the object has recovered; a new request asks for itself.
+    await sleep(80);
+    let asked = 0;
+    const later = questions.ask("k", async () => {
+      asked++;
+      return "fresh";
+    });
+    await sleep(10);
+    // The old question, sent while the object was overloaded, finally comes back with its 503.
+    refuse(new BusyError(503, "busy"));
+    expect(await first).toMatchObject({ status: 503 });
+    await expect(later).resolves.toBe("fresh");
+    expect(asked).toBe(1);
   });
 });

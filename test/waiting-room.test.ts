@@ -2,7 +2,9 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { clientHash } from "../src/http/client";
-import { forgetRooms } from "../src/routes/admission";
+import { forgetRooms, rememberRoom, roomStatus } from "../src/routes/admission";
+import { rememberShow } from "../src/routes/directory";
+import type { RoomStatus } from "../src/queue/types";
 import { signPass } from "../src/queue/pass";
 import type { QueueShard } from "../src/queue/shard";
 import { TICK_MS, type WaitingRoom } from "../src/queue/room";
@@ -29,6 +31,7 @@ interface Ticket {
 }
 
 const MINUTE = 60_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The queue's objects read the time from a clock the tests set. Rooms that are "open" open an
@@ -1015,6 +1018,47 @@ describe("the queue", () => {
     expect(second.position).toBe(2);
   });
 
+  it("keeps places counting from where a room turned on by an earlier deploy counted them, whatever a later PUT changes", async () => {
+    const showId = await newShow(5);
+    const room = env.WAITING_ROOM.getByName(showId);
+    const shard = env.QUEUE_SHARD.getByName(`${showId}#0`);
+    const now = Date.now() + 60 * MINUTE;
+    const opensAt = now - 10 * MINUTE;
+    const setClock = async (at: number) => {
+      await runInDurableObject(room, (instance: WaitingRoom) => {
+        instance.clock = () => at;
+      });
+      await runInDurableObject(shard, (instance: QueueShard) => {
+        instance.clock = () => at;
+      });
+    };
+    await setClock(now);
+    const put = (perMinute: number) =>
+      call(`/admin/shows/${showId}/waiting-room`, {
+        method: "PUT",
+        headers: adminHeaders,
+        body: JSON.stringify({
+          opens_at: new Date(opensAt).toISOString(),
+          admit_per_minute: perMinute,
+          session_minutes: 10,
+        }),
+      });
+    expect((await put(1)).status).toBe(201);
+    // As the code before 88212a4 stored it: places counted from the opening, ten minutes before the room was on.
+    await runInDurableObject(room, (_i, state) => state.storage.sql.exec("UPDATE room SET places_from = ?", opensAt));
+    forgetRooms();
+    await setClock(now + 1000);
+    const early = await (await call(`/api/shows/${showId}/queue`, { method: "POST" })).json<{ ticket_id: string }>();
+    // After the deploy, the admin raises the rate (same opening).
+    expect((await put(2)).status).toBe(200);
+    forgetRooms();
+    await setClock(now + 60_000);
+    const late = await (await call(`/api/shows/${showId}/queue`, { method: "POST" })).json<{ ticket_id: string }>();
+    const rows = await runInDurableObject(shard, (instance: QueueShard) => instance.tickets());
+    // Queue order is the order the buyers joined.
+    expect(rows.map((row) => row.id)).toEqual([early.ticket_id, late.ticket_id]);
+  });
+
   it("keeps its order across shards: the room admits by the watermark over every shard's tickets", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;
@@ -1351,8 +1395,8 @@ describe("a Worker's memo of a room's status", () => {
     const onAt = Date.now();
     expect((await hold(2)).status, "at once after the PUT").toBe(403); // at once, in this isolate: right
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    deliver(); // the "off" asked before the PUT arrives now
-    expect((await early).status).toBe(201); // asked before the change: fine
+    deliver(); // the "off" asked before the PUT arrives now, after the admin's newer "on"
+    expect((await early).status).toBe(403);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2300 - (Date.now() - onAt))));
     // More than ROOM_STATUS_MAX_AGE_MS (2 s) after the room was turned on, in the isolate that
     // turned it on, a hold without a pass must be refused.
@@ -1360,4 +1404,42 @@ describe("a Worker's memo of a room's status", () => {
     expect(Date.now() - onAt).toBeGreaterThan(2000);
     expect(late.status, `hold ${Date.now() - onAt} ms after the room was turned on`).toBe(403);
   }, 20_000);
+
+  it("never answers a request that came after the admin's change with a status asked before it, even once the memo has expired", async () => {
+    const showId = `memo-${crypto.randomUUID()}`;
+    let on: RoomStatus = { on: false };
+    rememberShow(showId);
+    forgetRooms();
+    let release!: (status: RoomStatus) => void;
+    const answer = new Promise<RoomStatus>((resolve) => (release = resolve));
+    // The room answers the first question late, with the status as it was when asked ("off"); any
+    // later question with the status it has by then ("on").
+    let asked = 0;
+    const fakeEnv = {
+      ...env,
+      WAITING_ROOM: { getByName: () => ({ status: () => (asked++ === 0 ? answer : Promise.resolve(on)) }) },
+    } as unknown as Env;
+    // A request asks the room (slow to answer: it answers "off", as it was when asked).
+    const first = roomStatus(fakeEnv, showId);
+    await sleep(20);
+    // The admin turns the room on through this isolate meanwhile.
+    on = {
+      on: true,
+      opensAt: 0,
+      admitPerMinute: 60,
+      sessionMinutes: 10,
+      shards: 1,
+      session: 1,
+      placesFrom: 0,
+    };
+    rememberRoom(showId, on);
+    // 2.1 s later (the admin's note has expired), a new booking arrives.
+    await sleep(2100);
+    const later = roomStatus(fakeEnv, showId);
+    await sleep(20);
+    release({ on: false });
+    expect(await first).toMatchObject({ on: true }); // answered after the change, which is newer
+    // The room has been on since before this request arrived; it must not be told "off".
+    expect(await later).toMatchObject({ on: true });
+  }, 10_000);
 });

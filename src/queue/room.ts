@@ -116,7 +116,7 @@ export class WaitingRoom extends DurableObject<Env> {
       this.sql.exec(
         `UPDATE room SET admit_per_minute = ?, session_minutes = ?, last_tick = MAX(last_tick, ?),
                          watermark = CASE WHEN opens_at = ? THEN watermark ELSE -1 END,
-                         places_from = MAX(session, MIN(COALESCE(places_from, opens_at), ?)), opens_at = ?`,
+                         places_from = MIN(COALESCE(places_from, opens_at), MAX(session, ?)), opens_at = ?`,
         config.admitPerMinute,
         config.sessionMinutes,
         config.opensAt,

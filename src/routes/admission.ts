@@ -28,23 +28,26 @@ export async function roomStatus(env: Env, showId: Id): Promise<RoomStatus> {
   await requireShow(env, showId);
   const known = rooms.get(showId);
   if (known && known.until > Date.now()) return known.status;
-  return statusQuestions.ask(showId, async () => {
+  const heard = await statusQuestions.ask(showId, async () => {
     // Believed for ROOM_STATUS_MAX_AGE_MS from when it was asked, not from when it came.
-    const askedAt = Date.now();
+    const asOf = Date.now();
     const status = await roomObject(env, showId)
       .status()
       .catch((error: unknown) => {
-        // As an HttpError it is the answer of every request waiting on this question, which would
+        // A busy room's 503 is the answer of every request waiting on this question, which would
         // otherwise each ask the busy room again. Nothing was changed, whatever the request was.
         throw objectBusy(error) ? showBusy(showId, "This show's waiting room is briefly unavailable") : error;
       });
-    rememberRoom(showId, status, askedAt);
-    return status;
+    rememberRoom(showId, status, asOf);
+    return { status, asOf };
   });
+  // What an admin route noted after the question went out is newer than its answer.
+  const noted = rooms.get(showId);
+  return noted !== undefined && noted.asOf > heard.asOf ? noted.status : heard.status;
 }
 
 /** An isolate's concurrent requests for a room whose status it must ask again ask once. */
-const statusQuestions = new SharedQuestions<RoomStatus>();
+const statusQuestions = new SharedQuestions<{ status: RoomStatus; asOf: number }>();
 
 /** Forgets every room's status this isolate heard, as a cold isolate would: for tests. */
 export function forgetRooms(): void {

@@ -1,4 +1,4 @@
-import { HttpError } from "../http/responses";
+import { BusyError } from "../http/responses";
 
 /**
  * How long a request waits on another request's question before it asks for itself: a question
@@ -10,22 +10,22 @@ const SHARED_QUESTION_WAIT_MS = 2000;
 export const NONE = Symbol("none");
 
 /**
- * Waits on other requests' answers to one question, at most `waitMs`: the first answer; an
- * HttpError (a busy object's 503) thrown as every waiter's, since asking again would add to the
- * load that caused it; or `NONE` when none came in time, or every one failed otherwise (its
- * request cancelled, say: one such drops out of the race), for the waiter to look for a newer
- * question or ask for itself.
+ * Waits on other requests' answers to one question, at most `waitMs`: the first answer; a busy
+ * object's 503 (`BusyError`) thrown as every waiter's, since asking again would add to the load
+ * that caused it; or `NONE` when none came in time, or every one failed otherwise (its request was
+ * cancelled, or was refused for itself: its client's rate limit, another site's page; one such
+ * drops out of the race), for the waiter to look for a newer question or ask for itself.
  */
 export async function waitShared<A>(answers: Promise<A>[], waitMs = SHARED_QUESTION_WAIT_MS): Promise<A | typeof NONE> {
   let bound: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<typeof NONE>((resolve) => (bound = setTimeout(() => resolve(NONE), waitMs)));
-  // Once every answer has failed (none with an HttpError), there is nothing left to wait for.
+  // Once every answer has failed (none busy), there is nothing left to wait for.
   let failed = 0;
   let gaveUp!: (none: typeof NONE) => void;
   const allFailed = new Promise<typeof NONE>((resolve) => (gaveUp = resolve));
   const raced = answers.map((answer) =>
     answer.catch((error: unknown): Promise<A> => {
-      if (error instanceof HttpError) throw error;
+      if (error instanceof BusyError) throw error;
       if (++failed === answers.length) gaveUp(NONE);
       return new Promise<A>(() => {});
     }),
@@ -43,10 +43,11 @@ export async function waitShared<A>(answers: Promise<A>[], waitMs = SHARED_QUEST
  * request that finds a question in flight waits on it (see `waitShared`) and takes its answer if
  * `shareable` says so. When none came in time, the first waiter to see that asks again, and the
  * others wait on both questions: an object slower than the wait gets one more question per wait,
- * not one per waiter.
+ * not one per waiter. A request joins no question asked more than `waitMs` before it came, whose
+ * answer (a busy object's 503, say) may no longer hold.
  */
 export class SharedQuestions<A> {
-  private readonly asking = new Map<string, Promise<A>>();
+  private readonly asking = new Map<string, { answer: Promise<A>; askedAt: number }>();
 
   constructor(
     private readonly shareable: (answer: A) => boolean = () => true,
@@ -54,20 +55,21 @@ export class SharedQuestions<A> {
   ) {}
 
   async ask(key: string, question: () => Promise<A>): Promise<A> {
+    const arrived = Date.now();
     const heard: Promise<A>[] = [];
     for (;;) {
       const pending = this.asking.get(key);
-      if (pending === undefined || heard.includes(pending)) break;
-      heard.push(pending);
+      if (pending === undefined || heard.includes(pending.answer) || arrived - pending.askedAt > this.waitMs) break;
+      heard.push(pending.answer);
       const answer = await waitShared(heard, this.waitMs);
       if (answer === NONE) continue;
       if (this.shareable(answer)) return answer;
       break;
     }
-    const asked = question();
+    const asked = { answer: question(), askedAt: Date.now() };
     this.asking.set(key, asked);
     try {
-      return await asked;
+      return await asked.answer;
     } finally {
       if (this.asking.get(key) === asked) this.asking.delete(key);
     }
