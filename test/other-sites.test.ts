@@ -165,4 +165,56 @@ describe("a read shared in an isolate", () => {
     expect(a.status).toBe(403);
     expect(b.status, await b.clone().text()).toBe(200);
   });
+
+  it("answers a burst of reads of a show that does not exist at once, not one reader after another", async () => {
+    const showId = `no-such-show-${crypto.randomUUID()}`;
+    let questions = 0;
+    // The catalog, answering "no such show" after 300 ms.
+    const CATALOG = {
+      getByName: () => ({
+        exists: async () => {
+          questions++;
+          await sleep(300);
+          return false;
+        },
+      }),
+    } as unknown as Env["CATALOG"];
+    const overrides = { SEAT_MAP_MAX_AGE_SECONDS: "1", CATALOG };
+    const started = Date.now();
+    const reads = Array.from({ length: 8 }, (_, i) =>
+      withEnv(overrides, `/api/shows/${showId}/statuses`, { headers: { "cf-connecting-ip": `192.0.2.${100 + i}` } }),
+    );
+    expect((await Promise.all(reads)).map((response) => response.status)).toEqual(Array(8).fill(404));
+    // A "no" is not shared (a show created meanwhile must not be refused): each reader asks once
+    // more, all together after the first answer, not in a chain of eight.
+    expect(questions).toBeLessThanOrEqual(8);
+    expect(Date.now() - started).toBeLessThan(8 * 300);
+  });
+
+  it("starts a reader's own read at once behind a throttled client's reads, which never hold it up", async () => {
+    const showId = await newShow(10);
+    const charged: { key: string; at: number }[] = [];
+    // 192.0.2.66 is over its budget; the limiter answers after 400 ms.
+    const limiter = {
+      async limit({ key }: { key: string }) {
+        charged.push({ key, at: Date.now() });
+        await sleep(400);
+        return { success: key !== "192.0.2.66" };
+      },
+    } as unknown as RateLimit;
+    const overrides = { RATE_LIMITING: "on", SEAT_MAP_MAX_AGE_SECONDS: "1", BOOKING_RATE_LIMITER: limiter };
+    forgetShows(); // a cold isolate: each read must look the show up, on its reader's budget
+    const abuse = Array.from({ length: 8 }, () =>
+      withEnv(overrides, `/api/shows/${showId}/statuses`, { headers: { "cf-connecting-ip": "192.0.2.66" } }),
+    );
+    await sleep(20);
+    const arrived = Date.now();
+    const innocent = await withEnv(overrides, `/api/shows/${showId}/statuses`, {
+      headers: { "cf-connecting-ip": "192.0.2.7" },
+    });
+    expect(innocent.status).toBe(200);
+    expect((await Promise.all(abuse)).map((response) => response.status)).toEqual(Array(8).fill(429));
+    const own = charged.find((charge) => charge.key === "192.0.2.7")!;
+    expect(own.at - arrived).toBeLessThan(200);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BusyError, HttpError } from "../src/http/responses";
+import { HttpError } from "../src/http/responses";
 import { SharedQuestions } from "../src/routes/questions";
 
 /** A question that counts how often it is asked and is answered when the test says. */
@@ -48,26 +48,15 @@ describe("questions shared by an isolate's concurrent requests", () => {
     expect(await second).toBe(true);
   });
 
-  it("give a busy object's 503 to every waiter, but ask again after any other failure", async () => {
+  it("give an object's HttpError (a busy one's 503) to every waiter, but ask again after any other failure", async () => {
     const questions = new SharedQuestions<string>();
     const busy = asked<string>();
     const waiting = [questions.ask("k", busy.question), questions.ask("k", busy.question)];
-    busy.answer(0, { error: new BusyError(503, "busy") });
+    busy.answer(0, { error: new HttpError(503, "busy") });
     for (const result of await Promise.allSettled(waiting)) {
       expect(result).toMatchObject({ status: "rejected", reason: { status: 503 } });
     }
     expect(busy.count()).toBe(1);
-
-    // A refusal of the asking request's own (its client's rate limit, say) is not the waiter's.
-    const refused = asked<string>();
-    const asker = questions.ask("r", refused.question);
-    const waiter = questions.ask("r", refused.question);
-    refused.answer(0, { error: new HttpError(429, "Too many requests from this address") });
-    await expect(asker).rejects.toMatchObject({ status: 429 });
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(refused.count()).toBe(2);
-    refused.answer(1, { answer: "own" });
-    expect(await waiter).toBe("own");
 
     const cancelled = asked<string>();
     const first = questions.ask("j", cancelled.question);
@@ -116,9 +105,23 @@ describe("questions shared by an isolate's concurrent requests", () => {
     });
     await sleep(10);
     // The old question, sent while the object was overloaded, finally comes back with its 503.
-    refuse(new BusyError(503, "busy"));
+    refuse(new HttpError(503, "busy"));
     expect(await first).toMatchObject({ status: 503 });
     await expect(later).resolves.toBe("fresh");
     expect(asked).toBe(1);
+  });
+
+  it("wait at most three waits on other requests' questions before asking, however many newer ones come", async () => {
+    const questions = new SharedQuestions<string>(undefined, 200);
+    const never = () => new Promise<string>(() => {});
+    const at = (ms: number, then: () => void) => setTimeout(then, ms);
+    void questions.ask("k", never);
+    let mine = false;
+    // The waiter comes at 20 ms; its waits run out at 220, 420 and 620 ms, each just after a
+    // newcomer found the last question older than the wait and asked a new one (205, 410, 615 ms).
+    at(20, () => void questions.ask("k", async () => ((mine = true), "own")));
+    for (const ms of [205, 410, 615]) at(ms, () => void questions.ask("k", never));
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(mine).toBe(true);
   });
 });

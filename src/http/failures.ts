@@ -1,4 +1,4 @@
-import { BusyError, HttpError } from "./responses";
+import { HttpError } from "./responses";
 import { publicId, type Id } from "../ids";
 import type { Failure } from "../show/types";
 
@@ -117,5 +117,5 @@ export function objectBusy(error: unknown): boolean {
 
 /** A show's object that is overloaded or briefly unreachable, as every route answers it: 503 with Retry-After. */
 export function showBusy(showId: Id, message = "This show is briefly unavailable"): HttpError {
-  return new BusyError(503, `${message}; retry shortly`, { show_id: publicId(showId) }, { "retry-after": "1" });
+  return new HttpError(503, `${message}; retry shortly`, { show_id: publicId(showId) }, { "retry-after": "1" });
 }

@@ -38,13 +38,6 @@ export class HttpError extends Error {
   }
 }
 
-/**
- * An object too busy to answer, or briefly unreachable (503 with Retry-After): the one failure that
- * every request waiting on the same call to it is given (see `waitShared`), since each asking again
- * would add to the load that caused it. Any other failure belongs to the request that met it.
- */
-export class BusyError extends HttpError {}
-
 export function errorResponse(error: HttpError): Response {
   return json({ error: error.message, ...error.context }, error.status, error.headers);
 }

@@ -2,7 +2,7 @@ import type { IRequest } from "itty-router";
 import { Catalog } from "../catalog/catalog";
 import { hasSpent, rateLimited } from "../http/rate-limit";
 import { failureToHttp, objectBusy } from "../http/failures";
-import { BusyError } from "../http/responses";
+import { HttpError } from "../http/responses";
 import { SharedQuestions } from "./questions";
 import type { Id } from "../ids";
 
@@ -30,7 +30,7 @@ export async function askCatalog<R>(
     return await call(catalogObject(env));
   } catch (error) {
     if (!objectBusy(error)) throw error;
-    throw new BusyError(503, "The list of shows is briefly unavailable; retry shortly", {}, { "retry-after": "1" });
+    throw new HttpError(503, "The list of shows is briefly unavailable; retry shortly", {}, { "retry-after": "1" });
   }
 }
 

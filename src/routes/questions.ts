@@ -1,4 +1,4 @@
-import { BusyError } from "../http/responses";
+import { HttpError } from "../http/responses";
 
 /**
  * How long a request waits on another request's question before it asks for itself: a question
@@ -6,26 +6,30 @@ import { BusyError } from "../http/responses";
  */
 const SHARED_QUESTION_WAIT_MS = 2000;
 
+/** How many waits a request spends on other requests' questions or reads before it asks for itself. */
+export const MAX_ROUNDS = 3;
+
 /** No answer to share: the waiter asks for itself. */
 export const NONE = Symbol("none");
 
 /**
- * Waits on other requests' answers to one question, at most `waitMs`: the first answer; a busy
- * object's 503 (`BusyError`) thrown as every waiter's, since asking again would add to the load
- * that caused it; or `NONE` when none came in time, or every one failed otherwise (its request was
- * cancelled, or was refused for itself: its client's rate limit, another site's page; one such
+ * Waits on other requests' answers to one question, at most `waitMs`: the first answer; an
+ * HttpError (a busy object's 503, a show that does not exist) thrown as every waiter's, since it
+ * is the object's answer and asking again would only add to its load (no shared question or read
+ * carries a refusal of one request's own: those are made before it, see `sharedCopy`); or `NONE`
+ * when none came in time, or every one failed otherwise (its request was cancelled, say: one such
  * drops out of the race), for the waiter to look for a newer question or ask for itself.
  */
 export async function waitShared<A>(answers: Promise<A>[], waitMs = SHARED_QUESTION_WAIT_MS): Promise<A | typeof NONE> {
   let bound: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<typeof NONE>((resolve) => (bound = setTimeout(() => resolve(NONE), waitMs)));
-  // Once every answer has failed (none busy), there is nothing left to wait for.
+  // Once every answer has failed (none with an HttpError), there is nothing left to wait for.
   let failed = 0;
   let gaveUp!: (none: typeof NONE) => void;
   const allFailed = new Promise<typeof NONE>((resolve) => (gaveUp = resolve));
   const raced = answers.map((answer) =>
     answer.catch((error: unknown): Promise<A> => {
-      if (error instanceof BusyError) throw error;
+      if (error instanceof HttpError) throw error;
       if (++failed === answers.length) gaveUp(NONE);
       return new Promise<A>(() => {});
     }),
@@ -44,7 +48,8 @@ export async function waitShared<A>(answers: Promise<A>[], waitMs = SHARED_QUEST
  * `shareable` says so. When none came in time, the first waiter to see that asks again, and the
  * others wait on both questions: an object slower than the wait gets one more question per wait,
  * not one per waiter. A request joins no question asked more than `waitMs` before it came, whose
- * answer (a busy object's 503, say) may no longer hold.
+ * answer (a busy object's 503, say) may no longer hold, and waits at most MAX_ROUNDS waits in all
+ * before it asks for itself, however many newer questions it could still join.
  */
 export class SharedQuestions<A> {
   private readonly asking = new Map<string, { answer: Promise<A>; askedAt: number }>();
@@ -60,6 +65,7 @@ export class SharedQuestions<A> {
     for (;;) {
       const pending = this.asking.get(key);
       if (pending === undefined || heard.includes(pending.answer) || arrived - pending.askedAt > this.waitMs) break;
+      if (heard.length >= MAX_ROUNDS) break;
       heard.push(pending.answer);
       const answer = await waitShared(heard, this.waitMs);
       if (answer === NONE) continue;

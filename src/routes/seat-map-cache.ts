@@ -3,7 +3,8 @@ import { wholeNumberOr } from "../config";
 import { failureToHttp } from "../http/failures";
 import type { Id } from "../ids";
 import type { Failure } from "../show/types";
-import { NONE, waitShared } from "./questions";
+import { requireShow } from "./directory";
+import { MAX_ROUNDS, NONE, waitShared } from "./questions";
 
 /**
  * A read of a show as served (its seat map, statuses or plan): the JSON, encoded once (a
@@ -102,6 +103,10 @@ const SHARED_READ_WAIT_MS = 2000;
  * the answer once per change.
  *
  * `path` is the route's path with its query (`/api/shows/1/seats?category=A`): the cache key.
+ * `client` is the request to charge if the show must be looked up (see `requireShow`): a copy held
+ * here is served with no lookup; otherwise the show is required first, for this request alone,
+ * before it joins or starts a read, so that no refusal of one request's own (its client's rate
+ * limit, another site's page) is ever a shared read's answer to another.
  * `maxAge` overrides SEAT_MAP_MAX_AGE_SECONDS for reads whose key names their version; such a read
  * that is only ever used to build others (`internal`: the seat map's frame) is kept even when
  * SEAT_MAP_MAX_AGE_SECONDS is 0, since keeping it never makes an answer stale.
@@ -115,7 +120,8 @@ export async function sharedCopy(
     path,
     maxAge: keep,
     internal = false,
-  }: { showId?: Id; origin: string; path: string; maxAge?: number; internal?: boolean },
+    client,
+  }: { showId?: Id; origin: string; path: string; maxAge?: number; internal?: boolean; client?: Request },
   read: Read,
 ): Promise<Copy> {
   // `keep` is for reads that never go stale (a plan at a layout version); 0 still turns caching
@@ -124,13 +130,21 @@ export async function sharedCopy(
   const now = Date.now();
   const held = copies.get(path);
   if (held && held.freshUntil > now) return held;
+  // The location's copy needs no lookup of the show either (it was made from the show's answer).
+  const key = new Request(`${origin}${path}`);
+  const located = maxAge > 0 ? await fromLocation(key, maxAge) : null;
+  if (located) {
+    hold(path, located);
+    return located;
+  }
+  if (showId !== undefined) await requireShow(env, showId, client);
   // A read started before this request may have read the show before a change this client made or
-  // knows of: it is shared only within the staleness bound (never while copies are off). A busy
-  // object's 503 is every waiter's (see `waitShared`). When no read answered in time, the first
-  // waiter to see that reads again and the others wait on both: one more read per wait, not one
-  // per waiter.
+  // knows of: it is shared only within the staleness bound (never while copies are off). Its
+  // failure with an HttpError (a busy object's 503) is every waiter's (see `waitShared`). When no
+  // read answered in time, the first waiter to see that reads again and the others wait on both:
+  // one more read per wait, not one per waiter, for at most MAX_ROUNDS waits.
   const heard: Promise<Copy>[] = [];
-  while (maxAge > 0) {
+  while (maxAge > 0 && heard.length < MAX_ROUNDS) {
     const pending = inFlight.get(path);
     if (pending === undefined || heard.includes(pending.read)) break;
     if (pending.startedAt < now && now - pending.startedAt >= Math.min(maxAge * 1000, SHARED_READ_WAIT_MS)) break;
@@ -138,8 +152,8 @@ export async function sharedCopy(
     const shared = await waitShared(heard, SHARED_READ_WAIT_MS);
     if (shared !== NONE) return shared;
   }
-  const copyRead = readThrough(ctx, showId, new Request(`${origin}${path}`), maxAge, read);
-  const entry = { read: copyRead, startedAt: now };
+  const copyRead = readThrough(ctx, showId, key, maxAge, read);
+  const entry = { read: copyRead, startedAt: Date.now() };
   inFlight.set(path, entry);
   try {
     const copy = await copyRead;
@@ -186,6 +200,20 @@ function hold(path: string, copy: Copy): void {
   copies.set(path, copy);
 }
 
+/** The location's copy under `key`, if it is within the staleness bound. */
+async function fromLocation(key: Request, maxAge: number): Promise<Copy | null> {
+  const cached = await (await caches.open("seat-maps")).match(key);
+  if (!cached) return null;
+  const storedAt = Number(cached.headers.get("x-stored-at"));
+  // A cache may answer with a copy past its max-age; the staleness bound is ours to keep.
+  if (storedAt + maxAge * 1000 <= Date.now()) {
+    await cached.body?.cancel();
+    return null;
+  }
+  const body = new Uint8Array(await cached.arrayBuffer());
+  return { body, etag: cached.headers.get("etag") ?? "", freshUntil: storedAt + maxAge * 1000 };
+}
+
 async function readThrough(
   ctx: ExecutionContext,
   showId: Id | undefined,
@@ -194,16 +222,9 @@ async function readThrough(
   read: Read,
 ): Promise<Copy> {
   const cache = maxAge > 0 ? await caches.open("seat-maps") : null;
-  const cached = await cache?.match(key);
-  if (cached) {
-    const storedAt = Number(cached.headers.get("x-stored-at"));
-    // A cache may answer with a copy past its max-age; the staleness bound is ours to keep.
-    if (storedAt + maxAge * 1000 > Date.now()) {
-      const body = new Uint8Array(await cached.arrayBuffer());
-      return { body, etag: cached.headers.get("etag") ?? "", freshUntil: storedAt + maxAge * 1000 };
-    }
-    await cached.body?.cancel();
-  }
+  // Asked again: another isolate may have put a copy there while this read waited its turn.
+  const located = cache ? await fromLocation(key, maxAge) : null;
+  if (located) return located;
   // The copy's age counts from when the show was asked: its answer may be slow to arrive.
   const asked = Date.now();
   const result = await read();

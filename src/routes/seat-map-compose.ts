@@ -30,9 +30,9 @@ async function readFrame(
     return await sharedCopy(
       env,
       ctx,
-      { showId, origin, path, maxAge: PLAN_MAX_AGE_SECONDS, internal: true },
+      { showId, origin, path, maxAge: PLAN_MAX_AGE_SECONDS, internal: true, client },
       async () => {
-        const result = await callShow(env, showId, (show) => show.seatFrame(layout), { repeatable: true, client });
+        const result = await callShow(env, showId, (show) => show.seatFrame(layout), { repeatable: true });
         if (!result.ok && result.reason === "layout_changed") throw new LayoutChanged();
         return result;
       },
@@ -167,9 +167,9 @@ async function largeMap(
   read: { showId: Id; origin: string; client: Request | undefined; statuses: Copy; path: string; query: SeatFilter },
   json: string | null,
 ): Promise<Copy | null> {
-  const { showId, origin, statuses, path, query } = read;
+  const { showId, origin, client, statuses, path, query } = read;
   try {
-    return await sharedCopy(env, ctx, { showId, origin, path }, async () => {
+    return await sharedCopy(env, ctx, { showId, origin, path, client }, async () => {
       if (json === null) {
         const frame = await frameAt(env, ctx, { ...read, layout: layoutOf(statuses) });
         if (frame === null) throw new LayoutChanged();

@@ -73,8 +73,8 @@ export const seatMap: Handler<"seatMap"> = async (
   // large for an isolate to keep (a plan near the largest): the show's own map, cached per location.
   const copy =
     map ??
-    (await sharedCopy(env, ctx, { showId, origin, path }, () =>
-      callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true, client }),
+    (await sharedCopy(env, ctx, { showId, origin, path, client }, () =>
+      callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true }),
     ));
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };
@@ -109,8 +109,8 @@ function statusesCopy(
   client: Request | undefined,
 ): Promise<Copy> {
   const path = `${showPath(showId)}/statuses`;
-  return sharedCopy(env, ctx, { showId, origin, path }, () =>
-    callShow(env, showId, (show) => show.statusesJson(), { repeatable: true, client }),
+  return sharedCopy(env, ctx, { showId, origin, path, client }, () =>
+    callShow(env, showId, (show) => show.statusesJson(), { repeatable: true }),
   );
 }
 
@@ -130,8 +130,8 @@ export const showPlan: Handler<"showPlan"> = async (
     return new Response(null, { status: 304, headers: { etag, "cache-control": "no-cache", vary: "accept-encoding" } });
   }
   const path = `${showPath(showId)}/plan?layout=${layout}`;
-  const copy = await sharedCopy(env, ctx, { showId, origin, path, maxAge: PLAN_MAX_AGE_SECONDS }, () =>
-    callShow(env, showId, (show) => show.plan(), { repeatable: true, client: request }),
+  const copy = await sharedCopy(env, ctx, { showId, origin, path, maxAge: PLAN_MAX_AGE_SECONDS, client: request }, () =>
+    callShow(env, showId, (show) => show.plan(), { repeatable: true }),
   );
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
 };
