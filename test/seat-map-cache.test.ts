@@ -491,3 +491,87 @@ describe("copies of a slow or overloaded object", () => {
     expect(pageCalls).toBe(1);
   });
 });
+
+/** Statuses and a frame in the location's cache for a show this isolate has never seen, whose map is > 4 MB. */
+async function largeShowInLocationCache() {
+  const showId = `t-${crypto.randomUUID()}`;
+  const n = 90_000;
+  const seat_ids = Array.from({ length: n }, (_, i) => `S${String(i).padStart(20, "0")}`);
+  const statuses = JSON.stringify({
+    show_id: showId,
+    layout: 1,
+    version: 0,
+    statuses: "a".repeat(n),
+    categories: [{ name: "General", color: "#888", total: n, available: n }],
+    zones: [{ name: "Hall", total: n, available: n }],
+  });
+  const frame = JSON.stringify({
+    show_id: showId,
+    layout: 1,
+    name: "Big",
+    seat_ids,
+    seat_categories: Array(n).fill(0),
+    seat_zones: Array(n).fill(0),
+    categories: ["General"],
+    zones: ["Hall"],
+  });
+  const stored = (etag: string, maxAge: number) => ({
+    etag,
+    "cache-control": `max-age=${maxAge}`,
+    "x-stored-at": String(Date.now()),
+  });
+  const cache = await caches.open("seat-maps");
+  await cache.put(`${BASE}/api/shows/${showId}/statuses`, new Response(statuses, { headers: stored('"1.0"', 5) }));
+  await cache.put(`${BASE}/api/shows/${showId}/frame?layout=1`, new Response(frame, { headers: stored('"1"', 3600) }));
+  return showId;
+}
+
+describe("a map too large to keep, composed from the location's copies", () => {
+  it("is served without asking the catalog, even while the catalog is down (as a small map is)", async () => {
+    const showId = await largeShowInLocationCache();
+    let asked = 0;
+    const down = {
+      getByName() {
+        asked++;
+        throw Object.assign(new Error("Network connection lost"), { retryable: true });
+      },
+    };
+    const response = await withEnv(
+      { SEAT_MAP_MAX_AGE_SECONDS: "5", CATALOG: down as unknown as Env["CATALOG"] },
+      `/api/shows/${showId}/seats`,
+    );
+    expect(
+      response.status,
+      await response
+        .clone()
+        .text()
+        .then((t) => t.slice(0, 200)),
+    ).toBe(200);
+    expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(4 * 1024 * 1024);
+    expect(asked).toBe(0);
+  });
+
+  it("is not refused to a client over its budget (a copy can answer it: no lookup, no charge)", async () => {
+    const showId = await largeShowInLocationCache();
+    const charged: string[] = [];
+    const limiter = {
+      async limit({ key }: { key: string }) {
+        charged.push(key);
+        return { success: false };
+      },
+    } as unknown as RateLimit;
+    const response = await withEnv(
+      { SEAT_MAP_MAX_AGE_SECONDS: "5", RATE_LIMITING: "on", BOOKING_RATE_LIMITER: limiter },
+      `/api/shows/${showId}/seats`,
+      { headers: { "cf-connecting-ip": "192.0.2.201" } },
+    );
+    expect(
+      response.status,
+      await response
+        .clone()
+        .text()
+        .then((t) => t.slice(0, 200)),
+    ).toBe(200);
+    expect(charged).toEqual([]);
+  });
+});

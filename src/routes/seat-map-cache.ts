@@ -3,7 +3,7 @@ import { wholeNumberOr } from "../config";
 import { failureToHttp } from "../http/failures";
 import type { Id } from "../ids";
 import type { Failure } from "../show/types";
-import { requireShow } from "./directory";
+import { rememberShow, requireShow } from "./directory";
 import { MAX_ROUNDS, NONE, waitShared } from "./questions";
 
 /**
@@ -129,13 +129,15 @@ export async function sharedCopy(
   const maxAge = seatMapMaxAge(env) === 0 && !internal ? 0 : (keep ?? seatMapMaxAge(env));
   const now = Date.now();
   const held = copies.get(path);
-  if (held && held.freshUntil > now) return held;
-  // The location's copy needs no lookup of the show either (it was made from the show's answer).
+  // A copy was made from the show's answer, and a show is never deleted: a copy says the show
+  // exists, so what is built from it (a map too large to keep, say) needs no lookup either.
+  if (held && held.freshUntil > now) return known(held, showId);
+  // The location's copy needs no lookup of the show either.
   const key = new Request(`${origin}${path}`);
   const located = maxAge > 0 ? await fromLocation(key, maxAge) : null;
   if (located) {
     hold(path, located);
-    return located;
+    return known(located, showId);
   }
   if (showId !== undefined) await requireShow(env, showId, client);
   // A read started before this request may have read the show before a change this client made or
@@ -198,6 +200,12 @@ function hold(path: string, copy: Copy): void {
   }
   heldBytes += size - (copies.get(path)?.body.byteLength ?? 0);
   copies.set(path, copy);
+}
+
+/** `copy`, having noted that its show exists (see `sharedCopy`). */
+function known(copy: Copy, showId: Id | undefined): Copy {
+  if (showId !== undefined) rememberShow(showId);
+  return copy;
 }
 
 /** The location's copy under `key`, if it is within the staleness bound. */
