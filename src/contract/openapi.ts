@@ -124,8 +124,8 @@ function headersOf(route: Operation, status: string): Record<string, unknown> {
   if (route.conditional && (status === "200" || status === "304")) {
     headers.ETag = header("The layout version and the last change (weak when the answer was compressed)", true);
   }
-  if (route.path === "/api/shows/:show_id/queue" && status === "201") {
-    headers["Retry-After"] = header("Seconds until the first poll is welcome", true);
+  for (const [name, meaning] of Object.entries(route.sends?.[Number(status)] ?? {})) {
+    headers[name] = header(meaning, true);
   }
   return headers;
 }

@@ -55,6 +55,8 @@ export interface Operation {
   responses: Partial<Record<number | "default", z.ZodType | null>>;
   /** What a status means on this route, where the usual meaning (see `openApiDocument`) would mislead. */
   means?: Partial<Record<number, string>>;
+  /** Headers an answer of a status always carries on this route, beyond those every route's does: name to meaning. */
+  sends?: Partial<Record<number, Record<string, string>>>;
 }
 
 /** Declares an operation, keeping its literal types so that its handler's input is typed from it. */

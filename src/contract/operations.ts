@@ -279,6 +279,7 @@ export const OPERATIONS = {
     summary: "Join the show's waiting room: a ticket, its position and the estimated wait",
     tag: "Queue",
     responses: { 201: answers.QueueJoined, 400: E, 404: E, 409: E, ...LIMITED, ...SHOW_CALL },
+    sends: { 201: { "Retry-After": "Seconds until the first poll is welcome" } },
     means: {
       409: "The show has no waiting room on: book directly",
       429: "Too many requests from this address (see Retry-After); or the address has QUEUE_TICKETS_PER_ADDRESS tickets waiting already",
