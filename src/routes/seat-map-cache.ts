@@ -154,6 +154,13 @@ export async function sharedCopy(
     const shared = await waitShared(heard, SHARED_READ_WAIT_MS);
     if (shared !== NONE) return shared;
   }
+  // One that waited in vain looks at the location's cache once more: another isolate may have
+  // put a copy there meanwhile.
+  const again = heard.length > 0 ? await fromLocation(key, maxAge) : null;
+  if (again) {
+    hold(path, again);
+    return again;
+  }
   const copyRead = readThrough(ctx, showId, key, maxAge, read);
   const entry = { read: copyRead, startedAt: Date.now() };
   inFlight.set(path, entry);
@@ -230,9 +237,6 @@ async function readThrough(
   read: Read,
 ): Promise<Copy> {
   const cache = maxAge > 0 ? await caches.open("seat-maps") : null;
-  // Asked again: another isolate may have put a copy there while this read waited its turn.
-  const located = cache ? await fromLocation(key, maxAge) : null;
-  if (located) return located;
   // The copy's age counts from when the show was asked: its answer may be slow to arrive.
   const asked = Date.now();
   const result = await read();

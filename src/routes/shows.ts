@@ -61,19 +61,18 @@ export const seatMap: Handler<"seatMap"> = async (
   // copy), so filtered reads count against the client's rate limit, and such a request has then
   // paid for any lookup of the show.
   if (filtered) await rateLimited(request as IRequest, env);
-  // The request to charge if the show must be looked up (a filtered read has paid already: see
-  // `hasSpent`), and whose origin keys the location's cached yes.
-  const client = request;
+  // `request` is the one to charge if the show must be looked up (a filtered read has paid
+  // already: see `hasSpent`), and its origin keys the location's cached yes.
   const origin = new URL(request.url).origin;
-  const statuses = await statusesCopy(env, ctx, showId, origin, client);
+  const statuses = await statusesCopy(env, ctx, showId, origin, request);
   const path = `${showPath(showId)}/seats${filterQuery(query)}`;
-  const map = await composedMap(env, ctx, { showId, origin, client, statuses, path, query });
+  const map = await composedMap(env, ctx, { showId, origin, client: request, statuses, path, query });
   if (map !== null && "ok" in map) throw failureToHttp(map, { showId });
   // The layout changed after this copy of the statuses was made, or the map or its frame is too
   // large for an isolate to keep (a plan near the largest): the show's own map, cached per location.
   const copy =
     map ??
-    (await sharedCopy(env, ctx, { showId, origin, path, client }, () =>
+    (await sharedCopy(env, ctx, { showId, origin, path, client: request }, () =>
       callShow(env, showId, (show) => show.seatMapJson(query), { repeatable: true }),
     ));
   return serveCopy(copy, ifNoneMatch, request.headers.get("accept-encoding"));
