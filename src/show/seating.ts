@@ -104,7 +104,7 @@ export class Seating implements FeedHost, SeatCheck {
         q.dropSeat(this.sql, { seat });
       }
       storeVenue(this.sql, venue);
-      q.notePlanDigest(this.sql, { digest: digest === null ? null : `${LAYOUT_RULES}:${digest}` });
+      q.notePlanDigest(this.sql, { digest: ruled(digest) });
     });
     this.load();
     return { changed: true };
@@ -123,7 +123,7 @@ export class Seating implements FeedHost, SeatCheck {
     this.storage.transactionSync(() => {
       if (changed) q.upsertShow(this.sql, { showId: layout.showId, name: layout.name, maxSeatsPerOrder, at: now });
       if (plan !== undefined) q.replacePlan(this.sql, { json: plan });
-      q.notePlanDigest(this.sql, { digest: digest === null ? null : `${LAYOUT_RULES}:${digest}` });
+      q.notePlanDigest(this.sql, { digest: ruled(digest) });
     });
     this.reread();
     return { changed };
@@ -358,7 +358,12 @@ const LAYOUT_RULES = 1;
  * for the plan the show has after it.
  */
 function noted(digest: string, version: number): string {
-  return `${LAYOUT_RULES}:${digest}@${version}`;
+  return `${ruled(digest)}@${version}`;
+}
+
+/** The digest with the layout rules it is noted under (see `noted`; the version is added as it is stored). */
+function ruled<D extends string | null>(digest: D): D {
+  return (digest === null ? null : `${LAYOUT_RULES}:${digest}`) as D;
 }
 
 /** A laid-out plan's JSON after its name, which comes first (see `layoutFromPlan`); null if it does not. */
