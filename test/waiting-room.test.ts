@@ -152,6 +152,23 @@ async function passOf(ticket: Ticket): Promise<string> {
   return body.pass;
 }
 
+/**
+ * A room that opened ten minutes ago, a buyer who joined five minutes after that opening (its place
+ * counts from it), and the admin then moving the opening to now; the clocks read `now`.
+ */
+async function joinedBeforePostponement(): Promise<{ showId: string; ticket: Ticket; now: number }> {
+  const showId = await newShow(5);
+  const opensAt = LATER() - 10 * MINUTE;
+  await openRoom(showId, opensAt);
+  await setQueueClock(showId, opensAt + 5 * MINUTE);
+  const ticket = await join(showId);
+  const now = opensAt + 10 * MINUTE;
+  await setQueueClock(showId, now);
+  const settings = { opens_at: new Date(now).toISOString(), admit_per_minute: 60, session_minutes: 10 };
+  expect((await putRoom(showId, settings)).status).toBe(200);
+  return { showId, ticket, now };
+}
+
 /** A show whose room opened a minute ago, and an admitted buyer's pass for it. */
 async function showWithPass(maxSeatsPerOrder = 100): Promise<{ showId: string; pass: string; ticket: Ticket }> {
   const showId = await newShow(20, "Rush", maxSeatsPerOrder);
@@ -839,19 +856,7 @@ describe("the queue", () => {
   });
 
   it("still lets a buyer in at the next tick after the opening is moved later while the room is on", async () => {
-    const showId = await newShow(5);
-    const opensAt = LATER() - 10 * MINUTE;
-    await openRoom(showId, opensAt);
-    // Joins five minutes after the old opening: its place counts from that opening.
-    await setQueueClock(showId, opensAt + 5 * MINUTE);
-    const ticket = await join(showId);
-    // The admin moves the opening to now, ten minutes after the old one.
-    const now = opensAt + 10 * MINUTE;
-    await setQueueClock(showId, now);
-    expect(
-      (await putRoom(showId, { opens_at: new Date(now).toISOString(), admit_per_minute: 60, session_minutes: 10 }))
-        .status,
-    ).toBe(200);
+    const { showId, ticket, now } = await joinedBeforePostponement();
     await setQueueClock(showId, now + 1000);
     expect((await poll(ticket)).status).toBe(200);
     await tick(showId);
@@ -859,16 +864,8 @@ describe("the queue", () => {
   });
 
   it("keeps join order when the opening is moved later while the room is on: who joined after the old opening comes first", async () => {
-    const showId = await newShow(5);
-    const opensAt = LATER() - 10 * MINUTE;
-    await openRoom(showId, opensAt);
-    await setQueueClock(showId, opensAt + 5 * MINUTE);
-    const first = await join(showId);
-    // The admin moves the opening to now, ten minutes after the old one; a buyer joins just after.
-    const now = opensAt + 10 * MINUTE;
-    await setQueueClock(showId, now);
-    const settings = { opens_at: new Date(now).toISOString(), admit_per_minute: 60, session_minutes: 10 };
-    expect((await putRoom(showId, settings)).status).toBe(200);
+    const { showId, ticket: first, now } = await joinedBeforePostponement();
+    // A buyer joins just after the new opening.
     await setQueueClock(showId, now + 500);
     const second = await join(showId);
     await setQueueClock(showId, now + 1000);
