@@ -14,7 +14,7 @@
 import { performance } from "node:perf_hooks";
 import { arenaPlan } from "../venues/arena.ts";
 import "../lib/source-imports.ts";
-import type { Client, Sample } from "../lib/http-client.ts";
+import { latencyStats, type Client, type Sample } from "../lib/http-client.ts";
 import { ratio } from "./load.ts";
 import { BENCH_ADMIN_TOKEN, type RunningWorker } from "./runtime.ts";
 
@@ -29,7 +29,16 @@ export interface PlanResults {
   rows: PlanRow[];
   checks: [ok: boolean, message: string][];
   /** Per size: best available's extra CPU per hold, ms, and the statuses' size, bytes. */
-  measured: { seats: number; bestAvailableMs: number; searchMs: number; statusesBytes: number; importMs: number }[];
+  measured: {
+    seats: number;
+    bestAvailableMs: number;
+    searchMs: number;
+    statusesBytes: number;
+    importMs: number;
+    /** The first booking after the object's eviction: its p50, ms, and a 100-seat show's. */
+    wakeP50Ms: number;
+    smallWakeP50Ms: number;
+  }[];
 }
 
 /** Best available's budget inside the object, per call, on a 50,000-seat plan (the issue's target). */
@@ -140,15 +149,74 @@ export async function planScenario(
       searchMs <= BEST_AVAILABLE_BUDGET_MS,
       `plans: the best-available search takes at most ${BEST_AVAILABLE_BUDGET_MS} ms on ${label} seats (${searchMs.toFixed(2)} ms)`,
     ]);
+    // Waking: the first booking after the object was evicted (its seat index is read back from
+    // storage before anything runs), against a 100-seat show's, in alternating pairs. On the flat
+    // show of as many seats, which this process has reached only over HTTP: Miniflare will not
+    // evict an object it still holds a stub of (callObject's, until they are collected).
+    const wakes = await wakeTimes(worker, client, `flat-${seats}`, seats);
+    results.rows.push({
+      scenario: `plans: the first booking after the object wakes, ${label} seats`,
+      samples: wakes.big.samples,
+      note: `workerd CPU ~${wakes.big.cpuMs.toFixed(0)} ms a wake and booking (a 100-seat show's ~${wakes.small.cpuMs.toFixed(0)} ms); the next booking, warm: p50 ${latencyStats(wakes.warm).p50.toFixed(1)} ms`,
+      vsBaseline: `p50 ${ratio(latencyStats(wakes.big.samples).p50, latencyStats(wakes.small.samples).p50)} a 100-seat show's`,
+    });
+    results.checks.push([
+      [...wakes.big.samples, ...wakes.small.samples, ...wakes.warm].every((sample) => sample.status === 200),
+      `plans: every booking after a wake of the ${label}-seat show and of the 100-seat one succeeded`,
+    ]);
     results.measured.push({
       seats,
       bestAvailableMs: extraMs,
       searchMs,
       statusesBytes: statuses.body.length,
       importMs: imported.value.ms,
+      wakeP50Ms: latencyStats(wakes.big.samples).p50,
+      smallWakeP50Ms: latencyStats(wakes.small.samples).p50,
     });
   }
   return results;
+}
+
+/** Evictions of each show, taken in turns with a 100-seat show's: enough for a p50 on a noisy machine. */
+const WAKES = 10;
+
+/**
+ * The first booking after `showId`'s object is evicted, and a 100-seat show's the same way, in
+ * turns: each one's latency and the workerd CPU of each wake and booking (mean), and a warm booking
+ * of the big show after each of its wakes.
+ */
+async function wakeTimes(
+  worker: RunningWorker,
+  client: Client,
+  showId: string,
+  seats: number,
+): Promise<{ big: { samples: Sample[]; cpuMs: number }; small: { samples: Sample[]; cpuMs: number }; warm: Sample[] }> {
+  const small = `wake-small-${showId}`;
+  await put(client, small, { name: "100 seats", seats: 100 });
+  // A tenth of the seats booked, ten an order (a woken show reads back every taken seat's status).
+  let seat = 1;
+  const nextSeat = () => seat++;
+  for (let order = 0; order < seats / 100; order++) {
+    const seatIds = Array.from({ length: 10 }, nextSeat);
+    await client.send("POST", `/api/shows/${showId}/bookings`, { seat_ids: seatIds });
+  }
+  const big = { samples: [] as Sample[], cpuMs: 0 };
+  const little = { samples: [] as Sample[], cpuMs: 0 };
+  const warm: Sample[] = [];
+  const book = (show: string, seat: string | number) =>
+    client.send("POST", `/api/shows/${show}/bookings`, { seat_ids: [seat] });
+  for (let i = 0; i < WAKES; i++) {
+    await worker.evict("Show", showId);
+    const woken = await timed(worker, () => book(showId, nextSeat()));
+    big.samples.push(woken.value);
+    big.cpuMs += woken.cpuMs / WAKES;
+    warm.push(await book(showId, nextSeat()));
+    await worker.evict("Show", small);
+    const smallWoken = await timed(worker, () => book(small, i + 1));
+    little.samples.push(smallWoken.value);
+    little.cpuMs += smallWoken.cpuMs / WAKES;
+  }
+  return { big, small: little, warm };
 }
 
 async function put(client: Client, showId: string, body: unknown): Promise<Sample> {

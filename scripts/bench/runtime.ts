@@ -27,6 +27,8 @@ export interface RunningWorker {
   databases(className: string): Promise<number>;
   /** Calls an RPC method of a Durable Object from Node, as the benchmark's observer. */
   callObject<T>(binding: string, name: string, method: string, ...args: unknown[]): Promise<T>;
+  /** Evicts a Durable Object of a class (by name), as the runtime does an idle one: its next call wakes it. */
+  evict(className: string, name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -350,6 +352,10 @@ async function start(
         getByName(name: string): Record<string, (...args: unknown[]) => Promise<unknown>>;
       };
       return (await namespace.getByName(name)[method]!(...args)) as never;
+    },
+    async evict(className, name) {
+      const scriptName = (workerOptions as { name?: string }).name ?? "";
+      await mf.unsafeEvictDurableObject(scriptName, className, { name });
     },
     async stop() {
       await mf.dispose();

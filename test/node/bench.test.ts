@@ -70,6 +70,7 @@ describe("npm run bench", () => {
       "plans: import a 2,000-seat plan",
       "plans: statuses of 2,000 seats",
       "plans: best available of 2 in 2,000 seats",
+      "plans: the first booking after the object wakes, 2,000 seats",
       "rush: 300 buyers join at opening",
       "rush: polls while 300 wait",
       "rush: bookings with a pass",
@@ -99,7 +100,10 @@ describe("npm run bench", () => {
     expect(stdout).toMatch(/^plans: import a 2,000-seat plan .* [\d.]+× a flat list of 2,000 seats/m);
     expect(stdout).toMatch(/^plans: best available of 2 in 2,000 seats .* CPU [\d.]+× a hold of 2 named seats/m);
     expect(stdout).toMatch(
-      /Plan of 2000 seats: imported in [\d.]+ s; statuses 2 KB; best available: the search [\d.]+ ms/,
+      /^plans: the first booking after the object wakes, 2,000 seats .* p50 [\d.]+× a 100-seat show's .* 200×10 /m,
+    );
+    expect(stdout).toMatch(
+      /Plan of 2000 seats: imported in [\d.]+ s; statuses 2 KB; best available: the search [\d.]+ ms.*; the first booking after its object wakes p50 [\d.]+ ms \(a 100-seat show's [\d.]+ ms\)/,
     );
     expect(stdout).toMatch(
       /Waiting room: 300 buyers' joins, sent at once at opening, all answered in [\d.]+ s; admitted \d+ a minute/,
