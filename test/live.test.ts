@@ -16,6 +16,7 @@ import {
   querySql,
   setClock,
   showStub,
+  statuses,
   withEnv,
 } from "./helpers";
 
@@ -817,6 +818,111 @@ describe("GET /api/shows/:show_id/live", () => {
       return calls;
     });
     expect(received).toEqual(["reset", "reset", "publish 1-2"]);
+  });
+
+  it("a show that restarts before its tick sent a change has every relay read it again, and its watchers get it", async () => {
+    const showId = await newShow(3);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    // Seat 2 is sold and stored, and the object stops (a deploy, a crash) before its 50 ms tick sends it.
+    await runInDurableObject(showStub(showId), async (show, state) => {
+      expect(show.book(["2"], null, { route: "test", actor: "test" }, null)).toMatchObject({ ok: true });
+      await state.storage.sync();
+      state.abort("restart");
+    }).catch(() => {});
+    // Whatever wakes the show next (here a read), its relays read it again.
+    expect((await statuses(showId))["2"]).toBe("booked");
+    expect(await client.next()).toMatchObject({ type: "layout", layout: 1 });
+    expect(await client.next()).toEqual({ type: "snapshot", layout: 1, version: 1, statuses: "aba" });
+  });
+
+  it("a show that restarts with nothing unsent costs its relays a read, and its watchers nothing", async () => {
+    const showId = await newShow(3);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
+    expect(await client.next()).toMatchObject({ type: "changes", version: 1 });
+    await evictDurableObject(showStub(showId));
+    await expect.poll(() => showStub(showId).stats()).toMatchObject({ relayMessages: 1, subscriptions: 1 });
+    await client.expectQuiet();
+    expect(await relaysOf(showId)).toEqual([`${showId}#0`]);
+    // And a relay with no watchers left is forgotten at the reset of the show's next start.
+    client.socket.close(1000, "bye");
+    await expect.poll(() => relaysOf(showId)).toEqual([]);
+  });
+
+  it("a batch that reaches a relay while its first watcher is being let in is not undone by the read under way", async () => {
+    const showId = await newShow(3);
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    type Cued = { cues: ((version: number, statuses: string) => void)[] };
+    await runInDurableObject(relay, (instance: LiveRelay) => {
+      (instance as unknown as Cued).cues = readsAnsweredOnCue(instance, showId);
+    });
+    const reads = () => runInDurableObject(relay, (instance: LiveRelay) => (instance as unknown as Cued).cues.length);
+    const answer = (version: number, statuses: string) =>
+      runInDurableObject(relay, (instance: LiveRelay) =>
+        (instance as unknown as Cued).cues.shift()!(version, statuses),
+      );
+    const connecting = withEnv({ LIVE_RELAYS: "1" }, `/api/shows/${showId}/live`, upgrade);
+    await expect.poll(reads).toBe(1);
+    // The show answered the read at version 1; batch 2 reaches the relay, no socket accepted yet, first.
+    const batch = { seat_id: 2, place: 1, status: "booked" as const, version: 2 };
+    const watchers = await runInDurableObject(relay, (instance: LiveRelay) =>
+      instance.publish({ type: "changes", layout: 1, since: 1, version: 2, changes: [batch] }),
+    );
+    expect(watchers).toBe(1);
+    await answer(1, "baa");
+    await expect.poll(reads).toBe(1); // read again, since the answer is older than the batch
+    await answer(2, "bba");
+    const response = await connecting;
+    expect(response.status).toBe(101);
+    const [, snapshot] = await new LiveClient(response.webSocket!).greeting();
+    expect(snapshot).toEqual({ type: "snapshot", layout: 1, version: 2, statuses: "bba" });
+  });
+
+  it("a relay whose unsubscribe arrives after its next watcher's subscribe still hears of changes", async () => {
+    const showId = await newShow(3);
+    const relay = env.RELAY.getByName(`${showId}#0`);
+    type Held = { held: (() => void)[] };
+    // The relay's unsubscribes wait for the test: calls through different stubs are not ordered.
+    await runInDurableObject(relay, (instance: LiveRelay) => {
+      const held: (() => void)[] = [];
+      (instance as unknown as Held).held = held;
+      (instance as unknown as { show(): unknown }).show = () => {
+        const show = showStub(showId);
+        return {
+          subscribe: (name: string) => show.subscribe(name),
+          unsubscribe: (name: string, subscription?: string) =>
+            new Promise<void>((resolve) => held.push(() => void show.unsubscribe(name, subscription).then(resolve))),
+        };
+      };
+    });
+    const first = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await first.greeting();
+    first.socket.close(1000, "bye");
+    const held = () => runInDurableObject(relay, (instance: LiveRelay) => (instance as unknown as Held).held.length);
+    await expect.poll(held).toBe(1);
+    const second = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await second.greeting();
+    // The first watcher's unsubscribe lands after the second's subscribe.
+    await runInDurableObject(relay, (instance: LiveRelay) => (instance as unknown as Held).held.shift()!());
+    await expect.poll(held).toBe(0);
+    expect(await relaysOf(showId)).toEqual([`${showId}#0`]);
+    await post("/api/book-seat/", { show_id: showId, seat_id: 3 });
+    expect(await second.next()).toMatchObject({ type: "changes", changes: [{ seat_id: 3, status: "booked" }] });
+  });
+
+  it("closes a socket with 1013 when its resync cannot be answered because the show is too busy to read", async () => {
+    const showId = await newShow(3);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (instance: LiveRelay) => {
+      (instance as unknown as { forgetView(): void }).forgetView();
+      const overloaded = platformError("Durable Object is overloaded.", { overloaded: true });
+      (instance as unknown as { show(): unknown }).show = () => ({ subscribe: () => Promise.reject(overloaded) });
+    });
+    client.socket.send(JSON.stringify({ type: "resync", since: 0, layout: 1 }));
+    await expect(client.next()).rejects.toThrow("the socket closed (1013) first");
   });
 
   it("refuses a watcher past a relay's limit with 503 and Retry-After (30 a relay in the test config)", async () => {

@@ -14,7 +14,7 @@ import type { SeatStatus } from "../show/types";
  *   is too far behind, and when the layout changes.
  * - `changes`: seat changes after version `since`, up to `version`, oldest first: the changes of
  *   one transaction and of one short tick (50 ms) together, or what a reconnecting client missed.
- *   A client whose version is not `since` has missed some, and asks to resync.
+ *   A client whose version is below `since` has missed some, and asks to resync.
  * - `echo`: `{"type":"echo","nonce":…}`, after every 32 KiB or so sent: the client answers it with
  *   the same message, which shows that it reads what it is sent (see `ReadingWatchers`).
  * - `error`: the client sent something this protocol does not know, or too much.

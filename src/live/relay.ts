@@ -87,8 +87,13 @@ export class LiveRelay extends DurableObject<Env> {
   private loading: Promise<View | Failure> | null = null;
   /** Counts the times the view was dropped, so that a read of the show begun before is not installed. */
   private generation = 0;
-  /** The newest batch passed to the watchers: a read of the show older than it is read again. */
+  /**
+   * The newest state passed to the watchers (a batch, or a view they were greeted from): a read of
+   * the show older than it is read again, and a reset that reads no newer sends them nothing.
+   */
   private newest = { layout: 0, version: 0 };
+  /** The subscription the show last answered with, which an unsubscribe names (see `LiveFeed.leave`). */
+  private subscription: string | null = null;
   private readonly budgets = new WeakMap<WebSocket, MessageBudget>();
   /** Watchers being let in: their sockets are not accepted yet, but the relay is not empty. */
   private admitting = 0;
@@ -150,26 +155,29 @@ export class LiveRelay extends DurableObject<Env> {
 
   /** A batch of changes from the show: passed to every watcher as one message. Returns how many there are. */
   publish(batch: ChangesMessage): number {
+    // Noted first: a read of the show under way for a watcher being let in may predate this batch.
+    this.saw(batch);
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return this.forgottenUnlessAdmitting();
     const text = JSON.stringify(batch);
     for (const socket of sockets) this.reading.send(socket, text);
-    const { layout, version } = this.newest;
-    this.newest = {
-      layout: batch.layout,
-      version: batch.layout === layout ? Math.max(batch.version, version) : batch.version,
-    };
     this.absorb(batch);
     return sockets.length;
   }
 
-  /** The show's layout changed: every watcher gets the new layout and a snapshot. */
+  /**
+   * The show's layout changed, or it restarted, or a batch could not be joined to the one before:
+   * the relay reads the show again, and every watcher gets the layout and a snapshot, unless what
+   * it read is what they have (a show that restarted with nothing unsent).
+   */
   async reset(): Promise<number> {
+    const seen = this.newest;
     this.forgetView();
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return this.forgottenUnlessAdmitting();
     const view = await this.ensureView();
     if ("reason" in view) return 0;
+    if (view.layout === seen.layout && view.version === seen.version) return sockets.length;
     const snapshot = this.snapshot(view);
     for (const socket of sockets) {
       this.reading.send(socket, view.layoutJson);
@@ -216,7 +224,15 @@ export class LiveRelay extends DurableObject<Env> {
       const refusal = { type: "error", error: "Answer the echo first, then resync", reason: "echo_owed" };
       return this.reading.send(socket, JSON.stringify(refusal));
     }
-    const view = await this.ensureView();
+    let view: View | Failure;
+    try {
+      view = await this.ensureView();
+    } catch (error) {
+      // The show too busy to be read (or unreachable): an unanswered resync would leave the page
+      // behind for good, so it is closed with 1013, and reconnects (with `since`) after a pause.
+      console.error(JSON.stringify({ message: "live: resync not answered", relay: this.name, error: String(error) }));
+      return socket.close(1013, "try again later");
+    }
     if ("reason" in view) return socket.close(1011, "the show is gone");
     if (parsed.layout !== view.layout) this.reading.send(socket, view.layoutJson);
     this.reading.send(socket, this.catchUp(view, parsed));
@@ -255,8 +271,12 @@ export class LiveRelay extends DurableObject<Env> {
       .getWebSockets()
       .some((other) => other !== socket && other.readyState === WebSocket.OPEN);
     if (!othersOpen && this.admitting === 0) {
+      const subscription = this.subscription;
       this.forgetView();
-      await this.show().unsubscribe(this.name);
+      this.subscription = null;
+      // A relay that has hibernated since it subscribed knows no subscription to name: the show
+      // forgets it when it answers 0 to the next batch (or to the reset of the show's next start).
+      if (subscription !== null) await this.show().unsubscribe(this.name, subscription);
     }
   }
 
@@ -298,24 +318,39 @@ export class LiveRelay extends DurableObject<Env> {
     for (;;) {
       if (this.view) return this.view;
       const generation = this.generation;
-      const loading = (this.loading ??= this.show()
-        .subscribe(this.name)
-        .then((answer): View | Failure => {
-          if (!answer.ok) return answer;
-          const view = viewOf(answer.layout, answer.snapshot.version, answer.snapshot.statuses);
-          // A batch newer than this snapshot reached the watchers while it was on its way (the
-          // show's calls and its answers travel apart): installing it would undo that batch.
-          const { layout, version } = this.newest;
-          if (view.layout === layout && view.version < version) this.generation++;
-          else if (generation === this.generation) this.view = view;
-          return view;
-        })
-        .finally(() => {
-          if (this.loading === loading) this.loading = null;
-        }));
+      const loading = (this.loading ??= this.read(generation).finally(() => {
+        if (this.loading === loading) this.loading = null;
+      }));
       const answer = await loading;
       if (generation === this.generation) return answer;
     }
+  }
+
+  /** Reads the show (subscribing), and installs what it reads unless the view was dropped meanwhile. */
+  private async read(generation: number): Promise<View | Failure> {
+    const asked = this.newest;
+    const answer = await this.show().subscribe(this.name);
+    if (!answer.ok) return answer;
+    // Another subscribe may have been answered meanwhile; naming the older one, an unsubscribe
+    // is refused (the show then forgets the relay when it answers 0), never wrongly taken.
+    this.subscription = answer.subscription;
+    const view = viewOf(answer.layout, answer.snapshot.version, answer.snapshot.statuses);
+    // A batch newer than this snapshot reached the watchers while it was on its way (the show's
+    // calls and its answers travel apart): installing it would undo that batch. (Only a batch that
+    // came after the read was asked for can be newer than its answer; one that came before is in it.)
+    const { layout, version } = this.newest;
+    if (this.newest !== asked && view.layout === layout && view.version < version) this.generation++;
+    else if (generation === this.generation) {
+      this.view = view;
+      this.saw(view);
+    }
+    return view;
+  }
+
+  /** Notes what the watchers are passed (a batch) or greeted from (a view), as `newest`. */
+  private saw({ layout, version }: { layout: number; version: number }): void {
+    const newest = this.newest;
+    this.newest = { layout, version: layout === newest.layout ? Math.max(version, newest.version) : version };
   }
 
   /** Keeps the view current with a batch, or drops it when the batch does not follow on. */

@@ -1,11 +1,21 @@
 import { publicId, type Id } from "../ids";
 import { MAX_CATCH_UP, type ChangesMessage, type LayoutMessage, type SnapshotMessage } from "../live/protocol";
+import { randomBase64Url } from "../random";
 import { RelayOutbox, type Delivery } from "./outbox";
 import * as q from "./queries";
 import type { Result } from "./types";
 
-/** What a relay gets when it subscribes to a show's changes. */
-export type SubscribeResult = Result<{ layout: LayoutMessage; snapshot: SnapshotMessage }>;
+/**
+ * What a relay gets when it subscribes to a show's changes: the layout, a snapshot, and the
+ * subscription's name, which its unsubscribe names (see `LiveFeed.leave`).
+ */
+export type SubscribeResult = Result<Subscribed>;
+
+interface Subscribed {
+  layout: LayoutMessage;
+  snapshot: SnapshotMessage;
+  subscription: string;
+}
 
 /** How long the feed gathers changes before it sends them, so that a burst goes out as one batch. */
 export const BATCH_TICK_MS = 50;
@@ -49,6 +59,8 @@ export class LiveFeed {
   private readonly outboxes = new Map<string, RelayOutbox>();
   /** How many times each relay has subscribed since the object started (see `send`). */
   private readonly subscriptions = new Map<string, number>();
+  /** Names this object's subscriptions apart from those of its earlier runs (see `leave`). */
+  private readonly run = randomBase64Url(6);
 
   constructor(
     private readonly sql: SqlStorage,
@@ -65,8 +77,18 @@ export class LiveFeed {
     return this.relays;
   }
 
+  /**
+   * After the object starts (a deploy, an eviction, a crash): changes committed before it stopped
+   * may not have reached the relays (the tick had not sent them, or they waited in an outbox), and
+   * nothing says which. So every relay reads the show again, once; one whose watchers have what it
+   * reads sends them nothing, and one with none left answers 0 and is forgotten.
+   */
+  resume(): void {
+    if (this.subscribers.size > 0) this.resetRelays();
+  }
+
   /** Adds a relay and gives it what its watchers need first: the layout and a snapshot. */
-  subscribe(relay: string): { layout: LayoutMessage; snapshot: SnapshotMessage } {
+  subscribe(relay: string): Subscribed {
     this.subscriptions.set(relay, (this.subscriptions.get(relay) ?? 0) + 1);
     this.counts.subscriptions++;
     if (!this.subscribers.has(relay)) {
@@ -75,10 +97,26 @@ export class LiveFeed {
       q.addRelay(this.sql, { relay });
       this.subscribers.add(relay);
     }
-    return { layout: this.host.layoutMessage(), snapshot: this.host.snapshotMessage(q.latestChange(this.sql)) };
+    const snapshot = this.host.snapshotMessage(q.latestChange(this.sql));
+    return { layout: this.host.layoutMessage(), snapshot, subscription: this.subscriptionOf(relay) };
   }
 
-  unsubscribe(relay: string): void {
+  /**
+   * A relay whose last watcher left stops listening, unless it has subscribed again since the
+   * subscription it names: calls on different stubs are not ordered, so a relay's unsubscribe can
+   * arrive after the subscribe its next watcher made. (A relay that names none, from code before
+   * subscriptions were named, is taken at its word. One that names another run's is not: should it
+   * still have no watchers, it answers 0 to the next batch or reset and is forgotten then.)
+   */
+  leave(relay: string, subscription: string | undefined): void {
+    if (subscription === undefined || subscription === this.subscriptionOf(relay)) this.unsubscribe(relay);
+  }
+
+  private subscriptionOf(relay: string): string {
+    return `${this.run}.${this.subscriptions.get(relay) ?? 0}`;
+  }
+
+  private unsubscribe(relay: string): void {
     q.removeRelay(this.sql, { relay });
     this.subscribers.delete(relay);
     this.outboxes.get(relay)?.clear();

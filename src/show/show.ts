@@ -61,7 +61,7 @@ export class Show extends DurableObject<Env> {
   private readonly seating: Seating;
   private readonly holds: HoldLedger;
   readonly storageGuard = new StorageGuard(this.ctx.storage, storageHighWaterBytes(this.env), () => this.seating.info);
-  private readonly answers: IdempotentAnswers;
+  private readonly answers = new IdempotentAnswers(this.ctx.storage.sql);
   private readonly feed: LiveFeed;
   private readonly alarm_: AlarmSchedule;
   private readonly summaries: SummaryPublisher;
@@ -73,7 +73,6 @@ export class Show extends DurableObject<Env> {
     this.policy = holdPolicy(env);
     this.seating = new Seating(ctx.storage, () => this.clock());
     this.holds = new HoldLedger(ctx.storage, heldOrdersPerAddress(env) ?? Infinity);
-    this.answers = new IdempotentAnswers(this.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
     this.summaries = new SummaryPublisher((summary) => env.CATALOG.getByName("catalog").register(summary));
     this.feed = new LiveFeed(this.sql, this.seating, env.RELAY);
@@ -88,6 +87,7 @@ export class Show extends DurableObject<Env> {
     applyMigrations(this.ctx.storage, SHOW_MIGRATIONS);
     this.seating.load();
     this.holds.refresh();
+    this.feed.resume();
   }
 
   // ---- Layout ------------------------------------------------------------------------------
@@ -329,9 +329,9 @@ export class Show extends DurableObject<Env> {
     return this.read(() => ({ ok: true, ...this.feed.subscribe(relay) }));
   }
 
-  /** A relay whose last watcher left stops listening. */
-  unsubscribe(relay: string): void {
-    if (this.seating.info !== null) this.feed.unsubscribe(relay);
+  /** A relay whose last watcher left stops listening (unless it has subscribed again since; see `LiveFeed.leave`). */
+  unsubscribe(relay: string, subscription?: string): void {
+    if (this.seating.info !== null) this.feed.leave(relay, subscription);
   }
 
   /** Expires holds whose time has come and forgets day-old idempotency keys. Running it twice changes nothing more. */
