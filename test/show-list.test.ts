@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { Catalog } from "../src/catalog/catalog";
@@ -10,6 +10,7 @@ import {
   general,
   newShow,
   platformError,
+  post,
   showStub,
   withEnv,
 } from "./helpers";
@@ -132,6 +133,23 @@ describe("GET /api/shows", () => {
     expect(await runDurableObjectAlarm(showStub(showId))).toBe(true);
     const categories = general(4, 3);
     expect(await listed()).toEqual({ show_id: showId, name: "Pushed", capacity: 4, available: 3, categories });
+  });
+
+  it("a booking reaches the list though the show restarted before its push, and its first call then cleared no alarm", async () => {
+    const showId = await newShow(4, "Restarted");
+    await runDurableObjectAlarm(showStub(showId)); // the creation's push: 4 free, and no alarm left
+    expect((await bookSeat(showId, 1)).status).toBe(200);
+    // The object stops (a deploy, an eviction) before its alarm pushes, and wakes for a retry that
+    // the seat is taken refuses, under an Idempotency-Key (which sets the alarm for what is due).
+    await evictDurableObject(showStub(showId));
+    const retry = await post(
+      "/api/book-seat/",
+      { show_id: showId, seat_id: 1 },
+      { "idempotency-key": crypto.randomUUID() },
+    );
+    expect(retry.status).toBe(409);
+    expect(await runDurableObjectAlarm(showStub(showId))).toBe(true);
+    expect((await everyShow(200)).find((show) => show.show_id === showId)?.available).toBe(3);
   });
 
   it("a burst of bookings sets the alarm once: the catalog hears of them in one push", async () => {

@@ -86,8 +86,8 @@ export class Show extends DurableObject<Env> {
   private migrate(): void {
     applyMigrations(this.ctx.storage, SHOW_MIGRATIONS);
     this.seating.load();
-    this.holds.refresh();
     this.feed.resume();
+    if (this.summaries.changed(this.clock())) this.scheduleAlarm(); // a push due was noted in memory only
   }
 
   // ---- Layout ------------------------------------------------------------------------------
