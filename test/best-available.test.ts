@@ -1,7 +1,8 @@
+import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Plan } from "../scripts/venues/arena";
 import { AISLE_FACTOR } from "../src/venue/layout";
-import { adminHeaders, bookSeat, call, post, querySql } from "./helpers";
+import { adminHeaders, bookSeat, call, post, querySql, showStub } from "./helpers";
 
 interface HeldSeat {
   seat_id: string;
@@ -118,6 +119,38 @@ describe("best available", () => {
     expect(await bestSeats(showId, { count: 4 })).toEqual(["B-1", "B-2", "B-3", "B-4"]);
     expect(await bestSeats(showId, { count: 3 })).toEqual(["A-1", "A-2", "A-3"]);
     expect(AISLE_FACTOR).toBe(1.5);
+  });
+
+  it("takes a row's spacing from its seats in place, so a row listed odd seats first never pairs seats a seat apart", async () => {
+    // x -60, 0, 60, then -30, 30: listed neighbours are all 60 apart or more, but the seats are 30
+    // apart; taken from the listing, the spacing was 60, and A-4 with A-5 (A-2 between) a pair.
+    const showId = await planShow(hall([row("A", 0, [-60, 0, 60, -30, 30])]));
+    const response = await best(showId, { count: 2 });
+    expect(response.status, await response.clone().text()).toBe(409);
+  });
+
+  it("splits the rows of a plan sent again as the rules now say, though the plan is the same", async () => {
+    const plan = hall([row("A", 0, [-60, 0, 60, -30, 30])]);
+    const showId = await planShow(plan);
+    // As a deploy with other rules left it: one run for the whole row, the digest noted under rules 1.
+    await querySql(showId, "UPDATE seats SET run = 0");
+    await querySql(showId, "UPDATE show SET plan_digest = '1' || substr(plan_digest, instr(plan_digest, ':'))");
+    await evictDurableObject(showStub(showId));
+    const put = await call(`/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Best seats", plan, max_seats_per_order: 10 }),
+    });
+    expect(put.status).toBe(200);
+    expect(await querySql(showId, "SELECT COUNT(DISTINCT run) AS runs FROM seats")).toEqual([{ runs: 5 }]);
+    expect((await best(showId, { count: 2 })).status).toBe(409);
+  });
+
+  it("takes no spacing from two seats drawn at one place: the rest of their row stays together", async () => {
+    // A-2 and A-3 share x = 0: a gap of 0 taken for the row's spacing made every 30 an aisle, and
+    // left no block of more than two.
+    const showId = await planShow(hall([row("A", 0, [-30, 0, 0, 30, 60])]));
+    expect(await bestSeats(showId, { count: 4 })).toEqual(["A-1", "A-2", "A-3", "A-4"]);
   });
 
   it("never joins seats across a wide gap, however unevenly a row is spaced or listed", async () => {

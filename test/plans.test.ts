@@ -435,7 +435,7 @@ describe("importing a seating plan", () => {
     const notedDigest = async () =>
       (await querySql<{ plan_digest: string | null }>(showId, "SELECT plan_digest FROM show"))[0]?.plan_digest;
     // The plan's SHA-256 as the Worker sent it, noted with the layout rules and the layout version.
-    const [, digest] = /^1:([0-9a-f]{64})@1$/.exec((await notedDigest()) ?? "") ?? [];
+    const [, digest] = /^2:([0-9a-f]{64})@1$/.exec((await notedDigest()) ?? "") ?? [];
     expect(digest).toBeDefined();
     const origin = { route: "PUT /admin/shows/:show_id", actor: "admin" };
     // Bytes that are not even JSON, under the digest of the plan the show has: taken for that plan.
@@ -444,7 +444,7 @@ describe("importing a seating plan", () => {
       show.configure({ showId, name: "Renamed", plan: garbage, planDigest: digest! }, origin),
     );
     expect(renamed).toMatchObject({ ok: true, created: false, show: { name: "Renamed" } });
-    expect(await notedDigest()).toBe(`1:${digest}@2`);
+    expect(await notedDigest()).toBe(`2:${digest}@2`);
     // Without a digest noted (a show from before digests), the same plan is still known for itself
     // once laid out, and its digest noted for next time.
     await runInDurableObject(showStub(showId), (show: Show) => {
@@ -460,7 +460,7 @@ describe("importing a seating plan", () => {
     );
     expect(same).toMatchObject({ ok: true, created: false });
     expect((await (await call(`/api/shows/${showId}/plan`)).json<{ layout: number }>()).layout).toBe(2);
-    expect(await notedDigest()).toBe(`1:${digest}@2`);
+    expect(await notedDigest()).toBe(`2:${digest}@2`);
   });
 
   it("trusts a noted digest only at the layout version it was noted at: code that knows no digests may have changed the plan since", async () => {

@@ -81,7 +81,11 @@ export class Seating implements FeedHost, SeatCheck {
       // JSON. One that differs only in its name (a flat list's plan is named as its show) is stored
       // as it is, its seats left as they are.
       const [json, stored] = [JSON.stringify(venue.plan), q.planJson(this.sql)];
-      if (json === stored) return this.rename(layout, now, digest);
+      if (json === stored) {
+        // The same plan, laid out under other rules (see LAYOUT_RULES), may split its rows otherwise.
+        if (this.storage.transactionSync(() => runAgain(this.sql, venue))) this.load();
+        return this.rename(layout, now, digest);
+      }
       const rest = afterName(json);
       if (rest !== null && rest === afterName(stored)) return this.rename(layout, now, digest, json);
     }
@@ -349,7 +353,7 @@ function storeVenue(sql: SqlStorage, venue: VenueLayout): void {
  * How plans are laid out (`layoutFromPlan`): one more whenever that changes what a plan makes, so
  * that a plan noted under other rules is laid out again when it is sent again.
  */
-const LAYOUT_RULES = 1;
+const LAYOUT_RULES = 2; // 2: a row's spacing from its seats in place, not as listed, and never 0
 
 /**
  * The plan digest as the show notes it (see `ShowLayout.planDigest`): with the layout rules, and
@@ -387,8 +391,18 @@ export function layOutAgain(sql: SqlStorage): void {
   if (q.showName(sql) === null) return;
   const venue = layoutFromPlan(JSON.parse(q.planJson(sql)) as Plan);
   q.setFocal(sql, venue.focal);
+  runAgain(sql, venue);
+}
+
+/**
+ * Writes the runs `venue` (the stored plan, laid out again) gives the stored seats, where they
+ * differ; true when any did. Only best available reads runs: the map and the plan are unchanged.
+ */
+function runAgain(sql: SqlStorage, venue: VenueLayout): boolean {
   const runs = new Map(q.placedSeats(sql).map((row) => [row.seat_id, row.run]));
-  for (const { id, run } of venue.seats) if (runs.get(id) !== run) q.setRun(sql, { seat: id, run });
+  const moved = venue.seats.filter(({ id, run }) => runs.get(id) !== run);
+  for (const { id, run } of moved) q.setRun(sql, { seat: id, run });
+  return moved.length > 0;
 }
 
 /**

@@ -60,16 +60,16 @@ export function layoutFromPlan(plan: Plan): VenueLayout {
       const rowX = zone.position.x + (row.position?.x ?? 0);
       const rowY = zone.position.y + (row.position?.y ?? 0);
       const places = row.seats.map((seat) => ({ x: rowX + seat.position.x, y: rowY + seat.position.y }));
-      return { zone, row, places, gaps: gapsOf(places) };
+      const gaps = gapsOf(places);
+      return { zone, row, places, gaps, spacing: spacingOf(places, gaps) };
     }),
   );
-  const closestOf = (gaps: number[]) => gaps.reduce((least, gap) => Math.min(least, gap), Infinity);
-  const closests = rows.filter(({ gaps }) => gaps.length >= 2).map(({ gaps }) => closestOf(gaps));
+  const closests = rows.filter(({ gaps }) => gaps.length >= 2).map(({ spacing }) => spacing);
   // In a plan with no row of three seats or more, the rows of two set the usual spacing themselves.
   const usual = median(closests.length > 0 ? closests : rows.flatMap(({ gaps }) => gaps));
   let run = 0;
-  for (const { zone, row, places, gaps } of rows) {
-    const closest = gaps.length >= 2 ? closestOf(gaps) : usual;
+  for (const { zone, row, places, gaps, spacing } of rows) {
+    const closest = gaps.length >= 2 ? spacing : usual;
     row.seats.forEach((seat, i) => {
       if (i > 0 && closest !== undefined && gaps[i - 1]! > closest * AISLE_FACTOR) run++;
       const { x, y } = places[i]!;
@@ -81,9 +81,22 @@ export function layoutFromPlan(plan: Plan): VenueLayout {
   return { plan: normalized, seats, categories, focal: stageCentre(normalized) ?? frontCentre(seats) };
 }
 
-/** The distance between each two consecutive seats of a row. */
+/** The distance between each two consecutive seats of a row, in the order the plan lists them. */
 function gapsOf(places: { x: number; y: number }[]): number[] {
   return places.slice(1).map((place, i) => Math.hypot(place.x - places[i]!.x, place.y - places[i]!.y));
+}
+
+/**
+ * A row's closest spacing: the least distance between two of its seats next to each other, as the
+ * plan lists them or in place (sorted by x, then y: along a straight or gently curved row). From
+ * the listing alone, a row listed odd seats first, then even, would have no gap of less than two
+ * seats, and its seats that skip one would count as neighbours. Seats drawn at one place (a seat
+ * drawn twice) say nothing of the spacing: a gap of 0 taken for it would make every other gap of
+ * the row an aisle. Infinity when no two seats are apart.
+ */
+function spacingOf(places: { x: number; y: number }[], gaps: number[]): number {
+  const sorted = [...places].sort((a, b) => a.x - b.x || a.y - b.y);
+  return [...gaps, ...gapsOf(sorted)].reduce((least, gap) => (gap > 0 ? Math.min(least, gap) : least), Infinity);
 }
 
 function median(values: number[]): number | undefined {
