@@ -87,10 +87,7 @@ export class LiveRelay extends DurableObject<Env> {
   private loading: Promise<View | Failure> | null = null;
   /** Counts the times the view was dropped, so that a read of the show begun before is not installed. */
   private generation = 0;
-  /**
-   * The newest state passed to the watchers (a batch, or a view they were greeted from): a read of
-   * the show older than it is read again, and a reset that reads no newer sends them nothing.
-   */
+  /** The newest batch passed to the watchers: a read of the show asked for before it and older than it is read again. */
   private newest = { layout: 0, version: 0 };
   /** The subscription the show last answered with, which an unsubscribe names (see `LiveFeed.leave`). */
   private subscription: string | null = null;
@@ -167,17 +164,16 @@ export class LiveRelay extends DurableObject<Env> {
 
   /**
    * The show's layout changed, or it restarted, or a batch could not be joined to the one before:
-   * the relay reads the show again, and every watcher gets the layout and a snapshot, unless what
-   * it read is what they have (a show that restarted with nothing unsent).
+   * the relay reads the show again, and every watcher gets the layout and a snapshot. (Whether a
+   * watcher has what was read cannot be told: one greeted or resynced from a read has it, the
+   * others only what they were passed.)
    */
   async reset(): Promise<number> {
-    const seen = this.newest;
     this.forgetView();
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return this.forgottenUnlessAdmitting();
     const view = await this.ensureView();
     if ("reason" in view) return 0;
-    if (view.layout === seen.layout && view.version === seen.version) return sockets.length;
     const snapshot = this.snapshot(view);
     for (const socket of sockets) {
       this.reading.send(socket, view.layoutJson);
@@ -340,14 +336,11 @@ export class LiveRelay extends DurableObject<Env> {
     // came after the read was asked for can be newer than its answer; one that came before is in it.)
     const { layout, version } = this.newest;
     if (this.newest !== asked && view.layout === layout && view.version < version) this.generation++;
-    else if (generation === this.generation) {
-      this.view = view;
-      this.saw(view);
-    }
+    else if (generation === this.generation) this.view = view;
     return view;
   }
 
-  /** Notes what the watchers are passed (a batch) or greeted from (a view), as `newest`. */
+  /** Notes a batch passed to the watchers, as `newest`. */
   private saw({ layout, version }: { layout: number; version: number }): void {
     const newest = this.newest;
     this.newest = { layout, version: layout === newest.layout ? Math.max(version, newest.version) : version };

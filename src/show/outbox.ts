@@ -1,5 +1,9 @@
 import { MAX_CATCH_UP, type ChangesMessage } from "../live/protocol";
 
+/** How long after a reset fails, with nothing sent after it, it is tried again; doubled at each failure, up to RETRY_MOST_MS. */
+export const RETRY_FIRST_MS = 1000;
+const RETRY_MOST_MS = 30_000;
+
 /** What the show sends a relay: a batch of changes, or a reset (re-read the show: layout and snapshot). */
 export type Delivery = { kind: "batch"; batch: ChangesMessage } | { kind: "reset" };
 
@@ -20,6 +24,9 @@ export class RelayOutbox {
   private resetOwed = false;
   /** Counts `clear()` calls, so that a delivery sent before one is not held against the relay after. */
   private cleared = 0;
+  /** The owed reset's next try, when nothing else is sent meanwhile (a sold-out show may send nothing more). */
+  private retry: ReturnType<typeof setTimeout> | null = null;
+  private retryMs = RETRY_FIRST_MS;
 
   /**
    * `send` delivers one message and settles when the relay has answered, rejecting when it could
@@ -39,6 +46,9 @@ export class RelayOutbox {
     this.waiting = [];
     this.resetOwed = false;
     this.cleared++;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
+    this.retryMs = RETRY_FIRST_MS;
   }
 
   private async drain(): Promise<void> {
@@ -47,18 +57,30 @@ export class RelayOutbox {
       const cleared = this.cleared;
       try {
         await this.send(next);
+        if (next.kind === "reset") this.retryMs = RETRY_FIRST_MS;
       } catch {
         // A failed batch shows as a gap at the relay's next batch, and its watchers resync then. A
         // failed reset may leave the relay and its watchers on the old layout, whose batches the
-        // new ones do not follow: the next delivery is a reset again (unless the relay was
-        // forgotten meanwhile, and so reads the show afresh when it subscribes again).
+        // new ones do not follow: the next delivery is a reset again, or, when none comes, a reset
+        // alone a moment later (unless the relay was forgotten meanwhile, and so reads the show
+        // afresh when it subscribes again).
         if (next.kind === "reset" && cleared === this.cleared) {
-          if (this.waiting.length === 0) this.resetOwed = true;
+          if (this.waiting.length === 0) this.owe();
           else if (this.waiting[0]!.kind === "batch") this.waiting = [{ kind: "reset" }];
         }
       }
     }
     this.sending = false;
+  }
+
+  /** The next delivery is a reset; and if none comes before the retry is due, the retry is one. */
+  private owe(): void {
+    this.resetOwed = true;
+    this.retry ??= setTimeout(() => {
+      this.retry = null;
+      if (this.resetOwed) this.push({ kind: "reset" });
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MOST_MS);
   }
 }
 
