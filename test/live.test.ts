@@ -981,6 +981,28 @@ describe("GET /api/shows/:show_id/live", () => {
     await expect(client.next()).rejects.toThrow("the socket closed (1013) first");
   });
 
+  it("the show sends a relay whose batch failed a reset a moment later, though no change follows (a sold-out show)", async () => {
+    const showId = await newShow(3);
+    const calls = await runInDurableObject(showStub(showId), async (_show, state) => {
+      const calls: string[] = [];
+      const relays: Relays = {
+        getByName: () => ({
+          publish: async (batch) => {
+            calls.push(`publish ${batch.since}-${batch.version}`);
+            throw new Error("relay unreachable");
+          },
+          reset: async () => (calls.push("reset"), 1),
+        }),
+      };
+      const { feed, deliver } = feedOver(state.storage.sql, showId, relays, 1);
+      feed.subscribe("r");
+      deliver("r", { kind: "batch", batch: { type: "changes", layout: 1, since: 0, version: 1, changes: [] } });
+      await new Promise((resolve) => setTimeout(resolve, RETRY_FIRST_MS * 1.5));
+      return calls;
+    });
+    expect(calls).toEqual(["publish 0-1", "reset"]);
+  });
+
   it("refuses a watcher past a relay's limit with 503 and Retry-After (30 a relay in the test config)", async () => {
     const showId = await newShow(2);
     const oneRelay = { LIVE_RELAYS: "1" };

@@ -149,11 +149,14 @@ describe("RelayOutbox: what the show sends one relay", () => {
     expect(sent).toEqual([{ kind: "reset" }, batch(1, 2)]);
   });
 
-  it("goes on to the next delivery when one fails", async () => {
+  it("sends a reset in place of the next batch when a batch fails: the relay may have missed it", async () => {
     const { sent, outbox } = failingOnce();
     outbox.push(batch(0, 1));
     outbox.push(batch(1, 2));
     await settle();
-    expect(sent).toEqual([batch(0, 1), batch(1, 2)]);
+    expect(sent).toEqual([batch(0, 1), { kind: "reset" }]);
+    outbox.push(batch(2, 3));
+    await settle();
+    expect(sent).toEqual([batch(0, 1), { kind: "reset" }, batch(2, 3)]);
   });
 });

@@ -81,8 +81,8 @@ export class LiveFeed {
    * After the object starts (a deploy, an eviction, a crash): changes committed before it stopped
    * may not have reached the relays (the tick had not sent them, or they waited in an outbox), and
    * nothing says which. So every relay reads the show again, once, and sends its watchers the
-   * layout and a snapshot; one with none left answers 0 and is forgotten. (An object that starts is
-   * woken by a request: at most once an idle spell, however many ask.)
+   * layout and a snapshot; one with none left answers 0 and is forgotten. (An object starts at most
+   * once an idle spell, however many requests or alarms then come.)
    */
   resume(): void {
     if (this.subscribers.size > 0) this.resetRelays();

@@ -1,8 +1,13 @@
 import { MAX_CATCH_UP, type ChangesMessage } from "../live/protocol";
 
-/** How long after a reset fails, with nothing sent after it, it is tried again; doubled at each failure, up to RETRY_MOST_MS. */
+/** How long after a delivery fails, with nothing sent after it, a reset is tried; doubled at each try, up to RETRY_MOST_MS. */
 export const RETRY_FIRST_MS = 1000;
 const RETRY_MOST_MS = 30_000;
+/**
+ * Tries on a timer before the outbox waits for the next delivery instead: a relay that fails this
+ * long (about 3 min) is broken, and a pending timer keeps the show's object from being evicted.
+ */
+const MOST_RETRIES = 10;
 
 /** What the show sends a relay: a batch of changes, or a reset (re-read the show: layout and snapshot). */
 export type Delivery = { kind: "batch"; batch: ChangesMessage } | { kind: "reset" };
@@ -20,13 +25,14 @@ export class RelayOutbox {
   /** What waits for the delivery in flight: at most a reset, then one batch. */
   private waiting: Delivery[] = [];
   private sending = false;
-  /** A reset failed: the next delivery is a reset, whatever it was going to be. */
+  /** A delivery failed: the next delivery is a reset, whatever it was going to be. */
   private resetOwed = false;
   /** Counts `clear()` calls, so that a delivery sent before one is not held against the relay after. */
   private cleared = 0;
   /** The owed reset's next try, when nothing else is sent meanwhile (a sold-out show may send nothing more). */
   private retry: ReturnType<typeof setTimeout> | null = null;
   private retryMs = RETRY_FIRST_MS;
+  private retries = 0;
 
   /**
    * `send` delivers one message and settles when the relay has answered, rejecting when it could
@@ -48,7 +54,7 @@ export class RelayOutbox {
     this.cleared++;
     if (this.retry !== null) clearTimeout(this.retry);
     this.retry = null;
-    this.retryMs = RETRY_FIRST_MS;
+    [this.retryMs, this.retries] = [RETRY_FIRST_MS, 0];
   }
 
   private async drain(): Promise<void> {
@@ -57,14 +63,14 @@ export class RelayOutbox {
       const cleared = this.cleared;
       try {
         await this.send(next);
-        if (next.kind === "reset") this.retryMs = RETRY_FIRST_MS;
+        if (next.kind === "reset") [this.retryMs, this.retries] = [RETRY_FIRST_MS, 0];
       } catch {
-        // A failed batch shows as a gap at the relay's next batch, and its watchers resync then. A
-        // failed reset may leave the relay and its watchers on the old layout, whose batches the
-        // new ones do not follow: the next delivery is a reset again, or, when none comes, a reset
-        // alone a moment later (unless the relay was forgotten meanwhile, and so reads the show
-        // afresh when it subscribes again).
-        if (next.kind === "reset" && cleared === this.cleared) {
+        // The relay may have missed the batch (its watchers would see the gap only at a next batch,
+        // which a sold-out show may never send), or the reset (leaving them on an old layout, whose
+        // batches the new ones do not follow): the next delivery is a reset, or, when none comes,
+        // a reset alone a moment later. Not for a relay forgotten meanwhile: it reads the show
+        // afresh when it subscribes again.
+        if (cleared === this.cleared) {
           if (this.waiting.length === 0) this.owe();
           else if (this.waiting[0]!.kind === "batch") this.waiting = [{ kind: "reset" }];
         }
@@ -76,7 +82,9 @@ export class RelayOutbox {
   /** The next delivery is a reset; and if none comes before the retry is due, the retry is one. */
   private owe(): void {
     this.resetOwed = true;
-    this.retry ??= setTimeout(() => {
+    if (this.retry !== null || this.retries >= MOST_RETRIES) return;
+    this.retries++;
+    this.retry = setTimeout(() => {
       this.retry = null;
       if (this.resetOwed) this.push({ kind: "reset" });
     }, this.retryMs);
