@@ -837,12 +837,30 @@ describe("GET /api/shows/:show_id/live", () => {
     expect(await client.next()).toEqual({ type: "snapshot", layout: 1, version: 1, statuses: "aba" });
   });
 
-  it("a show that restarts costs each relay one read, and each watcher a fresh view, then nothing more", async () => {
+  it("a show that restarts having sent its relays everything resets none of them", async () => {
     const showId = await newShow(3);
     const client = await connect(showId, "", { LIVE_RELAYS: "1" });
     await client.greeting();
     await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
     expect(await client.next()).toMatchObject({ type: "changes", version: 1 });
+    // Once the relay has answered, the show notes that every relay has been sent change 1.
+    const delivered = () => querySql<{ live_delivered: number }>(showId, "SELECT live_delivered FROM show");
+    await expect.poll(delivered).toEqual([{ live_delivered: 1 }]);
+    await evictDurableObject(showStub(showId)); // idle, it is evicted
+    expect(await showStub(showId).stats()).toMatchObject({ relayMessages: 0, subscriptions: 0 });
+    await client.expectQuiet();
+    await post("/api/book-seat/", { show_id: showId, seat_id: 3 });
+    expect(await client.next()).toMatchObject({ type: "changes", since: 1, version: 2 });
+  });
+
+  it("a show that restarts with a change it may not have sent costs each relay one read, and each watcher a fresh view", async () => {
+    const showId = await newShow(3);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
+    expect(await client.next()).toMatchObject({ type: "changes", version: 1 });
+    // As if the show had stopped before its relays answered: change 1 not noted as sent to all.
+    await querySql(showId, "UPDATE show SET live_delivered = 0");
     await evictDurableObject(showStub(showId));
     await expect.poll(() => showStub(showId).stats()).toMatchObject({ relayMessages: 1, subscriptions: 1 });
     expect(await client.next()).toMatchObject({ type: "layout", layout: 1 });
@@ -903,8 +921,13 @@ describe("GET /api/shows/:show_id/live", () => {
       state.abort("restart");
     }).catch(() => {});
     expect((await statuses(showId))["2"]).toBe("booked"); // wakes the show: its reset fails, once
+    const delivered = () => querySql<{ live_delivered: number }>(showId, "SELECT live_delivered FROM show");
+    await expect.poll(() => showStub(showId).stats()).toMatchObject({ relayMessages: 1 });
+    await new Promise((resolve) => setTimeout(resolve, RETRY_FIRST_MS / 4));
+    expect(await delivered()).toEqual([{ live_delivered: 0 }]); // owed: change 1 not noted as sent to all
     expect(await client.next(RETRY_FIRST_MS * 3)).toMatchObject({ type: "layout", layout: 1 });
     expect(await client.next()).toEqual({ type: "snapshot", layout: 1, version: 1, statuses: "aba" });
+    await expect.poll(delivered).toEqual([{ live_delivered: 1 }]);
   });
 
   it("a batch that reaches a relay while its first watcher is being let in is not undone by the read under way", async () => {

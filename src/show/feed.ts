@@ -59,6 +59,8 @@ export class LiveFeed {
   private readonly outboxes = new Map<string, RelayOutbox>();
   /** How many times each relay has subscribed since the object started (see `send`). */
   private readonly subscriptions = new Map<string, number>();
+  /** The last change noted as sent to every relay (see `resume`), as this object last wrote or read it. */
+  private delivered: number | null = null;
   /** Names this object's subscriptions apart from those of its earlier runs (see `leave`). */
   private readonly run = randomBase64Url(6);
 
@@ -79,13 +81,16 @@ export class LiveFeed {
 
   /**
    * After the object starts (a deploy, an eviction, a crash): changes committed before it stopped
-   * may not have reached the relays (the tick had not sent them, or they waited in an outbox), and
-   * nothing says which. So every relay reads the show again, once, and sends its watchers the
-   * layout and a snapshot; one with none left answers 0 and is forgotten. (An object starts at most
-   * once an idle spell, however many requests or alarms then come.)
+   * may not have reached the relays (the tick had not sent them, they waited in an outbox, or a
+   * delivery failed). The show notes, each time every relay has been sent everything, the last
+   * change sent (`live_delivered`); when a change came after it, every relay reads the show again,
+   * once, and sends its watchers the layout and a snapshot (one with none left answers 0 and is
+   * forgotten). A show that was evicted idle has sent everything, and resets nobody.
    */
   resume(): void {
-    if (this.subscribers.size > 0) this.resetRelays();
+    if (this.subscribers.size === 0) return;
+    this.delivered = q.liveDelivered(this.sql);
+    if (this.delivered === null || this.delivered < this.sent) this.resetRelays();
   }
 
   /** Adds a relay and gives it what its watchers need first: the layout and a snapshot. */
@@ -93,8 +98,12 @@ export class LiveFeed {
     this.subscriptions.set(relay, (this.subscriptions.get(relay) ?? 0) + 1);
     this.counts.subscriptions++;
     if (!this.subscribers.has(relay)) {
-      // With nobody listening, nothing was sent: batches start from now.
-      if (this.subscribers.size === 0) this.sent = q.latestChange(this.sql);
+      // With nobody listening, nothing was sent: batches start from now, and the first relay's
+      // snapshot has everything so far.
+      if (this.subscribers.size === 0) {
+        this.sent = q.latestChange(this.sql);
+        this.noteDelivered();
+      }
       q.addRelay(this.sql, { relay });
       this.subscribers.add(relay);
     }
@@ -153,7 +162,8 @@ export class LiveFeed {
     this.tick = null;
     const since = this.sent;
     const rows = q.changesSince(this.sql, { since, limit: MAX_CATCH_UP + 1 });
-    if (rows.length === 0) return;
+    // Nothing new (the tick of a read): what was sent before may now be all sent.
+    if (rows.length === 0) return this.noteDelivered();
     if (rows.length > MAX_CATCH_UP) return this.resetRelays();
     const version = rows.at(-1)!.seq;
     this.sent = version;
@@ -175,10 +185,25 @@ export class LiveFeed {
   private deliver(relay: string, delivery: Delivery): void {
     let outbox = this.outboxes.get(relay);
     if (outbox === undefined) {
-      outbox = new RelayOutbox((next) => this.send(relay, next));
+      outbox = new RelayOutbox(
+        (next) => this.send(relay, next),
+        () => this.noteDelivered(),
+      );
       this.outboxes.set(relay, outbox);
     }
     outbox.push(delivery);
+  }
+
+  /**
+   * Notes durably that every relay has been sent every change so far, when that is so: no batch
+   * waits for the tick, and every outbox has sent what it had, without a failure it still owes a
+   * reset for. Written once per round of deliveries at most, off any booking's path.
+   */
+  private noteDelivered(): void {
+    if (this.tick !== null || ![...this.outboxes.values()].every((outbox) => outbox.idle)) return;
+    if (this.delivered === this.sent) return;
+    q.noteLiveDelivered(this.sql, { version: this.sent });
+    this.delivered = this.sent;
   }
 
   /**

@@ -39,7 +39,16 @@ export class RelayOutbox {
    * not. Deliveries never overlap: calls on different stubs are not ordered, so a second call in
    * flight could overtake the first.
    */
-  constructor(private readonly send: (delivery: Delivery) => Promise<void>) {}
+  constructor(
+    private readonly send: (delivery: Delivery) => Promise<void>,
+    /** Called each time the outbox has sent what it had (see `idle`). */
+    private readonly settled: () => void = () => {},
+  ) {}
+
+  /** Nothing in flight, waiting or owed: the relay has been sent everything made for it. */
+  get idle(): boolean {
+    return !this.sending && this.waiting.length === 0 && !this.resetOwed;
+  }
 
   push(delivery: Delivery): void {
     this.waiting = merged(this.waiting, this.resetOwed ? { kind: "reset" } : delivery);
@@ -77,6 +86,7 @@ export class RelayOutbox {
       }
     }
     this.sending = false;
+    this.settled();
   }
 
   /** The next delivery is a reset; and if none comes before the retry is due, the retry is one. */

@@ -542,6 +542,17 @@ export function removeRelay(sql: SqlStorage, { relay }: { relay: string }): void
   sql.exec("DELETE FROM live_relays WHERE relay = ?", relay);
 }
 
+/** The last change every listed relay is known to have been sent (see `LiveFeed.resume`); null when not known. */
+export function liveDelivered(sql: SqlStorage): number | null {
+  return (
+    sql.exec<{ live_delivered: number | null }>("SELECT live_delivered FROM show").toArray()[0]?.live_delivered ?? null
+  );
+}
+
+export function noteLiveDelivered(sql: SqlStorage, { version }: { version: number }): void {
+  sql.exec("UPDATE show SET live_delivered = ?", version);
+}
+
 // ---- Idempotent answers -------------------------------------------------------------------
 
 export function idempotentAnswer(

@@ -204,4 +204,9 @@ export const SHOW_MIGRATIONS: readonly Migration[] = [
     name: "the SHA-256 of the plan as last sent, so that a PUT of the same plan need not parse it",
     sql: `ALTER TABLE show ADD COLUMN plan_digest TEXT;`,
   },
+  {
+    id: 15,
+    name: "the last change every live relay was sent, so that a show that starts resets its relays only when they missed one",
+    sql: `ALTER TABLE show ADD COLUMN live_delivered INTEGER;`,
+  },
 ];
