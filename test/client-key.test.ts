@@ -16,6 +16,9 @@ describe("the client a per-address budget counts against", () => {
     ["::ffff:192.0.2.1", "192.0.2.1"],
     // Only a client that reaches the Worker without Cloudflare in front can send these.
     ["not::an::address", "unknown"],
+    // "::" among eight groups already stands for none: not an address (it threw, and answered 500).
+    ["1:2:3:4:5::6:7:8:9", "unknown"],
+    ["1:2:3:4::5:6:7:8", "unknown"],
     ["203.0.113.5; drop", "unknown"],
     [`x:${"b".repeat(300)}`, "unknown"],
   ])("is %s → %s", (address, key) => {

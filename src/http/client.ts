@@ -39,6 +39,8 @@ function ipv6Groups(address: string): string[] | undefined {
   if (halves.length > 2) return undefined;
   const [head, tail] = halves.map((half) => (half === "" ? [] : half.split(":")));
   const missing = 8 - head!.length - (tail?.length ?? 0);
+  // "::" stands for one group or more: an address with eight groups around it is none.
+  if (tail !== undefined && missing < 1) return undefined;
   const groups = tail === undefined ? head! : [...head!, ...Array<string>(missing).fill("0"), ...tail];
   if (groups.length !== 8 || !groups.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return undefined;
   return groups.map((group) => parseInt(group, 16).toString(16));
