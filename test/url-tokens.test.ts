@@ -14,6 +14,16 @@ describe("tokens in the URL", () => {
     },
   );
 
+  it("a token in the URL gets 401 on a path no route has, and with a method the route does not take", async () => {
+    const unknown = await call("/api/nowhere?token=abc");
+    expect(unknown.status).toBe(401);
+    expect(await unknown.json()).toEqual(REFUSED);
+    const showId = await newShow(2);
+    const wrongMethod = await call(`/admin/shows/${showId}/log?admin_token=${ADMIN_TOKEN}`, { method: "DELETE" });
+    expect(wrongMethod.status).toBe(401);
+    expect(await wrongMethod.json()).toEqual(REFUSED);
+  });
+
   it("a hold token in the URL gets 401 and confirms nothing", async () => {
     const showId = await newShow(2);
     const hold = await holdSeats(showId, [1]);

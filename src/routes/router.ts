@@ -58,6 +58,7 @@ export function buildRouter(handlers: Handlers) {
   }
   router.all("*", (request) => {
     refuseLongUrl(request);
+    refuseTokenInUrl(request);
     throw new HttpError(404, "No such route", { method: request.method, path: new URL(request.url).pathname });
   });
   return router;
@@ -74,11 +75,12 @@ function resource(router: IttyRouter, path: string, operations: Operation[], bou
   const allow = [...byMethod.keys()].join(", ");
   router.all(path, async (request, env, ctx) => {
     refuseLongUrl(request);
+    // Before any other answer: the client is told it put a token where logs keep it, whatever else is wrong.
+    refuseTokenInUrl(request);
     const operation = byMethod.get(request.method);
     if (operation === undefined) {
       throw new HttpError(405, `Method ${request.method} is not allowed here; use ${allow}`, {}, { allow });
     }
-    refuseTokenInUrl(request);
     if (acting(operation)) refuseOtherSites(request);
     const input = await validatedInput(operation, paramNames, request, env);
     return bound.get(operation)!(input, env, ctx);
