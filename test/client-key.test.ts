@@ -25,6 +25,19 @@ describe("the client a per-address budget counts against", () => {
     expect(clientKey(from(address))).toBe(key);
   });
 
+  it("counts another zone's Worker, which Cloudflare sends from one address for all of them, by its zone", () => {
+    const worker = (zone?: string) =>
+      clientKey(
+        new Request("https://seats.test/", {
+          headers: { "cf-connecting-ip": "2a06:98c0:3600::103", ...(zone === undefined ? {} : { "cf-worker": zone }) },
+        }),
+      );
+    expect(worker("Tickets.Example")).toBe("worker:tickets.example");
+    expect(worker("attacker.example")).toBe("worker:attacker.example");
+    expect(worker()).toBe("2a06:98c0:3600:0::/64");
+    expect(worker("not a zone")).toBe("2a06:98c0:3600:0::/64");
+  });
+
   it("is 'unknown' without CF-Connecting-IP", () => {
     expect(clientKey(from())).toBe("unknown");
   });

@@ -13,12 +13,21 @@ export function clientKey(request: Request): string {
   // An IPv4 address written as IPv6 (::ffff:192.0.2.1) is that IPv4 address.
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
   if (mapped) return mapped[1]!;
-  const network = ipv6Groups(address)?.slice(0, 4);
+  const groups = ipv6Groups(address);
   // Cloudflare always sets an address; anything else comes from a client that reached the Worker
   // some other way (`wrangler dev`), which gets no allowance of its own for it (nor a key of any
   // length: a socket's tag, say, has a limit).
-  return network === undefined ? "unknown" : `${network.join(":")}::/64`;
+  if (groups === undefined) return "unknown";
+  // Every Worker on another zone calls from one address; Cloudflare names the calling zone in
+  // CF-Worker, so that one zone's Worker cannot spend every other's allowance (an admin tool's).
+  const zone = request.headers.get("cf-worker")?.toLowerCase();
+  if (groups.join(":") === WORKERS_ADDRESS && zone !== undefined && ZONE.test(zone)) return `worker:${zone}`;
+  return `${groups.slice(0, 4).join(":")}::/64`;
 }
+
+/** The address Cloudflare sends other zones' Workers' subrequests from (2a06:98c0:3600::103), as `ipv6Groups` writes it. */
+const WORKERS_ADDRESS = "2a06:98c0:3600:0:0:0:0:103";
+const ZONE = /^[a-z0-9.-]{1,253}$/;
 
 /**
  * A client key as an object stores it (on a hold, on a queue ticket): hashed, so that no address
