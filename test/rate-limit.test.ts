@@ -196,6 +196,17 @@ describe("rate limiting", () => {
       expect(said).toHaveLength(1);
     });
 
+    it("an ADMIN_TOKEN no header can carry (a space inside) turns admin routes off, and says why", async () => {
+      const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+      const showId = await newShow(2);
+      const response = await adminLog({ ADMIN_TOKEN: "correct horse battery staple" }, "192.0.2.10", showId, "correct");
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({
+        error: "Admin routes are disabled: the configured ADMIN_TOKEN cannot be sent in a header",
+      });
+      expect(warnings.mock.calls.some(([line]) => String(line).includes("no header can carry"))).toBe(true);
+    });
+
     it("use the ADMIN_AUTH_LIMITER binding from wrangler.toml: 5 a minute", async () => {
       const showId = await newShow(2);
       const ip = `203.0.113.${Math.floor(Math.random() * 100)}`;

@@ -75,6 +75,14 @@ export async function requireAdmin(request: Request, env: Env): Promise<void> {
     warnOnce(`ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters: admin routes are disabled`);
     throw unauthorized("Admin routes are disabled: the configured ADMIN_TOKEN is too short");
   }
+  // A space or a character outside visible ASCII cannot be sent in a Bearer header: no request
+  // could ever match it, and without this each try would count as a wrong token, silently.
+  if (!/^[\x21-\x7e]+$/.test(env.ADMIN_TOKEN)) {
+    warnOnce(
+      "ADMIN_TOKEN has a space or a character outside visible ASCII, which no header can carry: admin routes are disabled",
+    );
+    throw unauthorized("Admin routes are disabled: the configured ADMIN_TOKEN cannot be sent in a header");
+  }
   const presented = bearerToken(request);
   if (presented === null) {
     throw unauthorized("Admin routes need an 'Authorization: Bearer <token>' header");
