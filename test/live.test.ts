@@ -869,6 +869,38 @@ describe("GET /api/shows/:show_id/live", () => {
     expect(await relaysOf(showId)).toEqual([`${showId}#0`]);
   });
 
+  it("a layout change whose reset had not reached a relay when the show stopped reaches its watchers at the next start", async () => {
+    const showId = await newShow(3);
+    const client = await connect(showId, "", { LIVE_RELAYS: "1" });
+    await client.greeting();
+    const delivered = () => querySql<{ live_delivered: number | null }>(showId, "SELECT live_delivered FROM show");
+    // The relay cannot read the show for a moment: the rename's reset fails, and is owed.
+    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (instance: LiveRelay) => {
+      const inside = instance as unknown as { show(): DurableObjectStub<Show> };
+      const show = inside.show();
+      let refusals = 1;
+      inside.show = () =>
+        ({
+          subscribe: (name: string) =>
+            refusals-- > 0
+              ? Promise.reject(platformError("Durable Object is overloaded.", { overloaded: true }))
+              : show.subscribe(name),
+          unsubscribe: (name: string, subscription?: string) => show.unsubscribe(name, subscription),
+        }) as never;
+    });
+    const body = JSON.stringify({ name: "Renamed", seats: 3, max_seats_per_order: 100 });
+    const put = await call(`/admin/shows/${showId}`, { method: "PUT", headers: adminHeaders, body });
+    expect(put.status).toBe(200);
+    await expect.poll(() => showStub(showId).stats()).toMatchObject({ relayMessages: 1 });
+    expect(await delivered()).toEqual([{ live_delivered: null }]); // no seat changed, but the layout did
+    // The show stops before the retry (a deploy), and wakes for the next request.
+    await runInDurableObject(showStub(showId), (_show, state) => state.abort("restart")).catch(() => {});
+    expect(await statuses(showId)).toMatchObject({ "1": "available" });
+    expect(await client.next()).toMatchObject({ type: "layout", layout: 2, name: "Renamed" });
+    expect(await client.next()).toMatchObject({ type: "snapshot", layout: 2 });
+    await expect.poll(delivered).toEqual([{ live_delivered: 0 }]);
+  });
+
   it("a reset reaches every watcher, though one was greeted from a newer read than the others were passed", async () => {
     const showId = await newShow(3);
     const relay = env.RELAY.getByName(`${showId}#0`);

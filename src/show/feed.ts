@@ -142,8 +142,15 @@ export class LiveFeed {
     }
   }
 
-  /** After a layout change: every relay starts again from the new layout and a snapshot (replacing what waits for it). */
+  /**
+   * After a layout change: every relay starts again from the new layout and a snapshot (replacing
+   * what waits for it). The change is no seat's, so the mark of what was sent moves back with it
+   * (in the same commit): a show that stops before every relay has taken the reset resets them at
+   * its next start.
+   */
   layoutChanged(): void {
+    q.noteLiveDelivered(this.sql, { version: null });
+    this.delivered = null;
     this.resetRelays();
   }
 
@@ -202,8 +209,13 @@ export class LiveFeed {
   private noteDelivered(): void {
     if (this.tick !== null || ![...this.outboxes.values()].every((outbox) => outbox.idle)) return;
     if (this.delivered === this.sent) return;
-    q.noteLiveDelivered(this.sql, { version: this.sent });
-    this.delivered = this.sent;
+    try {
+      q.noteLiveDelivered(this.sql, { version: this.sent });
+      this.delivered = this.sent;
+    } catch (error) {
+      // Unwritten, the mark stays behind: the next start resets the relays, which is safe.
+      console.error(JSON.stringify({ message: "live: delivered mark not written", error: String(error) }));
+    }
   }
 
   /**

@@ -549,7 +549,7 @@ export function liveDelivered(sql: SqlStorage): number | null {
   );
 }
 
-export function noteLiveDelivered(sql: SqlStorage, { version }: { version: number }): void {
+export function noteLiveDelivered(sql: SqlStorage, { version }: { version: number | null }): void {
   sql.exec("UPDATE show SET live_delivered = ?", version);
 }
 
