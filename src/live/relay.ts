@@ -271,7 +271,7 @@ export class LiveRelay extends DurableObject<Env> {
       this.forgetView();
       this.subscription = null;
       // A relay that has hibernated since it subscribed knows no subscription to name: the show
-      // forgets it when it answers 0 to the next batch (or to the reset of the show's next start).
+      // forgets it when it answers 0 to the next batch or reset (an empty relay left listed costs a row).
       if (subscription !== null) await this.show().unsubscribe(this.name, subscription);
     }
   }
