@@ -947,7 +947,7 @@ async function cleanupScenario(): Promise<void> {
   );
 }
 
-/** Seating plans of PLAN_SEATS seats: import, statuses and best available (see bench/plans.ts). */
+/** Seating plans of PLAN_SEATS seats: import, statuses, best available and waking (see bench/plans.ts). */
 async function plansScenario(worker: RunningWorker): Promise<ReturnType<typeof planScenario>> {
   const client = new Client(worker.url, 1);
   const results = await planScenario(worker, client, PLAN_SEATS, log);
@@ -1159,7 +1159,7 @@ if (args.json) {
     );
   for (const size of plans?.measured ?? []) {
     console.log(
-      `Plan of ${size.seats} seats: imported in ${fmt(size.importMs / 1000, 1)} s; statuses ${fmt(size.statusesBytes / 1024, 0)} KB; best available: the search ${fmt(size.searchMs, 2)} ms, ~${fmt(size.bestAvailableMs, 2)} ms of object CPU per hold beyond a plain hold (target: at most 5 ms); the first booking after its object wakes p50 ${fmt(size.wakeP50Ms, 1)} ms (a 100-seat show's ${fmt(size.smallWakeP50Ms, 1)} ms)`,
+      `Plan of ${size.seats} seats: imported in ${fmt(size.importMs / 1000, 1)} s; statuses ${fmt(size.statusesBytes / 1024, 0)} KB; best available: the search ${fmt(size.searchMs, 2)} ms, ~${fmt(size.bestAvailableMs, 2)} ms of object CPU per hold beyond a plain hold (target: at most 5 ms); the first booking after a ${size.seats}-seat show's object wakes p50 ${fmt(size.wakeP50Ms, 1)} ms (a 100-seat show's ${fmt(size.smallWakeP50Ms, 1)} ms)`,
     );
   }
   if (rushed) {

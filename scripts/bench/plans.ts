@@ -1,11 +1,13 @@
 /**
  * The benchmark's seating-plan scenario: for a show of N seats from a plan, what importing the
- * plan, reading the statuses and picking the best available seats cost, each beside its baseline
- * from the same run:
+ * plan, reading the statuses, picking the best available seats and waking the object cost, each
+ * beside its baseline from the same run:
  * - import: the plan (pretix's format, with the editor's extra keys) against a flat list of N seats;
  * - statuses after a change: the compact statuses (what a seat-map read costs the show, the Worker
  *   composing the map from them) against the full seat map built by the object;
- * - best available: a best-available hold against a hold of two named seats, called on the object.
+ * - best available: a best-available hold against a hold of two named seats, called on the object;
+ * - wake: the first booking after the object of a flat show of N seats is evicted, against a
+ *   100-seat show's, and the next (warm) booking.
  *
  * Costs inside the object are read as workerd's CPU time (from /proc) over many calls, less the
  * same calls without the work measured; workerd's clock does not advance during a call, so time
@@ -57,7 +59,7 @@ export async function planScenario(
   const results: PlanResults = { rows: [], checks: [], measured: [] };
   for (const seats of sizes) {
     const label = seats.toLocaleString("en-US");
-    log(`▶ plans: a ${label}-seat plan: import, statuses, best available`);
+    log(`▶ plans: a ${label}-seat plan: import, statuses, best available, wake`);
     const plan = arenaPlan({ seats, zones: Math.max(3, Math.round(seats / 15_000)), editorKeys: true });
     const planBody = { name: `Plan ${seats}`, plan, max_seats_per_order: 10 };
     const flat = await timed(worker, () => put(client, `flat-${seats}`, { name: `Flat ${seats}`, seats }));

@@ -2,9 +2,10 @@ import { sha256Hex } from "../sha256";
 
 /**
  * The client a per-address budget counts against (rate limits, the admin throttle, live sockets per
- * relay): its IPv4 address, or the /64 network of its IPv6 address. One IPv6 subscriber is given a
- * whole /64 (2^64 addresses), so counting single IPv6 addresses would let one client pass every
- * budget by changing the last bits of its own.
+ * relay, seats held, queue tickets): its IPv4 address, or the /64 network of its IPv6 address, or,
+ * for another zone's Worker (all of which call from one address), `worker:<zone>`. One IPv6
+ * subscriber is given a whole /64 (2^64 addresses), so counting single IPv6 addresses would let
+ * one client pass every budget by changing the last bits of its own.
  */
 export function clientKey(request: Request): string {
   const address = request.headers.get("cf-connecting-ip");

@@ -87,7 +87,7 @@ export class LiveRelay extends DurableObject<Env> {
   private loading: Promise<View | Failure> | null = null;
   /** Counts the times the view was dropped, so that a read of the show begun before is not installed. */
   private generation = 0;
-  /** The newest batch passed to the watchers: a read of the show asked for before it and older than it is read again. */
+  /** The newest batch the show sent this relay: a read of the show asked for before it and older than it is read again. */
   private newest = { layout: 0, version: 0 };
   /** The subscription the show last answered with, which an unsubscribe names (see `LiveFeed.leave`). */
   private subscription: string | null = null;
@@ -163,8 +163,9 @@ export class LiveRelay extends DurableObject<Env> {
   }
 
   /**
-   * The show's layout changed, or it restarted, or a batch could not be joined to the one before:
-   * the relay reads the show again, and every watcher gets the layout and a snapshot. (Whether a
+   * The show's layout changed, or it restarted with a change it may not have sent, or a delivery
+   * failed, or more changes came at once than a batch carries: the relay reads the show again,
+   * and every watcher gets the layout and a snapshot. (Whether a
    * watcher has what was read cannot be told: one greeted or resynced from a read has it, the
    * others only what they were passed.)
    */

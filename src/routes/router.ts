@@ -42,8 +42,8 @@ type AnyHandler = (input: Input<Operation>, env: Env, ctx: ExecutionContext) => 
 
 /**
  * Builds the router from the declarations in `OPERATIONS` and one handler for each. For every
- * request it enforces the declaration in a fixed order: URL size, method (405 with `Allow`), no
- * credential in the query string (401), admin token, rate limit, path parameters, hold, booking or ticket token, body, query, the
+ * request it enforces the declaration in a fixed order: URL size, no credential in the query
+ * string (401, on a path no route has too), method (405 with `Allow`), admin token, rate limit, path parameters, hold, booking or ticket token, body, query, the
  * admission pass (while the show's waiting room is on), and the `Idempotency-Key`; each failure is the 4xx JSON error the document lists. Only then does the
  * handler run, with typed input it never has to parse again.
  */

@@ -353,7 +353,7 @@ function storeVenue(sql: SqlStorage, venue: VenueLayout): void {
  * How plans are laid out (`layoutFromPlan`): one more whenever that changes what a plan makes, so
  * that a plan noted under other rules is laid out again when it is sent again.
  */
-const LAYOUT_RULES = 2; // 2: a row's spacing from its seats in place, not as listed, and never 0
+const LAYOUT_RULES = 2; // 2: a row's spacing from its seats in place as well as as listed, never 0
 
 /**
  * The plan digest as the show notes it (see `ShowLayout.planDigest`): with the layout rules, and

@@ -36,8 +36,7 @@ import type {
   ShowStats,
   SummaryPushResult,
 } from "./types";
-
-const UNKNOWN_SHOW: Failure = { ok: false, reason: "unknown_show" };
+import { UNKNOWN_SHOW } from "./types";
 
 /**
  * One show: its seats, holds, bookings, blocks and audit log, in its own SQLite database. The
@@ -87,7 +86,8 @@ export class Show extends DurableObject<Env> {
     applyMigrations(this.ctx.storage, SHOW_MIGRATIONS);
     this.seating.load();
     this.feed.resume();
-    if (this.summaries.changed(this.clock())) this.scheduleAlarm(); // a push due was noted in memory only
+    this.summaries.changed(this.clock()); // a push due was noted in memory only: one is due now
+    this.scheduleAlarm(); // for it, and for holds' expiry and old keys' purge, read back from storage
   }
 
   // ---- Layout ------------------------------------------------------------------------------

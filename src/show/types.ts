@@ -175,6 +175,9 @@ export type Failure =
   /** The show's database is past its high-water mark: no new holds or cancellations by token (see `StorageGuard`). */
   | { ok: false; reason: "storage_full" };
 
+/** What every call answers for a show that was never created. */
+export const UNKNOWN_SHOW: Failure = { ok: false, reason: "unknown_show" };
+
 export type Result<T> = ({ ok: true } & T) | Failure;
 
 export type BookResult = Result<{ bookings: Booking[] }>;

@@ -64,9 +64,10 @@ export function layoutFromPlan(plan: Plan): VenueLayout {
       return { zone, row, places, gaps, spacing: spacingOf(places, gaps) };
     }),
   );
-  const closests = rows.filter(({ gaps }) => gaps.length >= 2).map(({ spacing }) => spacing);
+  // (A row whose seats are all drawn at one place has no spacing, and seats at one place set none.)
+  const closests = rows.flatMap(({ gaps, spacing }) => (gaps.length >= 2 && spacing < Infinity ? [spacing] : []));
   // In a plan with no row of three seats or more, the rows of two set the usual spacing themselves.
-  const usual = median(closests.length > 0 ? closests : rows.flatMap(({ gaps }) => gaps));
+  const usual = median(closests.length > 0 ? closests : rows.flatMap(({ gaps }) => gaps.filter((gap) => gap > 0)));
   let run = 0;
   for (const { zone, row, places, gaps, spacing } of rows) {
     const closest = gaps.length >= 2 ? spacing : usual;
