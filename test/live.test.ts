@@ -176,6 +176,37 @@ async function relaysOf(showId: string): Promise<string[]> {
   );
 }
 
+/** Sells a seat, stored, and stops the show's object (a deploy, a crash) before its 50 ms tick can send it. */
+async function sellThenStop(showId: string, seat: string): Promise<void> {
+  await runInDurableObject(showStub(showId), async (show, state) => {
+    expect(show.book([seat], null, { route: "test", actor: "test" }, null)).toMatchObject({ ok: true });
+    await state.storage.sync();
+    state.abort("restart");
+  }).catch(() => {});
+}
+
+/** The last change the show notes as sent to every relay (see `LiveFeed.resume`). */
+function deliveredMark(showId: string): Promise<{ live_delivered: number | null }[]> {
+  return querySql<{ live_delivered: number | null }>(showId, "SELECT live_delivered FROM show");
+}
+
+/** The show's one relay (`LIVE_RELAYS` "1") finds its next read of the show refused, as an overloaded show refuses it. */
+async function refuseOneRead(showId: string): Promise<void> {
+  await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (instance: LiveRelay) => {
+    const inside = instance as unknown as { show(): DurableObjectStub<Show> };
+    const show = inside.show();
+    let refusals = 1;
+    inside.show = () =>
+      ({
+        subscribe: (name: string) =>
+          refusals-- > 0
+            ? Promise.reject(platformError("Durable Object is overloaded.", { overloaded: true }))
+            : show.subscribe(name),
+        unsubscribe: (name: string, subscription?: string) => show.unsubscribe(name, subscription),
+      }) as never;
+  });
+}
+
 /** Sets what a show's one relay (`LIVE_RELAYS` "1") allows a watcher to leave unread (see `ReadingWatchers`). */
 async function readingLimits(
   showId: string,
@@ -826,11 +857,7 @@ describe("GET /api/shows/:show_id/live", () => {
     const client = await connect(showId, "", { LIVE_RELAYS: "1" });
     await client.greeting();
     // Seat 2 is sold and stored, and the object stops (a deploy, a crash) before its 50 ms tick sends it.
-    await runInDurableObject(showStub(showId), async (show, state) => {
-      expect(show.book(["2"], null, { route: "test", actor: "test" }, null)).toMatchObject({ ok: true });
-      await state.storage.sync();
-      state.abort("restart");
-    }).catch(() => {});
+    await sellThenStop(showId, "2");
     // Whatever wakes the show next (here a read), its relays read it again.
     expect((await statuses(showId))["2"]).toBe("booked");
     expect(await client.next()).toMatchObject({ type: "layout", layout: 1 });
@@ -844,7 +871,7 @@ describe("GET /api/shows/:show_id/live", () => {
     await post("/api/book-seat/", { show_id: showId, seat_id: 2 });
     expect(await client.next()).toMatchObject({ type: "changes", version: 1 });
     // Once the relay has answered, the show notes that every relay has been sent change 1.
-    const delivered = () => querySql<{ live_delivered: number }>(showId, "SELECT live_delivered FROM show");
+    const delivered = () => deliveredMark(showId);
     await expect.poll(delivered).toEqual([{ live_delivered: 1 }]);
     await evictDurableObject(showStub(showId)); // idle, it is evicted
     expect(await showStub(showId).stats()).toMatchObject({ relayMessages: 0, subscriptions: 0 });
@@ -873,21 +900,9 @@ describe("GET /api/shows/:show_id/live", () => {
     const showId = await newShow(3);
     const client = await connect(showId, "", { LIVE_RELAYS: "1" });
     await client.greeting();
-    const delivered = () => querySql<{ live_delivered: number | null }>(showId, "SELECT live_delivered FROM show");
+    const delivered = () => deliveredMark(showId);
     // The relay cannot read the show for a moment: the rename's reset fails, and is owed.
-    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (instance: LiveRelay) => {
-      const inside = instance as unknown as { show(): DurableObjectStub<Show> };
-      const show = inside.show();
-      let refusals = 1;
-      inside.show = () =>
-        ({
-          subscribe: (name: string) =>
-            refusals-- > 0
-              ? Promise.reject(platformError("Durable Object is overloaded.", { overloaded: true }))
-              : show.subscribe(name),
-          unsubscribe: (name: string, subscription?: string) => show.unsubscribe(name, subscription),
-        }) as never;
-    });
+    await refuseOneRead(showId);
     const body = JSON.stringify({ name: "Renamed", seats: 3, max_seats_per_order: 100 });
     const put = await call(`/admin/shows/${showId}`, { method: "PUT", headers: adminHeaders, body });
     expect(put.status).toBe(200);
@@ -934,26 +949,10 @@ describe("GET /api/shows/:show_id/live", () => {
     const client = await connect(showId, "", { LIVE_RELAYS: "1" });
     await client.greeting();
     // The relay's next read of the show is refused, as a show waking under a queue of buyers may.
-    await runInDurableObject(env.RELAY.getByName(`${showId}#0`), (instance: LiveRelay) => {
-      const inside = instance as unknown as { show(): DurableObjectStub<Show> };
-      const show = inside.show();
-      let refusals = 1;
-      inside.show = () =>
-        ({
-          subscribe: (name: string) =>
-            refusals-- > 0
-              ? Promise.reject(platformError("Durable Object is overloaded.", { overloaded: true }))
-              : show.subscribe(name),
-          unsubscribe: (name: string, subscription?: string) => show.unsubscribe(name, subscription),
-        }) as never;
-    });
-    await runInDurableObject(showStub(showId), async (show, state) => {
-      expect(show.book(["2"], null, { route: "test", actor: "test" }, null)).toMatchObject({ ok: true });
-      await state.storage.sync();
-      state.abort("restart");
-    }).catch(() => {});
+    await refuseOneRead(showId);
+    await sellThenStop(showId, "2");
     expect((await statuses(showId))["2"]).toBe("booked"); // wakes the show: its reset fails, once
-    const delivered = () => querySql<{ live_delivered: number }>(showId, "SELECT live_delivered FROM show");
+    const delivered = () => deliveredMark(showId);
     await expect.poll(() => showStub(showId).stats()).toMatchObject({ relayMessages: 1 });
     await new Promise((resolve) => setTimeout(resolve, RETRY_FIRST_MS / 4));
     expect(await delivered()).toEqual([{ live_delivered: 0 }]); // owed: change 1 not noted as sent to all
