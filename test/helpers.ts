@@ -163,3 +163,41 @@ export function querySql<T extends Record<string, SqlStorageValue>>(
 export function general(total: number, available: number) {
   return [{ name: "General", color: "#2f6fb3", total, available }];
 }
+
+/**
+ * A namespace like `namespace` whose first call of `method` reaches the object, but whose answer
+ * reaches the caller only when `deliver` is called; `given` resolves once the object has answered.
+ * Later calls are not held; `askedAgain` resolves when one is made. (A late answer, as the show's
+ * calls and their answers travel apart.)
+ */
+export function lateFirstAnswer<N extends { getByName(name: string): object }>(namespace: N, method: string) {
+  let deliver!: () => void;
+  let answered!: () => void;
+  let again!: () => void;
+  const delivered = new Promise<void>((resolve) => (deliver = resolve));
+  const given = new Promise<void>((resolve) => (answered = resolve));
+  const askedAgain = new Promise<void>((resolve) => (again = resolve));
+  let first = true;
+  const late = {
+    getByName: (name: string) =>
+      new Proxy(namespace.getByName(name), {
+        get(stub, property, receiver) {
+          if (property !== method) return Reflect.get(stub, property, receiver);
+          if (!first) {
+            again();
+            return Reflect.get(stub, property, receiver);
+          }
+          first = false;
+          return async (...args: unknown[]) => {
+            const answer = await (stub as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[method]!(
+              ...args,
+            );
+            answered();
+            await delivered;
+            return answer;
+          };
+        },
+      }),
+  } as unknown as N;
+  return { namespace: late, given, deliver, askedAgain };
+}

@@ -10,6 +10,7 @@ import {
   newShow,
   platformError,
   withEnv,
+  lateFirstAnswer,
 } from "./helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -233,40 +234,8 @@ describe("GET /api/shows/:show_id/seats", () => {
 });
 
 describe("the staleness bound, when the show's answer is slow to arrive", () => {
-  /**
-   * A SHOW namespace whose first statuses answer is held back: `given` resolves once the object
-   * has given it, and the Worker gets it only when `deliver` is called. A later read is not held;
-   * `askedAgain` resolves when one reaches the show.
-   */
-  function slowFirstStatuses() {
-    let deliver!: () => void;
-    let answered!: () => void;
-    let again!: () => void;
-    const delivered = new Promise<void>((resolve) => (deliver = resolve));
-    const given = new Promise<void>((resolve) => (answered = resolve));
-    const askedAgain = new Promise<void>((resolve) => (again = resolve));
-    let first = true;
-    const namespace = {
-      getByName: (name: string) =>
-        new Proxy(env.SHOW.getByName(name), {
-          get(stub, method, receiver) {
-            if (method !== "statusesJson") return Reflect.get(stub, method, receiver);
-            if (!first) {
-              again();
-              return Reflect.get(stub, method, receiver);
-            }
-            first = false;
-            return async () => {
-              const answer = await stub.statusesJson();
-              answered();
-              await delivered;
-              return answer;
-            };
-          },
-        }),
-    } as unknown as Env["SHOW"];
-    return { namespace, given, deliver, askedAgain };
-  }
+  /** A SHOW namespace whose first statuses answer reaches the Worker late (see `lateFirstAnswer`). */
+  const slowFirstStatuses = () => lateFirstAnswer(env.SHOW, "statusesJson");
   const booked = async (response: Response) =>
     (await response.json<{ statuses: string }>()).statuses.split("b").length - 1;
 

@@ -21,6 +21,7 @@ import {
   showStub,
   storedBookings,
   withEnv,
+  lateFirstAnswer,
 } from "./helpers";
 
 interface Ticket {
@@ -1352,27 +1353,8 @@ describe("a Worker's memo of a room's status", () => {
   it("believes a status it heard for 2 s from when it asked, and never over a change the admin made since", async () => {
     const showId = await newShow(10);
     forgetRooms();
-    let deliver!: () => void;
-    const delivered = new Promise<void>((resolve) => (deliver = resolve));
-    let asked!: () => void;
-    const wasAsked = new Promise<void>((resolve) => (asked = resolve));
     // The room answers the first status question at once, but the answer reaches the Worker late.
-    let first = true;
-    const slowRoom = {
-      getByName: (name: string) =>
-        new Proxy(env.WAITING_ROOM.getByName(name), {
-          get(stub, method, receiver) {
-            if (method !== "status" || !first) return Reflect.get(stub, method, receiver);
-            first = false;
-            return async () => {
-              const status = await stub.status();
-              asked();
-              await delivered;
-              return status;
-            };
-          },
-        }),
-    } as unknown as Env["WAITING_ROOM"];
+    const { namespace: slowRoom, given: wasAsked, deliver } = lateFirstAnswer(env.WAITING_ROOM, "status");
     const hold = (seat: number, overrides: Partial<Env> = {}) =>
       withEnv(overrides, `/api/shows/${showId}/holds`, {
         method: "POST",
