@@ -4,7 +4,7 @@ import { failureToHttp } from "../http/failures";
 import type { Id } from "../ids";
 import type { Failure } from "../show/types";
 import { rememberShow, requireShow } from "./directory";
-import { MAX_ROUNDS, NONE, waitShared } from "./questions";
+import { InFlight, NONE } from "./questions";
 
 /**
  * A read of a show as served (its seat map, statuses or plan): the JSON, encoded once (a
@@ -77,11 +77,7 @@ export function seatMapMaxAge(env: Env): number {
 
 /** Copies this isolate holds, and reads it has in flight, by what was read (`<show>/<kind>?<query>`). */
 const copies = new Map<string, Copy>();
-interface InFlight {
-  read: Promise<Copy>;
-  startedAt: number;
-}
-const inFlight = new Map<string, InFlight>();
+const reads = new InFlight<Copy>();
 const MAX_COPIES = 1000;
 /** Bytes of copies an isolate holds at most (isolates have 128 MB); a larger copy is only cached per location. */
 const MAX_COPY_BYTES = 32 * 1024 * 1024;
@@ -142,35 +138,26 @@ export async function sharedCopy(
   if (showId !== undefined) await requireShow(env, showId, client);
   // A read started before this request may have read the show before a change this client made or
   // knows of: it is shared only within the staleness bound (never while copies are off). Its
-  // failure with an HttpError (a busy object's 503) is every waiter's (see `waitShared`). When no
-  // read answered in time, the first waiter to see that reads again and the others wait on both:
-  // one more read per wait, not one per waiter, for at most MAX_ROUNDS waits.
-  const heard: Promise<Copy>[] = [];
-  while (maxAge > 0 && heard.length < MAX_ROUNDS) {
-    const pending = inFlight.get(path);
-    if (pending === undefined || heard.includes(pending.read)) break;
-    if (pending.startedAt < now && now - pending.startedAt >= Math.min(maxAge * 1000, SHARED_READ_WAIT_MS)) break;
-    heard.push(pending.read);
-    const shared = await waitShared(heard, SHARED_READ_WAIT_MS);
+  // failure with an HttpError (a busy object's 503) is every waiter's (see `InFlight.join`).
+  const bound = Math.min(maxAge * 1000, SHARED_READ_WAIT_MS);
+  const joinable = (startedAt: number) => maxAge > 0 && (startedAt >= now || now - startedAt < bound);
+  const joined = reads.join(path, joinable, SHARED_READ_WAIT_MS);
+  if (joined !== null) {
+    const shared = await joined;
     if (shared !== NONE) return shared;
+    // One that waited in vain looks at the location's cache once more: another isolate may have
+    // put a copy there meanwhile.
+    const again = await fromLocation(key, maxAge);
+    if (again) {
+      hold(path, again);
+      return again;
+    }
   }
-  // One that waited in vain looks at the location's cache once more: another isolate may have
-  // put a copy there meanwhile.
-  const again = heard.length > 0 ? await fromLocation(key, maxAge) : null;
-  if (again) {
-    hold(path, again);
-    return again;
-  }
-  const copyRead = readThrough(ctx, showId, key, maxAge, read);
-  const entry = { read: copyRead, startedAt: Date.now() };
-  inFlight.set(path, entry);
-  try {
-    const copy = await copyRead;
+  return reads.ask(path, async () => {
+    const copy = await readThrough(ctx, showId, key, maxAge, read);
     if (maxAge > 0) hold(path, copy);
     return copy;
-  } finally {
-    if (inFlight.get(path) === entry) inFlight.delete(path);
-  }
+  });
 }
 
 /** Copies the Worker made from another copy (a seat map from the statuses), and the copy each was made from. */
