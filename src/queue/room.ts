@@ -92,8 +92,12 @@ export class WaitingRoom extends DurableObject<Env> {
    */
   async configure(showId: Id, config: RoomConfig, shards: number): Promise<{ created: boolean; status: RoomStatus }> {
     applyMigrations(this.ctx.storage, ROOM_MIGRATIONS);
+    const now = this.clock();
     const existing = this.row();
     if (existing === null) {
+      // A room turned on after its opening time admits from now on, not for the time before; and
+      // nobody joins before the room is on, so places never count from earlier than that either.
+      const onFrom = Math.max(config.opensAt, now);
       this.sql.exec(
         `INSERT INTO room (singleton, show_id, opens_at, admit_per_minute, session_minutes, shards, last_tick, session, places_from)
          VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -102,11 +106,9 @@ export class WaitingRoom extends DurableObject<Env> {
         config.admitPerMinute,
         config.sessionMinutes,
         shards,
-        // A room turned on after its opening time admits from now on, not for the time before.
-        Math.max(config.opensAt, this.clock()),
-        this.clock(),
-        // Nobody joins before the room is on: places never count from earlier than that.
-        Math.max(config.opensAt, this.clock()),
+        onFrom,
+        now,
+        onFrom,
       );
     } else {
       // A new opening time starts admission again from the first place. Places after opening keep
@@ -126,7 +128,6 @@ export class WaitingRoom extends DurableObject<Env> {
       );
     }
     // Before opening the room still ticks, once a minute, to have abandoned tickets forgotten.
-    const now = this.clock();
     await this.ctx.storage.setAlarm(Math.max(now, Math.min(config.opensAt, now + SWEEP_BEFORE_OPENING_MS)));
     return { created: existing === null, status: this.status() };
   }
