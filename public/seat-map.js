@@ -686,7 +686,7 @@ function withAreasAround(venue, zone, box) {
       width: area.width,
       height: area.height,
     };
-    if (overlaps(rect, box) && !/stage/i.test(areaText(area))) result = union(result, rect);
+    if (overlaps(rect, box) && !/\bstages?\b/i.test(areaText(area))) result = union(result, rect);
   }
   return result;
 }

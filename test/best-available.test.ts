@@ -95,6 +95,36 @@ describe("best available", () => {
     }
   });
 
+  it("takes the stage from an area named for it as a word, not from a backstage listed first", async () => {
+    const plan = hall([
+      row(
+        "A",
+        0,
+        Array.from({ length: 20 }, (_, i) => i * 30),
+      ),
+    ]);
+    // The backstage is behind the row's left end, the stage in front of its middle (x 285).
+    const backstage = { position: { x: -40, y: 60 }, width: 20, height: 20, text: "Backstage" };
+    const stage = { position: { x: 185, y: -50 }, width: 200, height: 20, text: "Main stage" };
+    (plan.zones[0] as { areas: unknown[] }).areas = [backstage, stage];
+    const showId = await planShow(plan);
+    expect(await bestSeats(showId, { count: 2 })).toEqual(["A-10", "A-11"]);
+
+    // A show laid out under rules 2 took the backstage for its stage; its plan, sent again, moves it.
+    await querySql(showId, "UPDATE show SET focal_x = -30, focal_y = 70");
+    await querySql(showId, "UPDATE show SET plan_digest = '2' || substr(plan_digest, instr(plan_digest, ':'))");
+    await evictDurableObject(showStub(showId));
+    expect(await bestSeats(showId, { count: 2 })).toEqual(["A-1", "A-2"]);
+    const put = await call(`/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Best seats", plan, max_seats_per_order: 10 }),
+    });
+    expect(put.status).toBe(200);
+    expect(await querySql(showId, "SELECT focal_x AS x, focal_y AS y FROM show")).toEqual([{ x: 285, y: -40 }]);
+    expect(await bestSeats(showId, { count: 2 })).toEqual(["A-8", "A-9"]);
+  });
+
   it("holds the block nearest the stage, adjacent in one row, and says where each seat is", async () => {
     const showId = await planShow(hall([row("A", 0, [-30, -10, 10, 30]), row("B", 30, [-30, -10, 10, 30])]));
     const response = await best(showId, { count: 2 });

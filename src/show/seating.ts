@@ -82,8 +82,9 @@ export class Seating implements FeedHost, SeatCheck {
       // as it is, its seats left as they are.
       const [json, stored] = [JSON.stringify(venue.plan), q.planJson(this.sql)];
       if (json === stored) {
-        // The same plan, laid out under other rules (see LAYOUT_RULES), may split its rows otherwise.
-        if (this.storage.transactionSync(() => runAgain(this.sql, venue))) this.load();
+        // The same plan, laid out under other rules (see LAYOUT_RULES), may split its rows or place
+        // its stage otherwise.
+        if (this.storage.transactionSync(() => layOutStoredAgain(this.sql, venue))) this.load();
         return this.rename(layout, now, digest);
       }
       const rest = afterName(json);
@@ -353,7 +354,9 @@ function storeVenue(sql: SqlStorage, venue: VenueLayout): void {
  * How plans are laid out (`layoutFromPlan`): one more whenever that changes what a plan makes, so
  * that a plan noted under other rules is laid out again when it is sent again.
  */
-const LAYOUT_RULES = 2; // 2: a row's spacing from its seats in place as well as as listed, never 0
+// 2: a row's spacing from its seats in place as well as as listed, never 0. 3: the stage is an area
+// whose text has "stage" as a word ("Backstage" is not it).
+export const LAYOUT_RULES = 3;
 
 /**
  * The plan digest as the show notes it (see `ShowLayout.planDigest`): with the layout rules, and
@@ -389,20 +392,22 @@ function afterName(json: string): string | null {
  */
 export function layOutAgain(sql: SqlStorage): void {
   if (q.showName(sql) === null) return;
-  const venue = layoutFromPlan(JSON.parse(q.planJson(sql)) as Plan);
-  q.setFocal(sql, venue.focal);
-  runAgain(sql, venue);
+  layOutStoredAgain(sql, layoutFromPlan(JSON.parse(q.planJson(sql)) as Plan));
 }
 
 /**
- * Writes the runs `venue` (the stored plan, laid out again) gives the stored seats, where they
- * differ; true when any did. Only best available reads runs: the map and the plan are unchanged.
+ * Writes the focal point and the runs `venue` (the stored plan, laid out again) gives the show,
+ * where they differ; true when any did. Only best available reads either: the map and the plan
+ * are unchanged.
  */
-function runAgain(sql: SqlStorage, venue: VenueLayout): boolean {
+function layOutStoredAgain(sql: SqlStorage, venue: VenueLayout): boolean {
+  const focal = q.focal(sql);
+  const focalMoved = focal.x !== venue.focal.x || focal.y !== venue.focal.y;
+  if (focalMoved) q.setFocal(sql, venue.focal);
   const runs = new Map(q.placedSeats(sql).map((row) => [row.seat_id, row.run]));
   const moved = venue.seats.filter(({ id, run }) => runs.get(id) !== run);
   for (const { id, run } of moved) q.setRun(sql, { seat: id, run });
-  return moved.length > 0;
+  return focalMoved || moved.length > 0;
 }
 
 /**

@@ -105,14 +105,18 @@ function median(values: number[]): number | undefined {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
+/** The stage's name in an area's text, as a word: "Main stage", "STAGE", not "Backstage". */
+const STAGE = /\bstages?\b/i;
+
 /**
- * The centre of the first area whose text mentions the stage, if any, as the seat map page draws it
+ * The centre of the first area whose text names the stage (the word "stage" or "stages", in any case:
+ * not "Backstage"), if any, as the seat map page draws it
  * (public/seat-map.js): a rectangle's middle, a circle's or ellipse's own position, and a
  * polygon's the middle of its points' bounds (its points are offsets from its position).
  */
 function stageCentre(plan: Plan): { x: number; y: number } | null {
   for (const zone of plan.zones) {
-    const stage = zone.areas?.find((area) => /stage/i.test(areaText(area)));
+    const stage = zone.areas?.find((area) => STAGE.test(areaText(area)));
     if (stage === undefined) continue;
     // An area without a shape is drawn as the page infers it: a polygon when it has points.
     const shape = stage.shape ?? (stage.polygon ? "polygon" : stage.width !== undefined ? "rectangle" : "circle");
