@@ -13,7 +13,15 @@ describe("the client a per-address budget counts against", () => {
     ["2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"],
     ["2001:db8::1", "2001:db8:0:0::/64"],
     ["::1", "0:0:0:0::/64"],
+    // An IPv4 address written as IPv6 is that address, however it is written.
     ["::ffff:192.0.2.1", "192.0.2.1"],
+    ["::FFFF:c000:201", "192.0.2.1"],
+    ["0:0:0:0:0:ffff:c000:0201", "192.0.2.1"],
+    ["0:0:0:0:0:ffff:192.0.2.1", "192.0.2.1"],
+    ["::ffff:198.51.100.7", "198.51.100.7"],
+    // Other IPv6 addresses with an IPv4 address in their last groups are IPv6 addresses.
+    ["64:ff9b::192.0.2.1", "64:ff9b:0:0::/64"],
+    ["::ffff:192.0.2.300", "unknown"],
     // Only a client that reaches the Worker without Cloudflare in front can send these.
     ["not::an::address", "unknown"],
     // "::" among eight groups already stands for none: not an address (it threw, and answered 500).
