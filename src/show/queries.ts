@@ -193,16 +193,20 @@ export function dropSeat(sql: SqlStorage, { seat }: { seat: Id }): void {
 // ---- Seat status --------------------------------------------------------------------------
 
 /**
- * A seat's status. A hold counts only while it is active and unexpired, so an expired hold is
- * free whether or not the sweep has run yet. The `sales` view's trigger (migration 11) applies
- * the same rule when it sells a seat; a change to one is a change to both.
+ * Whether hold `h` is live: a hold counts only while it is active and unexpired, so an expired hold
+ * is free whether or not the sweep has run yet. Its `?` takes the time. Every query here says it
+ * so; the `sales` view's trigger (migration 11) says the same when it sells a seat, and a change to
+ * one is a change to both. (`state = 'active'` is spelt out, as the partial indexes on holds need.)
  */
+const LIVE_HOLD = "h.state = 'active' AND h.expires_at > ?";
+
+/** A seat's status (a hold's only while it is live: see `LIVE_HOLD`). */
 const SEAT_STATUS_SQL = `
   SELECT s.seat_id,
          CASE WHEN EXISTS (SELECT 1 FROM blocks WHERE seat_id = s.seat_id) THEN 'blocked'
               WHEN EXISTS (SELECT 1 FROM bookings WHERE seat_id = s.seat_id) THEN 'booked'
               WHEN EXISTS (SELECT 1 FROM held_seats hs JOIN holds h ON h.id = hs.hold_id
-                            WHERE hs.seat_id = s.seat_id AND h.state = 'active' AND h.expires_at > ?) THEN 'held'
+                            WHERE hs.seat_id = s.seat_id AND ${LIVE_HOLD}) THEN 'held'
               ELSE 'available' END AS status
     FROM seats s`;
 
@@ -220,7 +224,7 @@ export function takenSeats(sql: SqlStorage, { now }: { now: number }): { seat_id
   return sql
     .exec<{ seat_id: string; status: SeatStatus }>(
       `SELECT hs.seat_id, 'held' AS status FROM held_seats hs JOIN holds h ON h.id = hs.hold_id
-        WHERE h.state = 'active' AND h.expires_at > ?
+        WHERE ${LIVE_HOLD}
        UNION ALL SELECT seat_id, 'booked' FROM bookings
        UNION ALL SELECT seat_id, 'blocked' FROM blocks`,
       now,
@@ -246,7 +250,7 @@ export function seatCounts(sql: SqlStorage, { now }: { now: number }): { total: 
                 - (SELECT COUNT(*) FROM bookings)
                 - (SELECT COUNT(*) FROM blocks)
                 - (SELECT COUNT(*) FROM held_seats hs JOIN holds h ON h.id = hs.hold_id
-                    WHERE h.state = 'active' AND h.expires_at > ?) AS available`,
+                    WHERE ${LIVE_HOLD}) AS available`,
       now,
     )
     .one();
@@ -363,7 +367,7 @@ export function seatsUnderPass(sql: SqlStorage, { pass, now }: { pass: string; n
     .exec<{ n: number }>(
       `SELECT (SELECT COUNT(*) FROM bookings WHERE pass = ?)
             + (SELECT COUNT(*) FROM held_seats hs JOIN holds h ON h.id = hs.hold_id
-                WHERE h.pass = ? AND h.state = 'active' AND h.expires_at > ?) AS n`,
+                WHERE h.pass = ? AND ${LIVE_HOLD}) AS n`,
       pass,
       pass,
       now,
@@ -410,7 +414,7 @@ export function holdsOfClient(
   return sql
     .exec<{ expires_at: number; seats: number }>(
       `SELECT h.expires_at, COUNT(*) AS seats FROM holds h JOIN held_seats hs ON hs.hold_id = h.id
-        WHERE h.client = ? AND h.state = 'active' AND h.expires_at > ?
+        WHERE h.client = ? AND ${LIVE_HOLD}
         GROUP BY h.id ORDER BY h.expires_at`,
       client,
       now,
