@@ -85,7 +85,7 @@ async function twoShardsOfTen(msAfterOpening: number): Promise<{ showId: string;
   const showId = await newShow(5);
   const opensAt = LATER() - 1000;
   await openShardedRoom(showId, opensAt, 2);
-  const config = { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 2 };
+  const config = { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 2, session: await sessionOf(showId) };
   for (let k = 0; k < 2; k++) {
     await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
       for (let i = 0; i < 10; i++) {
@@ -274,6 +274,92 @@ describe("turning a waiting room on and off", () => {
     expect((await poll(ticket)).status).toBe(404);
     expect(await ticketRows(showId)).toEqual([]);
   });
+
+  it("forgets the tickets of a shard that missed being told it was off, when the room is next on: no old ticket gets a pass", async () => {
+    const { showId, ticket } = await showWithPass();
+    // The admin turns the room off mid-rush, and its shard is too busy to hear it.
+    const overloaded = platformError("Durable Object is overloaded", { overloaded: true });
+    const cleared = await runInDurableObject(room(showId), async (instance: WaitingRoom) => {
+      const own = (instance as unknown as { env: Env }).env;
+      const busy = { getByName: () => ({ clear: async () => Promise.reject(overloaded) }) };
+      (instance as unknown as { env: Env }).env = { ...own, QUEUE_SHARD: busy } as unknown as Env;
+      try {
+        return await instance.disable();
+      } finally {
+        (instance as unknown as { env: Env }).env = own;
+      }
+    });
+    expect(cleared).toBe(true);
+    expect(await ticketRows(showId)).toHaveLength(1);
+    // A later on-sale of the show: the first one's admitted ticket asks for a pass.
+    await openRoom(showId, LATER() + 60 * MINUTE);
+    await setQueueClock(showId, LATER() + 10_000);
+    const answer = await poll(ticket);
+    expect(answer.status, await answer.clone().text()).toBe(404);
+    expect(await ticketRows(showId)).toEqual([]);
+  });
+
+  it("forgets a ticket joined through an isolate that had not yet heard the room was off, when the room is next on", async () => {
+    const showId = await newShow(5);
+    await openRoom(showId, LATER());
+    const wasOn = await roomStatus(env, showId);
+    const off = await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders });
+    expect(off.status).toBe(200);
+    // Another isolate heard the room was on a moment before (it believes that for up to 2 s).
+    forgetRooms();
+    rememberRoom(showId, wasOn);
+    const ghost = await join(showId);
+    forgetRooms();
+    // The room is turned on again for a new on-sale, which the ghost ticket never joined.
+    await openRoom(showId, LATER());
+    await setQueueClock(showId, LATER() + 11 * MINUTE);
+    const answer = await poll(ghost);
+    expect(answer.status, await answer.clone().text()).toBe(404);
+    expect(await ticketRows(showId)).toEqual([]);
+  });
+
+  it("refuses a join made on what an isolate heard before the room was turned on again, and asks the room at the next", async () => {
+    const showId = await newShow(5);
+    await openRoom(showId, LATER());
+    const before = await roomStatus(env, showId);
+    const first = await join(showId);
+    expect(
+      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
+    ).toBe(200);
+    await openRoom(showId, LATER());
+    const second = await join(showId);
+    // An isolate that still believes what it heard before the room was turned off and on again.
+    rememberRoom(showId, before, Date.now() + 1);
+    const stale = await call(`/api/shows/${showId}/queue`, { method: "POST" });
+    expect(stale.status).toBe(503);
+    expect(stale.headers.get("retry-after")).toBe("1");
+    expect(await stale.json()).toEqual({ error: "The waiting room was just turned on again; retry" });
+    // Nothing was written, and the isolate asks the room again: the next join is the new on-sale's.
+    expect((await ticketRows(showId)).map((row) => row.id)).toEqual([second.ticket_id]);
+    const third = await join(showId);
+    expect((await ticketRows(showId)).map((row) => row.id).sort()).toEqual([second.ticket_id, third.ticket_id].sort());
+    expect((await poll(first)).status).toBe(404);
+  });
+
+  it("admits nobody for a tick begun before the room was turned off and on again", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER() - MINUTE;
+    await openRoom(showId, opensAt);
+    const oldSession = await sessionOf(showId);
+    expect(
+      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
+    ).toBe(200);
+    await openRoom(showId, opensAt);
+    expect(await sessionOf(showId)).toBeGreaterThan(oldSession);
+    await setQueueClock(showId, opensAt + 1000);
+    await join(showId);
+    const late = await runInDurableObject(shard(showId), (instance: QueueShard) => ({
+      heads: instance.heads(oldSession, 10, Infinity),
+      admitted: instance.admit(oldSession, Infinity, opensAt + 2000),
+    }));
+    expect(late).toEqual({ heads: [], admitted: { admitted: 0, freed: 0 } });
+    expect((await ticketRows(showId)).map((row) => row.state)).toEqual(["waiting"]);
+  });
 });
 
 describe("admission passes, checked at the edge", () => {
@@ -420,8 +506,9 @@ describe("the tickets one address may have waiting", () => {
     expect(left.status).toBe(200);
     expect((await joinFrom("203.0.113.7", three, showId)).status).toBe(201);
     expect((await joinFrom("203.0.113.7", three, showId)).status).toBe(429);
+    const session = await sessionOf(showId);
     await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
-      expect(instance.admit(Infinity, Date.now()).admitted).toBeGreaterThanOrEqual(3);
+      expect(instance.admit(session, Infinity, Date.now()).admitted).toBeGreaterThanOrEqual(3);
     });
     expect((await joinFrom("203.0.113.7", three, showId)).status).toBe(201);
     // The address is kept (hashed) only while a ticket waits.
@@ -813,12 +900,13 @@ describe("the queue", () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 10_000;
     await openShardedRoom(showId, opensAt, 2, 120);
+    const session = await sessionOf(showId);
     // One ticket joined before the tick begins; one on the other shard after it began (as when a
     // join lands while the room is still asking the shards, after it asked this one's neighbour).
     const joinAt = async (k: number, at: number) =>
       runInDurableObject(shard(showId, k), (instance: QueueShard) => {
         instance.clock = () => at;
-        return instance.join(showId, k, { opensAt, admitPerMinute: 120, sessionMinutes: 5, shards: 2 });
+        return instance.join(showId, k, { opensAt, admitPerMinute: 120, sessionMinutes: 5, shards: 2, session });
       });
     expect((await joinAt(0, opensAt + 1000)).ok).toBe(true);
     expect((await joinAt(1, opensAt + 3000)).ok).toBe(true);
@@ -838,7 +926,8 @@ describe("the queue", () => {
   it("admits only tickets that had joined when the tick began, even one placed ahead of the heads", async () => {
     const showId = await newShow(5);
     const firstOpening = LATER() - 10 * MINUTE;
-    const config = (opensAt: number) => ({ opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 1 });
+    // No room: the shard is called as one turned on at time 1 would call it.
+    const config = (opensAt: number) => ({ opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 1, session: 1 });
     const joinAt = (at: number, opensAt: number) =>
       runInDurableObject(shard(showId), (instance: QueueShard) => {
         instance.clock = () => at;
@@ -846,12 +935,12 @@ describe("the queue", () => {
       });
     const tickAt = firstOpening + 5 * MINUTE;
     expect((await joinAt(tickAt - 1000, firstOpening)).ok).toBe(true);
-    const [head] = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.heads(1, tickAt));
+    const [head] = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.heads(1, 1, tickAt));
     // Between the room's two calls a ticket joins, placed ahead of the head (the opening was moved later).
     expect((await joinAt(tickAt + 1, tickAt - 60_000)).ok).toBe(true);
     const rows = await ticketRows(showId);
     expect(Math.min(...rows.map((row) => row.ord))).toBeLessThan(head!);
-    await runInDurableObject(shard(showId), (instance: QueueShard) => instance.admit(head!, tickAt, 1, tickAt));
+    await runInDurableObject(shard(showId), (instance: QueueShard) => instance.admit(1, head!, tickAt, 1, tickAt));
     const admitted = (await ticketRows(showId)).filter((row) => row.state === "admitted").map((row) => row.ord);
     expect(admitted).toEqual([head]);
   });
@@ -888,6 +977,7 @@ describe("the queue", () => {
     ).toBe(201);
     const now = opensAt + MINUTE;
     await setQueueClock(showId, now);
+    const session = await sessionOf(showId);
     // 39 buyers ahead, all polling as told.
     await runInDurableObject(shard(showId), (instance: QueueShard) => {
       for (let i = 0; i < 39; i++) {
@@ -897,6 +987,7 @@ describe("the queue", () => {
           admitPerMinute: 1,
           sessionMinutes: 5,
           shards: 1,
+          session,
         });
         expect(joined.ok).toBe(true);
       }
@@ -1061,12 +1152,13 @@ describe("the queue", () => {
     const showId = await newShow(5);
     const opensAt = LATER() - 1000;
     await openShardedRoom(showId, opensAt, 3);
+    const session = await sessionOf(showId);
     const ords: number[] = [];
     for (let k = 0; k < 3; k++) {
       for (let i = 0; i < 4; i++) {
         const joined = await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
           instance.clock = () => opensAt + 1000 + i;
-          return instance.join(showId, k, { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 3 });
+          return instance.join(showId, k, { opensAt, admitPerMinute: 60, sessionMinutes: 5, shards: 3, session });
         });
         expect(joined.ok).toBe(true);
       }
@@ -1153,6 +1245,17 @@ describe("the queue", () => {
       state.storage.sql.exec<{ freed: number }>("SELECT freed FROM shard").one(),
     );
     expect(freed).toEqual({ freed: 0 });
+  });
+
+  it("answers an admitted ticket's poll 503, not 500, when QUEUE_SECRET is missing", async () => {
+    const { ticket } = await showWithPass();
+    const answer = await withEnv({ QUEUE_SECRET: undefined }, `/api/queue/${ticket.ticket_id}`, {
+      headers: bearer(ticket.ticket_token),
+    });
+    expect(answer.status).toBe(503);
+    expect(await answer.json()).toEqual({
+      error: "Waiting rooms need QUEUE_SECRET (32 characters or more); set it with wrangler secret put",
+    });
   });
 
   it("answers 503 with Retry-After, not 500, while a queue shard or the room is overloaded", async () => {
@@ -1320,7 +1423,7 @@ describe("the queue", () => {
       instance.clock = () => opensAt + 5000;
       // The poll counts across shards; while the Worker asks the others, a tick admits the ticket.
       expect(await instance.poll(joined.ticket_id, joined.ticket_token, room)).toMatchObject({ state: "counting" });
-      expect(instance.admit(Infinity, opensAt + 5000)).toMatchObject({ admitted: 1 });
+      expect(instance.admit(1, Infinity, opensAt + 5000)).toMatchObject({ admitted: 1 });
       instance.told(joined.ticket_id, 30);
       expect(await instance.poll(joined.ticket_id, joined.ticket_token, room)).toMatchObject({
         ok: true,

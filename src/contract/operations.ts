@@ -283,7 +283,7 @@ export const OPERATIONS = {
     means: {
       409: "The show has no waiting room on: book directly",
       429: "Too many requests from this address (see Retry-After); or the address has QUEUE_TICKETS_PER_ADDRESS tickets waiting already",
-      503: "The room or its shard is overloaded or unavailable (see Retry-After); the queue is full; QUEUE_SECRET is not set; or the shard did not answer, and the join may or may not have been made (no Retry-After then)",
+      503: "The room or its shard is overloaded or unavailable (see Retry-After); the queue is full; QUEUE_SECRET is not set; the room was just turned on again (Retry-After: 1); or the shard did not answer, and the join may or may not have been made (no Retry-After then)",
     },
   }),
   queueTicket: operation({
@@ -300,6 +300,7 @@ export const OPERATIONS = {
       404: "No such ticket (or it was forgotten), or the show's waiting room is off",
       410: "The ticket left the queue, or its admission has run out: join again",
       429: "Polled too early: come back after Retry-After (also in the body as retry_after); or too many requests from this address",
+      503: "The room or the ticket's shard is overloaded or unavailable (see Retry-After); QUEUE_SECRET is not set; or the room was just turned on again (Retry-After: 1)",
     },
   }),
   leaveQueue: operation({
@@ -314,6 +315,7 @@ export const OPERATIONS = {
       403: "The token is not this ticket's; or a page of another site (Sec-Fetch-Site: cross-site, or a foreign Origin)",
       404: "No such ticket (or it was forgotten), or the show's waiting room is off",
       410: "The ticket had left the queue already",
+      503: "The room, the ticket's shard or the show is overloaded or unavailable (see Retry-After); or the room was just turned on again (Retry-After: 1)",
     },
   }),
   putWaitingRoom: operation({

@@ -98,6 +98,10 @@ export class WaitingRoom extends DurableObject<Env> {
       // A room turned on after its opening time admits from now on, not for the time before; and
       // nobody joins before the room is on, so places never count from earlier than that either.
       const onFrom = Math.max(config.opensAt, now);
+      // Later than the last time it was on, whatever the clock does: the shards take a session
+      // earlier than their tickets' for a call from before the room was last turned on (see `QueueShard.enter`).
+      const last = this.sql.exec<{ session: number }>("SELECT session FROM last_session").toArray()[0]?.session;
+      const session = last === undefined ? now : Math.max(now, last + 1);
       this.sql.exec(
         `INSERT INTO room (singleton, show_id, opens_at, admit_per_minute, session_minutes, shards, last_tick, session, places_from)
          VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -107,7 +111,7 @@ export class WaitingRoom extends DurableObject<Env> {
         config.sessionMinutes,
         shards,
         onFrom,
-        now,
+        session,
         onFrom,
       );
     } else {
@@ -132,13 +136,27 @@ export class WaitingRoom extends DurableObject<Env> {
     return { created: existing === null, status: this.status() };
   }
 
-  /** Turns the room off: bookings need no pass any more, and every ticket is forgotten. */
+  /**
+   * Turns the room off: bookings need no pass any more, and every ticket is forgotten. The shards
+   * are told now, to free their storage; one that does not hear (it is overloaded, say) forgets its
+   * tickets when it next hears from the room, which will have been turned on again (see
+   * `QueueShard.enter`), and nobody can reach them meanwhile: a ticket of a room that is off is
+   * not found.
+   */
   async disable(): Promise<boolean> {
     const row = this.row();
     if (row === null) return false;
-    this.sql.exec("DELETE FROM room");
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM room");
+      this.sql.exec("INSERT OR REPLACE INTO last_session (singleton, session) VALUES (1, ?)", row.session);
+    });
     await this.ctx.storage.deleteAlarm();
-    await Promise.all(this.shards(row.show_id, row.shards).map((shard) => shard.clear()));
+    const cleared = await Promise.allSettled(this.shards(row.show_id, row.shards).map((shard) => shard.clear()));
+    logMissed(
+      "clear",
+      row.show_id,
+      cleared.flatMap((result, k) => (result.status === "rejected" ? [k] : [])),
+    );
     return true;
   }
 
@@ -156,7 +174,7 @@ export class WaitingRoom extends DurableObject<Env> {
     const shards = this.shards(row.show_id, row.shards);
     if (now < row.opens_at) {
       // Nobody is let in before opening, but abandoned tickets are forgotten all the same.
-      const swept = await Promise.allSettled(shards.map((shard) => shard.sweep(now)));
+      const swept = await Promise.allSettled(shards.map((shard) => shard.sweep(row.session, now)));
       logMissed(
         "sweep",
         row.show_id,
@@ -183,7 +201,7 @@ export class WaitingRoom extends DurableObject<Env> {
       // places: their keys are the lowest when it answers again, so they come in first then. Failing
       // the tick instead would stop the room for everyone once the alarm's retries ran out.
       // Only tickets that had joined by the millisecond this tick began (see `QueueShard.heads`).
-      const asked = await Promise.allSettled(shards.map((shard) => shard.heads(quota, now)));
+      const asked = await Promise.allSettled(shards.map((shard) => shard.heads(row.session, quota, now)));
       const heads = asked
         .flatMap((result, k) => {
           if (result.status === "fulfilled") return result.value.map((ord) => ({ ord, k }));
@@ -197,7 +215,9 @@ export class WaitingRoom extends DurableObject<Env> {
       // Unused quota is not saved up: a quiet minute does not let a burst in later.
       if (heads.length < quota) carry = 0;
     }
-    const results = await Promise.allSettled(shards.map((shard, k) => shard.admit(admitUpTo, now, shares[k], now)));
+    const results = await Promise.allSettled(
+      shards.map((shard, k) => shard.admit(row.session, admitUpTo, now, shares[k], now)),
+    );
     // A buyer who left early gives their slot to the next buyer, at the next tick.
     let freed = 0;
     // A shard that did not answer is taken to have admitted nobody (its admission is one
@@ -248,7 +268,7 @@ export class WaitingRoom extends DurableObject<Env> {
 }
 
 /** Logs the shards that did not answer a tick or a sweep, if any did not. */
-function logMissed(what: "tick" | "sweep", showId: Id, shards: number[]): void {
+function logMissed(what: "tick" | "sweep" | "clear", showId: Id, shards: number[]): void {
   if (shards.length === 0) return;
   console.error(JSON.stringify({ message: `queue shards missed a ${what}`, show_id: showId, shards }));
 }

@@ -73,6 +73,12 @@ export const SHARD_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tickets_by_client ON tickets (client) WHERE state = 'waiting' AND client IS NOT NULL;
     `,
   },
+  {
+    id: 7,
+    name: "the time the room was turned on that the shard's tickets joined under",
+    // Null (a shard from before this) takes the session of the first call it gets as its own.
+    sql: `ALTER TABLE shard ADD COLUMN session INTEGER;`,
+  },
 ];
 
 /** A waiting room's schema: its settings and where admission has got to. */
@@ -107,5 +113,11 @@ export const ROOM_MIGRATIONS: readonly Migration[] = [
     name: "where places after opening count from, which a new opening time never moves later",
     // Null (a room turned on before this) counts from opens_at, as places always did.
     sql: `ALTER TABLE room ADD COLUMN places_from INTEGER;`,
+  },
+  {
+    id: 4,
+    name: "the last time the room was turned on, kept while it is off",
+    // So that the next time it is turned on has a later session, whatever the clock does.
+    sql: `CREATE TABLE last_session (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), session INTEGER NOT NULL);`,
   },
 ];

@@ -5,7 +5,17 @@ import { newToken, tokenMatches } from "../show/tokens";
 import { applyMigrations, hasBeenMigrated } from "../storage/migrations";
 import { signPass } from "./pass";
 import { SHARD_MIGRATIONS } from "./schema";
-import type { Counting, Joiner, NewTicket, PlaceScale, RoomConfig, TicketResult, TicketStatus, Waiting } from "./types";
+import type {
+  Counting,
+  Joiner,
+  NewTicket,
+  PlaceScale,
+  RoomConfig,
+  RoomSession,
+  TicketResult,
+  TicketStatus,
+  Waiting,
+} from "./types";
 import { MAX_RETRY_AFTER_SECONDS, waitingAt } from "./waiting";
 
 /**
@@ -75,6 +85,8 @@ export class QueueShard extends DurableObject<Env> {
   private sequenceMs = -1;
   /** How many tickets wait in the shard (the cap counts these); null until its schema exists (nobody has joined yet). */
   private held: number | null = null;
+  /** The time the room was turned on that the tickets here joined under (see `enter`); null before one was heard of. */
+  private session: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -87,7 +99,27 @@ export class QueueShard extends DurableObject<Env> {
   private migrate(): number {
     applyMigrations(this.ctx.storage, SHARD_MIGRATIONS);
     this.held = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting'").one().n;
+    this.session = this.sql.exec<{ session: number | null }>("SELECT session FROM shard").one().session;
     return this.held;
+  }
+
+  /**
+   * Whether a call made for the time the room was turned on at `session` may go on here. Tickets
+   * belong to the time the room was on when they joined. A call for a later one (the room was
+   * turned off and on again) forgets them first: whether or not the room's clear reached this shard
+   * when it was turned off, and whatever joined after that through an isolate that had not yet
+   * heard (it keeps the room's status for up to 2 s). A call for an earlier one (such an isolate's,
+   * or a tick begun before the room was turned on again) is refused: those tickets are gone, and
+   * these are another on-sale's. Only for a shard with its schema (`held` not null).
+   */
+  private enter(session: number): boolean {
+    if (this.session !== null && session < this.session) return false;
+    if (session !== this.session) {
+      if (this.session !== null) this.clear();
+      this.sql.exec("UPDATE shard SET session = ?", session);
+      this.session = session;
+    }
+    return true;
   }
 
   private get sql(): SqlStorage {
@@ -103,11 +135,13 @@ export class QueueShard extends DurableObject<Env> {
   join(
     showId: Id,
     shard: number,
-    room: RoomConfig & PlaceScale & { shards: number },
+    room: RoomConfig & PlaceScale & RoomSession,
     joiner: Joiner | null = null,
   ): TicketResult<NewTicket & Waiting> {
     const { opensAt } = room;
-    const held = this.held ?? this.migrate();
+    if (this.held === null) this.migrate();
+    if (!this.enter(room.session)) return { ok: false, reason: "room_changed" };
+    const held = this.held!;
     if (held >= MAX_TICKETS_PER_SHARD) return { ok: false, reason: "queue_full" };
     if (joiner !== null && this.waitingOf(joiner.client) >= joiner.limit) {
       return { ok: false, reason: "address_queued_too_many", limit: joiner.limit };
@@ -145,9 +179,10 @@ export class QueueShard extends DurableObject<Env> {
   async poll(
     ticketId: string,
     token: string,
-    room: RoomConfig & { shards: number; session: number },
+    room: RoomConfig & RoomSession,
   ): Promise<TicketResult<TicketStatus | Counting>> {
     const now = this.clock();
+    if (this.held !== null && !this.enter(room.session)) return { ok: false, reason: "room_changed" };
     const row = this.ticket(ticketId);
     if (row === undefined) return { ok: false, reason: "ticket_not_found" };
     if (!tokenMatches(token, row.token_hash)) return { ok: false, reason: "wrong_token" };
@@ -169,7 +204,7 @@ export class QueueShard extends DurableObject<Env> {
     // The Worker counts the tickets ahead in the other shards, then says when to poll (`told`);
     // meanwhile a second poll of this ticket is refused, as if it had been told a second.
     this.told(ticketId, 1, now);
-    return { ok: true, state: "counting", ord: row.ord, ahead: this.aheadOf(row.ord) };
+    return { ok: true, state: "counting", ord: row.ord, ahead: this.waitingAhead(row.ord) };
   }
 
   /**
@@ -179,7 +214,7 @@ export class QueueShard extends DurableObject<Env> {
    * more, it is an estimate (this shard's share, times the shards), used when joining; where it is
    * rough (few ahead in this shard), the first poll comes within seconds to learn the exact one.
    */
-  private waiting(ticketId: string, ord: number, now: number, room: RoomConfig & { shards: number }): Waiting {
+  private waiting(ticketId: string, ord: number, now: number, room: RoomConfig & RoomSession): Waiting {
     let answer: Waiting;
     if (now < room.opensAt) {
       const wait = Math.ceil((room.opensAt - now) / 1000);
@@ -192,7 +227,7 @@ export class QueueShard extends DurableObject<Env> {
           : wait + 1 + Math.floor(Math.random() * Math.min(30, 1 + wait));
       answer = { state: "waiting", position: null, estimated_wait_seconds: wait, retry_after: retry };
     } else {
-      const ahead = this.aheadOf(ord);
+      const ahead = this.waitingAhead(ord);
       answer = waitingAt(ahead * room.shards + 1, room);
       // Few ahead in this shard: the estimate may be far off, so the exact position comes soon.
       const rough = room.shards > 1 && ahead < ROUGH_BELOW;
@@ -207,8 +242,11 @@ export class QueueShard extends DurableObject<Env> {
    * gone (see GONE_AFTER_MS) is passed over by admission, so counting it would tell everyone behind
    * it a wait, and a time to poll, longer than theirs.
    */
-  aheadOf(ord: number): number {
-    if (this.held === null) return 0;
+  aheadOf(ord: number, session: number): number {
+    return this.held === null || !this.enter(session) ? 0 : this.waitingAhead(ord);
+  }
+
+  private waitingAhead(ord: number): number {
     return this.sql
       .exec<{ n: number }>(
         "SELECT COUNT(*) AS n FROM tickets WHERE state = 'waiting' AND ord < ? AND due_at >= ?",
@@ -234,7 +272,12 @@ export class QueueShard extends DurableObject<Env> {
   }
 
   /** The buyer leaves the queue, or gives up their pass; an admitted buyer's slot goes to the next. */
-  leave(ticketId: string, token: string, sessionMinutes: number): TicketResult<{ was: "waiting" | "admitted" }> {
+  leave(
+    ticketId: string,
+    token: string,
+    { sessionMinutes, session }: { sessionMinutes: number; session: number },
+  ): TicketResult<{ was: "waiting" | "admitted" }> {
+    if (this.held !== null && !this.enter(session)) return { ok: false, reason: "room_changed" };
     const row = this.ticket(ticketId);
     if (row === undefined) return { ok: false, reason: "ticket_not_found" };
     if (!tokenMatches(token, row.token_hash)) return { ok: false, reason: "wrong_token" };
@@ -265,10 +308,10 @@ export class QueueShard extends DurableObject<Env> {
    * in no set order, and one shard's could take another's head's place). (One that joins within a
    * clock's difference between the room's machine and this one's may still come in a tick late.)
    * By when a ticket joined, not by its place: a pre-queue drawn after an opening was moved comes
-   * ahead of tickets that joined before it.
+   * ahead of tickets that joined before it. None for a tick of an earlier `session` (see `enter`).
    */
-  heads(limit: number, joinedBy = Number.MAX_SAFE_INTEGER): number[] {
-    if (this.held === null) return [];
+  heads(session: number, limit: number, joinedBy = Number.MAX_SAFE_INTEGER): number[] {
+    if (this.held === null || !this.enter(session)) return [];
     return this.sql
       .exec<{ ord: number }>(
         "SELECT ord FROM tickets WHERE state = 'waiting' AND due_at >= ? AND joined_at < ? ORDER BY ord LIMIT ?",
@@ -285,14 +328,16 @@ export class QueueShard extends DurableObject<Env> {
    * (the room's share for this shard; -1, none given, for all), of those that joined before `joinedBy`
    * (as `heads` counted them: a ticket joining between the room's two calls does not take a head's
    * place); says how many, and how many slots were freed since. Forgets old tickets (see `forgetOld`).
+   * Nobody for a tick of an earlier `session` (see `enter`).
    */
   admit(
+    session: number,
     watermark: number,
     at: number,
     limit = -1,
     joinedBy = Number.MAX_SAFE_INTEGER,
   ): { admitted: number; freed: number } {
-    if (this.held === null) return { admitted: 0, freed: 0 };
+    if (this.held === null || !this.enter(session)) return { admitted: 0, freed: 0 };
     return this.ctx.storage.transactionSync(() => {
       const admitted = this.sql
         .exec(
@@ -316,8 +361,8 @@ export class QueueShard extends DurableObject<Env> {
   }
 
   /** Forgets what `admit` forgets, and admits nobody: a tick before opening. */
-  sweep(at: number): void {
-    if (this.held === null) return;
+  sweep(session: number, at: number): void {
+    if (this.held === null || !this.enter(session)) return;
     this.ctx.storage.transactionSync(() => this.forgetOld(at));
   }
 
@@ -338,7 +383,7 @@ export class QueueShard extends DurableObject<Env> {
     this.held! -= forgotten;
   }
 
-  /** Forgets every ticket: the room was turned off. */
+  /** Forgets every ticket: the room was turned off (or on again: see `enter`). */
   clear(): void {
     if (this.held === null) return;
     this.sql.exec("DELETE FROM tickets");

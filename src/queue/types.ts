@@ -15,7 +15,13 @@ export interface RoomConfig {
  * and which time it was turned on (`session`, ms): passes name it, so that a pass from an earlier
  * time the room was on admits to no later one.
  */
-export type RoomStatus = { on: false } | ({ on: true; shards: number; session: number } & RoomConfig & PlaceScale);
+export type RoomStatus = { on: false } | ({ on: true } & RoomSession & RoomConfig & PlaceScale);
+
+/** Which time the room was turned on (ms; each later than the one before), and how many shards hold its tickets. */
+export interface RoomSession {
+  session: number;
+  shards: number;
+}
 
 /**
  * Where the places of buyers who join after opening count from (ms): the earliest opening time the
@@ -58,6 +64,8 @@ export type TicketStatus = Waiting | { state: "admitted"; pass: string; pass_exp
 
 export type TicketFailure =
   | { ok: false; reason: "ticket_not_found" | "wrong_token" | "pass_expired" | "queue_full" }
+  /** The call was made for an earlier time the room was on than the shard's tickets joined under. */
+  | { ok: false; reason: "room_changed" }
   /** `admitted`: the ticket had been let in before it left (its pass must stay revoked). */
   | { ok: false; reason: "ticket_left"; admitted?: boolean }
   | { ok: false; reason: "too_early"; retry_after: number }

@@ -54,6 +54,11 @@ export function forgetRooms(): void {
   rooms.clear();
 }
 
+/** Forgets what this isolate heard of one room, so that its next request asks it again. */
+export function forgetRoom(showId: Id): void {
+  rooms.delete(showId);
+}
+
 /**
  * Notes a room's status as of `asOf` (ms): what an admin route just did to it, so this isolate acts
  * on it at once, or an answer the room gave. An answer asked before what is noted already (the

@@ -1,9 +1,9 @@
 import { HttpError, json } from "../http/responses";
 import { publicId, type Id } from "../ids";
 import { shardName } from "../queue/room";
-import type { RoomStatus, TicketFailure, TicketRef, TicketStatus } from "../queue/types";
+import type { RoomStatus, TicketFailure, TicketRef, TicketResult, TicketStatus } from "../queue/types";
 import { waitingAt } from "../queue/waiting";
-import { queueSecret, rememberRoom, roomObject, roomStatus } from "./admission";
+import { forgetRoom, queueSecret, rememberRoom, roomObject, roomStatus } from "./admission";
 import { requireShow } from "./directory";
 import { positiveInteger, queueTicketsPerAddress } from "../config";
 import { clientHash } from "../http/client";
@@ -78,7 +78,10 @@ export const joinQueue: Handler<"joinQueue"> = async ({ params: { show_id: showI
     joiner === null
       ? Math.floor(Math.random() * status.shards)
       : parseInt(joiner.client.slice(0, 8), 16) % status.shards;
-  const result = await env.QUEUE_SHARD.getByName(shardName(showId, shard)).join(showId, shard, status, joiner);
+  const result = heard(
+    showId,
+    await env.QUEUE_SHARD.getByName(shardName(showId, shard)).join(showId, shard, status, joiner),
+  );
   if (!result.ok) throw ticketFailure(result, null);
   const { ok: _, ...ticket } = result;
   return json(ticket, 201, { "retry-after": String(ticket.retry_after) });
@@ -86,8 +89,10 @@ export const joinQueue: Handler<"joinQueue"> = async ({ params: { show_id: showI
 
 /** `GET /api/queue/:ticket_id`: where the ticket stands, or its admission pass. */
 export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id: ticket }, token }, env) => {
+  // An admitted ticket's answer is a pass signed with the secret: without one, 503, as for joining.
+  queueSecret(env);
   const { status, shard } = await ticketShard(env, ticket);
-  const result = await shard.poll(ticket.ref, token, status);
+  const result = heard(ticket.showId, await shard.poll(ticket.ref, token, status));
   if (!result.ok) throw ticketFailure(result, ticket.ref);
   const { ok: _, ...found } = result;
   let answer: TicketStatus;
@@ -95,7 +100,7 @@ export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id:
     // The exact position: the tickets ahead in this shard and in every other one.
     const others = Array.from({ length: status.shards }, (_, k) => k).filter((k) => k !== ticket.shard);
     const counts = await Promise.all(
-      others.map((k) => env.QUEUE_SHARD.getByName(shardName(ticket.showId, k)).aheadOf(found.ord)),
+      others.map((k) => env.QUEUE_SHARD.getByName(shardName(ticket.showId, k)).aheadOf(found.ord, status.session)),
     );
     answer = waitingAt(1 + found.ahead + counts.reduce((sum, n) => sum + n, 0), status);
     await shard.told(ticket.ref, answer.retry_after);
@@ -109,7 +114,7 @@ export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id:
 /** `DELETE /api/queue/:ticket_id`: leaves the queue, or ends an admitted session early. */
 export const leaveQueue: Handler<"leaveQueue"> = async ({ params: { ticket_id: ticket }, token }, env) => {
   const { status, shard } = await ticketShard(env, ticket);
-  const result = await shard.leave(ticket.ref, token, status.sessionMinutes);
+  const result = heard(ticket.showId, await shard.leave(ticket.ref, token, status));
   // The slot goes to the next buyer, so the pass stops working: the show refuses it from now on. A
   // buyer who left before and asks again is told again (revoking twice changes nothing): the show
   // may not have heard the first time, when that DELETE was answered 503.
@@ -137,6 +142,16 @@ async function ticketShard(env: Env, ticket: TicketRef) {
   return { status, shard: env.QUEUE_SHARD.getByName(shardName(ticket.showId, ticket.shard)) };
 }
 
+/**
+ * A shard's answer, noted: one that says the room was turned on again since this isolate heard of
+ * it has the isolate ask the room again at its next request, rather than act on what it heard for
+ * the rest of ROOM_STATUS_MAX_AGE_MS.
+ */
+function heard<R extends TicketResult<unknown>>(showId: Id, result: R): R {
+  if (!result.ok && result.reason === "room_changed") forgetRoom(showId);
+  return result;
+}
+
 function ticketFailure(failure: TicketFailure, ticketId: string | null): HttpError {
   const ticket = ticketId === null ? {} : { ticket_id: ticketId };
   switch (failure.reason) {
@@ -161,6 +176,9 @@ function ticketFailure(failure: TicketFailure, ticketId: string | null): HttpErr
       );
     case "queue_full":
       return new HttpError(503, "The queue is full; retry shortly", {}, { "retry-after": "30" });
+    case "room_changed":
+      // What this isolate had heard of the room was from before it was last turned on (see `heard`).
+      return new HttpError(503, "The waiting room was just turned on again; retry", {}, { "retry-after": "1" });
     case "too_early":
       return new HttpError(
         429,
