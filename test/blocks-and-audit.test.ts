@@ -109,6 +109,18 @@ describe("GET /admin/shows/:show_id/log", () => {
     ]);
   });
 
+  it('logs a buyer whose user_id is "admin" as that user, never as the admin', async () => {
+    const showId = await newShow(3);
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 1, user_id: "admin" })).status).toBe(200);
+    expect((await post(`/api/shows/${showId}/bookings`, { seat_ids: [2], user_id: "admin" })).status).toBe(200);
+    const hold = await createHold(showId, { seat_ids: [3], user_id: "admin" });
+    expect(hold.status).toBe(201);
+    const { hold_id, hold_token } = await hold.json<{ hold_id: string; hold_token: string }>();
+    expect((await post(`/api/holds/${hold_id}/confirm`, {}, bearer(hold_token))).status).toBe(200);
+    const log = await (await admin("GET", `/admin/shows/${showId}/log`)).json<{ entries: { actor: string }[] }>();
+    expect(log.entries.map((entry) => entry.actor)).toEqual(["user:admin", "user:admin", "user:admin", "user:admin"]);
+  });
+
   it("records every seat status change: seat, old and new status, who, which route, when", async () => {
     const showId = await newShow(3);
     await post("/api/book-seat/", { show_id: showId, seat_id: 1, user_id: "zed" });

@@ -3,7 +3,7 @@ import { HttpError, json } from "../http/responses";
 import { publicId } from "../ids";
 import { hex } from "../sha256";
 import { flatPlan } from "../venue/layout";
-import { originOf } from "./origin";
+import { adminOrigin } from "./origin";
 import type { Handler } from "./router";
 import { catalogObject, rememberShow } from "./directory";
 import { callShow } from "./stubs";
@@ -15,7 +15,7 @@ export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId },
   // Worked out here, off the show's thread: the show knows its own plan sent again by this alone.
   const planDigest = hex(await crypto.subtle.digest("SHA-256", plan));
   const layout = { showId, name: body.name, plan, planDigest, maxSeatsPerOrder: body.max_seats_per_order };
-  const result = await callShow(env, showId, (show) => show.configure(layout, originOf(route, "admin")), {
+  const result = await callShow(env, showId, (show) => show.configure(layout, adminOrigin(route)), {
     create: true,
     // A PUT: the same layout applied twice leaves the show as once.
     repeatable: true,
@@ -43,7 +43,7 @@ export const putShow: Handler<"putShow"> = async ({ params: { show_id: showId },
 
 /** `DELETE /admin/shows/:show_id/seats/:seat_id/booking`: frees one seat, booked or held. */
 export const resetSeat: Handler<"resetSeat"> = async ({ params: { show_id: showId, seat_id: seatId }, route }, env) => {
-  const result = await callShow(env, showId, (show) => show.resetSeat(seatId, originOf(route, "admin")), {
+  const result = await callShow(env, showId, (show) => show.resetSeat(seatId, adminOrigin(route)), {
     repeatable: false,
   });
   if (!result.ok) throw failureToHttp(result, { showId, seatId });
@@ -58,7 +58,7 @@ export const resetSeat: Handler<"resetSeat"> = async ({ params: { show_id: showI
 
 /** `DELETE /admin/shows/:show_id/bookings`: frees every booking and hold of a show. */
 export const resetShow: Handler<"resetShow"> = async ({ params: { show_id: showId }, route }, env) => {
-  const result = await callShow(env, showId, (show) => show.resetAll(originOf(route, "admin")), {
+  const result = await callShow(env, showId, (show) => show.resetAll(adminOrigin(route)), {
     repeatable: false,
   });
   if (!result.ok) throw failureToHttp(result, { showId });
@@ -73,7 +73,7 @@ export const blockSeats: Handler<"blockSeats"> = async (
   const result = await callShow(
     env,
     showId,
-    (show) => show.block(body.seat_ids, body.reason, originOf(route, "admin"), idempotency),
+    (show) => show.block(body.seat_ids, body.reason, adminOrigin(route), idempotency),
     { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId });
@@ -85,12 +85,9 @@ export const unblockSeats: Handler<"unblockSeats"> = async (
   { params: { show_id: showId }, body, idempotency, route },
   env,
 ) => {
-  const result = await callShow(
-    env,
-    showId,
-    (show) => show.unblock(body.seat_ids, originOf(route, "admin"), idempotency),
-    { repeatable: idempotency !== null },
-  );
+  const result = await callShow(env, showId, (show) => show.unblock(body.seat_ids, adminOrigin(route), idempotency), {
+    repeatable: idempotency !== null,
+  });
   if (!result.ok) throw failureToHttp(result, { showId });
   return json({ message: "Seats unblocked", show_id: publicId(showId), seat_ids: result.seat_ids });
 };

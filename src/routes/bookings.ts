@@ -1,7 +1,7 @@
 import { HttpError, json } from "../http/responses";
 import { failureToHttp } from "../http/failures";
 import { publicId } from "../ids";
-import { originOf } from "./origin";
+import { adminOrigin, originOf } from "./origin";
 import type { Handler } from "./router";
 import { callShow } from "./stubs";
 
@@ -53,7 +53,7 @@ export const cancelBooking: Handler<"cancelBooking"> = async ({ params, token, r
         bookingId,
         token.asAdmin ? null : token.token,
         token.asAdmin,
-        originOf(route, token.asAdmin ? "admin" : null),
+        token.asAdmin ? adminOrigin(route) : originOf(route, null),
       ),
     // A repeat of a cancellation that was made would answer 404.
     { repeatable: false },
