@@ -1,4 +1,7 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createRouter } from "../src/routes";
 import { ADMIN_TOKEN, adminHeaders, bearer, call, holdSeats, newShow, post, storedBookings } from "./helpers";
 
 const REFUSED = { error: "Send tokens in the Authorization header, never in the URL" };
@@ -69,5 +72,33 @@ describe("tokens in the URL", () => {
     // Still in the queue: leaving it properly works once.
     const leftProperly = await call(`/api/queue/${id}`, { method: "DELETE", headers: bearer(token) });
     expect(leftProperly.status).toBe(200);
+  });
+});
+
+describe("a URL, before the router reads it", () => {
+  it("over 2 KiB gets 414 before the router reads its query string, which costs the square of a name's repeats", async () => {
+    const request = new Request(`https://seats.test/api/book-seat?${"=1&".repeat(10_900)}`);
+    const response = await createRouter().fetch(request, env, createExecutionContext());
+    expect(response.status).toBe(414);
+    expect(await response.json()).toEqual({ error: "The URL must not exceed 2048 bytes", limit_bytes: 2048 });
+    // itty-router sets `query` on the request when it reads the query string.
+    expect("query" in request).toBe(false);
+  });
+
+  it("with a token in it gets 401 even when it is over 2 KiB too", async () => {
+    const response = await call(`/healthz?token=abc&pad=${"x".repeat(2100)}`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual(REFUSED);
+  });
+
+  it("with a query parameter given twice gets 400 whichever of its values is empty", async () => {
+    for (const query of ["limit=5&limit=", "limit=&limit=5", "limit=5&limit=5"]) {
+      const response = await call(`/api/shows?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(await response.json()).toEqual({
+        error: "limit must be a whole number from 1 to 200; optional, 50 by default",
+        field: "limit",
+      });
+    }
   });
 });
