@@ -123,6 +123,18 @@ describe("best available", () => {
     expect(put.status).toBe(200);
     expect(await querySql(showId, "SELECT focal_x AS x, focal_y AS y FROM show")).toEqual([{ x: 285, y: -40 }]);
     expect(await bestSeats(showId, { count: 2 })).toEqual(["A-8", "A-9"]);
+
+    // The same under another name: laid out again all the same, before the name is stored.
+    await querySql(showId, "UPDATE show SET focal_x = -30, focal_y = 70");
+    await querySql(showId, "UPDATE show SET plan_digest = '2' || substr(plan_digest, instr(plan_digest, ':'))");
+    await evictDurableObject(showStub(showId));
+    const renamed = await call(`/admin/shows/${showId}`, {
+      method: "PUT",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Best seats", plan: { ...plan, name: "Hall (2026)" }, max_seats_per_order: 10 }),
+    });
+    expect(renamed.status).toBe(200);
+    expect(await querySql(showId, "SELECT focal_x AS x, focal_y AS y FROM show")).toEqual([{ x: 285, y: -40 }]);
   });
 
   it("holds the block nearest the stage, adjacent in one row, and says where each seat is", async () => {

@@ -81,14 +81,14 @@ export class Seating implements FeedHost, SeatCheck {
       // JSON. One that differs only in its name (a flat list's plan is named as its show) is stored
       // as it is, its seats left as they are.
       const [json, stored] = [JSON.stringify(venue.plan), q.planJson(this.sql)];
-      if (json === stored) {
-        // The same plan, laid out under other rules (see LAYOUT_RULES), may split its rows or place
-        // its stage otherwise.
-        if (this.storage.transactionSync(() => layOutStoredAgain(this.sql, venue))) this.load();
-        return this.rename(layout, now, digest);
-      }
       const rest = afterName(json);
-      if (rest !== null && rest === afterName(stored)) return this.rename(layout, now, digest, json);
+      if (json === stored || (rest !== null && rest === afterName(stored))) {
+        // The same plan, laid out under other rules (see LAYOUT_RULES), may split its rows or place
+        // its stage otherwise; its seats are the same, so they are laid out again where they stand.
+        const otherRules = !this.info.plan_digest?.startsWith(ruled(""));
+        if (otherRules && this.storage.transactionSync(() => layOutStoredAgain(this.sql, venue))) this.load();
+        return this.rename(layout, now, digest, json === stored ? undefined : json);
+      }
     }
     const wanted = new Set(venue.seats.map((seat) => seat.id));
     const statuses = q.seatStatuses(this.sql, { now });
