@@ -354,11 +354,70 @@ describe("turning a waiting room on and off", () => {
     await setQueueClock(showId, opensAt + 1000);
     await join(showId);
     const late = await runInDurableObject(shard(showId), (instance: QueueShard) => ({
-      heads: instance.heads(oldSession, 10, Infinity),
-      admitted: instance.admit(oldSession, Infinity, opensAt + 2000),
+      heads: instance.heads(10, Infinity, oldSession),
+      admitted: instance.admit(Infinity, opensAt + 2000, -1, undefined, oldSession),
     }));
     expect(late).toEqual({ heads: [], admitted: { admitted: 0, freed: 0 } });
     expect((await ticketRows(showId)).map((row) => row.state)).toEqual(["waiting"]);
+  });
+});
+
+describe("during a deploy, a shard called by the version before sessions", () => {
+  /** A shard as the version before called it: no session in any call. */
+  type Unversioned = {
+    aheadOf(ord: number): Promise<number>;
+    leave(ticketId: string, token: string, sessionMinutes: number): Promise<unknown>;
+    heads(limit: number, joinedBy: number): Promise<number[]>;
+    sweep(at: number): Promise<void>;
+  };
+  const before = (showId: string) => shard(showId) as unknown as Unversioned;
+
+  /** A shard whose schema and queue come from before sessions. */
+  async function shardOfTheVersionBefore(showId: string): Promise<void> {
+    await runInDurableObject(shard(showId), (_instance, state) => {
+      state.storage.sql.exec("UPDATE shard SET session = NULL");
+    });
+    await evictDurableObject(shard(showId));
+  }
+
+  it("keeps its queue when the Worker of the version before counts places, or sends a leave", async () => {
+    const showId = await newShow(5);
+    await openRoom(showId, LATER());
+    const [first, second] = [await join(showId), await join(showId)];
+    await before(showId).aheadOf(1);
+    await before(showId).leave(`${showId}.0.${"x".repeat(22)}`, "qt_wrong", 10);
+    expect(await ticketRows(showId)).toHaveLength(2);
+    // Polled too early, as they were told to wait: so they are there (a forgotten ticket is 404).
+    for (const ticket of [first, second]) expect((await poll(ticket)).status).toBe(429);
+  });
+
+  it("keeps a queue from before the deploy when the room of the version before ticks or sweeps it", async () => {
+    const showId = await newShow(5);
+    await openRoom(showId, LATER());
+    const ticket = await join(showId);
+    await shardOfTheVersionBefore(showId);
+    // Numbers that the calls of this version would take for a session, each earlier or later than the room's.
+    expect(await before(showId).heads(5, Date.now())).toHaveLength(1);
+    await before(showId).sweep(Date.now() + MINUTE);
+    expect(await ticketRows(showId)).toHaveLength(1);
+    expect((await poll(ticket)).status).toBe(429); // too early, so there
+    expect((await call(`/api/shows/${showId}/queue`, { method: "POST" })).status).toBe(201);
+  });
+
+  it("forgets, at the next on-sale, the tickets the version before failed to clear", async () => {
+    const { showId, ticket } = await showWithPass();
+    // The version before turned the room off, and missed this shard.
+    await runInDurableObject(room(showId), (_instance, state) => state.storage.sql.exec("DELETE FROM room"));
+    await shardOfTheVersionBefore(showId);
+    forgetRooms();
+    // A later on-sale, turned on an hour after those tickets joined.
+    await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+      instance.clock = () => LATER() + 60 * MINUTE;
+    });
+    await openRoom(showId, LATER() + 2 * 60 * MINUTE);
+    const answer = await poll(ticket);
+    expect(answer.status, await answer.clone().text()).toBe(404);
+    expect(await ticketRows(showId)).toEqual([]);
   });
 });
 
@@ -508,7 +567,7 @@ describe("the tickets one address may have waiting", () => {
     expect((await joinFrom("203.0.113.7", three, showId)).status).toBe(429);
     const session = await sessionOf(showId);
     await runInDurableObject(shard(showId, k), (instance: QueueShard) => {
-      expect(instance.admit(session, Infinity, Date.now()).admitted).toBeGreaterThanOrEqual(3);
+      expect(instance.admit(Infinity, Date.now(), -1, undefined, session).admitted).toBeGreaterThanOrEqual(3);
     });
     expect((await joinFrom("203.0.113.7", three, showId)).status).toBe(201);
     // The address is kept (hashed) only while a ticket waits.
@@ -935,12 +994,12 @@ describe("the queue", () => {
       });
     const tickAt = firstOpening + 5 * MINUTE;
     expect((await joinAt(tickAt - 1000, firstOpening)).ok).toBe(true);
-    const [head] = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.heads(1, 1, tickAt));
+    const [head] = await runInDurableObject(shard(showId), (instance: QueueShard) => instance.heads(1, tickAt, 1));
     // Between the room's two calls a ticket joins, placed ahead of the head (the opening was moved later).
     expect((await joinAt(tickAt + 1, tickAt - 60_000)).ok).toBe(true);
     const rows = await ticketRows(showId);
     expect(Math.min(...rows.map((row) => row.ord))).toBeLessThan(head!);
-    await runInDurableObject(shard(showId), (instance: QueueShard) => instance.admit(1, head!, tickAt, 1, tickAt));
+    await runInDurableObject(shard(showId), (instance: QueueShard) => instance.admit(head!, tickAt, 1, tickAt, 1));
     const admitted = (await ticketRows(showId)).filter((row) => row.state === "admitted").map((row) => row.ord);
     expect(admitted).toEqual([head]);
   });
@@ -1423,7 +1482,7 @@ describe("the queue", () => {
       instance.clock = () => opensAt + 5000;
       // The poll counts across shards; while the Worker asks the others, a tick admits the ticket.
       expect(await instance.poll(joined.ticket_id, joined.ticket_token, room)).toMatchObject({ state: "counting" });
-      expect(instance.admit(1, Infinity, opensAt + 5000)).toMatchObject({ admitted: 1 });
+      expect(instance.admit(Infinity, opensAt + 5000, -1, undefined, 1)).toMatchObject({ admitted: 1 });
       instance.told(joined.ticket_id, 30);
       expect(await instance.poll(joined.ticket_id, joined.ticket_token, room)).toMatchObject({
         ok: true,

@@ -174,7 +174,7 @@ export class WaitingRoom extends DurableObject<Env> {
     const shards = this.shards(row.show_id, row.shards);
     if (now < row.opens_at) {
       // Nobody is let in before opening, but abandoned tickets are forgotten all the same.
-      const swept = await Promise.allSettled(shards.map((shard) => shard.sweep(row.session, now)));
+      const swept = await Promise.allSettled(shards.map((shard) => shard.sweep(now, row.session)));
       logMissed(
         "sweep",
         row.show_id,
@@ -201,7 +201,7 @@ export class WaitingRoom extends DurableObject<Env> {
       // places: their keys are the lowest when it answers again, so they come in first then. Failing
       // the tick instead would stop the room for everyone once the alarm's retries ran out.
       // Only tickets that had joined by the millisecond this tick began (see `QueueShard.heads`).
-      const asked = await Promise.allSettled(shards.map((shard) => shard.heads(row.session, quota, now)));
+      const asked = await Promise.allSettled(shards.map((shard) => shard.heads(quota, now, row.session)));
       const heads = asked
         .flatMap((result, k) => {
           if (result.status === "fulfilled") return result.value.map((ord) => ({ ord, k }));
@@ -216,7 +216,7 @@ export class WaitingRoom extends DurableObject<Env> {
       if (heads.length < quota) carry = 0;
     }
     const results = await Promise.allSettled(
-      shards.map((shard, k) => shard.admit(row.session, admitUpTo, now, shares[k], now)),
+      shards.map((shard, k) => shard.admit(admitUpTo, now, shares[k], now, row.session)),
     );
     // A buyer who left early gives their slot to the next buyer, at the next tick.
     let freed = 0;

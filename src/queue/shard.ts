@@ -35,6 +35,11 @@ export const MAX_TICKETS_PER_SHARD = 250_000;
  */
 export const KEEP_LEFT_MS = 10 * 60_000;
 const FORGET_PER_TICK = 1000;
+/**
+ * How much earlier than the time the room was turned on a ticket must have joined to be taken for
+ * an earlier on-sale's (see `enter`): the room's clock and a shard's are different machines'.
+ */
+const EARLIER_ON_SALE_SLACK_MS = 60_000;
 /** A poll this much earlier than its Retry-After allowed is still answered (clocks and networks drift). */
 const POLL_SLACK = 0.2;
 /**
@@ -112,14 +117,27 @@ export class QueueShard extends DurableObject<Env> {
    * or a tick begun before the room was turned on again) is refused: those tickets are gone, and
    * these are another on-sale's. Only for a shard with its schema (`held` not null).
    */
-  private enter(session: number): boolean {
+  private enter(session: number | undefined): boolean {
+    // A caller of the version before sessions, during a deploy (a Worker, or the room, for up to
+    // minutes after), names none: it goes on as it did then.
+    if (typeof session !== "number" || !Number.isSafeInteger(session)) return true;
     if (this.session !== null && session < this.session) return false;
-    if (session !== this.session) {
-      if (this.session !== null) this.clear();
-      this.sql.exec("UPDATE shard SET session = ?", session);
-      this.session = session;
-    }
+    if (session === this.session) return true;
+    if (this.session !== null) this.clear();
+    // A shard from before sessions hears its first: tickets that joined well before that time the
+    // room was turned on (nobody joins a room that is off) are an earlier on-sale's, which the
+    // version before failed to clear.
+    else this.forgetJoinedBefore(session - EARLIER_ON_SALE_SLACK_MS);
+    this.sql.exec("UPDATE shard SET session = ?", session);
+    this.session = session;
     return true;
+  }
+
+  private forgetJoinedBefore(at: number): void {
+    const forgotten = this.sql
+      .exec<{ state: string }>("DELETE FROM tickets WHERE joined_at < ? RETURNING state", at)
+      .toArray();
+    this.held! -= forgotten.filter((ticket) => ticket.state === "waiting").length;
   }
 
   private get sql(): SqlStorage {
@@ -242,7 +260,7 @@ export class QueueShard extends DurableObject<Env> {
    * gone (see GONE_AFTER_MS) is passed over by admission, so counting it would tell everyone behind
    * it a wait, and a time to poll, longer than theirs.
    */
-  aheadOf(ord: number, session: number): number {
+  aheadOf(ord: number, session?: number): number {
     return this.held === null || !this.enter(session) ? 0 : this.waitingAhead(ord);
   }
 
@@ -275,7 +293,8 @@ export class QueueShard extends DurableObject<Env> {
   leave(
     ticketId: string,
     token: string,
-    { sessionMinutes, session }: { sessionMinutes: number; session: number },
+    sessionMinutes: number,
+    session?: number,
   ): TicketResult<{ was: "waiting" | "admitted" }> {
     if (this.held !== null && !this.enter(session)) return { ok: false, reason: "room_changed" };
     const row = this.ticket(ticketId);
@@ -310,7 +329,7 @@ export class QueueShard extends DurableObject<Env> {
    * By when a ticket joined, not by its place: a pre-queue drawn after an opening was moved comes
    * ahead of tickets that joined before it. None for a tick of an earlier `session` (see `enter`).
    */
-  heads(session: number, limit: number, joinedBy = Number.MAX_SAFE_INTEGER): number[] {
+  heads(limit: number, joinedBy = Number.MAX_SAFE_INTEGER, session?: number): number[] {
     if (this.held === null || !this.enter(session)) return [];
     return this.sql
       .exec<{ ord: number }>(
@@ -331,11 +350,11 @@ export class QueueShard extends DurableObject<Env> {
    * Nobody for a tick of an earlier `session` (see `enter`).
    */
   admit(
-    session: number,
     watermark: number,
     at: number,
     limit = -1,
     joinedBy = Number.MAX_SAFE_INTEGER,
+    session?: number,
   ): { admitted: number; freed: number } {
     if (this.held === null || !this.enter(session)) return { admitted: 0, freed: 0 };
     return this.ctx.storage.transactionSync(() => {
@@ -361,7 +380,7 @@ export class QueueShard extends DurableObject<Env> {
   }
 
   /** Forgets what `admit` forgets, and admits nobody: a tick before opening. */
-  sweep(session: number, at: number): void {
+  sweep(at: number, session?: number): void {
     if (this.held === null || !this.enter(session)) return;
     this.ctx.storage.transactionSync(() => this.forgetOld(at));
   }

@@ -114,7 +114,7 @@ export const queueTicket: Handler<"queueTicket"> = async ({ params: { ticket_id:
 /** `DELETE /api/queue/:ticket_id`: leaves the queue, or ends an admitted session early. */
 export const leaveQueue: Handler<"leaveQueue"> = async ({ params: { ticket_id: ticket }, token }, env) => {
   const { status, shard } = await ticketShard(env, ticket);
-  const result = heard(ticket.showId, await shard.leave(ticket.ref, token, status));
+  const result = heard(ticket.showId, await shard.leave(ticket.ref, token, status.sessionMinutes, status.session));
   // The slot goes to the next buyer, so the pass stops working: the show refuses it from now on. A
   // buyer who left before and asks again is told again (revoking twice changes nothing): the show
   // may not have heard the first time, when that DELETE was answered 503.
