@@ -341,6 +341,49 @@ describe("turning a waiting room on and off", () => {
     expect((await poll(first)).status).toBe(404);
   });
 
+  it("keeps the next on-sale's tickets from a clear that reaches the shard after it", async () => {
+    const showId = await newShow(5);
+    const opensAt = LATER();
+    await openRoom(showId, opensAt);
+    await join(showId);
+    let newcomer: Ticket | undefined;
+    await runInDurableObject(room(showId), async (instance: WaitingRoom) => {
+      const own = (instance as unknown as { env: Env }).env;
+      const getByName = (name: string) => {
+        const stub = own.QUEUE_SHARD.getByName(name);
+        // The clear is slow on its way: meanwhile the room is turned on again, and a buyer joins.
+        const clear = async (...args: Parameters<QueueShard["clear"]>) => {
+          (instance as unknown as { env: Env }).env = own;
+          const { status } = await instance.configure(showId, { opensAt, admitPerMinute: 60, sessionMinutes: 10 }, 1);
+          const joined = await stub.join(showId, 0, status as Extract<RoomStatus, { on: true }>);
+          if (!joined.ok) throw new Error(joined.reason);
+          newcomer = joined;
+          return stub.clear(...args);
+        };
+        return { clear };
+      };
+      (instance as unknown as { env: Env }).env = { ...own, QUEUE_SHARD: { getByName } } as unknown as Env;
+      expect(await instance.disable()).toBe(true);
+    });
+    forgetRooms();
+    expect((await ticketRows(showId)).map((row) => row.id)).toEqual([newcomer!.ticket_id]);
+    expect((await poll(newcomer!)).status).toBe(429); // too early, so there
+  });
+
+  it("refuses a join made on what an isolate heard before the room went off and on, before any of the new on-sale's calls", async () => {
+    const showId = await newShow(5);
+    await openRoom(showId, LATER());
+    const before = await roomStatus(env, showId);
+    await join(showId);
+    expect(
+      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
+    ).toBe(200);
+    await openRoom(showId, LATER());
+    rememberRoom(showId, before, Date.now() + 1);
+    expect((await call(`/api/shows/${showId}/queue`, { method: "POST" })).status).toBe(503);
+    expect(await ticketRows(showId)).toEqual([]);
+  });
+
   it("admits nobody for a tick begun before the room was turned off and on again", async () => {
     const showId = await newShow(5);
     const opensAt = LATER() - MINUTE;
@@ -402,6 +445,51 @@ describe("during a deploy, a shard called by the version before sessions", () =>
     expect(await ticketRows(showId)).toHaveLength(1);
     expect((await poll(ticket)).status).toBe(429); // too early, so there
     expect((await call(`/api/shows/${showId}/queue`, { method: "POST" })).status).toBe(201);
+  });
+
+  /** The version before turned the room off and missed the shard; the room is on again at `at` (its clock). */
+  async function reopenAfterAMissedClear(showId: string, at: number): Promise<void> {
+    await runInDurableObject(room(showId), (_instance, state) => state.storage.sql.exec("DELETE FROM room"));
+    await shardOfTheVersionBefore(showId);
+    forgetRooms();
+    await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+      instance.clock = () => at;
+    });
+    await openRoom(showId, at - 1000, 60);
+  }
+
+  it("gives the next on-sale no pass for a ticket of the one before, though the room is on again within seconds", async () => {
+    const { showId, ticket } = await showWithPass();
+    // showWithPass's ticket joined a minute before LATER(); the room is on again 2 s after LATER().
+    await reopenAfterAMissedClear(showId, LATER() + 2000);
+    await runInDurableObject(shard(showId), (instance: QueueShard) => {
+      instance.clock = () => LATER() + 3000;
+    });
+    const answer = await poll(ticket);
+    expect(answer.status, await answer.clone().text()).toBe(404);
+  });
+
+  it("gives the next on-sale no slot a buyer of the one before freed", async () => {
+    const { showId, ticket } = await showWithPass();
+    const left = await call(`/api/queue/${ticket.ticket_id}`, {
+      method: "DELETE",
+      headers: bearer(ticket.ticket_token),
+    });
+    expect(left.status).toBe(200);
+    const at = LATER() + 60 * MINUTE;
+    await reopenAfterAMissedClear(showId, at);
+    await runInDurableObject(shard(showId), (instance: QueueShard) => {
+      instance.clock = () => at + 1;
+    });
+    await join(showId);
+    await join(showId);
+    await runInDurableObject(room(showId), (instance: WaitingRoom) => {
+      instance.clock = () => at + 2;
+    });
+    await tick(showId);
+    await tick(showId);
+    // 2 ms of the new on-sale at 60 a minute owe nobody.
+    expect((await ticketRows(showId)).filter((row) => row.state === "admitted")).toEqual([]);
   });
 
   it("forgets, at the next on-sale, the tickets the version before failed to clear", async () => {

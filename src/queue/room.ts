@@ -133,7 +133,13 @@ export class WaitingRoom extends DurableObject<Env> {
     }
     // Before opening the room still ticks, once a minute, to have abandoned tickets forgotten.
     await this.ctx.storage.setAlarm(Math.max(now, Math.min(config.opensAt, now + SWEEP_BEFORE_OPENING_MS)));
-    return { created: existing === null, status: this.status() };
+    const status = this.status();
+    if (existing === null && status.on) {
+      // Each shard hears of the new on-sale now (one that does not hears at its first call of it).
+      const opened = await Promise.allSettled(this.shards(showId, shards).map((shard) => shard.open(status.session)));
+      logMissed("opening", showId, missed(opened));
+    }
+    return { created: existing === null, status };
   }
 
   /**
@@ -151,12 +157,10 @@ export class WaitingRoom extends DurableObject<Env> {
       this.sql.exec("INSERT OR REPLACE INTO last_session (singleton, session) VALUES (1, ?)", row.session);
     });
     await this.ctx.storage.deleteAlarm();
-    const cleared = await Promise.allSettled(this.shards(row.show_id, row.shards).map((shard) => shard.clear()));
-    logMissed(
-      "clear",
-      row.show_id,
-      cleared.flatMap((result, k) => (result.status === "rejected" ? [k] : [])),
+    const cleared = await Promise.allSettled(
+      this.shards(row.show_id, row.shards).map((shard) => shard.clear(row.session)),
     );
+    logMissed("clear", row.show_id, missed(cleared));
     return true;
   }
 
@@ -175,11 +179,7 @@ export class WaitingRoom extends DurableObject<Env> {
     if (now < row.opens_at) {
       // Nobody is let in before opening, but abandoned tickets are forgotten all the same.
       const swept = await Promise.allSettled(shards.map((shard) => shard.sweep(now, row.session)));
-      logMissed(
-        "sweep",
-        row.show_id,
-        swept.flatMap((result, k) => (result.status === "rejected" ? [k] : [])),
-      );
+      logMissed("sweep", row.show_id, missed(swept));
       const current = this.row();
       if (current !== null) await this.ctx.storage.setAlarm(Math.min(current.opens_at, now + SWEEP_BEFORE_OPENING_MS));
       return;
@@ -268,7 +268,12 @@ export class WaitingRoom extends DurableObject<Env> {
 }
 
 /** Logs the shards that did not answer a tick or a sweep, if any did not. */
-function logMissed(what: "tick" | "sweep" | "clear", showId: Id, shards: number[]): void {
+function logMissed(what: "tick" | "sweep" | "clear" | "opening", showId: Id, shards: number[]): void {
   if (shards.length === 0) return;
   console.error(JSON.stringify({ message: `queue shards missed a ${what}`, show_id: showId, shards }));
+}
+
+/** The shards whose call failed. */
+function missed(results: PromiseSettledResult<unknown>[]): number[] {
+  return results.flatMap((result, k) => (result.status === "rejected" ? [k] : []));
 }

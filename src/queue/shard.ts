@@ -37,9 +37,10 @@ export const KEEP_LEFT_MS = 10 * 60_000;
 const FORGET_PER_TICK = 1000;
 /**
  * How much earlier than the time the room was turned on a ticket must have joined to be taken for
- * an earlier on-sale's (see `enter`): the room's clock and a shard's are different machines'.
+ * an earlier on-sale's (see `enter`): the room's clock and a shard's are different machines', and
+ * nobody joins until a Worker has heard from the room that it is on.
  */
-const EARLIER_ON_SALE_SLACK_MS = 60_000;
+const EARLIER_ON_SALE_SLACK_MS = 1000;
 /** A poll this much earlier than its Retry-After allowed is still answered (clocks and networks drift). */
 const POLL_SLACK = 0.2;
 /**
@@ -95,7 +96,8 @@ export class QueueShard extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // A shard nobody joined has no database, and asking it anything must not make one.
+    // A shard nobody joined has no database, and asking it anything must not make one (but the
+    // room's `open`: it was turned on).
     void ctx.blockConcurrencyWhile(async () => {
       if (hasBeenMigrated(ctx.storage)) this.migrate();
     });
@@ -123,7 +125,7 @@ export class QueueShard extends DurableObject<Env> {
     if (typeof session !== "number" || !Number.isSafeInteger(session)) return true;
     if (this.session !== null && session < this.session) return false;
     if (session === this.session) return true;
-    if (this.session !== null) this.clear();
+    if (this.session !== null) this.forgetAll();
     // A shard from before sessions hears its first: tickets that joined well before that time the
     // room was turned on (nobody joins a room that is off) are an earlier on-sale's, which the
     // version before failed to clear.
@@ -137,7 +139,20 @@ export class QueueShard extends DurableObject<Env> {
     const forgotten = this.sql
       .exec<{ state: string }>("DELETE FROM tickets WHERE joined_at < ? RETURNING state", at)
       .toArray();
+    if (forgotten.length === 0) return;
     this.held! -= forgotten.filter((ticket) => ticket.state === "waiting").length;
+    // Slots those buyers freed are that on-sale's, as `forgetAll` says.
+    this.sql.exec("UPDATE shard SET freed = 0");
+  }
+
+  /**
+   * The room was turned on at `session`: the shard takes it as its own now (see `enter`), rather
+   * than at its first call of that session, so that a join made on what an isolate heard before is
+   * refused from the start, and what was left from before is forgotten at once.
+   */
+  open(session: number): void {
+    if (this.held === null) this.migrate();
+    this.enter(session);
   }
 
   private get sql(): SqlStorage {
@@ -402,9 +417,18 @@ export class QueueShard extends DurableObject<Env> {
     this.held! -= forgotten;
   }
 
-  /** Forgets every ticket: the room was turned off (or on again: see `enter`). */
-  clear(): void {
+  /**
+   * Forgets every ticket: the room was turned off, at the end of `session`. A clear that comes
+   * after the room was turned on again, and the shard has heard so, is too late, and forgets
+   * nothing: those tickets are the next on-sale's.
+   */
+  clear(session?: number): void {
     if (this.held === null) return;
+    if (typeof session === "number" && this.session !== null && this.session > session) return;
+    this.forgetAll();
+  }
+
+  private forgetAll(): void {
     this.sql.exec("DELETE FROM tickets");
     // Slots freed by buyers of this time the room was on are no one's to give in the next.
     this.sql.exec("UPDATE shard SET freed = 0");
