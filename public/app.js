@@ -104,6 +104,8 @@ const state = {
   hold: null,
   /** @type {Set<string>} the live hold's seats */
   holdIds: new Set(),
+  /** @type {Set<string>} seats of the hold or of `mine` that a live update has shown so since the page made them (see `noteOwnStatus`) */
+  shown: new Set(),
   /** @type {WebSocket | null} */
   socket: null,
   /** when this page last asked its socket to resync (ms), or 0 when it has no resync outstanding */
@@ -387,6 +389,7 @@ function applySnapshot(version, codes) {
     state.statuses[place] = status;
     if (status === "available") countAvailable(place, 1);
     else state.selected.delete(id);
+    noteOwnStatus(id, status);
     map.paint(place, lookOf(place));
   });
   renderCounts();
@@ -403,8 +406,31 @@ function applyChange(change) {
   if (change.status !== "available" && state.selected.delete(id) && !state.pending.has(id)) {
     say(`${labelsOf([id])} was just taken by someone else.`, true);
   }
-  if (change.status === "available") state.mine.delete(id);
+  noteOwnStatus(id, change.status);
   map.paint(place, lookOf(place));
+}
+
+/**
+ * Keeps what the page owns in step with what the show says. The page hears of its own hold or
+ * booking in the HTTP answer, which may come before or after the live update that shows it, and a
+ * late update may still carry a seat's status from before. So a seat of the page's hold or bookings
+ * that goes available is no longer the page's only once an update has shown it held or booked since
+ * the page made it (`shown`): then its booking was cancelled or reset, or the hold released, expired
+ * or reset (which ends the whole hold). Otherwise another buyer's hold of it would be drawn as the
+ * page's own.
+ * @param {string} id
+ * @param {SeatStatus} status
+ */
+function noteOwnStatus(id, status) {
+  const own = state.holdIds.has(id) ? "held" : state.mine.has(id) ? "booked" : null;
+  if (own === null) return;
+  if (status === own) {
+    state.shown.add(id);
+  } else if (status === "available" && state.shown.has(id)) {
+    state.shown.delete(id);
+    if (own === "booked") state.mine.delete(id);
+    else endHold("Your hold has ended: its seats are free again.", true);
+  }
 }
 
 /**
@@ -621,6 +647,7 @@ async function holdSeats(what) {
   // The server has said so; its live batch, a moment later, will only confirm it.
   for (const id of state.holdIds) {
     state.selected.delete(id);
+    state.shown.delete(id);
     const place = state.venue?.placeOf.get(id);
     if (place !== undefined) setStatus(place, "held");
   }
@@ -686,6 +713,7 @@ function booked(bookings) {
   for (const booking of bookings) {
     const id = String(booking.seat_id);
     state.selected.delete(id);
+    state.shown.delete(id);
     state.mine.add(id);
     const place = state.venue?.placeOf.get(id);
     if (place !== undefined) setStatus(place, "booked");
@@ -704,6 +732,7 @@ function endHold(text, isError) {
   const seats = state.holdIds;
   state.hold = null;
   state.holdIds = new Set();
+  for (const id of seats) state.shown.delete(id);
   repaint(seats);
   renderActions();
   if (text !== "") say(text, isError);
@@ -736,6 +765,23 @@ function currentShow() {
   return state.showId;
 }
 
+/**
+ * Releases the page's hold, if it has one, as the buyer leaves its show (for another, or the
+ * page): nobody else could book those seats for the rest of its time, and they would count against
+ * the address's allowance of held seats. `keepalive`, so that the request outlives the page.
+ */
+function releaseHoldOnLeaving() {
+  const hold = state.hold;
+  if (hold === null) return;
+  fetch(`/api/holds/${hold.hold_id}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${hold.hold_token}` },
+    keepalive: true,
+  }).catch(() => {});
+}
+
+addEventListener("pagehide", releaseHoldOnLeaving);
+
 /** @param {string} showId */
 function openShow(showId) {
   state.showId = showId;
@@ -744,6 +790,8 @@ function openShow(showId) {
   state.layout = 0;
   state.selected.clear();
   state.mine.clear();
+  state.shown.clear();
+  releaseHoldOnLeaving();
   endHold("", false);
   ui.plan.replaceChildren();
   ui.map.setAttribute("aria-busy", "true");
@@ -757,9 +805,25 @@ function openShow(showId) {
   waitingRoom.open(showId);
 }
 
+/**
+ * The show list, asked again until it answers (a service briefly busy, a network that dropped the
+ * request), 1 s after the first failure and twice as long after each, up to 30 s.
+ * @returns {Promise<Answer>}
+ */
+async function showList() {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    const { status, data } = await api("GET", "/api/shows?limit=200").catch(() => ({
+      status: 0,
+      data: /** @type {Answer} */ ({}),
+    }));
+    if (status === 200) return data;
+    ui.connection.textContent = `The list of shows did not load (${status === 0 ? "no answer" : status}); trying again…`;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
 async function start() {
-  const { status, data } = await api("GET", "/api/shows?limit=200");
-  const shows = status === 200 ? (data.shows ?? []) : [];
+  const shows = (await showList()).shows ?? [];
   if (shows.length === 0) {
     ui.connection.textContent = "No shows yet. Create one with PUT /admin/shows/:show_id.";
     return;

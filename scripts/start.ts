@@ -9,7 +9,10 @@ const port = Number(process.env.PORT ?? 8787);
 const adminToken = process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
 
 console.log(`Starting wrangler dev on port ${port}...`);
-const server = await startDevServer({ port, adminToken, inheritOutput: true });
+const server = await startDevServer({ port, adminToken, inheritOutput: true }).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});
 try {
   await seedDemoShow(server.url, adminToken);
 } catch (error) {

@@ -50,12 +50,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Refuses a port something already listens on: wrangler would fail on it only after a while, and
+ * until then whatever is there (an `npm start` left running, say) would answer as if it were ours.
+ */
+export async function requireFreePort(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`Port ${port} is in use (by an npm start left running?): stop that, or set PORT to another port`)
+          : error,
+      ),
+    );
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
+  });
+}
+
 /** wrangler's CLI script, to run on this process's Node. */
 export function wranglerBin(): string {
   return join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  await requireFreePort(options.port);
   const args = [
     wranglerBin(),
     "dev",

@@ -121,6 +121,13 @@ async function newArena(): Promise<{ show: string; plan: Plan; seats: PlacedSeat
   return { show, plan, seats: placedSeats(plan) };
 }
 
+/** A new show of `seats` seats from a flat list, with any other settings. */
+async function newHall(seats: number, settings: Record<string, unknown> = {}): Promise<string> {
+  const show = `hall-${randomUUID()}`;
+  expect((await admin("PUT", `/admin/shows/${show}`, { name: "Hall", seats, ...settings })).status).toBe(201);
+  return show;
+}
+
 /** The seats' statuses as the server has them, one character each in plan order. */
 async function serverStatuses(show: string): Promise<string> {
   const answer = (await (await fetch(`${devServer().url}/api/shows/${show}/statuses`)).json()) as { statuses: string };
@@ -179,10 +186,11 @@ function watchQueueCalls(page: Page, show: string): { calls: QueueCall[]; settle
 async function openSeatMap(
   show: string,
   viewport = { width: 1280, height: 900 },
-  { beforeScripts }: { beforeScripts?: () => void } = {},
+  { beforeScripts, watch }: { beforeScripts?: () => void; watch?: (page: Page) => void } = {},
 ): Promise<Page> {
   const page = await (await browser.newContext({ viewport })).newPage();
   if (beforeScripts) await page.addInitScript(beforeScripts);
+  watch?.(page);
   await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
   await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
   // Busy until the plan is drawn and the first snapshot has painted it.
@@ -1031,5 +1039,88 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
       const button = (await page.getByRole("button", { name }).boundingBox())!;
       expect(button.x + button.width).toBeLessThanOrEqual(360);
     }
+  });
+
+  it("ends its hold when the show frees the seats, and draws another buyer's hold of them as theirs", async () => {
+    const show = await newHall(20);
+    const page = await openSeatMap(show);
+    await seat(page, "5").click();
+    await page.getByRole("button", { name: "Hold selected seats" }).click();
+    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat mine");
+    // The admin frees the seat (which ends the whole hold), and someone else holds it.
+    expect((await admin("DELETE", `/admin/shows/${show}/seats/5/booking`)).status).toBe(200);
+    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat available");
+    expect(await page.locator("#your-hold").isVisible()).toBe(false);
+    expect(await message(page)).toBe("Your hold has ended: its seats are free again.");
+    expect((await post(`/api/shows/${show}/holds`, { seat_ids: [5], user_id: "mallory" })).status).toBe(201);
+    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat held");
+    await page.context().close();
+  });
+
+  it("no longer calls a seat it booked its own once a reset that comes as a snapshot frees it", async () => {
+    // A reset of more than 1,000 seats reaches the relays as a reset: the page gets the layout and a snapshot.
+    const show = await newHall(1200, { max_seats_per_order: 100 });
+    const frames: string[] = [];
+    const page = await openSeatMap(show, undefined, {
+      watch: (page) =>
+        page.on("websocket", (socket) => socket.on("framereceived", (frame) => frames.push(String(frame.payload)))),
+    });
+    await seat(page, "1").click();
+    await page.getByRole("button", { name: "Book selected seats now" }).click();
+    await expect.poll(() => lookOf(seat(page, "1")), UPDATE).toBe("seat mine");
+    for (let first = 2; first <= 1101; first += 100) {
+      const seatIds = Array.from({ length: 100 }, (_, i) => first + i);
+      expect((await post(`/api/shows/${show}/bookings`, { seat_ids: seatIds })).status).toBe(200);
+    }
+    await expect.poll(() => page.locator("#plan circle.seat.booked").count(), UPDATE).toBe(1100);
+    expect((await admin("DELETE", `/admin/shows/${show}/bookings`)).status).toBe(200);
+    await expect.poll(() => lookOf(seat(page, "1")), UPDATE).toBe("seat available");
+    expect((await post("/api/book-seat/", { show_id: show, seat_id: 1, user_id: "mallory" })).status).toBe(200);
+    await expect.poll(() => lookOf(seat(page, "1")), UPDATE).toBe("seat booked");
+    // The reset reached the page as a snapshot, not as seat changes.
+    expect(frames.some((frame) => frame.includes('"type":"snapshot"'))).toBe(true);
+    await page.context().close();
+  });
+
+  it("loads the show list again when it fails, with an error or with no answer at all", async () => {
+    const show = await newHall(10);
+    const page = await (await browser.newContext()).newPage();
+    let asked = 0;
+    await page.route(/\/api\/shows\?/, (route) => {
+      asked++;
+      if (asked === 1) return route.fulfill({ status: 503, json: { error: "Busy" } });
+      if (asked === 2) return route.abort();
+      return route.continue();
+    });
+    await page.goto(`${devServer().url}/?show=${encodeURIComponent(show)}`);
+    await expect.poll(() => page.locator("#connection").textContent(), UPDATE).toBe("Live");
+    expect(asked).toBe(3);
+    expect(await page.locator("#show").inputValue()).toBe(show);
+    await page.context().close();
+  });
+
+  it("releases its hold when the buyer turns to another show, or leaves the page", async () => {
+    const [first, other] = [await newHall(20), await newHall(20)];
+    // The page offers the shows the list has when it loads (the list is a second or two behind).
+    const listed = async () =>
+      ((await (await fetch(`${devServer().url}/api/shows?limit=200`)).json()) as { shows: { show_id: string }[] })
+        .shows;
+    await expect.poll(async () => (await listed()).some((show) => show.show_id === other), UPDATE).toBe(true);
+    const page = await openSeatMap(first);
+    const holdSeven = async () => {
+      await seat(page, "7").click();
+      await page.getByRole("button", { name: "Hold selected seats" }).click();
+      await expect.poll(() => lookOf(seat(page, "7")), UPDATE).toBe("seat mine");
+      await expect.poll(async () => (await serverStatuses(first))[6], UPDATE).toBe("h");
+    };
+    await holdSeven();
+    await page.locator("#show").selectOption(other);
+    await expect.poll(async () => (await serverStatuses(first))[6], UPDATE).toBe("a");
+    await page.locator("#show").selectOption(first);
+    await page.locator('#map[aria-busy="false"]').waitFor();
+    await holdSeven();
+    await page.goto("about:blank");
+    await expect.poll(async () => (await serverStatuses(first))[6], UPDATE).toBe("a");
+    await page.context().close();
   });
 });
