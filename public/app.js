@@ -7,6 +7,7 @@
 import { ID_PATTERN } from "./ids.js";
 import { STATUS_OF_CODE } from "./protocol.js";
 import { SeatMap } from "./seat-map.js";
+import { noteServerTime, serverNow } from "./server-clock.js";
 import { seatLabel, seatsInWords, venueOf } from "./venue.js";
 import { WaitingRoomPanel } from "./waiting-room.js";
 
@@ -174,6 +175,7 @@ async function api(method, path, body, { token, pass } = {}) {
   // repeat with its first answer, instead of a second sale answering this buyer 409.
   if (method === "POST") headers["idempotency-key"] = newKey();
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  noteServerTime(response);
   const data = await response.json().catch(() => ({ error: "The server sent an unreadable answer" }));
   return { status: response.status, data };
 }
@@ -743,7 +745,8 @@ function startCountdown() {
   clearInterval(state.countdown);
   const tick = () => {
     if (!state.hold) return clearInterval(state.countdown);
-    const left = Math.max(0, Date.parse(state.hold.expires_at) - Date.now());
+    // By the server's clock, whose time `expires_at` is.
+    const left = Math.max(0, Date.parse(state.hold.expires_at) - serverNow());
     const minutes = Math.floor(left / 60_000);
     const seconds = Math.floor((left % 60_000) / 1000);
     ui.countdown.textContent = `${minutes}:${String(seconds).padStart(2, "0")}`;

@@ -4,6 +4,8 @@
 // admitted, the pass that every hold and booking of the show must carry. The queue is polled no
 // sooner than the server says (Retry-After), one request at a time, even across a reload.
 
+import { noteServerTime, serverNow } from "./server-clock.js";
+
 /** @typedef {import("zod").output<typeof import("../src/contract/answers").WaitingRoom>} RoomSettings */
 /** @typedef {import("zod").output<typeof import("../src/contract/answers").QueueJoined>} QueueJoined */
 /** @typedef {import("zod").output<typeof import("../src/contract/answers").QueueStatus>} QueueStatus */
@@ -172,7 +174,7 @@ export class WaitingRoomPanel {
     const ticket = session.ticket;
     if (ticket === null) return this.#setGate("outside");
     if (ticket.pass !== null) {
-      if (Date.parse(ticket.pass_expires_at ?? "") > Date.now()) return this.#setGate("admitted");
+      if (Date.parse(ticket.pass_expires_at ?? "") > serverNow()) return this.#setGate("admitted");
       return this.#expire(session);
     }
     this.#setGate("waiting");
@@ -405,7 +407,7 @@ export class WaitingRoomPanel {
     if (!session || !ticket) return;
     if (gate === "waiting") this.#renderPlace(ticket);
     if (gate === "admitted") {
-      const left = Date.parse(ticket.pass_expires_at ?? "") - Date.now();
+      const left = Date.parse(ticket.pass_expires_at ?? "") - serverNow();
       if (!(left > 0)) return this.#expire(session);
       setText(ui.passLeft, clock(left / 1000));
     }
@@ -471,6 +473,7 @@ export class WaitingRoomPanel {
 async function call(method, path, token) {
   try {
     const response = await fetch(path, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    noteServerTime(response);
     const data = await response.json().catch(() => ({ error: "The server sent an unreadable answer" }));
     // The header and the body say the same; the longer wait wins should they ever differ.
     const seconds = [Number(response.headers.get("retry-after") ?? NaN), Number(data.retry_after ?? NaN)];
@@ -531,7 +534,7 @@ function introOf(room) {
     `Buyers are let in a few at a time${rate}, in the order they joined. ` +
     "You can look at the seat map meanwhile; holding and booking open when it is your turn.";
   const opensAt = Date.parse(room?.opens_at ?? "");
-  if (!(opensAt > Date.now())) return text;
+  if (!(opensAt > serverNow())) return text;
   return `${text} The sale opens at ${timeOf(opensAt)}: everyone who joins before then gets a place drawn at random, so there is no need to rush.`;
 }
 

@@ -1082,6 +1082,31 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await page.context().close();
   });
 
+  it("counts a hold down by the server's clock, though the browser's is eleven minutes fast", async () => {
+    const show = await newHall(20);
+    const page = await openSeatMap(show, undefined, {
+      beforeScripts: () => {
+        const real = Date.now;
+        Date.now = () => real() + 11 * 60_000;
+      },
+      // The Date header Cloudflare's edge adds to every answer (wrangler dev sends none).
+      watch: (page) =>
+        void page.route(/\/api\//, async (route) => {
+          const response = await route.fetch();
+          await route.fulfill({ response, headers: { ...response.headers(), date: new Date().toUTCString() } });
+        }),
+    });
+    await seat(page, "3").click();
+    await page.getByRole("button", { name: "Hold selected seats" }).click();
+    await expect.poll(() => message(page), UPDATE).toMatch(/^Held for you/);
+    await expect.poll(async () => (await serverStatuses(show))[2], UPDATE).toBe("h");
+    // The server keeps it ten minutes: the page still has it, and counts from about 10:00.
+    expect(await lookOf(seat(page, "3"))).toBe("seat mine");
+    expect(await page.locator("#your-hold").isVisible()).toBe(true);
+    expect(await page.locator("#countdown").textContent()).toMatch(/^(10:00|9:5\d)$/);
+    await page.context().close();
+  });
+
   it("loads the show list again when it fails, with an error or with no answer at all", async () => {
     const show = await newHall(10);
     const page = await (await browser.newContext()).newPage();
