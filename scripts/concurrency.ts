@@ -17,23 +17,37 @@ import { Client } from "./lib/http-client.ts";
 /** Numeric ids go out as JSON numbers, like the old clients sent them. */
 const asId = (value: string) => (/^[1-9][0-9]*$/.test(value) ? Number(value) : value);
 
-const { values: args } = parseArgs({
-  options: {
-    url: { type: "string", default: "http://localhost:8787" },
-    n: { type: "string", default: "5" },
-    show: { type: "string", default: "1" },
-    seat: { type: "string", default: "10" },
-    mode: { type: "string", default: "book" },
-    reset: { type: "boolean", default: false },
-    token: { type: "string", default: process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+const OPTIONS = {
+  url: { type: "string", default: "http://localhost:8787" },
+  n: { type: "string", default: "5" },
+  show: { type: "string", default: "1" },
+  seat: { type: "string", default: "10" },
+  mode: { type: "string", default: "book" },
+  reset: { type: "boolean", default: false },
+  token: { type: "string", default: process.env.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+const USAGE =
+  "Usage: npm run concurrency -- [--url URL] [--n 5] [--show 1] [--seat 10] [--mode book|hold] [--reset] [--token ADMIN_TOKEN]";
+
+/** Stops with a message and the usage, exit code 2: the command line was wrong. */
+function usageError(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const { values: args } = (() => {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (error) {
+    // An unknown or malformed flag: said in a line, not a stack trace.
+    return usageError((error as Error).message);
+  }
+})();
 
 if (args.help) {
-  console.log(
-    "Usage: npm run concurrency -- [--url URL] [--n 5] [--show 1] [--seat 10] [--mode book|hold] [--reset] [--token ADMIN_TOKEN]",
-  );
+  console.log(USAGE);
   process.exit(0);
 }
 
@@ -50,18 +64,18 @@ const MODES = {
     success: 201,
   },
 } as const;
-if (!(args.mode in MODES)) {
-  console.error("--mode must be book or hold");
-  process.exit(2);
-}
+if (!(args.mode in MODES)) usageError("--mode must be book or hold");
 const mode = MODES[args.mode as keyof typeof MODES];
 
 const n = Number(args.n);
-if (!Number.isInteger(n) || n < 1 || n > 10_000) {
-  console.error("--n must be a whole number from 1 to 10000");
-  process.exit(2);
+if (!Number.isInteger(n) || n < 1 || n > 10_000) usageError("--n must be a whole number from 1 to 10000");
+const base = URL.canParse(args.url) ? new URL(args.url) : null;
+if (base === null || !/^https?:$/.test(base.protocol)) {
+  usageError(`--url must be an http:// or https:// URL, such as http://localhost:8787 (got ${args.url})`);
 }
-const base = new URL(args.url);
+if (base.pathname !== "/" || base.search !== "") {
+  usageError(`--url is the service's origin, with no path: ${base.origin} (got ${args.url})`);
+}
 const client = new Client(base.origin, n);
 
 function messageOf(text: string): string {
@@ -130,5 +144,7 @@ if (succeeded === 1 && conflicts === n - 1) {
   process.exit(0);
 }
 console.log(`FAIL: expected exactly one ${mode.success} and every other answer 409.`);
-if (succeeded === 0 && !args.reset) console.log("(Was the seat already booked? Run again with --reset.)");
+// Only when the seat was taken: a wrong show or seat (404), say, is its own answer above.
+if (succeeded === 0 && conflicts === n && !args.reset)
+  console.log("(Was the seat already booked? Run again with --reset.)");
 process.exit(1);

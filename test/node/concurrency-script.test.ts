@@ -60,6 +60,31 @@ describe("npm run concurrency against wrangler dev", () => {
     const result = await concurrency("--n", "5", "--seat", "10");
     expect(result.stdout).toContain("Summary: 0 booked (200), 5 conflicts (409), 0 other");
     expect(result.stdout).toContain("FAIL");
+    expect(result.stdout).toContain("(Was the seat already booked? Run again with --reset.)");
     expect(result.code).toBe(1);
+  });
+
+  it("on a show that does not exist, prints FAIL with the 404s and blames no earlier booking", async () => {
+    const result = await concurrency("--n", "5", "--show", "no-such-show");
+    expect(result.stdout).toContain("Summary: 0 booked (200), 0 conflicts (409), 5 other");
+    expect(result.stdout).toContain("Show not found");
+    expect(result.stdout).not.toContain("Was the seat already booked?");
+    expect(result.code).toBe(1);
+  });
+
+  it("answers a mistyped option or URL with a line and the usage, not a stack trace, and exits 2", async () => {
+    for (const args of [
+      ["--sead", "10"],
+      ["--url", "localhost:8787"],
+      ["--url", "http://localhost:8787/api"],
+    ]) {
+      const failed = await run(process.execPath, ["scripts/concurrency.ts", ...args], { cwd: PROJECT_ROOT }).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(failed.code, args.join(" ")).toBe(2);
+      expect(failed.stderr, args.join(" ")).toMatch(/\nUsage: npm run concurrency -- /);
+      expect(failed.stderr, args.join(" ")).not.toMatch(/^\s+at /m);
+    }
   });
 });
