@@ -783,7 +783,12 @@ function releaseHoldOnLeaving() {
   }).catch(() => {});
 }
 
-addEventListener("pagehide", releaseHoldOnLeaving);
+addEventListener("pagehide", () => {
+  if (state.hold === null) return;
+  releaseHoldOnLeaving();
+  // A page kept in the browser's back-forward cache comes back as it was left: without the hold.
+  endHold("Your hold was released when you left the page.", false);
+});
 
 /** @param {string} showId */
 function openShow(showId) {

@@ -1143,6 +1143,13 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await expect.poll(async () => (await serverStatuses(first))[6], UPDATE).toBe("a");
     await page.locator("#show").selectOption(first);
     await page.locator('#map[aria-busy="false"]').waitFor();
+    // Kept in the back-forward cache: the page it comes back as has no hold either.
+    await holdSeven();
+    await page.evaluate(() => dispatchEvent(new PageTransitionEvent("pagehide", { persisted: true })));
+    await expect.poll(async () => (await serverStatuses(first))[6], UPDATE).toBe("a");
+    expect(await page.locator("#your-hold").isVisible()).toBe(false);
+    await expect.poll(() => lookOf(seat(page, "7")), UPDATE).toBe("seat available");
+    expect(await message(page)).toBe("Your hold was released when you left the page.");
     await holdSeven();
     await page.goto("about:blank");
     await expect.poll(async () => (await serverStatuses(first))[6], UPDATE).toBe("a");
