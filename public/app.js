@@ -105,8 +105,8 @@ const state = {
   hold: null,
   /** @type {Set<string>} the live hold's seats */
   holdIds: new Set(),
-  /** @type {Set<string>} seats of the hold or of `mine` that a live update has shown so since the page made them (see `noteOwnStatus`) */
-  shown: new Set(),
+  /** @type {Map<string, number>} the change number at which this page held or booked each seat of the hold or `mine` (see `noteOwnStatus`) */
+  ownSince: new Map(),
   /** @type {WebSocket | null} */
   socket: null,
   /** when this page last asked its socket to resync (ms), or 0 when it has no resync outstanding */
@@ -163,7 +163,8 @@ const map = new SeatMap({
  * @param {unknown} [body]
  * @param {{ token?: string; pass?: string }} [credentials] a hold's token; the waiting room's
  *   admission pass, which holds and bookings of a show whose room is on must carry
- * @returns {Promise<{ status: number; data: T & { error?: string } }>}
+ * @returns {Promise<{ status: number; data: T & { error?: string }; version: number }>} `version`: the
+ *   show's change number once a change was made (`Seat-Map-Version`), or Infinity when it did not say
  */
 async function api(method, path, body, { token, pass } = {}) {
   /** @type {Record<string, string>} */
@@ -177,7 +178,8 @@ async function api(method, path, body, { token, pass } = {}) {
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   noteServerTime(response);
   const data = await response.json().catch(() => ({ error: "The server sent an unreadable answer" }));
-  return { status: response.status, data };
+  const version = Number(response.headers.get("seat-map-version") ?? NaN);
+  return { status: response.status, data, version: Number.isSafeInteger(version) ? version : Infinity };
 }
 
 /**
@@ -391,7 +393,7 @@ function applySnapshot(version, codes) {
     state.statuses[place] = status;
     if (status === "available") countAvailable(place, 1);
     else state.selected.delete(id);
-    noteOwnStatus(id, status);
+    noteOwnStatus(id, status, version);
     map.paint(place, lookOf(place));
   });
   renderCounts();
@@ -408,31 +410,28 @@ function applyChange(change) {
   if (change.status !== "available" && state.selected.delete(id) && !state.pending.has(id)) {
     say(`${labelsOf([id])} was just taken by someone else.`, true);
   }
-  noteOwnStatus(id, change.status);
+  noteOwnStatus(id, change.status, change.version);
   map.paint(place, lookOf(place));
 }
 
 /**
- * Keeps what the page owns in step with what the show says. The page hears of its own hold or
- * booking in the HTTP answer, which may come before or after the live update that shows it, and a
- * late update may still carry a seat's status from before. So a seat of the page's hold or bookings
- * that goes available is no longer the page's only once an update has shown it held or booked since
- * the page made it (`shown`): then its booking was cancelled or reset, or the hold released, expired
- * or reset (which ends the whole hold). Otherwise another buyer's hold of it would be drawn as the
- * page's own.
+ * Keeps what the page owns in step with what the show says. A seat of the page's hold or bookings
+ * that an update numbered after the page's own change (`ownSince`, from the answer's
+ * `Seat-Map-Version`) says is available is no longer the page's: its booking was cancelled or
+ * reset, or the hold released, expired or reset (which ends the whole hold). Otherwise another
+ * buyer's hold or booking of it would be drawn as the page's own. The number tells the updates of
+ * before the change from those after, in whatever order they and the answer arrive (a reconnect's
+ * catch-up brings a hold, its release and the next hold of the same seats at once).
  * @param {string} id
  * @param {SeatStatus} status
+ * @param {number} version the update's number, or the snapshot's
  */
-function noteOwnStatus(id, status) {
-  const own = state.holdIds.has(id) ? "held" : state.mine.has(id) ? "booked" : null;
-  if (own === null) return;
-  if (status === own) {
-    state.shown.add(id);
-  } else if (status === "available" && state.shown.has(id)) {
-    state.shown.delete(id);
-    if (own === "booked") state.mine.delete(id);
-    else endHold("Your hold has ended: its seats are free again.", true);
-  }
+function noteOwnStatus(id, status, version) {
+  const since = state.ownSince.get(id);
+  if (since === undefined || status !== "available" || !(version > since)) return;
+  state.ownSince.delete(id);
+  if (state.holdIds.has(id)) endHold("Your hold has ended: its seats are free again.", true);
+  else state.mine.delete(id);
 }
 
 /**
@@ -636,20 +635,23 @@ async function explain(status, data) {
  * @param {{ seat_ids: string[] } | { best_available: { count: number; category?: string } }} what
  */
 async function holdSeats(what) {
-  const { status, data } = await api(
+  const showId = state.showId;
+  const { status, data, version } = await api(
     "POST",
     showPath("/holds"),
     { ...what, user_id: userId() },
     { pass: waitingRoom.pass },
   );
-  if (status !== 201) return say(await explain(status, data), true);
+  if (status !== 201) return state.showId === showId ? say(await explain(status, data), true) : undefined;
   const hold = /** @type {NewHold} */ (data);
+  // The buyer turned to another show meanwhile: the hold is let go, as leaving a show does.
+  if (state.showId !== showId) return releaseHold(hold);
   state.hold = hold;
   state.holdIds = new Set(hold.seat_ids.map(String));
   // The server has said so; its live batch, a moment later, will only confirm it.
   for (const id of state.holdIds) {
     state.selected.delete(id);
-    state.shown.delete(id);
+    state.ownSince.set(id, version);
     const place = state.venue?.placeOf.get(id);
     if (place !== undefined) setStatus(place, "held");
   }
@@ -677,14 +679,17 @@ ui.best.addEventListener("submit", (event) => {
 
 ui.book.addEventListener("click", () =>
   act(async () => {
-    const { status, data } = await api(
+    const showId = state.showId;
+    const { status, data, version } = await api(
       "POST",
       showPath("/bookings"),
       { seat_ids: [...state.selected], user_id: userId() },
       { pass: waitingRoom.pass },
     );
+    // Answers for a show the buyer has turned away from are not drawn on the one they look at.
+    if (state.showId !== showId) return;
     if (status !== 200) return say(await explain(status, data), true);
-    booked(data.bookings ?? []);
+    booked(data.bookings ?? [], version);
   }, [...state.selected]),
 );
 
@@ -692,12 +697,13 @@ ui.confirm.addEventListener("click", () =>
   act(async () => {
     const hold = state.hold;
     if (hold === null) return;
-    const { status, data } = await api("POST", `/api/holds/${hold.hold_id}/confirm`, undefined, {
+    const { status, data, version } = await api("POST", `/api/holds/${hold.hold_id}/confirm`, undefined, {
       token: hold.hold_token,
     });
+    if (state.hold !== hold) return; // the page left the show, and its hold, meanwhile
     if (status !== 200) return endHold(data.error ?? "Could not book the held seats.", true);
     endHold("", false);
-    booked(data.bookings ?? []);
+    booked(data.bookings ?? [], version);
   }),
 );
 
@@ -710,12 +716,15 @@ ui.release.addEventListener("click", () =>
   }),
 );
 
-/** @param {Booking[]} bookings */
-function booked(bookings) {
+/**
+ * @param {Booking[]} bookings
+ * @param {number} version the show's change number once they were made
+ */
+function booked(bookings, version) {
   for (const booking of bookings) {
     const id = String(booking.seat_id);
     state.selected.delete(id);
-    state.shown.delete(id);
+    state.ownSince.set(id, version);
     state.mine.add(id);
     const place = state.venue?.placeOf.get(id);
     if (place !== undefined) setStatus(place, "booked");
@@ -734,7 +743,7 @@ function endHold(text, isError) {
   const seats = state.holdIds;
   state.hold = null;
   state.holdIds = new Set();
-  for (const id of seats) state.shown.delete(id);
+  for (const id of seats) state.ownSince.delete(id);
   repaint(seats);
   renderActions();
   if (text !== "") say(text, isError);
@@ -774,8 +783,11 @@ function currentShow() {
  * the address's allowance of held seats. `keepalive`, so that the request outlives the page.
  */
 function releaseHoldOnLeaving() {
-  const hold = state.hold;
-  if (hold === null) return;
+  if (state.hold !== null) releaseHold(state.hold);
+}
+
+/** Lets a hold go, whatever becomes of the page. @param {NewHold} hold */
+function releaseHold(hold) {
   fetch(`/api/holds/${hold.hold_id}`, {
     method: "DELETE",
     headers: { authorization: `Bearer ${hold.hold_token}` },
@@ -798,7 +810,7 @@ function openShow(showId) {
   state.layout = 0;
   state.selected.clear();
   state.mine.clear();
-  state.shown.clear();
+  state.ownSince.clear();
   releaseHoldOnLeaving();
   endHold("", false);
   ui.plan.replaceChildren();

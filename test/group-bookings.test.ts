@@ -27,6 +27,24 @@ describe("POST /api/shows/:show_id/bookings", () => {
     ]);
   });
 
+  it("says, as do a hold and its confirmation, the show's change number once it was made (Seat-Map-Version)", async () => {
+    const showId = await newShow(6);
+    const latest = async () =>
+      String((await querySql<{ seq: number }>(showId, "SELECT MAX(seq) AS seq FROM audit_log"))[0]!.seq);
+    const booked = await post(`/api/shows/${showId}/bookings`, { seat_ids: [1, 2] });
+    expect(booked.status).toBe(200);
+    expect(booked.headers.get("seat-map-version")).toBe(await latest());
+    const held = await post(`/api/shows/${showId}/holds`, { seat_ids: [3, 4] });
+    expect(held.status).toBe(201);
+    expect(held.headers.get("seat-map-version")).toBe(await latest());
+    const { hold_id, hold_token } = await held.json<{ hold_id: string; hold_token: string }>();
+    expect((await post("/api/book-seat/", { show_id: showId, seat_id: 5 })).headers.get("seat-map-version")).toBeNull();
+    const confirmed = await post(`/api/holds/${hold_id}/confirm`, {}, bearer(hold_token));
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.headers.get("seat-map-version")).toBe(await latest());
+    expect(await latest()).toBe("7"); // two sales, two holds, one sale, two confirmed
+  });
+
   it("books none when any seat is taken, and lists every conflicting seat", async () => {
     const showId = await newShow(6);
     await post("/api/book-seat/", { show_id: showId, seat_id: 2 });

@@ -55,17 +55,25 @@ export async function freePort(): Promise<number> {
  * until then whatever is there (an `npm start` left running, say) would answer as if it were ours.
  */
 export async function requireFreePort(port: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const server = createServer();
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === "EADDRINUSE"
-          ? new Error(`Port ${port} is in use (by an npm start left running?): stop that, or set PORT to another port`)
-          : error,
-      ),
-    );
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve()));
-  });
+  // On both loopbacks: `localhost` may reach either, and a server on ::1 alone would answer the
+  // browser that `npm start` sends to http://localhost.
+  for (const host of ["127.0.0.1", "::1"]) {
+    await new Promise<void>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", (error: NodeJS.ErrnoException) => {
+        if (error.code === "EADDRINUSE") {
+          reject(
+            new Error(`Port ${port} is in use (by an npm start left running?): stop that, or set PORT to another port`),
+          );
+        } else if (host === "::1" && (error.code === "EADDRNOTAVAIL" || error.code === "EAFNOSUPPORT")) {
+          resolve(); // a machine without IPv6
+        } else {
+          reject(error);
+        }
+      });
+      server.listen(port, host, () => server.close(() => resolve()));
+    });
+  }
 }
 
 /** wrangler's CLI script, to run on this process's Node. */

@@ -23,6 +23,9 @@ import {
 const E = answers.ErrorBody;
 /** Statuses every route that calls a show's object can answer. */
 const SHOW_CALL = { 500: E, 503: E } as const;
+/** The `Seat-Map-Version` header of a change a page makes (see `versionHeader`). */
+const SEAT_MAP_VERSION =
+  "The show's change number once this change was made, as the live seat map numbers its updates: updates up to it came before it, or are its own";
 const BODY = { 400: E, 413: E } as const;
 /**
  * Past the client's rate limit. Every operation that names a show can answer it: a show the
@@ -142,6 +145,7 @@ export const OPERATIONS = {
     admission: true,
     idempotent: true,
     responses: { 200: answers.BookingsAnswer, ...BODY, ...PASS, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL },
+    sends: { 200: { "Seat-Map-Version": SEAT_MAP_VERSION } },
   }),
   createHold: operation({
     method: "POST",
@@ -153,6 +157,7 @@ export const OPERATIONS = {
     admission: true,
     idempotent: true,
     responses: { 201: answers.NewHold, ...BODY, ...PASS, 404: E, 409: E, 422: E, ...LIMITED, ...SHOW_CALL, 507: E },
+    sends: { 201: { "Seat-Map-Version": SEAT_MAP_VERSION } },
   }),
   releaseHold: operation({
     method: "DELETE",
@@ -183,6 +188,7 @@ export const OPERATIONS = {
       ...LIMITED,
       ...SHOW_CALL,
     },
+    sends: { 200: { "Seat-Map-Version": SEAT_MAP_VERSION } },
   }),
   extendHold: operation({
     method: "POST",

@@ -25,6 +25,15 @@ export function jsonText(body: string, status = 200, headers?: HeadersInit): Res
   });
 }
 
+/**
+ * The header that tells a client the show's change number once its change was made, as the live
+ * seat map numbers its updates (`version`): updates numbered up to it came before the change, or
+ * are its own. None when the show did not say (an object of an earlier deploy).
+ */
+export function versionHeader(version: number | undefined): Record<string, string> | undefined {
+  return version === undefined ? undefined : { "seat-map-version": String(version) };
+}
+
 /** An error a client caused or should know about; the router turns it into a JSON response. */
 export class HttpError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-import { HttpError, json } from "../http/responses";
+import { HttpError, json, versionHeader } from "../http/responses";
 import { failureToHttp } from "../http/failures";
 import { publicId } from "../ids";
 import { adminOrigin, originOf } from "./origin";
@@ -32,11 +32,11 @@ export const bookSeats: Handler<"bookSeats"> = async ({ params, body, idempotenc
   const result = await callShow(
     env,
     params.show_id,
-    (show) => show.book(body.seat_ids, body.user_id, originOf(route, body.user_id, pass), idempotency),
+    (show) => show.book(body.seat_ids, body.user_id, originOf(route, body.user_id, pass), idempotency, true),
     { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId: params.show_id });
-  return json({ message: "Seats booked successfully", bookings: result.bookings });
+  return json({ message: "Seats booked successfully", bookings: result.bookings }, 200, versionHeader(result.version));
 };
 
 /**

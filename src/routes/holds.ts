@@ -1,6 +1,6 @@
 import { heldOrdersPerAddress } from "../config";
 import { failureToHttp } from "../http/failures";
-import { json } from "../http/responses";
+import { json, versionHeader } from "../http/responses";
 import { originOf } from "./origin";
 import type { Handler } from "./router";
 import { callShow } from "./stubs";
@@ -21,7 +21,7 @@ export const createHold: Handler<"createHold"> = async ({ params, body, idempote
     { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId: params.show_id });
-  return json(result.hold, 201);
+  return json(result.hold, 201, versionHeader(result.version));
 };
 
 /** `POST /api/holds/:hold_id/confirm`: turns a live hold into bookings. */
@@ -34,7 +34,11 @@ export const confirmHold: Handler<"confirmHold"> = async ({ params, token, idemp
     { repeatable: idempotency !== null },
   );
   if (!result.ok) throw failureToHttp(result, { showId, holdId });
-  return json({ message: "Seats booked successfully", hold_id: holdId, bookings: result.bookings });
+  return json(
+    { message: "Seats booked successfully", hold_id: holdId, bookings: result.bookings },
+    200,
+    versionHeader(result.version),
+  );
 };
 
 /** `DELETE /api/holds/:hold_id`: gives the seats back. */

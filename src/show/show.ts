@@ -16,27 +16,27 @@ import { StorageGuard } from "./storage-guard";
 import { OrderCounts } from "./orders";
 import { SummaryPublisher } from "./summary";
 import { tokenMatches } from "./tokens";
-import type {
-  AuditResult,
-  BlockResult,
-  BookResult,
-  ConfigureResult,
-  Failure,
-  HoldResult,
-  IdempotencyKey,
-  NewHoldResult,
-  Origin,
-  PlanResult,
-  ReleaseResult,
-  SeatFilter,
-  SeatFrameResult,
-  SeatMapResult,
-  SeatSelection,
-  ShowLayout,
-  ShowStats,
-  SummaryPushResult,
+import {
+  UNKNOWN_SHOW,
+  type AuditResult,
+  type BlockResult,
+  type BookResult,
+  type ConfigureResult,
+  type Failure,
+  type HoldResult,
+  type IdempotencyKey,
+  type NewHoldResult,
+  type Origin,
+  type PlanResult,
+  type ReleaseResult,
+  type SeatFilter,
+  type SeatFrameResult,
+  type SeatMapResult,
+  type SeatSelection,
+  type ShowLayout,
+  type ShowStats,
+  type SummaryPushResult,
 } from "./types";
-import { UNKNOWN_SHOW } from "./types";
 
 /**
  * One show: its seats, holds, bookings, blocks and audit log, in its own SQLite database. The
@@ -55,7 +55,7 @@ export class Show extends DurableObject<Env> {
   /** Where the object reads the time. Tests replace it to drive hold expiry. */
   clock: () => number = Date.now;
 
-  private readonly sql: SqlStorage;
+  private readonly sql = this.ctx.storage.sql;
   private readonly policy: HoldPolicy;
   private readonly seating: Seating;
   private readonly holds: HoldLedger;
@@ -68,7 +68,6 @@ export class Show extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
     this.policy = holdPolicy(env);
     this.seating = new Seating(ctx.storage, () => this.clock());
     this.holds = new HoldLedger(ctx.storage, heldOrdersPerAddress(env) ?? Infinity);
@@ -111,15 +110,16 @@ export class Show extends DurableObject<Env> {
 
   // ---- Bookings ----------------------------------------------------------------------------
 
-  /** Books every seat named, or none. No `await` may ever stand between the checks and the inserts. */
-  book(seatIds: Id[], userId: Id | null, origin: Origin, idempotency: IdempotencyKey | null): BookResult {
-    return this.change(idempotency, (now): BookResult => {
+  /** Books every seat named, or none (with the change number, when `versioned`). No `await` between checks and inserts. */
+  book(seatIds: Id[], userId: Id | null, origin: Origin, key: IdempotencyKey | null, versioned = false): BookResult {
+    return this.change(key, (now): BookResult => {
       this.orders.count(origin);
       const refused = this.seating.refuseSizeOrUnknown(seatIds, now, origin.pass);
       if (refused) return refused;
       const sale = { showId: this.seating.info!.show_id, user: userId, hold: null, origin, at: now };
       const sold = sellFreeSeats(this.ctx.storage, seatIds, sale, this.seating);
-      return "ok" in sold ? sold : { ok: true, bookings: sold };
+      if ("ok" in sold) return sold;
+      return { ok: true, bookings: sold, version: versioned ? q.latestChange(this.sql) : undefined };
     });
   }
 
@@ -161,8 +161,8 @@ export class Show extends DurableObject<Env> {
       const showId = this.seating.info!.show_id;
       const { hold, token } = this.holds.create({ showId, seats: seatIds, user: userId, origin, at: now, expiresAt });
       this.scheduleAlarm();
-      const seats = this.seating.describe(seatIds);
-      return { ok: true, hold: { ...describeHold(hold, expiresAt, seatIds), hold_token: token, seats } };
+      const [seats, version] = [this.seating.describe(seatIds), q.latestChange(this.sql)];
+      return { ok: true, hold: { ...describeHold(hold, expiresAt, seatIds), hold_token: token, seats }, version };
     });
   }
 
@@ -183,7 +183,7 @@ export class Show extends DurableObject<Env> {
           return seats.map((seat) => recordBooking(this.sql, { ...sale, origin: by, seat }));
         });
         this.scheduleAlarm();
-        return { ok: true, bookings };
+        return { ok: true, bookings, version: q.latestChange(this.sql) };
       },
       () => this.holds.access(holdId, token),
     );

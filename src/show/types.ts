@@ -180,10 +180,14 @@ export const UNKNOWN_SHOW: Failure = { ok: false, reason: "unknown_show" };
 
 export type Result<T> = ({ ok: true } & T) | Failure;
 
-export type BookResult = Result<{ bookings: Booking[] }>;
+/**
+ * `version`: the show's change number once the change was made (the live seat map numbers its
+ * updates so), so that a page can tell the updates from before its own change from those after.
+ */
+export type BookResult = Result<{ bookings: Booking[]; version?: number }>;
 export type HoldResult = Result<{ hold: Hold }>;
 /** A new hold carries its token, returned this once. */
-export type NewHoldResult = Result<{ hold: Hold & { hold_token: string; seats: SelectedSeat[] } }>;
+export type NewHoldResult = Result<{ hold: Hold & { hold_token: string; seats: SelectedSeat[] }; version: number }>;
 export type ConfigureResult = Result<{ created: boolean; show: ShowSummary; push: SummaryPush }>;
 export type ReleaseResult = Result<{ released: number }>;
 export type BlockResult = Result<{ seat_ids: PublicId[] }>;

@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { PROJECT_ROOT } from "../../scripts/lib/dev-server.ts";
+import { PROJECT_ROOT, requireFreePort } from "../../scripts/lib/dev-server.ts";
 
 it("stops with a message, and seeds nothing, when something already listens on its port", async () => {
   // Say an `npm start` left running: a server that answers every request as the Worker would.
@@ -32,4 +32,19 @@ it("stops with a message, and seeds nothing, when something already listens on i
   );
   expect(output).not.toContain("Seat booking is running");
   expect(seen).toEqual([]);
+});
+
+it("takes a port as in use when something listens on it on the IPv6 loopback alone", async (context) => {
+  const other = createServer();
+  const listening = await new Promise<boolean>((resolve) => {
+    other.once("error", () => resolve(false));
+    other.listen(0, "::1", () => resolve(true));
+  });
+  if (!listening) return context.skip(); // a machine without IPv6
+  const port = (other.address() as AddressInfo).port;
+  try {
+    await expect(requireFreePort(port)).rejects.toThrow(`Port ${port} is in use`);
+  } finally {
+    other.close();
+  }
 });
