@@ -53,6 +53,11 @@ function putRoom(showId: string, settings: Record<string, unknown>, headers: Rec
   return call(`/admin/shows/${showId}/waiting-room`, { method: "PUT", headers, body: JSON.stringify(settings) });
 }
 
+/** Turns the show's room off, as the admin does. */
+function turnOff(showId: string): Promise<Response> {
+  return call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders });
+}
+
 /** Turns a room on that opens at `opensAt` and lets `perMinute` in a minute. */
 async function openRoom(showId: string, opensAt: number, perMinute = 60, sessionMinutes = 10): Promise<void> {
   const response = await putRoom(showId, {
@@ -268,7 +273,7 @@ describe("turning a waiting room on and off", () => {
   it("DELETE turns it off: bookings need no pass again, and its tickets are forgotten", async () => {
     const { showId, ticket } = await showWithPass();
     expect((await bookSeat(showId, 2)).status).toBe(403);
-    const off = await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders });
+    const off = await turnOff(showId);
     expect(await off.json()).toEqual({ message: "Waiting room off", show_id: showId });
     expect((await bookSeat(showId, 2)).status).toBe(200);
     expect((await poll(ticket)).status).toBe(404);
@@ -303,7 +308,7 @@ describe("turning a waiting room on and off", () => {
     const showId = await newShow(5);
     await openRoom(showId, LATER());
     const wasOn = await roomStatus(env, showId);
-    const off = await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders });
+    const off = await turnOff(showId);
     expect(off.status).toBe(200);
     // Another isolate heard the room was on a moment before (it believes that for up to 2 s).
     forgetRooms();
@@ -323,9 +328,7 @@ describe("turning a waiting room on and off", () => {
     await openRoom(showId, LATER());
     const before = await roomStatus(env, showId);
     const first = await join(showId);
-    expect(
-      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
-    ).toBe(200);
+    expect((await turnOff(showId)).status).toBe(200);
     await openRoom(showId, LATER());
     const second = await join(showId);
     // An isolate that still believes what it heard before the room was turned off and on again.
@@ -375,9 +378,7 @@ describe("turning a waiting room on and off", () => {
     await openRoom(showId, LATER());
     const before = await roomStatus(env, showId);
     await join(showId);
-    expect(
-      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
-    ).toBe(200);
+    expect((await turnOff(showId)).status).toBe(200);
     await openRoom(showId, LATER());
     rememberRoom(showId, before, Date.now() + 1);
     expect((await call(`/api/shows/${showId}/queue`, { method: "POST" })).status).toBe(503);
@@ -389,9 +390,7 @@ describe("turning a waiting room on and off", () => {
     const opensAt = LATER() - MINUTE;
     await openRoom(showId, opensAt);
     const oldSession = await sessionOf(showId);
-    expect(
-      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
-    ).toBe(200);
+    expect((await turnOff(showId)).status).toBe(200);
     await openRoom(showId, opensAt);
     expect(await sessionOf(showId)).toBeGreaterThan(oldSession);
     await setQueueClock(showId, opensAt + 1000);
@@ -604,9 +603,7 @@ describe("admission passes and the seats one address may hold", () => {
     }
     expect(statuses).toEqual([...Array(16).fill(201), 429]);
     // Turned off, the room's passes are gone, but their holds still count against the address.
-    expect(
-      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
-    ).toBe(200);
+    expect((await turnOff(showId)).status).toBe(200);
     expect(await holdFromNat(18)).toBe(429);
   });
 });
@@ -1385,9 +1382,7 @@ describe("the queue", () => {
     await passOf(first);
     const left = await call(`/api/queue/${first.ticket_id}`, { method: "DELETE", headers: bearer(first.ticket_token) });
     expect(left.status).toBe(200);
-    expect(
-      (await call(`/admin/shows/${showId}/waiting-room`, { method: "DELETE", headers: adminHeaders })).status,
-    ).toBe(200);
+    expect((await turnOff(showId)).status).toBe(200);
     const freed = await runInDurableObject(shard(showId), (_instance, state) =>
       state.storage.sql.exec<{ freed: number }>("SELECT freed FROM shard").one(),
     );

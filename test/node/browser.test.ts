@@ -1068,38 +1068,41 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     return late;
   }
 
-  it("ends its hold when the show frees the seats, though the hold's live update came before its answer", async () => {
-    const show = await newHall(20);
-    const page = await openSeatMap(show);
-    const late = await answerLate(page, /\/holds$/);
-    await seat(page, "5").click();
-    await page.getByRole("button", { name: "Hold selected seats" }).click();
-    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat held");
-    late.answered();
-    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat mine");
-    expect((await admin("DELETE", `/admin/shows/${show}/seats/5/booking`)).status).toBe(200);
-    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat available");
-    expect(await page.locator("#your-hold").isVisible()).toBe(false);
-    expect((await post(`/api/shows/${show}/holds`, { seat_ids: [5], user_id: "mallory" })).status).toBe(201);
-    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat held");
-    await page.context().close();
-  });
-
-  it("no longer calls a booking its own once it is cancelled, though the booking's live update came before its answer", async () => {
-    const show = await newHall(20);
-    const page = await openSeatMap(show);
-    const late = await answerLate(page, /\/bookings$/);
-    await seat(page, "6").click();
-    await page.getByRole("button", { name: "Book selected seats now" }).click();
-    await expect.poll(() => lookOf(seat(page, "6")), UPDATE).toBe("seat booked");
-    late.answered();
-    await expect.poll(() => lookOf(seat(page, "6")), UPDATE).toBe("seat mine");
-    expect((await admin("DELETE", `/admin/shows/${show}/seats/6/booking`)).status).toBe(200);
-    await expect.poll(() => lookOf(seat(page, "6")), UPDATE).toBe("seat available");
-    expect((await post("/api/book-seat/", { show_id: show, seat_id: 6, user_id: "mallory" })).status).toBe(200);
-    await expect.poll(() => lookOf(seat(page, "6")), UPDATE).toBe("seat booked");
-    await page.context().close();
-  });
+  it.each([
+    {
+      what: "a hold",
+      path: /\/holds$/,
+      button: "Hold selected seats",
+      status: "held",
+      theirs: (show: string) => post(`/api/shows/${show}/holds`, { seat_ids: [5], user_id: "mallory" }),
+    },
+    {
+      what: "a booking",
+      path: /\/bookings$/,
+      button: "Book selected seats now",
+      status: "booked",
+      theirs: (show: string) => post("/api/book-seat/", { show_id: show, seat_id: 5, user_id: "mallory" }),
+    },
+  ])(
+    "no longer calls $what its own once the show frees its seat, though its live update came before its answer",
+    async ({ path, button, status, theirs }) => {
+      const show = await newHall(20);
+      const page = await openSeatMap(show);
+      const late = await answerLate(page, path);
+      await seat(page, "5").click();
+      await page.getByRole("button", { name: button }).click();
+      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe(`seat ${status}`);
+      late.answered();
+      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat mine");
+      // The admin frees the seat (which ends the whole hold), and someone else takes it.
+      expect((await admin("DELETE", `/admin/shows/${show}/seats/5/booking`)).status).toBe(200);
+      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat available");
+      expect(await page.locator("#your-hold").isVisible()).toBe(false);
+      expect((await theirs(show)).ok).toBe(true);
+      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe(`seat ${status}`);
+      await page.context().close();
+    },
+  );
 
   it("keeps a new hold when the updates of the hold it released before come late, all at once", async () => {
     const show = await newHall(3);
