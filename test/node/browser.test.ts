@@ -128,6 +128,21 @@ async function newHall(seats: number, settings: Record<string, unknown> = {}): P
   return show;
 }
 
+/**
+ * Two new shows of 20 seats, once the show list has both: a page offers the shows the list has
+ * when it loads, and the list is a second or two behind.
+ */
+async function twoListedHalls(): Promise<[string, string]> {
+  const halls: [string, string] = [await newHall(20), await newHall(20)];
+  const bothListed = async () => {
+    const answer = await fetch(`${devServer().url}/api/shows?limit=200`);
+    const { shows } = (await answer.json()) as { shows: { show_id: string }[] };
+    return halls.every((hall) => shows.some((show) => show.show_id === hall));
+  };
+  await expect.poll(bothListed, UPDATE).toBe(true);
+  return halls;
+}
+
 /** The seats' statuses as the server has them, one character each in plan order. */
 async function serverStatuses(show: string): Promise<string> {
   const answer = (await (await fetch(`${devServer().url}/api/shows/${show}/statuses`)).json()) as { statuses: string };
@@ -1151,11 +1166,7 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
   });
 
   it("lets go of a hold whose answer comes after the buyer turned to another show, and shows it on neither", async () => {
-    const [first, other] = [await newHall(20), await newHall(20)];
-    const listed = async () =>
-      ((await (await fetch(`${devServer().url}/api/shows?limit=200`)).json()) as { shows: { show_id: string }[] })
-        .shows;
-    await expect.poll(async () => (await listed()).some((show) => show.show_id === other), UPDATE).toBe(true);
+    const [first, other] = await twoListedHalls();
     const page = await openSeatMap(first);
     const late = await answerLate(page, /\/holds$/);
     await seat(page, "7").click();
@@ -1238,12 +1249,7 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
   });
 
   it("releases its hold when the buyer turns to another show, or leaves the page", async () => {
-    const [first, other] = [await newHall(20), await newHall(20)];
-    // The page offers the shows the list has when it loads (the list is a second or two behind).
-    const listed = async () =>
-      ((await (await fetch(`${devServer().url}/api/shows?limit=200`)).json()) as { shows: { show_id: string }[] })
-        .shows;
-    await expect.poll(async () => (await listed()).some((show) => show.show_id === other), UPDATE).toBe(true);
+    const [first, other] = await twoListedHalls();
     const page = await openSeatMap(first);
     const holdSeven = async () => {
       await seat(page, "7").click();
