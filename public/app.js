@@ -92,6 +92,8 @@ const state = {
   layout: 0,
   /** @type {SeatStatus[]} by place */
   statuses: [],
+  /** @type {Float64Array} by place: the number of the last update that said the seat was available (see `stillOwn`) */
+  freedAt: new Float64Array(0),
   version: 0,
   /** @type {number[]} available seats of each category, by the category's index in the plan */
   available: [],
@@ -367,6 +369,7 @@ function drawPlan(answer) {
   state.layout = answer.layout;
   state.version = 0;
   state.statuses = venue.ids.map(() => "available");
+  state.freedAt = new Float64Array(venue.ids.length);
   state.totals = venue.categories.map(() => 0);
   venue.categoryOf.forEach((category) => (state.totals[category] = (state.totals[category] ?? 0) + 1));
   state.available = [...state.totals];
@@ -391,8 +394,12 @@ function applySnapshot(version, codes) {
   venue.ids.forEach((id, place) => {
     const status = STATUS_OF_CODE[codes[place] ?? "a"] ?? "available";
     state.statuses[place] = status;
-    if (status === "available") countAvailable(place, 1);
-    else state.selected.delete(id);
+    if (status === "available") {
+      countAvailable(place, 1);
+      state.freedAt[place] = version;
+    } else {
+      state.selected.delete(id);
+    }
     noteOwnStatus(id, status, version);
     map.paint(place, lookOf(place));
   });
@@ -407,6 +414,7 @@ function applyChange(change) {
   const place = state.venue?.ids[change.place] === id ? change.place : state.venue?.placeOf.get(id);
   if (place === undefined) return;
   setStatus(place, change.status);
+  if (change.status === "available") state.freedAt[place] = Math.max(state.freedAt[place] ?? 0, change.version);
   if (change.status !== "available" && state.selected.delete(id) && !state.pending.has(id)) {
     say(`${labelsOf([id])} was just taken by someone else.`, true);
   }
@@ -432,6 +440,29 @@ function noteOwnStatus(id, status, version) {
   state.ownSince.delete(id);
   if (state.holdIds.has(id)) endHold("Your hold has ended: its seats are free again.", true);
   else state.mine.delete(id);
+}
+
+/**
+ * Whether an update numbered after the page's own change (`version`) has said the seat is
+ * available: it came before the change's answer, and the seat is not the page's any more.
+ * @param {string} id
+ * @param {number} version
+ */
+function freedSince(id, version) {
+  const place = state.venue?.placeOf.get(id);
+  return place !== undefined && (state.freedAt[place] ?? 0) > version;
+}
+
+/**
+ * Draws a seat of the page's own change (numbered `version`) as the change made it, unless the live
+ * updates have passed the change already: then they say it, and whatever came since.
+ * @param {string} id
+ * @param {number} version
+ * @param {SeatStatus} status
+ */
+function showOwn(id, version, status) {
+  const place = state.venue?.placeOf.get(id);
+  if (place !== undefined && state.version < version) setStatus(place, status);
 }
 
 /**
@@ -646,14 +677,19 @@ async function holdSeats(what) {
   const hold = /** @type {NewHold} */ (data);
   // The buyer turned to another show meanwhile: the hold is let go, as leaving a show does.
   if (state.showId !== showId) return releaseHold(hold);
+  const ids = hold.seat_ids.map(String);
+  for (const id of ids) state.selected.delete(id);
+  // The show ended it before its answer came (a seat of it freed by an update after it).
+  if (ids.some((id) => freedSince(id, version))) {
+    repaint(ids);
+    renderActions();
+    return say("Your hold ended before its answer reached you: its seats are free again.", true);
+  }
   state.hold = hold;
-  state.holdIds = new Set(hold.seat_ids.map(String));
-  // The server has said so; its live batch, a moment later, will only confirm it.
-  for (const id of state.holdIds) {
-    state.selected.delete(id);
+  state.holdIds = new Set(ids);
+  for (const id of ids) {
     state.ownSince.set(id, version);
-    const place = state.venue?.placeOf.get(id);
-    if (place !== undefined) setStatus(place, "held");
+    showOwn(id, version, "held");
   }
   repaint(state.holdIds);
   renderCounts();
@@ -697,10 +733,13 @@ ui.confirm.addEventListener("click", () =>
   act(async () => {
     const hold = state.hold;
     if (hold === null) return;
+    const showId = state.showId;
     const { status, data, version } = await api("POST", `/api/holds/${hold.hold_id}/confirm`, undefined, {
       token: hold.hold_token,
     });
-    if (state.hold !== hold) return; // the page left the show, and its hold, meanwhile
+    // The buyer turned to another show meanwhile. (A hold the countdown ended while the answer was
+    // on its way is the page's guess, to the second: the show's answer decides.)
+    if (state.showId !== showId) return;
     if (status !== 200) return endHold(data.error ?? "Could not book the held seats.", true);
     endHold("", false);
     booked(data.bookings ?? [], version);
@@ -721,18 +760,23 @@ ui.release.addEventListener("click", () =>
  * @param {number} version the show's change number once they were made
  */
 function booked(bookings, version) {
-  for (const booking of bookings) {
-    const id = String(booking.seat_id);
+  const ids = bookings.map((booking) => String(booking.seat_id));
+  // Cancelled already: an update after the booking freed the seat before its answer came.
+  const gone = ids.filter((id) => freedSince(id, version));
+  for (const id of ids) {
     state.selected.delete(id);
+    if (gone.includes(id)) continue;
     state.ownSince.set(id, version);
     state.mine.add(id);
-    const place = state.venue?.placeOf.get(id);
-    if (place !== undefined) setStatus(place, "booked");
+    showOwn(id, version, "booked");
   }
-  repaint(bookings.map((booking) => booking.seat_id));
+  repaint(ids);
   renderCounts();
   renderActions();
-  say(`Booked: ${labelsOf(bookings.map((booking) => booking.seat_id))}. Enjoy the show!`);
+  const kept = ids.filter((id) => !gone.includes(id));
+  if (gone.length === 0) return say(`Booked: ${labelsOf(ids)}. Enjoy the show!`);
+  const cancelled = `${labelsOf(gone)} ${gone.length === 1 ? "was" : "were"} cancelled before the answer reached you`;
+  say(kept.length === 0 ? `Your booking of ${cancelled}.` : `Booked: ${labelsOf(kept)}. ${cancelled}.`, true);
 }
 
 /**

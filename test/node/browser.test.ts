@@ -1119,6 +1119,64 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     },
   );
 
+  it.each([
+    {
+      what: "a hold",
+      path: /\/holds$/,
+      button: "Hold selected seats",
+      status: "held",
+      told: "Your hold ended before its answer reached you: its seats are free again.",
+    },
+    {
+      what: "a booking",
+      path: /\/bookings$/,
+      button: "Book selected seats now",
+      status: "booked",
+      told: "Your booking of Hall, row 1, seat 5 was cancelled before the answer reached you.",
+    },
+  ])(
+    "does not take for its own $what the show ended before its answer came",
+    async ({ path, button, status, told }) => {
+      const show = await newHall(20);
+      const page = await openSeatMap(show);
+      const late = await answerLate(page, path);
+      await seat(page, "5").click();
+      await page.getByRole("button", { name: button }).click();
+      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe(`seat ${status}`);
+      // The admin frees the seat while the answer is on its way.
+      expect((await admin("DELETE", `/admin/shows/${show}/seats/5/booking`)).status).toBe(200);
+      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat available");
+      late.answered();
+      await expect.poll(() => message(page), UPDATE).toBe(told);
+      expect(await lookOf(seat(page, "5"))).toBe("seat available");
+      expect(await page.locator("#your-hold").isVisible()).toBe(false);
+      await page.context().close();
+    },
+  );
+
+  it("shows the seats its confirmation booked as its own, though the answer came after its countdown ran out", async () => {
+    const show = await newHall(20);
+    const page = await openSeatMap(show);
+    await seat(page, "4").click();
+    await page.getByRole("button", { name: "Hold selected seats" }).click();
+    await expect.poll(() => message(page), UPDATE).toMatch(/^Held for you/);
+    // The server books within the hold's time; the page's countdown (good to a second) runs out
+    // while the answer is on its way.
+    await page.route(/\/confirm$/, async (route) => {
+      const response = await route.fetch();
+      await page.evaluate(() => {
+        const real = Date.now;
+        Date.now = () => real() + 11 * 60_000;
+      });
+      await expect.poll(() => message(page), UPDATE).toBe("Your hold expired and the seats were released.");
+      await route.fulfill({ response });
+    });
+    await page.getByRole("button", { name: "Book held seats" }).click();
+    await expect.poll(() => message(page), UPDATE).toMatch(/^Booked:/);
+    await expect.poll(() => lookOf(seat(page, "4")), UPDATE).toBe("seat mine");
+    await page.context().close();
+  });
+
   it("keeps a new hold when the updates of the hold it released before come late, all at once", async () => {
     const show = await newHall(3);
     let late: string[] | null = null;
