@@ -396,7 +396,7 @@ function applySnapshot(version, codes) {
     state.statuses[place] = status;
     if (status === "available") {
       countAvailable(place, 1);
-      state.freedAt[place] = version;
+      state.freedAt[place] = Math.max(state.freedAt[place] ?? 0, version);
     } else {
       state.selected.delete(id);
     }
