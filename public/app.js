@@ -740,7 +740,7 @@ ui.confirm.addEventListener("click", () =>
     // The buyer turned to another show meanwhile. (A hold the countdown ended while the answer was
     // on its way is the page's guess, to the second: the show's answer decides.)
     if (state.showId !== showId) return;
-    if (status !== 200) return endHold(data.error ?? "Could not book the held seats.", true);
+    if (status !== 200) return holdRefused(status, data.error ?? "Could not book the held seats.");
     endHold("", false);
     booked(data.bookings ?? [], version);
   }),
@@ -751,9 +751,22 @@ ui.release.addEventListener("click", () =>
     const hold = state.hold;
     if (hold === null) return;
     const { status, data } = await api("DELETE", `/api/holds/${hold.hold_id}`, undefined, { token: hold.hold_token });
-    endHold(status === 200 ? "Hold released." : (data.error ?? "Could not release the hold."), status !== 200);
+    if (status === 200) return endHold("Hold released.", false);
+    holdRefused(status, data.error ?? "Could not release the hold.");
   }),
 );
+
+/**
+ * A confirmation or release of the page's hold that was refused. The hold is gone only when the
+ * show says so (404, 409, 410) or that it is not this token's (403); a client limited (429), a show
+ * busy (503) or any other failure leaves it where it was, and the buyer may try again.
+ * @param {number} status
+ * @param {string} error
+ */
+function holdRefused(status, error) {
+  if ([403, 404, 409, 410].includes(status)) return endHold(error, true);
+  say(error, true);
+}
 
 /**
  * @param {Booking[]} bookings

@@ -1177,6 +1177,41 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     await page.context().close();
   });
 
+  it.each([
+    {
+      what: "confirmation",
+      button: "Book held seats",
+      path: /\/confirm$/,
+      status: 503,
+      error: "This show is briefly unavailable; retry shortly",
+    },
+    {
+      what: "release",
+      button: "Release",
+      path: /\/api\/holds\/[^/]+$/,
+      status: 429,
+      error: "Too many requests from this address; slow down and retry later",
+    },
+  ])("keeps its hold when its $what is refused with $status, which leaves the hold as it was", async (refusal) => {
+    const show = await newHall(20);
+    const page = await openSeatMap(show);
+    await seat(page, "4").click();
+    await page.getByRole("button", { name: "Hold selected seats" }).click();
+    await expect.poll(() => message(page), UPDATE).toMatch(/^Held for you/);
+    await page.route(refusal.path, (route) =>
+      route.fulfill({ status: refusal.status, headers: { "retry-after": "1" }, json: { error: refusal.error } }),
+    );
+    await page.getByRole("button", { name: refusal.button }).click();
+    await expect.poll(() => message(page), UPDATE).toBe(refusal.error);
+    expect(await page.locator("#your-hold").isVisible()).toBe(true);
+    expect(await lookOf(seat(page, "4"))).toBe("seat mine");
+    // Asked again once the show answers, it goes through.
+    await page.unroute(refusal.path);
+    await page.getByRole("button", { name: refusal.button }).click();
+    await expect.poll(() => message(page), UPDATE).toMatch(/^(Booked:|Hold released\.)/);
+    await page.context().close();
+  });
+
   it("keeps a new hold when the updates of the hold it released before come late, all at once", async () => {
     const show = await newHall(3);
     let late: string[] | null = null;
