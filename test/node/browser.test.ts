@@ -1083,30 +1083,39 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
     return late;
   }
 
+  /** The page's own changes of a seat: how it asks for each, and what the seat becomes. */
+  const OWN_CHANGES = {
+    hold: { what: "a hold", path: /\/holds$/, button: "Hold selected seats", status: "held" },
+    booking: { what: "a booking", path: /\/bookings$/, button: "Book selected seats now", status: "booked" },
+  };
+
+  /**
+   * A page on a new 20-seat show that asked for `change` of seat 5, whose answer is held back
+   * (`late.answered()` lets it go) until the live update has drawn the seat as the change made it.
+   */
+  async function ownChangeAnsweredLate(change: (typeof OWN_CHANGES)["hold"]) {
+    const show = await newHall(20);
+    const page = await openSeatMap(show);
+    const late = await answerLate(page, change.path);
+    await seat(page, "5").click();
+    await page.getByRole("button", { name: change.button }).click();
+    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe(`seat ${change.status}`);
+    return { show, page, late };
+  }
+
   it.each([
     {
-      what: "a hold",
-      path: /\/holds$/,
-      button: "Hold selected seats",
-      status: "held",
+      ...OWN_CHANGES.hold,
       theirs: (show: string) => post(`/api/shows/${show}/holds`, { seat_ids: [5], user_id: "mallory" }),
     },
     {
-      what: "a booking",
-      path: /\/bookings$/,
-      button: "Book selected seats now",
-      status: "booked",
+      ...OWN_CHANGES.booking,
       theirs: (show: string) => post("/api/book-seat/", { show_id: show, seat_id: 5, user_id: "mallory" }),
     },
   ])(
     "no longer calls $what its own once the show frees its seat, though its live update came before its answer",
-    async ({ path, button, status, theirs }) => {
-      const show = await newHall(20);
-      const page = await openSeatMap(show);
-      const late = await answerLate(page, path);
-      await seat(page, "5").click();
-      await page.getByRole("button", { name: button }).click();
-      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe(`seat ${status}`);
+    async ({ theirs, ...change }) => {
+      const { show, page, late } = await ownChangeAnsweredLate(change);
       late.answered();
       await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat mine");
       // The admin frees the seat (which ends the whole hold), and someone else takes it.
@@ -1114,45 +1123,28 @@ describe.skipIf(!haveChromium)("the seat map page", () => {
       await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat available");
       expect(await page.locator("#your-hold").isVisible()).toBe(false);
       expect((await theirs(show)).ok).toBe(true);
-      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe(`seat ${status}`);
+      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe(`seat ${change.status}`);
       await page.context().close();
     },
   );
 
   it.each([
+    { ...OWN_CHANGES.hold, told: "Your hold ended before its answer reached you: its seats are free again." },
     {
-      what: "a hold",
-      path: /\/holds$/,
-      button: "Hold selected seats",
-      status: "held",
-      told: "Your hold ended before its answer reached you: its seats are free again.",
-    },
-    {
-      what: "a booking",
-      path: /\/bookings$/,
-      button: "Book selected seats now",
-      status: "booked",
+      ...OWN_CHANGES.booking,
       told: "Your booking of Hall, row 1, seat 5 was cancelled before the answer reached you.",
     },
-  ])(
-    "does not take for its own $what the show ended before its answer came",
-    async ({ path, button, status, told }) => {
-      const show = await newHall(20);
-      const page = await openSeatMap(show);
-      const late = await answerLate(page, path);
-      await seat(page, "5").click();
-      await page.getByRole("button", { name: button }).click();
-      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe(`seat ${status}`);
-      // The admin frees the seat while the answer is on its way.
-      expect((await admin("DELETE", `/admin/shows/${show}/seats/5/booking`)).status).toBe(200);
-      await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat available");
-      late.answered();
-      await expect.poll(() => message(page), UPDATE).toBe(told);
-      expect(await lookOf(seat(page, "5"))).toBe("seat available");
-      expect(await page.locator("#your-hold").isVisible()).toBe(false);
-      await page.context().close();
-    },
-  );
+  ])("does not take for its own $what the show ended before its answer came", async ({ told, ...change }) => {
+    const { show, page, late } = await ownChangeAnsweredLate(change);
+    // The admin frees the seat while the answer is on its way.
+    expect((await admin("DELETE", `/admin/shows/${show}/seats/5/booking`)).status).toBe(200);
+    await expect.poll(() => lookOf(seat(page, "5")), UPDATE).toBe("seat available");
+    late.answered();
+    await expect.poll(() => message(page), UPDATE).toBe(told);
+    expect(await lookOf(seat(page, "5"))).toBe("seat available");
+    expect(await page.locator("#your-hold").isVisible()).toBe(false);
+    await page.context().close();
+  });
 
   it("shows the seats its confirmation booked as its own, though the answer came after its countdown ran out", async () => {
     const show = await newHall(20);
