@@ -836,14 +836,17 @@ function currentShow() {
 
 /**
  * Releases the page's hold, if it has one, as the buyer leaves its show (for another, or the
- * page): nobody else could book those seats for the rest of its time, and they would count against
- * the address's allowance of held seats. `keepalive`, so that the request outlives the page.
+ * page), and drops it, saying `text`: nobody else could book those seats for the rest of its time,
+ * and they would count against the address's allowance of held seats.
+ * @param {string} text
  */
-function releaseHoldOnLeaving() {
-  if (state.hold !== null) releaseHold(state.hold);
+function leaveHold(text) {
+  if (state.hold === null) return;
+  releaseHold(state.hold);
+  endHold(text, false);
 }
 
-/** Lets a hold go, whatever becomes of the page. @param {NewHold} hold */
+/** Lets a hold go, whatever becomes of the page (`keepalive`: the request outlives it). @param {NewHold} hold */
 function releaseHold(hold) {
   fetch(`/api/holds/${hold.hold_id}`, {
     method: "DELETE",
@@ -852,12 +855,8 @@ function releaseHold(hold) {
   }).catch(() => {});
 }
 
-addEventListener("pagehide", () => {
-  if (state.hold === null) return;
-  releaseHoldOnLeaving();
-  // A page kept in the browser's back-forward cache comes back as it was left: without the hold.
-  endHold("Your hold was released when you left the page.", false);
-});
+// A page kept in the browser's back-forward cache comes back as it was left: without the hold.
+addEventListener("pagehide", () => leaveHold("Your hold was released when you left the page."));
 
 /** @param {string} showId */
 function openShow(showId) {
@@ -868,8 +867,7 @@ function openShow(showId) {
   state.selected.clear();
   state.mine.clear();
   state.ownSince.clear();
-  releaseHoldOnLeaving();
-  endHold("", false);
+  leaveHold("");
   ui.plan.replaceChildren();
   ui.map.setAttribute("aria-busy", "true");
   ui.seatInfo.textContent = "Loading the seating plan…";
